@@ -1,0 +1,388 @@
+import { type CollectionId, parseCollectionId } from "./collection-id.js";
+import { COMPONENT_TYPES, type ComponentType, parseComponentType } from "./component.js";
+import {
+  EmptyRootListError,
+  InvalidArgumentError,
+  RootOfflineError,
+  StoreConflictError,
+  UnknownRootError,
+} from "./errors.js";
+import { xxh64 } from "./hash.js";
+import { type Assignment, type AssignmentStore, InMemoryAssignmentStore, type StoreEvent } from "./assignment-store.js";
+import { type StorageRoot, parseRootList, type ParseStorageUrlOptions } from "./storage-url.js";
+import { createStrategy, type PlacementStrategy, type RootState, type RootView, type StrategyName } from "./strategy.js";
+
+/** A root in a component's configuration: a URL, or a URL with a weight and an initial state. */
+export type RootSpec = string | { readonly url: string; readonly weight?: number; readonly state?: RootState };
+
+/** Placement configuration of one component. */
+export interface ComponentPlacementConfig {
+  /** The component's storage roots, in order (the order gives each root its index). */
+  readonly roots: readonly RootSpec[];
+  /** Strategy by name or instance. Default `RoundRobin`, or `Hash` when `collectionAffinity` is on. */
+  readonly strategy?: StrategyName | PlacementStrategy;
+  /** The original design's switch: when true, placement is by stable hash (`Hash`) whatever `strategy` says. */
+  readonly collectionAffinity?: boolean;
+  /** Bounded-load factor ε for `Hash` (see {@link HashStrategyOptions}). */
+  readonly boundedLoad?: number;
+}
+
+/** Options of {@link AssignmentService}. */
+export interface AssignmentServiceOptions {
+  /** Per component: its roots and strategy. Components left out cannot be assigned. */
+  readonly components: Partial<Record<ComponentType, ComponentPlacementConfig>>;
+  /** Where assignments live. Default: a new {@link InMemoryAssignmentStore}. */
+  readonly store?: AssignmentStore;
+  /** Resolves relative `file:` roots. */
+  readonly urlOptions?: ParseStorageUrlOptions;
+  /**
+   * Allow placing a collection the store does not know while some root of its component is offline.
+   * Default false for non-authoritative stores: the collection might live in that offline root.
+   */
+  readonly placeWhileRootsOffline?: boolean;
+  /** Clock for `assignedAt` (tests). */
+  readonly now?: () => number;
+}
+
+/** A change of the assignment map, for observers (metrics, logs, caches). */
+export type AssignmentEvent =
+  | { readonly type: "assigned"; readonly assignment: Assignment; readonly rootIndex: number }
+  | { readonly type: "recorded"; readonly assignment: Assignment; readonly rootIndex: number }
+  | { readonly type: "removed"; readonly assignment: Assignment; readonly rootIndex: number }
+  | { readonly type: "root-state"; readonly component: ComponentType; readonly url: string; readonly state: RootState };
+
+/** Per-root figures in {@link ComponentStats}. */
+export interface RootStats {
+  readonly url: string;
+  readonly index: number;
+  readonly state: RootState;
+  readonly weight: number;
+  readonly collections: number;
+  readonly bytes: number | undefined;
+}
+
+/** Figures of one component in {@link AssignmentService.stats}. */
+export interface ComponentStats {
+  readonly component: ComponentType;
+  readonly strategy: string;
+  readonly total: number;
+  readonly roots: readonly RootStats[];
+  /** max/mean of collections per active root (1 = perfectly even; 0 when empty). */
+  readonly skew: number;
+  readonly cursor: number;
+}
+
+interface MutableRoot {
+  url: string;
+  index: number;
+  state: RootState;
+  weight: number;
+  collections: number;
+  bytes: number | undefined;
+  hash: { hi: number; lo: number };
+}
+
+class ComponentPlacement {
+  readonly roots: MutableRoot[];
+  readonly storageRoots: StorageRoot[];
+  readonly byUrl = new Map<string, MutableRoot>();
+  readonly byCollection = new Map<string, Assignment>();
+  readonly inflight = new Map<string, Promise<Assignment>>();
+  cursor = 0;
+
+  constructor(
+    readonly component: ComponentType,
+    readonly strategy: PlacementStrategy,
+    specs: readonly RootSpec[],
+    urlOptions: ParseStorageUrlOptions | undefined,
+  ) {
+    if (specs.length === 0) throw new EmptyRootListError(component);
+    const urls = specs.map((s) => (typeof s === "string" ? s : s.url));
+    this.storageRoots = parseRootList(urls, urlOptions);
+    this.roots = this.storageRoots.map((root, index) => {
+      const spec = specs[index] as RootSpec;
+      const weight = typeof spec === "string" ? 1 : (spec.weight ?? 1);
+      if (!(weight > 0 && Number.isFinite(weight))) {
+        throw new InvalidArgumentError(`weight of root ${root.url} (${component}) must be a positive number (got ${weight})`);
+      }
+      const r: MutableRoot = {
+        url: root.url,
+        index,
+        state: typeof spec === "string" ? "active" : (spec.state ?? "active"),
+        weight,
+        collections: 0,
+        bytes: undefined,
+        hash: xxh64(root.url),
+      };
+      this.byUrl.set(root.url, r);
+      return r;
+    });
+  }
+
+  root(url: string): MutableRoot {
+    const r = this.byUrl.get(url);
+    if (!r) throw new UnknownRootError(this.component, url);
+    return r;
+  }
+
+  /** Applies an entry to the cache; returns false when it was already there. */
+  apply(a: Assignment): boolean {
+    const prev = this.byCollection.get(a.collection);
+    if (prev && prev.url === a.url) return false;
+    if (prev) this.unapply(prev);
+    const r = this.byUrl.get(a.url);
+    this.byCollection.set(a.collection, a);
+    if (r) r.collections++;
+    return true;
+  }
+
+  unapply(a: Assignment): void {
+    if (this.byCollection.get(a.collection) !== a) return;
+    this.byCollection.delete(a.collection);
+    const r = this.byUrl.get(a.url);
+    if (r) r.collections--;
+  }
+}
+
+/**
+ * Decides, remembers and reports where each collection's components live.
+ *
+ * `assign` is idempotent: a collection keeps its root for good. Concurrent calls for one collection
+ * in this process share one decision (promise de-duplication); across processes the store's
+ * compare-and-set picks one winner and everyone adopts it.
+ *
+ * @example
+ * const service = new AssignmentService({
+ *   components: { wal: { roots: ["file:///mnt/nvme1/wal", "file:///mnt/nvme2/wal"] } },
+ * });
+ * const a = await service.assign("orders", "wal"); // { url: "file:///mnt/nvme1/wal", ... }
+ */
+export class AssignmentService {
+  readonly store: AssignmentStore;
+  readonly #components = new Map<ComponentType, ComponentPlacement>();
+  readonly #listeners = new Set<(event: AssignmentEvent) => void>();
+  readonly #now: () => number;
+  readonly #placeWhileOffline: boolean;
+  #unwatch: (() => void) | undefined;
+
+  constructor(options: AssignmentServiceOptions) {
+    this.store = options.store ?? new InMemoryAssignmentStore();
+    this.#now = options.now ?? Date.now;
+    this.#placeWhileOffline = options.placeWhileRootsOffline ?? false;
+    for (const [name, config] of Object.entries(options.components)) {
+      const component = parseComponentType(name);
+      if (!config) continue;
+      const strategy =
+        config.collectionAffinity === true
+          ? createStrategy("Hash", { boundedLoad: config.boundedLoad })
+          : typeof config.strategy === "object"
+            ? config.strategy
+            : createStrategy(config.strategy ?? "RoundRobin", { boundedLoad: config.boundedLoad });
+      this.#components.set(component, new ComponentPlacement(component, strategy, config.roots, options.urlOptions));
+    }
+  }
+
+  /** Components this service places, in the canonical order. */
+  get components(): ComponentType[] {
+    return COMPONENT_TYPES.filter((c) => this.#components.has(c));
+  }
+
+  /** The parsed roots of a component, in configured order. */
+  roots(component: ComponentType): readonly StorageRoot[] {
+    return this.#placement(component).storageRoots;
+  }
+
+  /**
+   * Loads every assignment already in the store into the cache and follows the store's changes
+   * (for shared stores, where other nodes place collections too). Call once at start.
+   */
+  async load(): Promise<void> {
+    for (const a of await this.store.list()) this.#components.get(a.component)?.apply(a);
+    this.#refreshCursors();
+    if (!this.#unwatch && this.store.watch) this.#unwatch = this.store.watch((e) => this.#onStoreEvent(e));
+  }
+
+  /** Stops following the store. Does not close the store. */
+  close(): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  /**
+   * Returns the collection's root for `component`, placing it on first use.
+   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError (its home, or possibly its home, is offline)
+   */
+  assign(collection: string, component: ComponentType): Promise<Assignment> {
+    let id: CollectionId;
+    let p: ComponentPlacement;
+    try {
+      id = parseCollectionId(collection);
+      p = this.#placement(component);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const known = p.byCollection.get(id);
+    if (known) {
+      const root = p.byUrl.get(known.url);
+      if (root?.state === "offline") return Promise.reject(new RootOfflineError(id, component, known.url));
+      return Promise.resolve(known);
+    }
+    const pending = p.inflight.get(id);
+    if (pending) return pending;
+    const decision = this.#place(p, id).finally(() => p.inflight.delete(id));
+    p.inflight.set(id, decision);
+    return decision;
+  }
+
+  async #place(p: ComponentPlacement, id: CollectionId): Promise<Assignment> {
+    const existing = this.store.authoritative ? await this.store.get(p.component, id) : undefined;
+    if (existing) return this.#adopt(p, existing, "recorded");
+    if (!this.store.authoritative && !this.#placeWhileOffline) {
+      const offline = p.roots.find((r) => r.state === "offline");
+      if (offline) {
+        throw new RootOfflineError(id, p.component, offline.url, "it may live there; set placeWhileRootsOffline or bring the root back");
+      }
+    }
+    const index = p.strategy.choose(id, { component: p.component, roots: p.roots as RootView[], cursor: p.cursor });
+    const root = p.roots[index];
+    if (!root || root.state !== "active") {
+      throw new InvalidArgumentError(`strategy ${p.strategy.name} chose root index ${index}, which is not an active root`);
+    }
+    const result = await this.store.putIfAbsent({ collection: id, component: p.component, url: root.url, assignedAt: this.#now() });
+    if (result.created) p.cursor = (index + 1) % p.roots.length;
+    return this.#adopt(p, result.assignment, result.created ? "assigned" : "recorded");
+  }
+
+  #adopt(p: ComponentPlacement, a: Assignment, type: "assigned" | "recorded"): Assignment {
+    const root = p.byUrl.get(a.url);
+    if (!root) throw new StoreConflictError(`store holds ${a.collection} (${a.component}) in ${a.url}, which is not a configured root`);
+    if (p.apply(a)) this.#emit({ type, assignment: a, rootIndex: root.index });
+    if (root.state === "offline") throw new RootOfflineError(a.collection, a.component, a.url);
+    return a;
+  }
+
+  /** The collection's assignment for `component` if it has one (a memory read). */
+  get(collection: string, component: ComponentType): Assignment | undefined {
+    return this.#components.get(component)?.byCollection.get(collection);
+  }
+
+  /** Index of a root URL in the component's configured list. */
+  rootIndex(component: ComponentType, url: string): number {
+    return this.#placement(component).root(url).index;
+  }
+
+  /**
+   * Records an assignment found on storage (discovery) or decided elsewhere. Idempotent for the same
+   * root; a different root already stored is a {@link StoreConflictError} naming both.
+   */
+  async record(input: { collection: string; component: ComponentType; url: string; assignedAt?: number }): Promise<Assignment> {
+    const id = parseCollectionId(input.collection);
+    const p = this.#placement(input.component);
+    const root = p.root(input.url);
+    const result = await this.store.putIfAbsent({
+      collection: id,
+      component: p.component,
+      url: root.url,
+      assignedAt: input.assignedAt ?? this.#now(),
+    });
+    const stored = result.assignment;
+    if (stored.url !== root.url) {
+      throw new StoreConflictError(
+        `collection ${id} (${p.component}) is recorded in ${stored.url} but was found in ${root.url}`,
+      );
+    }
+    if (p.apply(stored)) {
+      p.cursor = p.byCollection.size % p.roots.length;
+      this.#emit({ type: "recorded", assignment: stored, rootIndex: root.index });
+    }
+    return stored;
+  }
+
+  /** Forgets a collection's assignment (after its data is dropped, or an operator's release). */
+  async remove(collection: string, component: ComponentType): Promise<boolean> {
+    const id = parseCollectionId(collection);
+    const p = this.#placement(component);
+    const a = p.byCollection.get(id);
+    const deleted = await this.store.delete(component, id);
+    if (a) {
+      p.unapply(a);
+      this.#emit({ type: "removed", assignment: a, rootIndex: p.byUrl.get(a.url)?.index ?? -1 });
+    }
+    return deleted || a !== undefined;
+  }
+
+  /** Every assignment of a component. */
+  list(component: ComponentType): Assignment[] {
+    return [...this.#placement(component).byCollection.values()];
+  }
+
+  /** Sets a root's state: `cordoned` stops new placements, `offline` also blocks its collections. */
+  setRootState(component: ComponentType, url: string, state: RootState): void {
+    const root = this.#placement(component).root(url);
+    if (root.state === state) return;
+    root.state = state;
+    this.#emit({ type: "root-state", component, url: root.url, state });
+  }
+
+  /** Reports a root's used bytes (for `LeastUsed`). */
+  setRootUsage(component: ComponentType, url: string, bytes: number): void {
+    this.#placement(component).root(url).bytes = bytes;
+  }
+
+  /** Per component: totals, per-root counts and states, skew and the round-robin cursor. */
+  stats(): ComponentStats[] {
+    return this.components.map((component) => {
+      const p = this.#placement(component);
+      const active = p.roots.filter((r) => r.state !== "offline");
+      const counts = (active.length ? active : p.roots).map((r) => r.collections);
+      const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
+      return {
+        component,
+        strategy: p.strategy.name,
+        total: p.byCollection.size,
+        roots: p.roots.map((r) => ({ url: r.url, index: r.index, state: r.state, weight: r.weight, collections: r.collections, bytes: r.bytes })),
+        skew: mean === 0 ? 0 : Math.max(...counts) / mean,
+        cursor: p.cursor,
+      };
+    });
+  }
+
+  /** Subscribes to assignment changes; returns the unsubscribe function. */
+  on(listener: (event: AssignmentEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #placement(component: ComponentType): ComponentPlacement {
+    const p = this.#components.get(component);
+    if (!p) {
+      parseComponentType(component);
+      throw new EmptyRootListError(component);
+    }
+    return p;
+  }
+
+  #refreshCursors(): void {
+    for (const p of this.#components.values()) p.cursor = p.byCollection.size % p.roots.length;
+  }
+
+  #onStoreEvent(e: StoreEvent): void {
+    if (e.type === "put") {
+      const p = this.#components.get(e.assignment.component);
+      if (p?.apply(e.assignment)) {
+        this.#emit({ type: "recorded", assignment: e.assignment, rootIndex: p.byUrl.get(e.assignment.url)?.index ?? -1 });
+      }
+    } else {
+      const p = this.#components.get(e.component);
+      const a = p?.byCollection.get(e.collection);
+      if (p && a) {
+        p.unapply(a);
+        this.#emit({ type: "removed", assignment: a, rootIndex: p.byUrl.get(a.url)?.index ?? -1 });
+      }
+    }
+  }
+
+  #emit(event: AssignmentEvent): void {
+    for (const l of this.#listeners) l(event);
+  }
+}

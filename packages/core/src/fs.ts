@@ -1,0 +1,244 @@
+import { ProximaError } from "./errors.js";
+import type { StorageRoot, StorageScheme } from "./storage-url.js";
+
+/**
+ * The kinds of storage failure. Callers branch on the kind, never on message text.
+ * - `NotFound`: the key (or the root) does not exist.
+ * - `AlreadyExists`: an exclusive create found the key present.
+ * - `ConditionFailed`: another precondition failed (e.g. a generation or etag changed).
+ * - `PermissionDenied`: credentials are missing or insufficient.
+ * - `Unsupported`: the backend cannot do this (see {@link FsCapabilities}).
+ * - `InvalidKey`: the key is malformed or would escape its root.
+ * - `Transient`: throttling, 5xx, resets, time-outs: retrying later may succeed.
+ * - `Unknown`: anything else (the original error is the `cause`).
+ */
+export type FsErrorKind =
+  | "NotFound"
+  | "AlreadyExists"
+  | "ConditionFailed"
+  | "PermissionDenied"
+  | "Unsupported"
+  | "InvalidKey"
+  | "Transient"
+  | "Unknown";
+
+/** A typed storage error raised by every {@link FileSystem} adapter. */
+export class FsError extends ProximaError {
+  readonly kind: FsErrorKind;
+  /** Root-relative key the operation was about, when there is one. */
+  readonly key: string | undefined;
+  /** Canonical URL of the root (never with credentials). */
+  readonly root: string | undefined;
+  /** Backend status code (HTTP status, errno code) when known. */
+  readonly status: string | number | undefined;
+
+  constructor(
+    kind: FsErrorKind,
+    message: string,
+    details: { key?: string; root?: string; status?: string | number; cause?: unknown; retryable?: boolean } = {},
+  ) {
+    super("FS_ERROR", message, { cause: details.cause, retryable: details.retryable ?? kind === "Transient" });
+    this.kind = kind;
+    this.key = details.key;
+    this.root = details.root;
+    this.status = details.status;
+  }
+}
+
+/** True when `err` is an {@link FsError} of the given kind. */
+export function isFsError(err: unknown, kind?: FsErrorKind): err is FsError {
+  return err instanceof FsError && (kind === undefined || err.kind === kind);
+}
+
+/**
+ * What a backend can do natively. The core and engines ask instead of guessing, and emulate what
+ * is missing — saying so (a move on plain S3 is copy + delete, not atomic).
+ */
+export interface FsCapabilities {
+  /** `move` is a single atomic step (rename on disk, DFS rename, GCS object move). */
+  readonly atomicMove: boolean;
+  /** `move` runs on the server (never streams the body through this process). */
+  readonly serverSideMove: boolean;
+  /** `write(..., { exclusive: true })` is enforced by the backend (and so safe across processes). */
+  readonly conditionalCreate: boolean;
+  /** `openAppend` is supported (local files); object stores write one object per batch instead. */
+  readonly append: boolean;
+  /** `durable: true` writes are fsynced (file and, after create/rename, its directory). */
+  readonly fsync: boolean;
+  /** Listing with a delimiter is native (one request per page, prefixes returned by the server). */
+  readonly delimiterList: boolean;
+  /** Ranged reads are supported. */
+  readonly rangeRead: boolean;
+  /** Largest page a single LIST request returns. */
+  readonly maxListPageSize: number;
+  /** Listing and writes go over the network (object stores): listing cost is counted in requests. */
+  readonly remote: boolean;
+}
+
+/** One file (object) in a listing or a `stat`. */
+export interface FileEntry {
+  /** Root-relative key, `/`-separated, never starting with `/`. */
+  readonly key: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Last modification time in milliseconds since the epoch. */
+  readonly mtimeMs: number;
+}
+
+/** One page of a listing. */
+export interface ListPage {
+  /** Files in this page, in ascending key order within the page. */
+  readonly files: readonly FileEntry[];
+  /** In delimiter mode: the "sub-folders" (common prefixes), each ending with `/`. */
+  readonly prefixes: readonly string[];
+}
+
+/** Options of {@link FileSystem.list}. */
+export interface ListOptions {
+  /**
+   * `true`: list only the level directly under the prefix, sub-folders as `prefixes` (S3 delimiter `/`).
+   * `false` (default): every file below the prefix, recursively.
+   */
+  readonly delimiter?: boolean;
+  /** Keys per request (capped by {@link FsCapabilities.maxListPageSize}). */
+  readonly pageSize?: number;
+  /** Aborts the listing. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link FileSystem.write} and {@link FileSystem.writeStream}. */
+export interface WriteOptions {
+  /** Create only if absent; otherwise throws `AlreadyExists`. Enforced by the backend when `capabilities.conditionalCreate`. */
+  readonly exclusive?: boolean;
+  /** The write is durable when the promise resolves (fsync on disk; object stores are durable on success). */
+  readonly durable?: boolean;
+  /** Content type for object stores. */
+  readonly contentType?: string;
+  /** Aborts the write; a partially written object is never left visible. */
+  readonly signal?: AbortSignal;
+}
+
+/** A byte range for reads: `length` omitted means to the end. */
+export interface ReadRange {
+  readonly offset: number;
+  readonly length?: number;
+}
+
+/** Result of {@link FileSystem.probe}. */
+export interface RootProbe {
+  /** The root exists (folder present / bucket or container reachable). */
+  readonly exists: boolean;
+}
+
+/** A file opened for appending (local backends only: `capabilities.append`). */
+export interface AppendHandle {
+  /** Current size in bytes. */
+  readonly size: number;
+  /** Appends bytes (not yet durable). */
+  write(data: Uint8Array): Promise<void>;
+  /** Makes every byte written so far durable (fsync). */
+  sync(): Promise<void>;
+  /** Cuts the file to `size` bytes (used to drop a torn tail). */
+  truncate(size: number): Promise<void>;
+  /** Closes the handle. */
+  close(): Promise<void>;
+}
+
+/**
+ * The contract every storage adapter implements. One instance is bound to one storage root:
+ * every key is root-relative (`coll-a/vectors/part-1.parquet`), so a move can never cross roots and a
+ * key that would escape the root (`..`, a leading `/`, NUL) is an `InvalidKey` error.
+ *
+ * Listing follows object-store semantics on every backend: a prefix matches keys that start
+ * with it (`coll-1/` does not match `coll-10/…`; `a/file.txt` matches that file itself).
+ */
+export interface FileSystem {
+  /** The root this instance serves. */
+  readonly root: StorageRoot;
+  /** What this backend does natively. */
+  readonly capabilities: FsCapabilities;
+  /** Checks that the root exists and is reachable, without creating anything. */
+  probe(): Promise<RootProbe>;
+  /** Lists keys under `prefix` ("" for the whole root) page by page. */
+  list(prefix: string, options?: ListOptions): AsyncIterable<ListPage>;
+  /** Size and mtime of one key; throws `NotFound`. */
+  stat(key: string): Promise<FileEntry>;
+  /** True when the key exists. */
+  exists(key: string): Promise<boolean>;
+  /** Reads a whole key (or a range) into memory; throws `NotFound`. */
+  read(key: string, range?: ReadRange): Promise<Uint8Array>;
+  /** Streams a key (or a range) without buffering it whole. */
+  readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array>;
+  /** Writes a whole key; parent "folders" are created as needed. */
+  write(key: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
+  /** Writes a key from a stream without buffering it whole; returns the bytes written. */
+  writeStream(key: string, source: AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<{ bytes: number }>;
+  /** Opens a key for appending (creating it if absent). Throws `Unsupported` unless `capabilities.append`. */
+  openAppend(key: string): Promise<AppendHandle>;
+  /**
+   * Moves `from` to `to` inside this root (rename on disk, server-side copy + delete or native move on
+   * object stores). Overwrites `to` unless `overwrite: false`. Durable when it resolves.
+   */
+  move(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  /** Deletes a key; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Deletes many keys (batched where the backend allows); missing keys are not errors. */
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /** Deletes every key under `prefix` (which must be non-empty and end with `/`). */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Releases clients and handles. */
+  close(): Promise<void>;
+}
+
+/** Opens {@link FileSystem}s for the URL schemes it supports. */
+export interface FileSystemProvider {
+  /** Schemes this provider serves. */
+  readonly schemes: readonly StorageScheme[];
+  /** Opens the root (never creates it: creation happens on the first write). */
+  open(root: StorageRoot): FileSystem;
+}
+
+/**
+ * Checks a root-relative key and returns it unchanged. Throws `InvalidKey` for an empty key
+ * (unless `allowEmpty`), a leading `/`, empty, `.` or `..` segments, NUL or backslashes.
+ */
+export function assertKey(key: string, options: { allowEmpty?: boolean; root?: string } = {}): string {
+  const bad = (why: string) =>
+    new FsError("InvalidKey", `invalid key ${JSON.stringify(key)}: ${why}`, { key, root: options.root });
+  if (typeof key !== "string") throw bad("must be a string");
+  if (key === "") {
+    if (options.allowEmpty) return key;
+    throw bad("must not be empty");
+  }
+  if (key.includes("\0")) throw bad("NUL is not allowed");
+  if (key.includes("\\")) throw bad("backslashes are not allowed");
+  if (key.startsWith("/")) throw bad("must be relative to the root");
+  const segments = key.split("/");
+  // A trailing "/" (a prefix) leaves one empty last segment: allowed.
+  const inner = key.endsWith("/") ? segments.slice(0, -1) : segments;
+  for (const s of inner) {
+    if (s === "") throw bad("empty path segment");
+    if (s === "." || s === "..") throw bad(`'${s}' segments would escape the root`);
+  }
+  return key;
+}
+
+/** Joins root-relative key segments with `/`, validating the result. */
+export function joinKey(...parts: string[]): string {
+  return assertKey(parts.filter((p) => p !== "").join("/"));
+}
+
+/** Collects every page of a listing into one array of files and one of prefixes. */
+export async function listAll(
+  fs: FileSystem,
+  prefix: string,
+  options?: ListOptions,
+): Promise<{ files: FileEntry[]; prefixes: string[] }> {
+  const files: FileEntry[] = [];
+  const prefixes: string[] = [];
+  for await (const page of fs.list(prefix, options)) {
+    files.push(...page.files);
+    prefixes.push(...page.prefixes);
+  }
+  return { files, prefixes };
+}
