@@ -229,18 +229,26 @@ export class AssignmentService {
     }
     const pending = p.inflight.get(id);
     if (pending) return pending;
+    if (this.store.putIfAbsentSync && !this.store.authoritative) {
+      // In-process store: decide and record synchronously; nothing can interleave.
+      try {
+        return Promise.resolve(this.#placeSync(p, id));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     const decision = this.#place(p, id).finally(() => p.inflight.delete(id));
     p.inflight.set(id, decision);
     return decision;
   }
 
-  async #place(p: ComponentPlacement, id: CollectionId): Promise<Assignment> {
-    const existing = this.store.authoritative ? await this.store.get(p.component, id) : undefined;
-    if (existing) return this.#adopt(p, existing, "recorded");
+  /** Picks the root for a collection nobody has placed yet (throws when placing is unsafe). */
+  #choose(p: ComponentPlacement, id: CollectionId): MutableRoot {
     if (!this.store.authoritative && !this.#placeWhileOffline) {
-      const offline = p.roots.find((r) => r.state === "offline");
-      if (offline) {
-        throw new RootOfflineError(id, p.component, offline.url, "it may live there; set placeWhileRootsOffline or bring the root back");
+      for (const r of p.roots) {
+        if (r.state === "offline") {
+          throw new RootOfflineError(id, p.component, r.url, "it may live there; set placeWhileRootsOffline or bring the root back");
+        }
       }
     }
     const index = p.strategy.choose(id, { component: p.component, roots: p.roots as RootView[], cursor: p.cursor });
@@ -248,8 +256,36 @@ export class AssignmentService {
     if (!root || root.state !== "active") {
       throw new InvalidArgumentError(`strategy ${p.strategy.name} chose root index ${index}, which is not an active root`);
     }
-    const result = await this.store.putIfAbsent({ collection: id, component: p.component, url: root.url, assignedAt: this.#now() });
-    if (result.created) p.cursor = (index + 1) % p.roots.length;
+    return root;
+  }
+
+  #placeSync(p: ComponentPlacement, id: CollectionId): Assignment {
+    const root = this.#choose(p, id);
+    const result = (this.store.putIfAbsentSync as NonNullable<AssignmentStore["putIfAbsentSync"]>).call(this.store, {
+      collection: id,
+      component: p.component,
+      url: root.url,
+      assignedAt: this.#now(),
+    });
+    if (result.created) p.cursor = (root.index + 1) % p.roots.length;
+    return this.#adopt(p, result.assignment, result.created ? "assigned" : "recorded");
+  }
+
+  async #place(p: ComponentPlacement, id: CollectionId): Promise<Assignment> {
+    const existing = this.store.authoritative ? await this.store.get(p.component, id) : undefined;
+    if (existing) return this.#adopt(p, existing, "recorded");
+    const root = this.#choose(p, id);
+    const index = root.index;
+    // Reserve the slot before awaiting the store, so concurrent placements of other collections
+    // see this one in the counts (otherwise they would all pick the same emptiest root).
+    root.collections++;
+    p.cursor = (index + 1) % p.roots.length;
+    let result: Awaited<ReturnType<AssignmentStore["putIfAbsent"]>>;
+    try {
+      result = await this.store.putIfAbsent({ collection: id, component: p.component, url: root.url, assignedAt: this.#now() });
+    } finally {
+      root.collections--;
+    }
     return this.#adopt(p, result.assignment, result.created ? "assigned" : "recorded");
   }
 

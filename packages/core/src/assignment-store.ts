@@ -42,6 +42,11 @@ export interface AssignmentStore {
   get(component: ComponentType, collection: CollectionId): Promise<Assignment | undefined>;
   /** Stores `assignment` unless an entry for its (component, collection) exists; see {@link PutIfAbsentResult}. */
   putIfAbsent(assignment: Assignment): Promise<PutIfAbsentResult>;
+  /**
+   * Optional synchronous {@link putIfAbsent} for in-process stores. When present, the service decides
+   * and records a placement without yielding, so no other placement can interleave.
+   */
+  putIfAbsentSync?(assignment: Assignment): PutIfAbsentResult;
   /** Removes an entry; resolves to false when there was none. */
   delete(component: ComponentType, collection: CollectionId): Promise<boolean>;
   /** Subscribes to changes made through this store or by other nodes; returns the unsubscribe function. */
@@ -52,7 +57,7 @@ export interface AssignmentStore {
 
 /** The in-process {@link AssignmentStore}: a map per component. Not shared between processes. */
 export class InMemoryAssignmentStore implements AssignmentStore {
-  readonly authoritative = false;
+  readonly authoritative: boolean = false;
   readonly #maps = new Map<ComponentType, Map<string, Assignment>>();
   readonly #listeners = new Set<(event: StoreEvent) => void>();
 
@@ -75,6 +80,10 @@ export class InMemoryAssignmentStore implements AssignmentStore {
   }
 
   async putIfAbsent(assignment: Assignment): Promise<PutIfAbsentResult> {
+    return this.putIfAbsentSync(assignment);
+  }
+
+  putIfAbsentSync(assignment: Assignment): PutIfAbsentResult {
     const m = this.#map(assignment.component);
     const existing = m.get(assignment.collection);
     if (existing) return { created: false, assignment: existing };
