@@ -1,1 +1,10 @@
-export {};
+export {
+  MemoryFileSystem,
+  memoryFileSystemProvider,
+  createMemoryRoots,
+  sharedMemoryVolume,
+  type MemoryFileSystemOptions,
+  type MemoryFileSpec,
+  type MemoryRoots,
+} from "./memory-file-system.js";
+export { Volume } from "memfs";

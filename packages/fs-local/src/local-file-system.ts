@@ -1,0 +1,601 @@
+import { randomBytes } from "node:crypto";
+import * as nodeFs from "node:fs";
+import type { Dirent } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import {
+  type AppendHandle,
+  type FileEntry,
+  type FileSystem,
+  type FileSystemProvider,
+  type FsCapabilities,
+  FsError,
+  InvalidArgumentError,
+  type ListOptions,
+  type ListPage,
+  type ReadRange,
+  type RootProbe,
+  type StorageRoot,
+  type WriteOptions,
+  assertKey,
+  parseStorageUrl,
+} from "@proximadb/core";
+import { errnoOf, toFsError } from "./errors.js";
+import { baseOf, parentOf, splitPrefix } from "./keys.js";
+
+/** The promise API this adapter uses: `node:fs/promises`, or memfs's `fs.promises`. */
+export type FsPromisesModule = Pick<
+  typeof import("node:fs/promises"),
+  "open" | "readdir" | "stat" | "rename" | "link" | "unlink" | "mkdir" | "rm" | "rmdir"
+>;
+
+/** A node:fs-compatible module: `node:fs` itself, or memfs's `fs` (`createFsFromVolume(volume)`). */
+export interface FsModule {
+  readonly promises: unknown;
+}
+
+/** Options of {@link LocalFileSystem}. */
+export interface LocalFileSystemOptions {
+  /** The file-system module to use (default `node:fs`); memfs's `fs` plugs in here. */
+  readonly fs?: FsModule;
+  /** Capability overrides, for adapters built on this one (e.g. fs-memory, whose fsync is a no-op). */
+  readonly capabilities?: Partial<FsCapabilities>;
+}
+
+/** What the local disk does natively. */
+export const LOCAL_CAPABILITIES: FsCapabilities = Object.freeze({
+  atomicMove: true,
+  serverSideMove: true,
+  conditionalCreate: true,
+  append: true,
+  fsync: true,
+  delimiterList: false,
+  rangeRead: true,
+  maxListPageSize: 1000,
+  remote: false,
+});
+
+const DEFAULT_PAGE_SIZE = 1000;
+const CHUNK_BYTES = 1 << 20;
+const DELETE_CONCURRENCY = 16;
+
+/** An entry met while walking a folder: a file key, or (delimiter mode) a sub-prefix ending in `/`. */
+interface WalkItem {
+  readonly key: string;
+  readonly isPrefix: boolean;
+}
+
+/**
+ * {@link FileSystem} on a local folder (`file://` roots), through `node:fs/promises` or an injected
+ * node:fs-compatible module.
+ *
+ * - Writes go to a hidden temp file `.<name>.tmp-<random>` in the target folder, then `rename`: a reader
+ *   never sees half a file. `exclusive: true` uses `link`, which fails with `EEXIST` when the target
+ *   exists, so of two racing creates exactly one wins.
+ * - `durable: true` fsyncs the file and, after the create/rename, its parent folder. `move` always does.
+ * - `move` is one `rename` (atomic). A rename across devices (`EXDEV`) is refused with `Unsupported`.
+ * - Listing follows object-store prefix semantics (`coll-1/` never matches `coll-10/…`), in ascending
+ *   UTF-8 key order; the delimiter mode is emulated from folder reads.
+ * - Deleting the last file of a folder removes the emptied folders up to the root, so a delimiter listing
+ *   shows the same prefixes an object store would.
+ *
+ * @example
+ * const fs = new LocalFileSystem("file:///mnt/nvme1/wal");
+ * await fs.write("orders/000001.avro", bytes, { durable: true });
+ * await fs.move("orders/_staging/seg.avro", "orders/000002.avro");
+ */
+export class LocalFileSystem implements FileSystem {
+  /** The root this instance serves. */
+  readonly root: StorageRoot;
+  /** What this backend does natively. */
+  readonly capabilities: FsCapabilities;
+  readonly #fs: FsPromisesModule;
+  readonly #base: string;
+
+  /**
+   * @param root a `file://` root (or an absolute path), or a `mem://` root when an in-memory module is injected
+   * @param options the file-system module to use
+   */
+  constructor(root: StorageRoot | string, options: LocalFileSystemOptions = {}) {
+    const parsed =
+      typeof root === "string" ? parseStorageUrl(root.startsWith("/") ? `file://${root}` : root) : root;
+    if ((parsed.scheme !== "file" && parsed.scheme !== "mem") || !parsed.path) {
+      throw new InvalidArgumentError(`LocalFileSystem serves file:// roots, not ${parsed.url}`);
+    }
+    this.root = parsed;
+    this.#base = parsed.path;
+    this.#fs = (options.fs ?? nodeFs).promises as FsPromisesModule;
+    this.capabilities = Object.freeze({ ...LOCAL_CAPABILITIES, ...options.capabilities });
+  }
+
+  #path(key: string): string {
+    return key === "" ? this.#base : `${this.#base}/${key}`;
+  }
+
+  #key(key: string, allowEmpty = false): string {
+    return assertKey(key, { allowEmpty, root: this.root.url });
+  }
+
+  #err(err: unknown, op: string, key?: string): FsError {
+    return toFsError(err, op, this.root.url, key);
+  }
+
+  /** True when the root folder exists. Never creates it. */
+  async probe(): Promise<RootProbe> {
+    try {
+      const st = await this.#fs.stat(this.#base);
+      return { exists: st.isDirectory() };
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return { exists: false };
+      throw this.#err(err, "probe");
+    }
+  }
+
+  /** Lists keys under `prefix` page by page (object-store prefix semantics, ascending UTF-8 order). */
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    this.#key(prefix, true);
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) {
+      throw new InvalidArgumentError(`list pageSize must be a positive integer (got ${pageSize})`);
+    }
+    const size = Math.min(pageSize, this.capabilities.maxListPageSize);
+    const { dir, name } = splitPrefix(prefix);
+    let batch: WalkItem[] = [];
+    for await (const item of this.#walk(dir, name, options.delimiter !== true)) {
+      batch.push(item);
+      if (batch.length >= size) {
+        options.signal?.throwIfAborted();
+        yield await this.#page(batch);
+        batch = [];
+      }
+    }
+    options.signal?.throwIfAborted();
+    if (batch.length > 0) yield await this.#page(batch);
+  }
+
+  async #page(items: readonly WalkItem[]): Promise<ListPage> {
+    const prefixes: string[] = [];
+    const fileKeys: string[] = [];
+    for (const it of items) (it.isPrefix ? prefixes : fileKeys).push(it.key);
+    const stats = await Promise.all(
+      fileKeys.map(async (key): Promise<FileEntry | undefined> => {
+        try {
+          const st = await this.#fs.stat(this.#path(key));
+          return { key, size: st.size, mtimeMs: st.mtimeMs };
+        } catch (err) {
+          if (errnoOf(err) === "ENOENT") return undefined; // deleted since the folder was read
+          throw this.#err(err, "list", key);
+        }
+      }),
+    );
+    return { files: stats.filter((s): s is FileEntry => s !== undefined), prefixes };
+  }
+
+  /** Walks `dir` in key order, yielding entries whose name starts with `name`. */
+  async *#walk(dir: string, name: string, recursive: boolean): AsyncGenerator<WalkItem> {
+    let dirents: Dirent[];
+    try {
+      dirents = await this.#fs.readdir(this.#path(dir), { withFileTypes: true });
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return; // no such "folder": nothing under the prefix
+      throw this.#err(err, "list", dir === "" ? undefined : `${dir}/`);
+    }
+    const entries: { name: string; isDir: boolean; sortKey: Buffer }[] = [];
+    for (const d of dirents) {
+      const n = String(d.name);
+      if (!n.startsWith(name)) continue;
+      let isDir = d.isDirectory();
+      if (d.isSymbolicLink()) {
+        try {
+          isDir = (await this.#fs.stat(this.#path(dir === "" ? n : `${dir}/${n}`))).isDirectory();
+        } catch {
+          continue; // dangling link: not a key
+        }
+      } else if (!isDir && !d.isFile()) continue;
+      // A folder's keys all start with "<name>/", so it sorts among its siblings as "<name>/".
+      entries.push({ name: n, isDir, sortKey: Buffer.from(isDir ? `${n}/` : n, "utf8") });
+    }
+    entries.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+    for (const e of entries) {
+      const key = dir === "" ? e.name : `${dir}/${e.name}`;
+      if (!e.isDir) yield { key, isPrefix: false };
+      else if (recursive) yield* this.#walk(key, "", true);
+      else yield { key: `${key}/`, isPrefix: true };
+    }
+  }
+
+  /** Size and mtime of one file; `NotFound` when absent (a folder is not a key). */
+  async stat(key: string): Promise<FileEntry> {
+    this.#key(key);
+    try {
+      const st = await this.#fs.stat(this.#path(key));
+      if (!st.isFile())
+        throw new FsError("NotFound", `stat ${JSON.stringify(key)} in ${this.root.url}: not a file`, {
+          key,
+          root: this.root.url,
+        });
+      return { key, size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      throw this.#readErr(err, "stat", key);
+    }
+  }
+
+  /** A missing parent or a folder where a file was expected means the key does not exist. */
+  #readErr(err: unknown, op: string, key: string): FsError {
+    const code = errnoOf(err);
+    return toFsError(
+      err,
+      op,
+      this.root.url,
+      key,
+      code === "ENOTDIR" || code === "EISDIR" ? "NotFound" : undefined,
+    );
+  }
+
+  /** True when the key exists (as a file). */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.stat(key);
+      return true;
+    } catch (err) {
+      if (err instanceof FsError && err.kind === "NotFound") return false;
+      throw err;
+    }
+  }
+
+  /** Reads a whole file or a range of it. */
+  async read(key: string, range?: ReadRange): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of this.readStream(key, range)) chunks.push(c);
+    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  }
+
+  /** Streams a file (or a range) in chunks of up to 1 MiB. */
+  async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
+    this.#key(key);
+    if (range && (!(range.offset >= 0) || (range.length !== undefined && !(range.length >= 0)))) {
+      throw new InvalidArgumentError(`invalid read range ${JSON.stringify(range)}`);
+    }
+    let handle: FileHandle;
+    let size: number;
+    try {
+      handle = await this.#fs.open(this.#path(key), "r");
+    } catch (err) {
+      throw this.#readErr(err, "read", key);
+    }
+    try {
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+        size = st.size;
+      } catch (err) {
+        throw this.#readErr(err, "read", key);
+      }
+      let pos = Math.min(range?.offset ?? 0, size);
+      const end = range?.length === undefined ? size : Math.min(size, pos + range.length);
+      while (pos < end) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - pos));
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buf, 0, buf.length, pos));
+        } catch (err) {
+          throw this.#readErr(err, "read", key);
+        }
+        if (bytesRead === 0) break; // truncated under us
+        pos += bytesRead;
+        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+
+  /** Writes a whole file atomically (temp file + rename). */
+  async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    await this.#writeAtomic(key, options, async (h) => {
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await h.write(bytes, off, bytes.length - off);
+        off += bytesWritten;
+      }
+      return bytes.length;
+    });
+  }
+
+  /** Writes a file from a stream (temp file + rename), holding one chunk at a time. */
+  async writeStream(
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<{ bytes: number }> {
+    const bytes = await this.#writeAtomic(key, options, async (h) => {
+      let total = 0;
+      for await (const chunk of source) {
+        options.signal?.throwIfAborted();
+        let off = 0;
+        while (off < chunk.length) {
+          const { bytesWritten } = await h.write(chunk, off, chunk.length - off);
+          off += bytesWritten;
+        }
+        total += chunk.length;
+      }
+      return total;
+    });
+    return { bytes };
+  }
+
+  async #writeAtomic(
+    key: string,
+    options: WriteOptions,
+    body: (h: FileHandle) => Promise<number>,
+  ): Promise<number> {
+    this.#key(key);
+    if (key.endsWith("/"))
+      throw new FsError("InvalidKey", `invalid key ${JSON.stringify(key)}: a file key cannot end with '/'`, {
+        key,
+        root: this.root.url,
+      });
+    options.signal?.throwIfAborted();
+    const dir = parentOf(key);
+    const tmp = `${dir === "" ? "" : `${dir}/`}.${baseOf(key)}.tmp-${randomBytes(6).toString("hex")}`;
+    const target = this.#path(key);
+    const tmpPath = this.#path(tmp);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#openCreate(tmpPath, dir);
+      const n = await body(handle);
+      options.signal?.throwIfAborted();
+      if (options.durable) await handle.sync();
+      await handle.close();
+      handle = undefined;
+      if (options.exclusive) {
+        // link() fails with EEXIST when the target exists: the backend picks exactly one winner.
+        await this.#fs.link(tmpPath, target);
+        await this.#fs.unlink(tmpPath);
+      } else {
+        await this.#fs.rename(tmpPath, target);
+      }
+      if (options.durable) await this.#syncDir(dir);
+      return n;
+    } catch (err) {
+      await handle?.close().catch(() => {});
+      await this.#fs.unlink(tmpPath).catch(() => {});
+      if (options.signal?.aborted && err === options.signal.reason) throw err;
+      const code = errnoOf(err);
+      if (code === undefined && !(err instanceof FsError)) throw err; // the caller's source failed: theirs to see
+      if (
+        code === "EISDIR" ||
+        code === "ENOTDIR" ||
+        (code === "EPERM" && !options.exclusive && (await this.#isDir(target)))
+      ) {
+        throw toFsError(err, "write", this.root.url, key, "Unsupported");
+      }
+      throw this.#err(err, "write", key);
+    }
+  }
+
+  async #isDir(path: string): Promise<boolean> {
+    try {
+      return (await this.#fs.stat(path)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens a new file for writing, creating its folder (again, if a concurrent delete pruned it). */
+  async #openCreate(path: string, dir: string): Promise<FileHandle> {
+    for (let attempt = 0; ; attempt++) {
+      await this.#fs.mkdir(this.#path(dir), { recursive: true });
+      try {
+        return await this.#fs.open(path, "wx");
+      } catch (err) {
+        if (errnoOf(err) !== "ENOENT" || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** fsyncs a folder so a create or rename in it survives a crash. */
+  async #syncDir(dir: string): Promise<void> {
+    const h = await this.#fs.open(this.#path(dir), "r");
+    try {
+      await h.sync();
+    } catch (err) {
+      // Some file systems refuse fsync on a folder; the rename itself is still atomic there.
+      const code = errnoOf(err);
+      if (code !== "EINVAL" && code !== "EISDIR" && code !== "ENOTSUP") throw err;
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** Opens (creating if absent) a file for appending. */
+  async openAppend(key: string): Promise<AppendHandle> {
+    this.#key(key);
+    const dir = parentOf(key);
+    const path = this.#path(key);
+    let handle: FileHandle;
+    let created = false;
+    try {
+      await this.#fs.mkdir(this.#path(dir), { recursive: true });
+      try {
+        handle = await this.#fs.open(path, "ax");
+        created = true;
+      } catch (err) {
+        if (errnoOf(err) !== "EEXIST") throw err;
+        handle = await this.#fs.open(path, "a");
+      }
+    } catch (err) {
+      throw this.#err(err, "openAppend", key);
+    }
+    const st = await handle.stat();
+    return new LocalAppendHandle(handle, st.size, created ? () => this.#syncDir(dir) : undefined, (err, op) =>
+      this.#err(err, op, key),
+    );
+  }
+
+  /** Renames `from` to `to` inside the root (atomic); `EXDEV` is refused, never emulated. */
+  async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    this.#key(from);
+    this.#key(to);
+    if (from === to) {
+      await this.stat(from);
+      return;
+    }
+    const src = this.#path(from);
+    const dst = this.#path(to);
+    try {
+      await this.#fs.mkdir(this.#path(parentOf(to)), { recursive: true });
+      if (options.overwrite === false) {
+        // link + unlink: EEXIST when the target exists. Between the two steps both names exist.
+        await this.#fs.link(src, dst);
+        await this.#fs.unlink(src);
+      } else {
+        await this.#fs.rename(src, dst);
+      }
+      await this.#syncDir(parentOf(to));
+      if (parentOf(from) !== parentOf(to)) await this.#syncDir(parentOf(from));
+    } catch (err) {
+      if (errnoOf(err) === "EXDEV") {
+        throw toFsError(
+          err,
+          "move (rename across devices is refused, not emulated)",
+          this.root.url,
+          from,
+          "Unsupported",
+        );
+      }
+      throw this.#readErr(err, "move", from);
+    }
+    await this.#prune(parentOf(from));
+  }
+
+  /** Deletes a file; a missing key is not an error. */
+  async delete(key: string): Promise<void> {
+    this.#key(key);
+    try {
+      await this.#fs.unlink(this.#path(key));
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return;
+      if (code === "EPERM" && (await this.#isDir(this.#path(key)))) return; // a folder is not a key
+      throw this.#err(err, "delete", key);
+    }
+    await this.#prune(parentOf(key));
+  }
+
+  /** Removes emptied folders from `dir` up to (not including) the root. */
+  async #prune(dir: string): Promise<void> {
+    for (let d = dir; d !== ""; d = parentOf(d)) {
+      try {
+        await this.#fs.rmdir(this.#path(d));
+      } catch {
+        return; // not empty (or gone): stop
+      }
+    }
+  }
+
+  /** Deletes many files, 16 at a time; missing keys are not errors. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.#key(k);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) await this.delete(keys[next++] as string);
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
+  }
+
+  /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. */
+  async deletePrefix(prefix: string): Promise<number> {
+    this.#key(prefix);
+    if (!prefix.endsWith("/")) {
+      throw new FsError(
+        "InvalidKey",
+        `deletePrefix needs a prefix ending with '/' (got ${JSON.stringify(prefix)})`,
+        { key: prefix, root: this.root.url },
+      );
+    }
+    const dir = prefix.slice(0, -1);
+    let count = 0;
+    for await (const item of this.#walk(dir, "", true)) if (!item.isPrefix) count++;
+    try {
+      await this.#fs.rm(this.#path(dir), { recursive: true, force: true });
+    } catch (err) {
+      throw this.#err(err, "deletePrefix", prefix);
+    }
+    await this.#prune(parentOf(dir));
+    return count;
+  }
+
+  /** Nothing to release: every operation opens and closes its own handles. */
+  async close(): Promise<void> {}
+}
+
+class LocalAppendHandle implements AppendHandle {
+  #size: number;
+  #syncParent: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    size: number,
+    syncParent: (() => Promise<void>) | undefined,
+    private readonly fail: (err: unknown, op: string) => FsError,
+  ) {
+    this.#size = size;
+    this.#syncParent = syncParent;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    try {
+      let off = 0;
+      while (off < data.length) off += (await this.handle.write(data, off, data.length - off)).bytesWritten;
+      this.#size += data.length;
+    } catch (err) {
+      throw this.fail(err, "append");
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.handle.sync();
+      // A new file is durable only once its folder entry is.
+      if (this.#syncParent) {
+        await this.#syncParent();
+        this.#syncParent = undefined;
+      }
+    } catch (err) {
+      throw this.fail(err, "sync");
+    }
+  }
+
+  async truncate(size: number): Promise<void> {
+    if (!Number.isInteger(size) || size < 0 || size > this.#size) {
+      throw new InvalidArgumentError(`truncate size must be an integer in [0, ${this.#size}] (got ${size})`);
+    }
+    try {
+      await this.handle.truncate(size);
+      this.#size = size;
+    } catch (err) {
+      throw this.fail(err, "truncate");
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.handle.close();
+    } catch (err) {
+      throw this.fail(err, "close");
+    }
+  }
+}
+
+/** Opens {@link LocalFileSystem}s for `file://` roots. */
+export const localFileSystemProvider: FileSystemProvider = Object.freeze({
+  schemes: ["file"] as const,
+  open: (root: StorageRoot) => new LocalFileSystem(root),
+});

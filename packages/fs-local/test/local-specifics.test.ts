@@ -1,0 +1,218 @@
+import * as nodeFs from "node:fs";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listAll } from "@proximadb/core";
+import { LocalFileSystem, localFileSystemProvider, type FsModule } from "@proximadb/fs-local";
+import { expectFsError } from "@proximadb/testing/conformance";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pdb-fs-local-spec-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** node:fs with its promise API wrapped: records open/sync/rename calls, and lets a test override any call. */
+function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) {
+  const calls: string[] = [];
+  const rel = (p: unknown) => String(p).slice(dir.length) || "/";
+  const promises = new Proxy(nodeFs.promises, {
+    get(target, prop: string) {
+      if (overrides[prop]) return overrides[prop];
+      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop];
+      if (prop === "open") {
+        return async (path: string, flags: string) => {
+          const h = (await real.call(target, path, flags)) as FileHandle;
+          const sync = h.sync.bind(h);
+          h.sync = async () => {
+            calls.push(`fsync ${rel(path)}`);
+            return sync();
+          };
+          return h;
+        };
+      }
+      if (prop === "rename" || prop === "link") {
+        return async (a: string, b: string) => {
+          calls.push(`${prop} ${rel(a).replace(/tmp-[0-9a-f]+$/, "tmp-*")} -> ${rel(b)}`);
+          return real.call(target, a, b);
+        };
+      }
+      return real;
+    },
+  });
+  return { module: { promises } satisfies FsModule, calls };
+}
+
+describe("durability", () => {
+  it("a durable write fsyncs the temp file before the rename and the folder after it", async () => {
+    const { module, calls } = spyFs();
+    const fs = new LocalFileSystem(dir, { fs: module });
+    await fs.write("coll/seg.wal", "abc", { durable: true });
+    expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
+      "fsync /coll/.seg.wal.tmp-*",
+      "rename /coll/.seg.wal.tmp-* -> /coll/seg.wal",
+      "fsync /coll",
+    ]);
+  });
+
+  it("a durable exclusive create fsyncs the file, links it in place and fsyncs the folder", async () => {
+    const { module, calls } = spyFs();
+    const fs = new LocalFileSystem(dir, { fs: module });
+    await fs.write("lock", "x", { durable: true, exclusive: true });
+    expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
+      "fsync /.lock.tmp-*",
+      "link /.lock.tmp-* -> /lock",
+      "fsync /",
+    ]);
+  });
+
+  it("a write without durable: true calls no fsync", async () => {
+    const { module, calls } = spyFs();
+    await new LocalFileSystem(dir, { fs: module }).write("a/b", "x");
+    expect(calls.filter((c) => c.startsWith("fsync"))).toEqual([]);
+  });
+
+  it("move fsyncs the target folder and, when different, the source folder", async () => {
+    const { module, calls } = spyFs();
+    const fs = new LocalFileSystem(dir, { fs: module });
+    await fs.write("c/_staging/f", "x");
+    await fs.write("c/keep", "x");
+    calls.length = 0;
+    await fs.move("c/_staging/f", "c/live/f");
+    expect(calls).toEqual(["rename /c/_staging/f -> /c/live/f", "fsync /c/live", "fsync /c/_staging"]);
+  });
+
+  it("an append handle's sync fsyncs the file, and the folder the first time after creating it", async () => {
+    const { module, calls } = spyFs();
+    const fs = new LocalFileSystem(dir, { fs: module });
+    const h = await fs.openAppend("wal/seg-1");
+    await h.write(Buffer.from("r1"));
+    await h.sync();
+    await h.write(Buffer.from("r2"));
+    await h.sync();
+    await h.close();
+    expect(calls).toEqual(["fsync /wal/seg-1", "fsync /wal", "fsync /wal/seg-1"]);
+  });
+});
+
+describe("refusals and error kinds", () => {
+  it("refuses a rename across devices (EXDEV) with Unsupported, leaving the source in place", async () => {
+    const exdev = async () => {
+      throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+    };
+    const { module } = spyFs({ rename: exdev });
+    const fs = new LocalFileSystem(dir, { fs: module });
+    await new LocalFileSystem(dir).write("a/src", "bytes");
+    const err = await expectFsError(fs.move("a/src", "b/dst"), "Unsupported");
+    expect(err.status).toBe("EXDEV");
+    expect(err.retryable).toBe(false);
+    expect(await new LocalFileSystem(dir).exists("a/src")).toBe(true);
+  });
+
+  it.each([
+    ["EACCES", "PermissionDenied", false],
+    ["EPERM", "PermissionDenied", false],
+    ["EMFILE", "Transient", true],
+    ["EBUSY", "Transient", true],
+    ["ENOSPC", "Unknown", false],
+  ] as const)("maps %s to %s (retryable %s)", async (code, kind, retryable) => {
+    const fail = async () => {
+      throw Object.assign(new Error(code), { code });
+    };
+    const fs = new LocalFileSystem(dir, { fs: spyFs({ open: fail }).module });
+    const err = await expectFsError(fs.write("k", "x"), kind);
+    expect(err.retryable).toBe(retryable);
+    expect(err.key).toBe("k");
+    expect(err.root).toBe(fs.root.url);
+    expect(err.status).toBe(code);
+  });
+
+  it("reports NotFound when a key's parent is a file, and Unsupported when writing a key that is a folder", async () => {
+    const fs = new LocalFileSystem(dir);
+    await fs.write("a/file", "x");
+    await expectFsError(fs.read("a/file/child"), "NotFound");
+    await expectFsError(fs.stat("a"), "NotFound");
+    await expectFsError(fs.write("a", "x"), "Unsupported");
+  });
+});
+
+describe("atomic writes", () => {
+  it("a reader never sees a partial file while a large write is in progress", async () => {
+    const fs = new LocalFileSystem(dir);
+    const key = "c/seg.bin";
+    const seen: number[] = [];
+    let done = false;
+    async function* source() {
+      for (let i = 0; i < 16; i++) {
+        // Between chunks, look at the target: it must be absent, never half-written.
+        seen.push((await fs.exists(key)) ? (await fs.stat(key)).size : -1);
+        yield Buffer.alloc(256 * 1024, i);
+      }
+      done = true;
+    }
+    await fs.writeStream(key, source());
+    expect(done).toBe(true);
+    expect(seen.every((s) => s === -1)).toBe(true);
+    expect((await fs.stat(key)).size).toBe(16 * 256 * 1024);
+  });
+
+  it("a failed write leaves neither the target nor its temp file behind", async () => {
+    const fs = new LocalFileSystem(dir);
+    async function* failing() {
+      yield Buffer.from("partial");
+      throw new Error("source broke");
+    }
+    await expect(fs.writeStream("c/x.bin", failing())).rejects.toThrow("source broke");
+    expect(await readdir(join(dir, "c")).catch(() => [])).toEqual([]);
+  });
+
+  it("lists the hidden temp file of an in-progress write (discovery decides what is reserved)", async () => {
+    const fs = new LocalFileSystem(dir);
+    let listed: string[] = [];
+    async function* source() {
+      yield Buffer.from("a");
+      listed = (await listAll(fs, "c/")).files.map((f) => f.key);
+      yield Buffer.from("b");
+    }
+    await fs.writeStream("c/x.bin", source());
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatch(/^c\/\.x\.bin\.tmp-[0-9a-f]+$/);
+  });
+});
+
+describe("root, provider and folders", () => {
+  it("probe() reports a missing root as missing and does not create it", async () => {
+    const fs = new LocalFileSystem(join(dir, "not-yet"));
+    expect(await fs.probe()).toEqual({ exists: false });
+    await expect(stat(join(dir, "not-yet"))).rejects.toMatchObject({ code: "ENOENT" });
+    await fs.write("k", "x");
+    expect(await fs.probe()).toEqual({ exists: true });
+  });
+
+  it("the provider opens file:// roots", () => {
+    expect(localFileSystemProvider.schemes).toEqual(["file"]);
+    const fs = localFileSystemProvider.open({ url: `file://${dir}`, scheme: "file", path: dir, prefix: "" });
+    expect(fs.root.url).toBe(`file://${dir}`);
+    expect(fs.capabilities).toMatchObject({
+      atomicMove: true,
+      conditionalCreate: true,
+      append: true,
+      fsync: true,
+      delimiterList: false,
+      remote: false,
+    });
+  });
+
+  it("removes folders emptied by delete and move, up to the root", async () => {
+    const fs = new LocalFileSystem(dir);
+    await fs.write("coll/_staging/a/b", "x");
+    await fs.move("coll/_staging/a/b", "coll/live");
+    expect(await readdir(join(dir, "coll"))).toEqual(["live"]);
+    await fs.delete("coll/live");
+    expect(await readdir(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,9 @@
+import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
+import { describeFileSystem } from "@proximadb/testing/conformance";
+
+let n = 0;
+describeFileSystem("fs-memory", {
+  // A fresh volume per root: nothing leaks between cases, and the volume is freed with the instance.
+  create: () => new MemoryFileSystem(`mem://conformance-${++n}`, { volume: new Volume() }),
+  memoryResident: true,
+});
