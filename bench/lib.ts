@@ -28,7 +28,11 @@ export function median(values: readonly number[]): number {
 }
 
 /** Runs `fn` `runs` times (after `warmup` unmeasured runs) and returns every duration in ms. */
-export async function timeRuns(fn: () => unknown | Promise<unknown>, runs = 5, warmup = 1): Promise<number[]> {
+export async function timeRuns(
+  fn: () => unknown | Promise<unknown>,
+  runs = 5,
+  warmup = 1,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -45,7 +49,11 @@ export function printTable(title: string, rows: readonly Record<string, unknown>
   if (rows.length === 0) return;
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const fmt = (v: unknown) =>
-    typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 3 })) : String(v ?? "");
+    typeof v === "number"
+      ? Number.isInteger(v)
+        ? v.toLocaleString("en-US")
+        : v.toLocaleString("en-US", { maximumFractionDigits: 3 })
+      : String(v ?? "");
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join("  ");
   console.log(line(cols));
@@ -57,7 +65,10 @@ export function printTable(title: string, rows: readonly Record<string, unknown>
 export function writeResult(pkg: string, name: string, figures: Record<string, unknown>): string {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${pkg}-${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ package: pkg, benchmark: name, machine: machine(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ package: pkg, benchmark: name, machine: machine(), ...figures }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${file}`);
   return file;
 }

@@ -51,12 +51,20 @@ const schema = z
             ...componentBase,
             format: z.enum(["avro", "bincode"]).default("avro"),
             sync: z.enum(["always", "batch", "none"]).default("batch"),
-            segment_bytes: z.number().int().min(4096).max(1 << 30).default(64 << 20),
+            segment_bytes: z
+              .number()
+              .int()
+              .min(4096)
+              .max(1 << 30)
+              .default(64 << 20),
           })
           .strict(),
         viper_config: z.object({ data_urls: urls, ...componentBase }).strict(),
         lsm_config: z.object({ data_urls: urls, ...componentBase }).strict(),
-        index_config: z.object({ index_urls: urls, ...componentBase }).strict().optional(),
+        index_config: z
+          .object({ index_urls: urls, ...componentBase })
+          .strict()
+          .optional(),
         metadata_config: z.object({ metadata_urls: urls, ...componentBase }).strict(),
       })
       .strict(),
@@ -96,7 +104,10 @@ const schema = z
           .object({
             type: z.literal("etcd"),
             endpoints: z.array(z.url()).min(1),
-            cluster: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '_' and '-' only").default("default"),
+            cluster: z
+              .string()
+              .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '_' and '-' only")
+              .default("default"),
             prefix: z.string().startsWith("/").default("/proximadb"),
           })
           .strict(),
@@ -106,13 +117,22 @@ const schema = z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
         port: z.number().int().min(0).max(65535).default(7070),
-        max_body_bytes: z.number().int().min(1024).max(1 << 30).default(16 << 20),
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1 << 30)
+          .default(16 << 20),
       })
       .strict()
       .default({ host: "127.0.0.1", port: 7070, max_body_bytes: 16 << 20 }),
     engine: z
       .object({
-        flush_threshold_bytes: z.number().int().min(1024).default(32 << 20),
+        flush_threshold_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(32 << 20),
         compact_file_count: z.number().int().min(2).default(8),
         background_interval_ms: z.number().int().min(10).default(1000),
       })
@@ -138,20 +158,32 @@ export interface NodeConfig {
   /** Where the configuration came from (`embedded default` or a file path). */
   readonly source: string;
   readonly components: Readonly<Partial<Record<ComponentType, ComponentConfig>>>;
-  readonly wal: { readonly format: "avro" | "bincode"; readonly sync: "always" | "batch" | "none"; readonly segmentBytes: number };
+  readonly wal: {
+    readonly format: "avro" | "bincode";
+    readonly sync: "always" | "batch" | "none";
+    readonly segmentBytes: number;
+  };
   readonly backends: RawConfig["backends"];
   readonly assignmentStore: RawConfig["assignment_store"];
   readonly server: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
-  readonly engine: { readonly flushThresholdBytes: number; readonly compactFileCount: number; readonly backgroundIntervalMs: number };
+  readonly engine: {
+    readonly flushThresholdBytes: number;
+    readonly compactFileCount: number;
+    readonly backgroundIntervalMs: number;
+  };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), "");
+  return path.reduce<string>(
+    (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)),
+    "",
+  );
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = raw;
-  for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  for (const k of path)
+    v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
   return v;
 }
 
@@ -167,7 +199,10 @@ function rejectSecrets(raw: unknown, path: string[] = []): void {
   for (const [k, v] of Object.entries(raw)) {
     const here = [...path, k];
     if (SECRET_KEY.test(k)) {
-      throw new ConfigError(here.join("."), "secrets are not read from the config file; set them in the environment (see the README)");
+      throw new ConfigError(
+        here.join("."),
+        "secrets are not read from the config file; set them in the environment (see the README)",
+      );
     }
     rejectSecrets(v, here);
   }
@@ -218,7 +253,10 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
   try {
     assertDisjointRoots(all);
   } catch (err) {
-    throw new ConfigError("storage", `${(err as Error).message} (roots must be disjoint across components too)`);
+    throw new ConfigError(
+      "storage",
+      `${(err as Error).message} (roots must be disjoint across components too)`,
+    );
   }
   const w = c.storage.wal_config;
   return {
@@ -242,7 +280,8 @@ export function parseConfigText(text: string, options: { baseDir: string; source
   try {
     raw = parseToml(text);
   } catch (err) {
-    if (err instanceof TomlError) throw new ConfigError("", `${options.source}:${err.line}:${err.column}: ${err.message.split("\n")[0]}`);
+    if (err instanceof TomlError)
+      throw new ConfigError("", `${options.source}:${err.line}:${err.column}: ${err.message.split("\n")[0]}`);
     throw err;
   }
   return validateConfig(raw, options);
@@ -255,7 +294,10 @@ export async function loadConfigFile(path: string): Promise<NodeConfig> {
   try {
     text = await readFile(abs, "utf8");
   } catch (err) {
-    throw new ConfigError("", `cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(
+      "",
+      `cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   return parseConfigText(text, { baseDir: dirname(abs), source: abs });
 }

@@ -33,18 +33,68 @@ describe("node configuration", () => {
   });
 
   it.each([
-    ["unknown scheme", good.replace('"file://data/disk1/wal"', '"ftp://x/wal"'), "storage.wal_config.wal_urls[0]", "ftp://x/wal"],
-    ["nested roots", good.replace('"file://data/disk2/wal"', '"file://data/disk1/wal/sub"'), "storage.wal_config.wal_urls", "lies inside"],
-    ["duplicate roots", good.replace('"file://data/disk2/lsm"', '"file://data/disk1/lsm"'), "storage.lsm_config.data_urls", "more than once"],
-    ["empty root list", good.replace(/data_urls = \[[^\]]*lsm"\]/, "data_urls = []"), "storage.lsm_config.data_urls", "at least one"],
-    ["bad strategy", good.replace('distribution_strategy = "Hash"', 'distribution_strategy = "Random"'), "storage.viper_config.distribution_strategy", '"Random"'],
-    ["bad sync policy", good.replace('sync = "batch"', 'sync = "sometimes"'), "storage.wal_config.sync", '"sometimes"'],
+    [
+      "unknown scheme",
+      good.replace('"file://data/disk1/wal"', '"ftp://x/wal"'),
+      "storage.wal_config.wal_urls[0]",
+      "ftp://x/wal",
+    ],
+    [
+      "nested roots",
+      good.replace('"file://data/disk2/wal"', '"file://data/disk1/wal/sub"'),
+      "storage.wal_config.wal_urls",
+      "lies inside",
+    ],
+    [
+      "duplicate roots",
+      good.replace('"file://data/disk2/lsm"', '"file://data/disk1/lsm"'),
+      "storage.lsm_config.data_urls",
+      "more than once",
+    ],
+    [
+      "empty root list",
+      good.replace(/data_urls = \[[^\]]*lsm"\]/, "data_urls = []"),
+      "storage.lsm_config.data_urls",
+      "at least one",
+    ],
+    [
+      "bad strategy",
+      good.replace('distribution_strategy = "Hash"', 'distribution_strategy = "Random"'),
+      "storage.viper_config.distribution_strategy",
+      '"Random"',
+    ],
+    [
+      "bad sync policy",
+      good.replace('sync = "batch"', 'sync = "sometimes"'),
+      "storage.wal_config.sync",
+      '"sometimes"',
+    ],
     ["bad port", good.replace("port = 7070", "port = 70000"), "server.port", "70000"],
     ["unknown key", good.replace("[server]", "[server]\nhots = 1"), "server.hots", "unknown key"],
-    ["secret in file", `${good}\n[backends.s3]\nsecret_access_key = "abc123"`, "backends.s3.secret_access_key", "environment"],
-    ["bad store type", good.replace('type = "memory"', 'type = "zookeeper"'), "assignment_store.type", '"zookeeper"'],
-    ["credentials in URL", good.replace('"file://data/disk1/index"', '"s3://AKIA:hunter2@bucket/index"'), "storage.index_config.index_urls", "credentials"],
-    ["overlap across components", good.replace('"file://data/disk1/index"', '"file://data/disk1/wal/index"'), "storage", "inside"],
+    [
+      "secret in file",
+      `${good}\n[backends.s3]\nsecret_access_key = "abc123"`,
+      "backends.s3.secret_access_key",
+      "environment",
+    ],
+    [
+      "bad store type",
+      good.replace('type = "memory"', 'type = "zookeeper"'),
+      "assignment_store.type",
+      '"zookeeper"',
+    ],
+    [
+      "credentials in URL",
+      good.replace('"file://data/disk1/index"', '"s3://AKIA:hunter2@bucket/index"'),
+      "storage.index_config.index_urls",
+      "credentials",
+    ],
+    [
+      "overlap across components",
+      good.replace('"file://data/disk1/index"', '"file://data/disk1/wal/index"'),
+      "storage",
+      "inside",
+    ],
   ])("rejects %s, naming the key", (_, text, path, fragment) => {
     const err = configError(text);
     expect(err.path).toBe(path);

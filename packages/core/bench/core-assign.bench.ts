@@ -48,7 +48,12 @@ if (gc) {
 const rows: Record<string, unknown>[] = [];
 const figures: Record<string, unknown> = { collections: N, roots: roots.length, runs: RUNS };
 const base = median(Array.from({ length: RUNS }, baseline));
-rows.push({ strategy: "Map.set baseline", "median ms": base, "ops/s": Math.round(N / (base / 1000)), "× baseline": 1 });
+rows.push({
+  strategy: "Map.set baseline",
+  "median ms": base,
+  "ops/s": Math.round(N / (base / 1000)),
+  "× baseline": 1,
+});
 figures.baseline = { medianMs: base, opsPerSec: N / (base / 1000) };
 
 for (const strategy of ["RoundRobin", "Hash", "LeastUsed"] as const) {
@@ -61,6 +66,12 @@ for (const strategy of ["RoundRobin", "Hash", "LeastUsed"] as const) {
 
 figures.heap = heap ?? "run with --expose-gc";
 
-if (heap) rows.push({ strategy: "heap per assignment (RoundRobin)", "median ms": "", "ops/s": "", "× baseline": `${heap.bytesPerAssignment.toFixed(1)} B` });
+if (heap)
+  rows.push({
+    strategy: "heap per assignment (RoundRobin)",
+    "median ms": "",
+    "ops/s": "",
+    "× baseline": `${heap.bytesPerAssignment.toFixed(1)} B`,
+  });
 printTable(`core-assign: ${N.toLocaleString("en-US")} new collections on 8 roots (median of ${RUNS})`, rows);
 writeResult("core", "assign", figures);

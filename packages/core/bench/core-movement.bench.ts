@@ -9,7 +9,8 @@ const views = (n: number): RootView[] =>
     return { url, index, state: "active", weight: 1, collections: 0, bytes: undefined, hash: xxh64(url) };
   });
 const hrw = new HashStrategy();
-const place = (id: string, roots: RootView[]) => hrw.choose(id as CollectionId, { component: "viper", roots, cursor: 0 });
+const place = (id: string, roots: RootView[]) =>
+  hrw.choose(id as CollectionId, { component: "viper", roots, cursor: 0 });
 const modulo = (id: string, n: number) => {
   const h = xxh64(id);
   return Number(((BigInt(h.hi) << 32n) | BigInt(h.lo)) % BigInt(n));
@@ -29,7 +30,10 @@ const movement = [
   { scheme: "rendezvous (Hash)", moved: movedHash / M, ideal: 1 / 9 },
   { scheme: "modulo (hash % N)", moved: movedMod / M, ideal: 1 / 9 },
 ];
-printTable(`core-movement: fraction of ${M.toLocaleString("en-US")} collections moved, 8 -> 9 roots`, movement);
+printTable(
+  `core-movement: fraction of ${M.toLocaleString("en-US")} collections moved, 8 -> 9 roots`,
+  movement,
+);
 
 const balance: Record<string, unknown>[] = [];
 for (const n of [100, 10_000, 1_000_000]) {

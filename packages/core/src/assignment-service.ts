@@ -8,12 +8,25 @@ import {
   UnknownRootError,
 } from "./errors.js";
 import { xxh64 } from "./hash.js";
-import { type Assignment, type AssignmentStore, InMemoryAssignmentStore, type StoreEvent } from "./assignment-store.js";
+import {
+  type Assignment,
+  type AssignmentStore,
+  InMemoryAssignmentStore,
+  type StoreEvent,
+} from "./assignment-store.js";
 import { type StorageRoot, parseRootList, type ParseStorageUrlOptions } from "./storage-url.js";
-import { createStrategy, type PlacementStrategy, type RootState, type RootView, type StrategyName } from "./strategy.js";
+import {
+  createStrategy,
+  type PlacementStrategy,
+  type RootState,
+  type RootView,
+  type StrategyName,
+} from "./strategy.js";
 
 /** A root in a component's configuration: a URL, or a URL with a weight and an initial state. */
-export type RootSpec = string | { readonly url: string; readonly weight?: number; readonly state?: RootState };
+export type RootSpec =
+  | string
+  | { readonly url: string; readonly weight?: number; readonly state?: RootState };
 
 /** Placement configuration of one component. */
 export interface ComponentPlacementConfig {
@@ -49,7 +62,12 @@ export type AssignmentEvent =
   | { readonly type: "assigned"; readonly assignment: Assignment; readonly rootIndex: number }
   | { readonly type: "recorded"; readonly assignment: Assignment; readonly rootIndex: number }
   | { readonly type: "removed"; readonly assignment: Assignment; readonly rootIndex: number }
-  | { readonly type: "root-state"; readonly component: ComponentType; readonly url: string; readonly state: RootState };
+  | {
+      readonly type: "root-state";
+      readonly component: ComponentType;
+      readonly url: string;
+      readonly state: RootState;
+    };
 
 /** Per-root figures in {@link ComponentStats}. */
 export interface RootStats {
@@ -103,7 +121,9 @@ class ComponentPlacement {
       const spec = specs[index] as RootSpec;
       const weight = typeof spec === "string" ? 1 : (spec.weight ?? 1);
       if (!(weight > 0 && Number.isFinite(weight))) {
-        throw new InvalidArgumentError(`weight of root ${root.url} (${component}) must be a positive number (got ${weight})`);
+        throw new InvalidArgumentError(
+          `weight of root ${root.url} (${component}) must be a positive number (got ${weight})`,
+        );
       }
       const r: MutableRoot = {
         url: root.url,
@@ -178,7 +198,10 @@ export class AssignmentService {
           : typeof config.strategy === "object"
             ? config.strategy
             : createStrategy(config.strategy ?? "RoundRobin", { boundedLoad: config.boundedLoad });
-      this.#components.set(component, new ComponentPlacement(component, strategy, config.roots, options.urlOptions));
+      this.#components.set(
+        component,
+        new ComponentPlacement(component, strategy, config.roots, options.urlOptions),
+      );
     }
   }
 
@@ -247,26 +270,40 @@ export class AssignmentService {
     if (!this.store.authoritative && !this.#placeWhileOffline) {
       for (const r of p.roots) {
         if (r.state === "offline") {
-          throw new RootOfflineError(id, p.component, r.url, "it may live there; set placeWhileRootsOffline or bring the root back");
+          throw new RootOfflineError(
+            id,
+            p.component,
+            r.url,
+            "it may live there; set placeWhileRootsOffline or bring the root back",
+          );
         }
       }
     }
-    const index = p.strategy.choose(id, { component: p.component, roots: p.roots as RootView[], cursor: p.cursor });
+    const index = p.strategy.choose(id, {
+      component: p.component,
+      roots: p.roots as RootView[],
+      cursor: p.cursor,
+    });
     const root = p.roots[index];
-    if (!root || root.state !== "active") {
-      throw new InvalidArgumentError(`strategy ${p.strategy.name} chose root index ${index}, which is not an active root`);
+    if (root?.state !== "active") {
+      throw new InvalidArgumentError(
+        `strategy ${p.strategy.name} chose root index ${index}, which is not an active root`,
+      );
     }
     return root;
   }
 
   #placeSync(p: ComponentPlacement, id: CollectionId): Assignment {
     const root = this.#choose(p, id);
-    const result = (this.store.putIfAbsentSync as NonNullable<AssignmentStore["putIfAbsentSync"]>).call(this.store, {
-      collection: id,
-      component: p.component,
-      url: root.url,
-      assignedAt: this.#now(),
-    });
+    const result = (this.store.putIfAbsentSync as NonNullable<AssignmentStore["putIfAbsentSync"]>).call(
+      this.store,
+      {
+        collection: id,
+        component: p.component,
+        url: root.url,
+        assignedAt: this.#now(),
+      },
+    );
     if (result.created) p.cursor = (root.index + 1) % p.roots.length;
     return this.#adopt(p, result.assignment, result.created ? "assigned" : "recorded");
   }
@@ -282,7 +319,12 @@ export class AssignmentService {
     p.cursor = (index + 1) % p.roots.length;
     let result: Awaited<ReturnType<AssignmentStore["putIfAbsent"]>>;
     try {
-      result = await this.store.putIfAbsent({ collection: id, component: p.component, url: root.url, assignedAt: this.#now() });
+      result = await this.store.putIfAbsent({
+        collection: id,
+        component: p.component,
+        url: root.url,
+        assignedAt: this.#now(),
+      });
     } finally {
       root.collections--;
     }
@@ -291,7 +333,10 @@ export class AssignmentService {
 
   #adopt(p: ComponentPlacement, a: Assignment, type: "assigned" | "recorded"): Assignment {
     const root = p.byUrl.get(a.url);
-    if (!root) throw new StoreConflictError(`store holds ${a.collection} (${a.component}) in ${a.url}, which is not a configured root`);
+    if (!root)
+      throw new StoreConflictError(
+        `store holds ${a.collection} (${a.component}) in ${a.url}, which is not a configured root`,
+      );
     if (p.apply(a)) this.#emit({ type, assignment: a, rootIndex: root.index });
     if (root.state === "offline") throw new RootOfflineError(a.collection, a.component, a.url);
     return a;
@@ -311,7 +356,12 @@ export class AssignmentService {
    * Records an assignment found on storage (discovery) or decided elsewhere. Idempotent for the same
    * root; a different root already stored is a {@link StoreConflictError} naming both.
    */
-  async record(input: { collection: string; component: ComponentType; url: string; assignedAt?: number }): Promise<Assignment> {
+  async record(input: {
+    collection: string;
+    component: ComponentType;
+    url: string;
+    assignedAt?: number;
+  }): Promise<Assignment> {
     const id = parseCollectionId(input.collection);
     const p = this.#placement(input.component);
     const root = p.root(input.url);
@@ -376,7 +426,14 @@ export class AssignmentService {
         component,
         strategy: p.strategy.name,
         total: p.byCollection.size,
-        roots: p.roots.map((r) => ({ url: r.url, index: r.index, state: r.state, weight: r.weight, collections: r.collections, bytes: r.bytes })),
+        roots: p.roots.map((r) => ({
+          url: r.url,
+          index: r.index,
+          state: r.state,
+          weight: r.weight,
+          collections: r.collections,
+          bytes: r.bytes,
+        })),
         skew: mean === 0 ? 0 : Math.max(...counts) / mean,
         cursor: p.cursor,
       };
@@ -406,7 +463,11 @@ export class AssignmentService {
     if (e.type === "put") {
       const p = this.#components.get(e.assignment.component);
       if (p?.apply(e.assignment)) {
-        this.#emit({ type: "recorded", assignment: e.assignment, rootIndex: p.byUrl.get(e.assignment.url)?.index ?? -1 });
+        this.#emit({
+          type: "recorded",
+          assignment: e.assignment,
+          rootIndex: p.byUrl.get(e.assignment.url)?.index ?? -1,
+        });
       }
     } else {
       const p = this.#components.get(e.component);

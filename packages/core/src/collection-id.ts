@@ -17,7 +17,8 @@ const VALID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export function collectionIdProblem(id: unknown): string | undefined {
   if (typeof id !== "string") return "must be a string";
   if (id.length === 0) return "must not be empty";
-  if (id.length > MAX_COLLECTION_ID_LENGTH) return `must be at most ${MAX_COLLECTION_ID_LENGTH} characters (got ${id.length})`;
+  if (id.length > MAX_COLLECTION_ID_LENGTH)
+    return `must be at most ${MAX_COLLECTION_ID_LENGTH} characters (got ${id.length})`;
   if (id.startsWith("_")) return "must not start with '_' (reserved for markers and staging)";
   if (id.startsWith("-")) return "must not start with '-'";
   if (!VALID.test(id)) {

@@ -82,7 +82,10 @@ export class InvalidCollectionIdError extends ProximaError {
 export class InvalidComponentError extends ProximaError {
   readonly component: string;
   constructor(component: string) {
-    super("INVALID_COMPONENT", `unknown component ${JSON.stringify(component)}; expected one of wal, viper, lsm, index, metadata`);
+    super(
+      "INVALID_COMPONENT",
+      `unknown component ${JSON.stringify(component)}; expected one of wal, viper, lsm, index, metadata`,
+    );
     this.component = component;
   }
 }

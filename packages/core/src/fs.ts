@@ -35,9 +35,18 @@ export class FsError extends ProximaError {
   constructor(
     kind: FsErrorKind,
     message: string,
-    details: { key?: string; root?: string; status?: string | number; cause?: unknown; retryable?: boolean } = {},
+    details: {
+      key?: string;
+      root?: string;
+      status?: string | number;
+      cause?: unknown;
+      retryable?: boolean;
+    } = {},
   ) {
-    super("FS_ERROR", message, { cause: details.cause, retryable: details.retryable ?? kind === "Transient" });
+    super("FS_ERROR", message, {
+      cause: details.cause,
+      retryable: details.retryable ?? kind === "Transient",
+    });
     this.kind = kind;
     this.key = details.key;
     this.root = details.root;
@@ -172,7 +181,11 @@ export interface FileSystem {
   /** Writes a whole key; parent "folders" are created as needed. */
   write(key: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   /** Writes a key from a stream without buffering it whole; returns the bytes written. */
-  writeStream(key: string, source: AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<{ bytes: number }>;
+  writeStream(
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    options?: WriteOptions,
+  ): Promise<{ bytes: number }>;
   /** Opens a key for appending (creating it if absent). Throws `Unsupported` unless `capabilities.append`. */
   openAppend(key: string): Promise<AppendHandle>;
   /**

@@ -61,34 +61,57 @@ function splitPath(raw: string, url: string): string[] {
  * parseStorageUrl("gs://b/p").url                   // "gcs://b/p"
  */
 export function parseStorageUrl(input: string, options: ParseStorageUrlOptions = {}): StorageRoot {
-  if (typeof input !== "string" || input.trim() === "") throw new InvalidStorageUrlError(String(input), "empty URL");
+  if (typeof input !== "string" || input.trim() === "")
+    throw new InvalidStorageUrlError(String(input), "empty URL");
   const url = input.trim();
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f\\]/.test(url)) throw new InvalidStorageUrlError(url, "control characters and backslashes are not allowed");
+  if (/[\u0000-\u001f\u007f\\]/.test(url))
+    throw new InvalidStorageUrlError(url, "control characters and backslashes are not allowed");
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(url);
-  if (!m) throw new InvalidStorageUrlError(url, "expected <scheme>://…, e.g. file:///mnt/disk1/wal or s3://bucket/prefix");
+  if (!m)
+    throw new InvalidStorageUrlError(
+      url,
+      "expected <scheme>://…, e.g. file:///mnt/disk1/wal or s3://bucket/prefix",
+    );
   let scheme = (m[1] as string).toLowerCase();
   let rest = m[2] as string;
   if (scheme === "gs") scheme = "gcs";
   if (!(STORAGE_SCHEMES as readonly string[]).includes(scheme)) {
-    throw new InvalidStorageUrlError(url, `unknown scheme '${m[1]}:'; expected one of file, mem, s3, adls, gcs (gs)`);
+    throw new InvalidStorageUrlError(
+      url,
+      `unknown scheme '${m[1]}:'; expected one of file, mem, s3, adls, gcs (gs)`,
+    );
   }
-  if (/[?#]/.test(rest)) throw new InvalidStorageUrlError(url, "query strings and fragments are not allowed; put options in the config");
+  if (/[?#]/.test(rest))
+    throw new InvalidStorageUrlError(
+      url,
+      "query strings and fragments are not allowed; put options in the config",
+    );
   if (scheme === "file") return parseFile(url, rest, options);
   if (!rest.startsWith("//")) throw new InvalidStorageUrlError(url, `expected ${scheme}://…`);
   rest = rest.slice(2);
   const slash = rest.indexOf("/");
   const authority = slash < 0 ? rest : rest.slice(0, slash);
-  if (authority.includes("@")) throw new InvalidStorageUrlError(url, "credentials are not allowed in a storage URL; configure them in the config or the environment");
+  if (authority.includes("@"))
+    throw new InvalidStorageUrlError(
+      url,
+      "credentials are not allowed in a storage URL; configure them in the config or the environment",
+    );
   const segments = splitPath(slash < 0 ? "" : rest.slice(slash), url);
   if (scheme === "mem") {
     const all = [...(authority === "" ? [] : [authority]), ...segments];
-    if (all.length === 0) throw new InvalidStorageUrlError(url, "a mem:// root needs a name, e.g. mem://disk1");
+    if (all.length === 0)
+      throw new InvalidStorageUrlError(url, "a mem:// root needs a name, e.g. mem://disk1");
     if (all.includes("..")) throw new InvalidStorageUrlError(url, "'..' segments are not allowed");
     return { url: `mem://${all.join("/")}`, scheme: "mem", path: `/${all.join("/")}`, prefix: "" };
   }
-  if (authority === "") throw new InvalidStorageUrlError(url, scheme === "adls" ? "missing storage account" : "missing bucket");
-  if (authority.includes(":")) throw new InvalidStorageUrlError(url, "ports and endpoints are not part of a storage URL; set the endpoint in the config");
+  if (authority === "")
+    throw new InvalidStorageUrlError(url, scheme === "adls" ? "missing storage account" : "missing bucket");
+  if (authority.includes(":"))
+    throw new InvalidStorageUrlError(
+      url,
+      "ports and endpoints are not part of a storage URL; set the endpoint in the config",
+    );
   if (scheme === "s3" || scheme === "gcs") {
     const bucket = authority;
     const ok = scheme === "s3" ? S3_BUCKET.test(bucket) : GCS_BUCKET.test(bucket);
@@ -98,12 +121,27 @@ export function parseStorageUrl(input: string, options: ParseStorageUrlOptions =
   }
   // adls://account/container/prefix
   const account = authority;
-  if (!AZ_ACCOUNT.test(account)) throw new InvalidStorageUrlError(url, `'${account}' is not a valid storage account name (3-24 lowercase letters and digits)`);
+  if (!AZ_ACCOUNT.test(account))
+    throw new InvalidStorageUrlError(
+      url,
+      `'${account}' is not a valid storage account name (3-24 lowercase letters and digits)`,
+    );
   const [container, ...prefixSegs] = segments;
-  if (container === undefined) throw new InvalidStorageUrlError(url, "missing container: expected adls://account/container/prefix");
-  if (!AZ_CONTAINER.test(container)) throw new InvalidStorageUrlError(url, `'${container}' is not a valid container name (3-63 lowercase letters, digits and single hyphens)`);
+  if (container === undefined)
+    throw new InvalidStorageUrlError(url, "missing container: expected adls://account/container/prefix");
+  if (!AZ_CONTAINER.test(container))
+    throw new InvalidStorageUrlError(
+      url,
+      `'${container}' is not a valid container name (3-63 lowercase letters, digits and single hyphens)`,
+    );
   const prefix = prefixSegs.join("/");
-  return { url: `adls://${account}/${container}${prefix ? `/${prefix}` : ""}`, scheme: "adls", account, container, prefix };
+  return {
+    url: `adls://${account}/${container}${prefix ? `/${prefix}` : ""}`,
+    scheme: "adls",
+    account,
+    container,
+    prefix,
+  };
 }
 
 function parseFile(url: string, rest: string, options: ParseStorageUrlOptions): StorageRoot {
@@ -114,15 +152,22 @@ function parseFile(url: string, rest: string, options: ParseStorageUrlOptions): 
     else if (after.startsWith("localhost/")) path = after.slice("localhost".length);
     else path = after; // file://data/wal: relative to the config folder
   } else path = rest;
-  if (path.includes("@") && /^[^/]*@/.test(path)) throw new InvalidStorageUrlError(url, "credentials are not allowed in a storage URL");
+  if (path.includes("@") && /^[^/]*@/.test(path))
+    throw new InvalidStorageUrlError(url, "credentials are not allowed in a storage URL");
   if (!path.startsWith("/")) {
-    if (!options.baseDir) throw new InvalidStorageUrlError(url, "relative file path with no base folder to resolve it against; use file:///absolute/path");
-    if (!options.baseDir.startsWith("/")) throw new InvalidStorageUrlError(url, "base folder must be absolute");
+    if (!options.baseDir)
+      throw new InvalidStorageUrlError(
+        url,
+        "relative file path with no base folder to resolve it against; use file:///absolute/path",
+      );
+    if (!options.baseDir.startsWith("/"))
+      throw new InvalidStorageUrlError(url, "base folder must be absolute");
     splitPath(path, url); // reject '..' in the relative part itself
     path = `${options.baseDir}/${path}`;
   }
   const segments = splitPath(path, url);
-  if (segments.length === 0) throw new InvalidStorageUrlError(url, "the file system root '/' cannot be a storage root");
+  if (segments.length === 0)
+    throw new InvalidStorageUrlError(url, "the file system root '/' cannot be a storage root");
   const abs = `/${segments.join("/")}`;
   return { url: `file://${abs}`, scheme: "file", path: abs, prefix: "" };
 }
@@ -134,7 +179,10 @@ function locationOf(root: StorageRoot): { where: string; segments: string[] } {
     case "mem":
       return { where: root.scheme, segments: (root.path ?? "").split("/").filter(Boolean) };
     case "adls":
-      return { where: `adls:${root.account}/${root.container}`, segments: root.prefix.split("/").filter(Boolean) };
+      return {
+        where: `adls:${root.account}/${root.container}`,
+        segments: root.prefix.split("/").filter(Boolean),
+      };
     default:
       return { where: `${root.scheme}:${root.bucket}`, segments: root.prefix.split("/").filter(Boolean) };
   }

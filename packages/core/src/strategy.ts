@@ -100,7 +100,10 @@ export class HashStrategy implements PlacementStrategy {
   readonly boundedLoad: number | undefined;
 
   constructor(options: HashStrategyOptions = {}) {
-    if (options.boundedLoad !== undefined && !(options.boundedLoad >= 0 && Number.isFinite(options.boundedLoad))) {
+    if (
+      options.boundedLoad !== undefined &&
+      !(options.boundedLoad >= 0 && Number.isFinite(options.boundedLoad))
+    ) {
       throw new InvalidArgumentError(`boundedLoad must be a finite number >= 0 (got ${options.boundedLoad})`);
     }
     this.boundedLoad = options.boundedLoad;
@@ -143,7 +146,11 @@ function hasNonUnitWeight(roots: readonly RootView[]): boolean {
  * Every given root ranked for one collection by weighted rendezvous score, best first: the first is
  * the collection's home under {@link HashStrategy}, the rest are its fallbacks.
  */
-export function rankRoots(collection: string, roots: readonly RootView[], key: Hash64 = xxh64(collection)): RootView[] {
+export function rankRoots(
+  collection: string,
+  roots: readonly RootView[],
+  key: Hash64 = xxh64(collection),
+): RootView[] {
   const weighted = hasNonUnitWeight(roots);
   return roots
     .map((r) => {
@@ -188,6 +195,8 @@ export function createStrategy(name: string, options: HashStrategyOptions = {}):
     case "LeastUsed":
       return new LeastUsedStrategy();
     default:
-      throw new InvalidArgumentError(`unknown distribution strategy ${JSON.stringify(name)}; expected one of ${STRATEGY_NAMES.join(", ")}`);
+      throw new InvalidArgumentError(
+        `unknown distribution strategy ${JSON.stringify(name)}; expected one of ${STRATEGY_NAMES.join(", ")}`,
+      );
   }
 }

@@ -51,26 +51,34 @@ describe("AssignmentService", () => {
   it.each([
     ["an asynchronous store", () => new CountingAsyncStore()],
     ["the in-memory store", () => new InMemoryAssignmentStore()],
-  ])("gives exactly one root to each of 100 collections under 1,000 concurrent calls (%s)", async (_, makeStore) => {
-    const store = makeStore();
-    const s = new AssignmentService({ components: { viper: { roots: roots3 } }, store });
-    const calls = Array.from({ length: 1000 }, (_, i) => s.assign(`c${i % 100}`, "viper"));
-    const results = await Promise.all(calls);
-    const byId = new Map<string, Set<string>>();
-    for (const r of results) {
-      if (!byId.has(r.collection)) byId.set(r.collection, new Set());
-      byId.get(r.collection)!.add(r.url);
-    }
-    expect(byId.size).toBe(100);
-    for (const set of byId.values()) expect(set.size).toBe(1);
-    if (store instanceof CountingAsyncStore) expect(store.puts).toBe(100);
-    expect((await store.list("viper")).length).toBe(100);
-    expect(s.stats()[0]!.roots.map((r) => r.collections)).toEqual([34, 33, 33]);
-  });
+  ])(
+    "gives exactly one root to each of 100 collections under 1,000 concurrent calls (%s)",
+    async (_, makeStore) => {
+      const store = makeStore();
+      const s = new AssignmentService({ components: { viper: { roots: roots3 } }, store });
+      const calls = Array.from({ length: 1000 }, (_, i) => s.assign(`c${i % 100}`, "viper"));
+      const results = await Promise.all(calls);
+      const byId = new Map<string, Set<string>>();
+      for (const r of results) {
+        if (!byId.has(r.collection)) byId.set(r.collection, new Set());
+        byId.get(r.collection)!.add(r.url);
+      }
+      expect(byId.size).toBe(100);
+      for (const set of byId.values()) expect(set.size).toBe(1);
+      if (store instanceof CountingAsyncStore) expect(store.puts).toBe(100);
+      expect((await store.list("viper")).length).toBe(100);
+      expect(s.stats()[0]!.roots.map((r) => r.collections)).toEqual([34, 33, 33]);
+    },
+  );
 
   it("adopts the winner when another node placed the collection first", async () => {
     const store = new InMemoryAssignmentStore();
-    await store.putIfAbsent({ collection: "orders" as CollectionId, component: "viper", url: roots3[2]!, assignedAt: 1 });
+    await store.putIfAbsent({
+      collection: "orders" as CollectionId,
+      component: "viper",
+      url: roots3[2]!,
+      assignedAt: 1,
+    });
     const s = new AssignmentService({ components: { viper: { roots: roots3 } }, store });
     const a = await s.assign("orders", "viper");
     expect(a.url).toBe(roots3[2]);
@@ -84,7 +92,8 @@ describe("AssignmentService", () => {
     const second = new AssignmentService({ components: { wal: { roots: roots3 } } });
     for (const a of found) await second.record(a);
     const next = [];
-    for (let i = 30; i < 33; i++) next.push(second.rootIndex("wal", (await second.assign(`c${i}`, "wal")).url));
+    for (let i = 30; i < 33; i++)
+      next.push(second.rootIndex("wal", (await second.assign(`c${i}`, "wal")).url));
     expect(next.sort()).toEqual([0, 1, 2]);
     for (const a of found) expect(second.get(a.collection, "wal")?.url).toBe(a.url);
   });
@@ -104,7 +113,10 @@ describe("AssignmentService", () => {
     s.setRootState("wal", roots3[0]!, "offline");
     await expect(s.assign("new-one", "wal")).rejects.toBeInstanceOf(RootOfflineError);
     expect(s.list("wal")).toEqual([]);
-    const lenient = new AssignmentService({ components: { wal: { roots: roots3 } }, placeWhileRootsOffline: true });
+    const lenient = new AssignmentService({
+      components: { wal: { roots: roots3 } },
+      placeWhileRootsOffline: true,
+    });
     lenient.setRootState("wal", roots3[0]!, "offline");
     expect((await lenient.assign("new-one", "wal")).url).not.toBe(roots3[0]);
   });
@@ -122,25 +134,35 @@ describe("AssignmentService", () => {
     await expect(s.assign("../etc", "wal")).rejects.toBeInstanceOf(InvalidCollectionIdError);
     await expect(s.assign("_staging", "wal")).rejects.toBeInstanceOf(InvalidCollectionIdError);
     await expect(s.assign("ok", "lsm")).rejects.toBeInstanceOf(EmptyRootListError);
-    await expect(s.record({ collection: "ok", component: "wal", url: "file:///elsewhere" })).rejects.toBeInstanceOf(UnknownRootError);
+    await expect(
+      s.record({ collection: "ok", component: "wal", url: "file:///elsewhere" }),
+    ).rejects.toBeInstanceOf(UnknownRootError);
     expect(s.stats()[0]!.total).toBe(0);
     expect(() => new AssignmentService({ components: { wal: { roots: [] } } })).toThrow(EmptyRootListError);
-    expect(() => new AssignmentService({ components: { wal: { roots: ["file:///a", "file:///a/b"] } } })).toThrow(NestedRootsError);
+    expect(
+      () => new AssignmentService({ components: { wal: { roots: ["file:///a", "file:///a/b"] } } }),
+    ).toThrow(NestedRootsError);
   });
 
   it("reports a conflict when a different root is already recorded", async () => {
     const s = new AssignmentService({ components: { wal: { roots: roots3 } } });
     await s.record({ collection: "orders", component: "wal", url: roots3[0]! });
-    await expect(s.record({ collection: "orders", component: "wal", url: roots3[1]! })).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(
+      s.record({ collection: "orders", component: "wal", url: roots3[1]! }),
+    ).rejects.toBeInstanceOf(StoreConflictError);
   });
 
   it("throws NoEligibleRootError when every root is cordoned", async () => {
-    const s = new AssignmentService({ components: { wal: { roots: roots3.map((url) => ({ url, state: "cordoned" as const })) } } });
+    const s = new AssignmentService({
+      components: { wal: { roots: roots3.map((url) => ({ url, state: "cordoned" as const })) } },
+    });
     await expect(s.assign("x", "wal")).rejects.toBeInstanceOf(NoEligibleRootError);
   });
 
   it("reports stats with per-root counts, skew and cursor", async () => {
-    const s = new AssignmentService({ components: { viper: { roots: roots3, strategy: "LeastUsed" }, wal: { roots: roots3 } } });
+    const s = new AssignmentService({
+      components: { viper: { roots: roots3, strategy: "LeastUsed" }, wal: { roots: roots3 } },
+    });
     for (let i = 0; i < 4; i++) await s.assign(`c${i}`, "wal");
     const [wal, viper] = s.stats();
     expect(viper).toMatchObject({ component: "viper", strategy: "LeastUsed", total: 0, skew: 0 });
@@ -164,8 +186,13 @@ describe("AssignmentService", () => {
 
   it("uses collection affinity (Hash) when collectionAffinity is on", async () => {
     const a = new AssignmentService({ components: { viper: { roots: roots3, collectionAffinity: true } } });
-    const b = new AssignmentService({ components: { viper: { roots: [...roots3].reverse(), strategy: "RoundRobin", collectionAffinity: true } } });
-    for (let i = 0; i < 50; i++) expect((await a.assign(`c${i}`, "viper")).url).toBe((await b.assign(`c${i}`, "viper")).url);
+    const b = new AssignmentService({
+      components: {
+        viper: { roots: [...roots3].reverse(), strategy: "RoundRobin", collectionAffinity: true },
+      },
+    });
+    for (let i = 0; i < 50; i++)
+      expect((await a.assign(`c${i}`, "viper")).url).toBe((await b.assign(`c${i}`, "viper")).url);
   });
 
   it("follows changes a shared store reports from other nodes", async () => {
@@ -175,7 +202,12 @@ describe("AssignmentService", () => {
     const store: AssignmentStore = new SharedStore();
     const s = new AssignmentService({ components: { wal: { roots: roots3 } }, store });
     await s.load();
-    await store.putIfAbsent({ collection: "elsewhere" as CollectionId, component: "wal" as ComponentType, url: roots3[1]!, assignedAt: 3 });
+    await store.putIfAbsent({
+      collection: "elsewhere" as CollectionId,
+      component: "wal" as ComponentType,
+      url: roots3[1]!,
+      assignedAt: 3,
+    });
     expect(s.get("elsewhere", "wal")?.url).toBe(roots3[1]);
     s.setRootState("wal", roots3[0]!, "offline");
     // An authoritative store knows every collection: an unknown one is new and may be placed.

@@ -70,7 +70,12 @@ describe("Hash strategy (weighted rendezvous)", () => {
     products: 2,
     logs: 0,
   };
-  const goldenRoots = ["file:///mnt/nvme1/viper", "file:///mnt/nvme2/viper", "s3://data-bucket/viper", "gcs://data-bucket/viper"];
+  const goldenRoots = [
+    "file:///mnt/nvme1/viper",
+    "file:///mnt/nvme2/viper",
+    "s3://data-bucket/viper",
+    "gcs://data-bucket/viper",
+  ];
 
   it("maps ids to the same roots as every earlier version (golden vectors)", async () => {
     const s = new AssignmentService({ components: { viper: { roots: goldenRoots, strategy: "Hash" } } });
@@ -87,7 +92,10 @@ describe("Hash strategy (weighted rendezvous)", () => {
       console.log(JSON.stringify(${JSON.stringify(Object.keys(golden))}.map((c) => s.choose(c, { component: "viper", roots, cursor: 0 }))));
     `;
     const cwd = fileURLToPath(new URL("..", import.meta.url));
-    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd,
+      encoding: "utf8",
+    });
     expect(JSON.parse(out)).toEqual(Object.values(golden));
   });
 
@@ -140,7 +148,9 @@ describe("Hash strategy (weighted rendezvous)", () => {
   });
 
   it("with a bounded load never fills a root beyond (1+ε)× the average", async () => {
-    const s = new AssignmentService({ components: { viper: { roots: urls(4), strategy: "Hash", boundedLoad: 0.1 } } });
+    const s = new AssignmentService({
+      components: { viper: { roots: urls(4), strategy: "Hash", boundedLoad: 0.1 } },
+    });
     for (const c of ids(400)) await s.assign(c, "viper");
     const counts = s.stats()[0]!.roots.map((r) => r.collections);
     expect(Math.max(...counts)).toBeLessThanOrEqual(Math.ceil(1.1 * 100));
@@ -151,7 +161,10 @@ describe("Hash strategy (weighted rendezvous)", () => {
     const roots = views(urls(4));
     for (const c of ids(200)) {
       const ranked = rankRoots(c, roots);
-      const cordoned = views(urls(4), roots.map((r) => (r.index === ranked[0]!.index ? { state: "cordoned" } : {})));
+      const cordoned = views(
+        urls(4),
+        roots.map((r) => (r.index === ranked[0]!.index ? { state: "cordoned" } : {})),
+      );
       expect(s.choose(id(c), ctx(cordoned))).toBe(ranked[1]!.index);
     }
   });
@@ -161,7 +174,8 @@ describe("RoundRobin strategy", () => {
   it("places five collections on three roots in order 0,1,2,0,1", async () => {
     const s = new AssignmentService({ components: { wal: { roots: ["mem://a", "mem://b", "mem://c"] } } });
     const order = [];
-    for (const c of ["c1", "c2", "c3", "c4", "c5"]) order.push(s.rootIndex("wal", (await s.assign(c, "wal")).url));
+    for (const c of ["c1", "c2", "c3", "c4", "c5"])
+      order.push(s.rootIndex("wal", (await s.assign(c, "wal")).url));
     expect(order).toEqual([0, 1, 2, 0, 1]);
   });
 
@@ -180,17 +194,37 @@ describe("RoundRobin strategy", () => {
 describe("LeastUsed strategy", () => {
   it("picks the fewest bytes when every root's usage is known, else the fewest collections", () => {
     const lu = new LeastUsedStrategy();
-    expect(lu.choose(id("x"), ctx(views(urls(3), [{ bytes: 30, collections: 1 }, { bytes: 10, collections: 5 }, { bytes: 20 }])))).toBe(1);
-    expect(lu.choose(id("x"), ctx(views(urls(3), [{ bytes: 30, collections: 1 }, { collections: 5 }, { collections: 1 }])))).toBe(0);
+    expect(
+      lu.choose(
+        id("x"),
+        ctx(views(urls(3), [{ bytes: 30, collections: 1 }, { bytes: 10, collections: 5 }, { bytes: 20 }])),
+      ),
+    ).toBe(1);
+    expect(
+      lu.choose(
+        id("x"),
+        ctx(views(urls(3), [{ bytes: 30, collections: 1 }, { collections: 5 }, { collections: 1 }])),
+      ),
+    ).toBe(0);
   });
 
   it("breaks ties by the lower root index", () => {
-    expect(new LeastUsedStrategy().choose(id("x"), ctx(views(urls(3), [{ collections: 2 }, { collections: 1 }, { collections: 1 }])))).toBe(1);
+    expect(
+      new LeastUsedStrategy().choose(
+        id("x"),
+        ctx(views(urls(3), [{ collections: 2 }, { collections: 1 }, { collections: 1 }])),
+      ),
+    ).toBe(1);
   });
 });
 
 describe("every strategy", () => {
-  for (const strategy of [new RoundRobinStrategy(), new HashStrategy(), new HashStrategy({ boundedLoad: 0.2 }), new LeastUsedStrategy()]) {
+  for (const strategy of [
+    new RoundRobinStrategy(),
+    new HashStrategy(),
+    new HashStrategy({ boundedLoad: 0.2 }),
+    new LeastUsedStrategy(),
+  ]) {
     it(`${strategy.name}: gives cordoned and offline roots nothing new`, () => {
       const roots = views(urls(4), [{ state: "cordoned" }, {}, { state: "offline" }, {}]);
       for (const c of ids(300)) expect([1, 3]).toContain(strategy.choose(id(c), ctx(roots)));

@@ -27,13 +27,20 @@ describe("parseStorageUrl", () => {
 
   it("splits each scheme into its parts", () => {
     expect(parseStorageUrl("s3://b1b/p/q")).toMatchObject({ scheme: "s3", bucket: "b1b", prefix: "p/q" });
-    expect(parseStorageUrl("adls://acct/cont/p")).toMatchObject({ scheme: "adls", account: "acct", container: "cont", prefix: "p" });
+    expect(parseStorageUrl("adls://acct/cont/p")).toMatchObject({
+      scheme: "adls",
+      account: "acct",
+      container: "cont",
+      prefix: "p",
+    });
     expect(parseStorageUrl("gs://bkt")).toMatchObject({ scheme: "gcs", bucket: "bkt", prefix: "" });
     expect(parseStorageUrl("file:///a/b")).toMatchObject({ scheme: "file", path: "/a/b", prefix: "" });
   });
 
   it("resolves relative file paths against the base folder", () => {
-    expect(parseStorageUrl("file://data/wal", { baseDir: "/etc/proximadb" }).url).toBe("file:///etc/proximadb/data/wal");
+    expect(parseStorageUrl("file://data/wal", { baseDir: "/etc/proximadb" }).url).toBe(
+      "file:///etc/proximadb/data/wal",
+    );
     expect(parseStorageUrl("file:./data/wal", { baseDir: "/srv" }).url).toBe("file:///srv/data/wal");
     expect(() => parseStorageUrl("file:data/wal")).toThrow(InvalidStorageUrlError);
   });
@@ -91,8 +98,20 @@ describe("parseStorageUrl", () => {
 
 describe("parseRootList", () => {
   it("keeps order and accepts disjoint roots", () => {
-    const roots = parseRootList(["file:///mnt/a/wal", "file:///mnt/ab/wal", "s3://xbk/p", "s3://xbk/pq", "s3://ybk/p"]);
-    expect(roots.map((r) => r.url)).toEqual(["file:///mnt/a/wal", "file:///mnt/ab/wal", "s3://xbk/p", "s3://xbk/pq", "s3://ybk/p"]);
+    const roots = parseRootList([
+      "file:///mnt/a/wal",
+      "file:///mnt/ab/wal",
+      "s3://xbk/p",
+      "s3://xbk/pq",
+      "s3://ybk/p",
+    ]);
+    expect(roots.map((r) => r.url)).toEqual([
+      "file:///mnt/a/wal",
+      "file:///mnt/ab/wal",
+      "s3://xbk/p",
+      "s3://xbk/pq",
+      "s3://ybk/p",
+    ]);
   });
 
   it("rejects duplicates after normalisation", () => {
@@ -112,6 +131,8 @@ describe("parseRootList", () => {
   });
 
   it("nests only within one location", () => {
-    expect(() => parseRootList(["s3://xbk/p", "gcs://xbk/p/q", "adls://acct/cont/p", "adls://acct/cont2/p"])).not.toThrow();
+    expect(() =>
+      parseRootList(["s3://xbk/p", "gcs://xbk/p/q", "adls://acct/cont/p", "adls://acct/cont2/p"]),
+    ).not.toThrow();
   });
 });
