@@ -16,6 +16,7 @@ import {
 } from "./assignment-store.js";
 import { type StorageRoot, parseRootList, type ParseStorageUrlOptions } from "./storage-url.js";
 import {
+  RoundRobinStrategy,
   createStrategy,
   type PlacementStrategy,
   type RootState,
@@ -319,12 +320,20 @@ export class AssignmentService {
     p.cursor = (index + 1) % p.roots.length;
     let result: Awaited<ReturnType<AssignmentStore["putIfAbsent"]>>;
     try {
-      result = await this.store.putIfAbsent({
-        collection: id,
-        component: p.component,
-        url: root.url,
-        assignedAt: this.#now(),
-      });
+      result =
+        this.store.allocate && p.strategy instanceof RoundRobinStrategy
+          ? await this.store.allocate({
+              collection: id,
+              component: p.component,
+              candidates: p.roots.filter((r) => r.state === "active").map((r) => r.url),
+              assignedAt: this.#now(),
+            })
+          : await this.store.putIfAbsent({
+              collection: id,
+              component: p.component,
+              url: root.url,
+              assignedAt: this.#now(),
+            });
     } finally {
       root.collections--;
     }
@@ -462,6 +471,8 @@ export class AssignmentService {
   #onStoreEvent(e: StoreEvent): void {
     if (e.type === "put") {
       const p = this.#components.get(e.assignment.component);
+      // Our own placement in flight: #place applies it (and reports it as "assigned") when it resolves.
+      if (p?.inflight.has(e.assignment.collection)) return;
       if (p?.apply(e.assignment)) {
         this.#emit({
           type: "recorded",

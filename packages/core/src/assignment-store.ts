@@ -19,6 +19,15 @@ export interface PutIfAbsentResult {
   readonly assignment: Assignment;
 }
 
+/** What {@link AssignmentStore.allocate} is asked to place. */
+export interface AllocationRequest {
+  readonly component: ComponentType;
+  readonly collection: CollectionId;
+  /** Active root URLs in configured order; the store picks one. */
+  readonly candidates: readonly string[];
+  readonly assignedAt: number;
+}
+
 /** A change made to the store, possibly by another node (shared stores). */
 export type StoreEvent =
   | { readonly type: "put"; readonly assignment: Assignment }
@@ -47,6 +56,13 @@ export interface AssignmentStore {
    * and records a placement without yielding, so no other placement can interleave.
    */
   putIfAbsentSync?(assignment: Assignment): PutIfAbsentResult;
+  /**
+   * Optional: places a new collection on one of `candidates` (the component's active roots in configured
+   * order) with a shared round-robin position kept by the store itself, in the same compare-and-set as the
+   * entry. Shared stores offer it so that round-robin is exact across nodes; the service uses it for the
+   * `RoundRobin` strategy when present.
+   */
+  allocate?(request: AllocationRequest): Promise<PutIfAbsentResult>;
   /** Removes an entry; resolves to false when there was none. */
   delete(component: ComponentType, collection: CollectionId): Promise<boolean>;
   /** Subscribes to changes made through this store or by other nodes; returns the unsubscribe function. */

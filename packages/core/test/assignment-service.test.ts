@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  type AllocationRequest,
   type Assignment,
   type AssignmentEvent,
   AssignmentService,
@@ -213,5 +214,41 @@ describe("AssignmentService", () => {
     // An authoritative store knows every collection: an unknown one is new and may be placed.
     expect((await s.assign("fresh", "wal")).url).not.toBe(roots3[0]);
     s.close();
+  });
+
+  it("lets a store that offers allocate() pick the round-robin root (shared counter)", async () => {
+    class CountingAllocator extends InMemoryAssignmentStore {
+      override readonly authoritative = true;
+      ticket = 0;
+      requests: (readonly string[])[] = [];
+      async allocate(req: AllocationRequest) {
+        this.requests.push(req.candidates);
+        const url = req.candidates[this.ticket++ % req.candidates.length]!;
+        return this.putIfAbsent({
+          collection: req.collection,
+          component: req.component,
+          url,
+          assignedAt: req.assignedAt,
+        });
+      }
+    }
+    const store = new CountingAllocator();
+    store.ticket = 2; // another node already placed two collections
+    const s = new AssignmentService({
+      components: { wal: { roots: roots3 }, viper: { roots: roots3, strategy: "Hash" } },
+      store,
+    });
+    await s.load(); // follows the store's watch, which echoes our own placements too
+    s.setRootState("wal", roots3[1]!, "cordoned");
+    const events: string[] = [];
+    s.on((e) => events.push(e.type));
+    const placed = [];
+    for (const c of ["a", "b", "c"]) placed.push((await s.assign(c, "wal")).url);
+    expect(placed).toEqual([roots3[0], roots3[2], roots3[0]]);
+    expect(store.requests[0]).toEqual([roots3[0], roots3[2]]);
+    // Our own placements echoed by the store's watch are reported once, as "assigned".
+    expect(events).toEqual(["assigned", "assigned", "assigned"]);
+    await s.assign("h", "viper");
+    expect(store.requests.length).toBe(3); // Hash does not go through allocate
   });
 });
