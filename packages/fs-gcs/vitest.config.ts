@@ -6,5 +6,9 @@ export default defineProject({
   test: {
     name: "fs-gcs",
     include: ["test/**/*.test.ts"],
+    // Starts the GCS JSON-API test server once for the conformance suite (endpoint via inject()).
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

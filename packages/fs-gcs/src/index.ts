@@ -1,1 +1,8 @@
-export {};
+export {
+  DEFAULT_GCS_RETRY_OPTIONS,
+  GcsFileSystem,
+  type GcsFileSystemOptions,
+  type RetryOptions,
+  createGcsClient,
+  gcsFileSystemProvider,
+} from "./gcs-file-system.js";

@@ -1,0 +1,458 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { inspect } from "node:util";
+import {
+  type Bucket,
+  type File,
+  IdempotencyStrategy,
+  Storage,
+  type StorageOptions,
+} from "@google-cloud/storage";
+
+/** Retry settings of the client (`autoRetry`, `maxRetries`, `retryDelayMultiplier`, `maxRetryDelay`, `idempotencyStrategy`, …). */
+export type RetryOptions = NonNullable<StorageOptions["retryOptions"]>;
+import {
+  type AppendHandle,
+  type FileEntry,
+  type FileSystem,
+  type FileSystemProvider,
+  type FsCapabilities,
+  FsError,
+  type ListOptions,
+  type ListPage,
+  type ReadRange,
+  type RootProbe,
+  type StorageRoot,
+  type WriteOptions,
+  InvalidStorageUrlError,
+  assertKey,
+  parseStorageUrl,
+} from "@proximadb/core";
+import pMap from "p-map";
+import { type ErrorContext, toFsError } from "./errors.js";
+
+/** Options of {@link GcsFileSystem} and {@link gcsFileSystemProvider}. */
+export interface GcsFileSystemOptions {
+  /** A ready client; when given, the connection options below are ignored. */
+  readonly storage?: Storage;
+  /** Google Cloud project id (needed only to create buckets; the adapter never does). */
+  readonly projectId?: string;
+  /** Custom endpoint (an emulator, a private endpoint). Without it the public API is used. */
+  readonly apiEndpoint?: string;
+  /** Path of a service-account key file. Otherwise Application Default Credentials apply. */
+  readonly keyFilename?: string;
+  /** Service-account credentials object. Kept out of messages, logs and `util.inspect`. */
+  readonly credentials?: StorageOptions["credentials"];
+  /**
+   * Authenticate requests to a custom `apiEndpoint` (default `false`: emulators need no token, and the
+   * client then never looks for credentials or the metadata server).
+   */
+  readonly useAuthWithCustomEndpoint?: boolean;
+  /**
+   * Retry settings handed to the client (merged over the defaults: `autoRetry`, 6 retries,
+   * `IdempotencyStrategy.RetryAlways` since every call this adapter makes is safe to repeat).
+   */
+  readonly retryOptions?: RetryOptions;
+  /** Bodies of at least this many bytes go through a resumable upload (default 8 MiB). */
+  readonly resumableThresholdBytes?: number;
+  /** Chunk size of resumable uploads, a multiple of 256 KiB: the most a stream keeps in memory (default 8 MiB). */
+  readonly resumableChunkBytes?: number;
+  /** Parallel DELETE requests in `deleteMany` / `deletePrefix` (default 16). */
+  readonly deleteConcurrency?: number;
+}
+
+const MiB = 1024 * 1024;
+const CHUNK_UNIT = 256 * 1024;
+
+/** Defaults merged under the caller's {@link GcsFileSystemOptions.retryOptions}. */
+export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
+  autoRetry: true,
+  maxRetries: 6,
+  idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+};
+
+/** Creates the client the adapter uses, from connection options. */
+export function createGcsClient(options: GcsFileSystemOptions = {}): Storage {
+  if (options.storage) return options.storage;
+  const config: StorageOptions = {
+    retryOptions: { ...DEFAULT_GCS_RETRY_OPTIONS, ...options.retryOptions },
+  };
+  if (options.projectId !== undefined) config.projectId = options.projectId;
+  if (options.apiEndpoint !== undefined) {
+    config.apiEndpoint = options.apiEndpoint;
+    config.useAuthWithCustomEndpoint = options.useAuthWithCustomEndpoint ?? false;
+  }
+  if (options.keyFilename !== undefined) config.keyFilename = options.keyFilename;
+  if (options.credentials !== undefined) config.credentials = options.credentials;
+  return new Storage(config);
+}
+
+/**
+ * {@link FileSystem} on Google Cloud Storage for `gcs://bucket/prefix` roots (`gs://` is parsed as an
+ * alias by `@proximadb/core`).
+ *
+ * - Listing: one `objects.list` request per page (up to 1,000), prefixes read from the API response.
+ * - Writes: one multipart request below `resumableThresholdBytes`, a resumable session above it
+ *   (chunks of `resumableChunkBytes`, so a stream is never held whole in memory).
+ * - Exclusive create: `ifGenerationMatch: 0` (412 → `AlreadyExists`), enforced by the server.
+ * - Move: the atomic `objects.move` (`moveTo`) within the bucket.
+ * - Retries: the client's own `retryOptions`; no retry loop here.
+ */
+export class GcsFileSystem implements FileSystem {
+  readonly root: StorageRoot;
+  readonly capabilities: FsCapabilities = {
+    atomicMove: true,
+    serverSideMove: true,
+    conditionalCreate: true,
+    append: false,
+    fsync: false,
+    delimiterList: true,
+    rangeRead: true,
+    maxListPageSize: 1000,
+    remote: true,
+  };
+  // Private fields: the client holds the credentials and must never show up in util.inspect or JSON.
+  readonly #storage: Storage;
+  readonly #bucket: Bucket;
+  readonly #prefix: string;
+  readonly #threshold: number;
+  readonly #chunkSize: number;
+  readonly #deleteConcurrency: number;
+
+  /**
+   * @param root a parsed `gcs` root or its URL (`gcs://bucket/prefix`, `gs://bucket/prefix`).
+   * @param options connection and tuning options; credentials come from here or the standard chain.
+   */
+  constructor(root: StorageRoot | string, options: GcsFileSystemOptions = {}) {
+    const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
+    if (parsed.scheme !== "gcs" || !parsed.bucket)
+      throw new InvalidStorageUrlError(parsed.url, "GcsFileSystem serves gcs:// (gs://) roots only");
+    this.root = parsed;
+    this.#storage = createGcsClient(options);
+    this.#bucket = this.#storage.bucket(parsed.bucket);
+    this.#prefix = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
+    this.#threshold = Math.max(0, options.resumableThresholdBytes ?? 8 * MiB);
+    const chunk = options.resumableChunkBytes ?? 8 * MiB;
+    this.#chunkSize = Math.max(CHUNK_UNIT, Math.round(chunk / CHUNK_UNIT) * CHUNK_UNIT);
+    this.#deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 16);
+  }
+
+  async probe(): Promise<RootProbe> {
+    try {
+      const [exists] = await this.#bucket.exists();
+      return { exists };
+    } catch (err) {
+      throw this.#error(err, { op: "probe" });
+    }
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    assertKey(prefix, { allowEmpty: true, root: this.root.url });
+    const maxResults = Math.max(1, Math.min(options.pageSize ?? 1000, this.capabilities.maxListPageSize));
+    let pageToken: string | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      let page: ListPage;
+      try {
+        const [files, next, response] = await this.#bucket.getFiles({
+          prefix: this.#prefix + prefix,
+          delimiter: options.delimiter ? "/" : undefined,
+          maxResults,
+          pageToken,
+          autoPaginate: false,
+        });
+        const prefixes = ((response as { prefixes?: string[] } | undefined)?.prefixes ?? [])
+          .map((p) => this.#keyOf(p))
+          .filter((k) => k !== "");
+        const entries: FileEntry[] = [];
+        for (const f of files) {
+          const key = this.#keyOf(f.name);
+          if (key !== "") entries.push(entryOf(key, f.metadata));
+        }
+        page = { files: entries, prefixes };
+        pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken || undefined;
+      } catch (err) {
+        throw this.#error(err, { op: "list", key: prefix });
+      }
+      // GCS may answer an empty page with a token (a page of skipped names): callers see only non-empty pages.
+      if (page.files.length > 0 || page.prefixes.length > 0) yield page;
+    } while (pageToken);
+  }
+
+  async stat(key: string): Promise<FileEntry> {
+    const file = this.#file(key);
+    try {
+      const [metadata] = await file.getMetadata();
+      return entryOf(key, metadata);
+    } catch (err) {
+      throw this.#error(err, { op: "stat", key });
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const file = this.#file(key);
+    try {
+      const [exists] = await file.exists();
+      return exists;
+    } catch (err) {
+      throw this.#error(err, { op: "exists", key });
+    }
+  }
+
+  async read(key: string, range?: ReadRange): Promise<Uint8Array> {
+    const file = this.#file(key);
+    const opts = rangeOptions(range);
+    if (opts === "empty") {
+      await this.stat(key); // still NotFound for a missing key
+      return new Uint8Array(0);
+    }
+    try {
+      const [data] = await file.download(opts);
+      return data;
+    } catch (err) {
+      if (range && statusIs(err, 416)) return new Uint8Array(0); // offset at or past the end
+      throw this.#error(err, { op: "read", key });
+    }
+  }
+
+  async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
+    const file = this.#file(key);
+    const opts = rangeOptions(range);
+    if (opts === "empty") {
+      await this.stat(key);
+      return;
+    }
+    try {
+      for await (const chunk of file.createReadStream(opts)) yield chunk as Uint8Array;
+    } catch (err) {
+      if (range && statusIs(err, 416)) return;
+      throw this.#error(err, { op: "readStream", key });
+    }
+  }
+
+  async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    const file = this.#file(key);
+    options.signal?.throwIfAborted();
+    const body =
+      typeof data === "string"
+        ? Buffer.from(data, "utf8")
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const resumable = body.byteLength >= this.#threshold && body.byteLength > 0;
+    try {
+      await file.save(body, {
+        resumable,
+        ...(resumable ? { chunkSize: this.#chunkSize } : {}),
+        contentType: options.contentType ?? "application/octet-stream",
+        ...(options.exclusive ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+      });
+    } catch (err) {
+      throw this.#error(err, {
+        op: "write",
+        key,
+        exclusive: options.exclusive,
+        bareErrorIsTransient: resumable,
+      });
+    }
+  }
+
+  async writeStream(
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<{ bytes: number }> {
+    const file = this.#file(key);
+    options.signal?.throwIfAborted();
+    // Read up to the threshold first: a small stream is one multipart request, a large one a resumable session.
+    const iterator = source[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    let ended = false;
+    while (headBytes < this.#threshold || this.#threshold === 0) {
+      options.signal?.throwIfAborted();
+      const next = await iterator.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      head.push(next.value);
+      headBytes += next.value.byteLength;
+      if (this.#threshold === 0) break;
+    }
+    if (ended) {
+      await this.write(key, Buffer.concat(head), options);
+      return { bytes: headBytes };
+    }
+    let bytes = 0;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (const chunk of head.splice(0)) {
+        bytes += chunk.byteLength;
+        yield chunk;
+      }
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        bytes += next.value.byteLength;
+        yield next.value;
+      }
+    }
+    const upload = file.createWriteStream({
+      resumable: true,
+      chunkSize: this.#chunkSize,
+      contentType: options.contentType ?? "application/octet-stream",
+      ...(options.exclusive ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+    });
+    try {
+      // An abort destroys the upload before it is finalised: the object never becomes visible.
+      await pipeline(
+        Readable.from(body(), { objectMode: false }),
+        upload,
+        options.signal ? { signal: options.signal } : {},
+      );
+      return { bytes };
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason ?? err;
+      throw this.#error(err, {
+        op: "writeStream",
+        key,
+        exclusive: options.exclusive,
+        bareErrorIsTransient: true,
+      });
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  async openAppend(key: string): Promise<AppendHandle> {
+    assertKey(key, { root: this.root.url });
+    throw new FsError("Unsupported", "gcs objects cannot be appended to; write one object per batch", {
+      key,
+      root: this.root.url,
+    });
+  }
+
+  async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    const src = this.#file(from);
+    const toName = this.#name(to);
+    if (from === to) {
+      if (!(await this.exists(from)))
+        throw new FsError("NotFound", `gcs move: ${JSON.stringify(from)} does not exist`, {
+          key: from,
+          root: this.root.url,
+          status: 404,
+        });
+      if (options.overwrite === false)
+        throw new FsError("AlreadyExists", `gcs move: ${JSON.stringify(to)} exists`, {
+          key: to,
+          root: this.root.url,
+          status: 412,
+        });
+      return;
+    }
+    try {
+      await src.moveFileAtomic(
+        toName,
+        options.overwrite === false ? { preconditionOpts: { ifGenerationMatch: 0 } } : {},
+      );
+    } catch (err) {
+      throw this.#error(err, { op: "move", key: from, exclusive: options.overwrite === false });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.#file(key);
+    try {
+      await file.delete({ ignoreNotFound: true });
+    } catch (err) {
+      throw this.#error(err, { op: "delete", key });
+    }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const k of keys) assertKey(k, { root: this.root.url });
+    // GCS has no multi-object delete in the JSON API (batch requests aside): parallel DELETEs, bounded.
+    await pMap(keys, (k) => this.delete(k), { concurrency: this.#deleteConcurrency });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    assertKey(prefix, { root: this.root.url });
+    if (!prefix.endsWith("/"))
+      throw new FsError(
+        "InvalidKey",
+        `deletePrefix needs a prefix ending with '/': ${JSON.stringify(prefix)}`,
+        { key: prefix, root: this.root.url },
+      );
+    let deleted = 0;
+    for await (const page of this.list(prefix)) {
+      await this.deleteMany(page.files.map((f) => f.key));
+      deleted += page.files.length;
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    // The client keeps no open handles of its own beyond keep-alive sockets, which it unrefs.
+  }
+
+  /** What `util.inspect` and `console.log` show: the root, never the client or its credentials. */
+  [inspect.custom](): string {
+    return `GcsFileSystem { root: ${JSON.stringify(this.root.url)} }`;
+  }
+
+  toJSON(): { root: string } {
+    return { root: this.root.url };
+  }
+
+  #name(key: string): string {
+    return this.#prefix + assertKey(key, { root: this.root.url });
+  }
+
+  #file(key: string): File {
+    return this.#bucket.file(this.#name(key));
+  }
+
+  #keyOf(name: string): string {
+    return name.startsWith(this.#prefix) ? name.slice(this.#prefix.length) : name;
+  }
+
+  #error(err: unknown, ctx: Omit<ErrorContext, "root">): FsError {
+    return toFsError(err, { ...ctx, root: this.root.url });
+  }
+}
+
+function entryOf(
+  key: string,
+  metadata: { size?: string | number; updated?: string; timeCreated?: string },
+): FileEntry {
+  const when = metadata.updated ?? metadata.timeCreated;
+  return { key, size: Number(metadata.size ?? 0), mtimeMs: when ? Date.parse(when) : 0 };
+}
+
+function rangeOptions(range: ReadRange | undefined): { start?: number; end?: number } | "empty" {
+  if (!range) return {};
+  if (!Number.isInteger(range.offset) || range.offset < 0)
+    throw new FsError("InvalidKey", `invalid read offset ${range.offset}`);
+  if (range.length === undefined) return range.offset === 0 ? {} : { start: range.offset };
+  if (!Number.isInteger(range.length) || range.length < 0)
+    throw new FsError("InvalidKey", `invalid read length ${range.length}`);
+  if (range.length === 0) return "empty";
+  return { start: range.offset, end: range.offset + range.length - 1 };
+}
+
+function statusIs(err: unknown, status: number): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === status;
+}
+
+/**
+ * A {@link FileSystemProvider} for `gcs` roots. Every root it opens shares one client (one connection
+ * pool, one credential lookup).
+ */
+export function gcsFileSystemProvider(options: GcsFileSystemOptions = {}): FileSystemProvider {
+  let storage: Storage | undefined = options.storage;
+  return {
+    schemes: ["gcs"],
+    open(root: StorageRoot): FileSystem {
+      storage ??= createGcsClient(options);
+      return new GcsFileSystem(root, { ...options, storage });
+    },
+  };
+}
