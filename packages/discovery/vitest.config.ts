@@ -6,5 +6,8 @@ export default defineProject({
   test: {
     name: "discovery",
     include: ["test/**/*.test.ts"],
+    // Emulator files start their own server (s3rver, Azurite, GCS server) and write 1,000+ objects.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

@@ -6,5 +6,9 @@ export default defineProject({
   test: {
     name: "fs-s3",
     include: ["test/**/*.test.ts"],
+    // One s3rver for the whole project; each test file works under its own random prefix.
+    globalSetup: ["test/support/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "EMPTY_ROOT_LIST"
   | "NO_ELIGIBLE_ROOT"
   | "ROOT_OFFLINE"
+  | "FOREIGN_ROOT"
   | "UNKNOWN_ROOT"
   | "STORE_CONFLICT"
   | "STORE_UNAVAILABLE"

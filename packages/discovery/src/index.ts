@@ -1,1 +1,30 @@
-export {};
+/**
+ * Rebuilds storage assignments from the roots alone: lists each root, recognises collections by their
+ * data files, and reports conflicts, offline roots and skipped keys.
+ * @packageDocumentation
+ */
+export { classifyKey, type KeyClass } from "./classify.js";
+export { discover, discoverAll } from "./discover.js";
+export {
+  ensureRootMarker,
+  ForeignRootError,
+  type ForeignRootReason,
+  parseRootMarker,
+  ROOT_MARKER_FILE,
+  readRootMarker,
+} from "./marker.js";
+export { type RecordMismatch, type RecordResult, recordInto } from "./record.js";
+export type {
+  ConflictReport,
+  DiscoveredCollection,
+  DiscoverOptions,
+  DiscoveryEvent,
+  DiscoveryReport,
+  IgnoredEntry,
+  IgnoredReason,
+  ListingPlan,
+  PlanCosts,
+  RootMarker,
+  RootReport,
+  RootStatus,
+} from "./types.js";

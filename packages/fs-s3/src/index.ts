@@ -1,1 +1,2 @@
-export {};
+export { S3_CAPABILITIES, S3FileSystem, type S3FileSystemOptions } from "./s3-file-system.js";
+export { s3FileSystemProvider } from "./provider.js";

@@ -105,7 +105,7 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
 
       it("serves a root whose url is canonical", () => {
         expect(typeof fs.root.url).toBe("string");
-        expect(fs.root.url).toMatch(/^[a-z]+:\/\//);
+        expect(fs.root.url).toMatch(/^[a-z][a-z0-9+.-]*:\/\//);
       });
     });
 

@@ -1,0 +1,180 @@
+import type { CollectionId, ComponentType, FileSystem } from "@proximadb/core";
+
+/**
+ * What discovery concluded about one root.
+ * - `online`: listed completely; its collections are in the report.
+ * - `missing`: the root does not exist, or its identity marker is absent although collections are
+ *   expected there (see {@link DiscoverOptions.expectedMarkers} and {@link RootMarker.siblings}).
+ * - `unreachable`: probing, reading the marker or listing failed (also mid-listing).
+ * - `foreign`: the marker belongs to another root identity, component or deployment, or is unreadable.
+ *
+ * Only `online` roots contribute collections; every other status makes the root offline.
+ */
+export type RootStatus = "online" | "missing" | "unreachable" | "foreign";
+
+/**
+ * The identity marker at the top of a root (`_proximadb_root.json`). Written once, by exclusive
+ * create, when an engine first opens the root for writing; never by discovery.
+ */
+export interface RootMarker {
+  /** Marker format version. */
+  format: 1;
+  /** Identity of this root; a different UUID at the same URL means another (or a re-created) root. */
+  uuid: string;
+  /** The component whose root this is. */
+  component: ComponentType;
+  /** Canonical URL the root had when the marker was written (informational: disks may be remounted). */
+  url: string;
+  /** ISO-8601 creation time. */
+  createdAt: string;
+  /** Deployment (cluster) name, when the engine was configured with one. */
+  deployment?: string;
+  /**
+   * URLs of sibling roots (same component) that already carried a marker when this one was written.
+   * Each later marker vouches for the earlier ones: a listed sibling without a marker is `missing`.
+   */
+  siblings?: string[];
+}
+
+/** One collection found in one root. */
+export interface DiscoveredCollection {
+  collection: CollectionId;
+  /** Canonical URL of the root holding this copy. */
+  url: string;
+  /** Index of that root in the configured list. */
+  index: number;
+  /** Data files of the component (staging, temp, reserved and foreign files excluded). */
+  files: number;
+  /** Bytes of those data files. */
+  bytes: number;
+  /** Oldest data-file modification time (ms since the epoch): the recorded `assignedAt`. */
+  oldestMs: number;
+  /** Newest data-file modification time (ms since the epoch): decides conflicts. */
+  newestMs: number;
+}
+
+/** LIST requests each plan costs (or would have cost) for one root. */
+export interface PlanCosts {
+  /** One flat paginated listing of the whole root: `max(1, ⌈N / P⌉)`. Known only after a flat listing. */
+  flat?: number;
+  /** Delimiter listing of the top level plus one listing per candidate collection. */
+  delimiter?: number;
+  /** The original design: one listing of the root plus one per top-level folder (`1 + C`), ignoring pagination. */
+  original?: number;
+}
+
+/** What discovery found in one root. */
+export interface RootReport {
+  url: string;
+  index: number;
+  status: RootStatus;
+  /** The root's identity marker, when it has a readable one. */
+  marker?: RootMarker;
+  /** Collections (data found) in this root; 0 unless `online`. */
+  collections: number;
+  /** Data files in those collections. */
+  files: number;
+  /** Bytes of those data files. */
+  bytes: number;
+  /** LIST requests (pages) issued for this root. */
+  requests: number;
+  /** The listing plan used; `none` when the root was not listed. */
+  plan: "flat" | "delimiter" | "none";
+  /** What each plan costs for this root, as far as the listing revealed. */
+  costs?: PlanCosts;
+  /** Why the root is not online (typed kind and message; never a secret). */
+  error?: string;
+}
+
+/** A collection found in more than one root of one component. Nothing is deleted. */
+export interface ConflictReport {
+  collection: CollectionId;
+  /** Every copy, by root index. */
+  copies: DiscoveredCollection[];
+  /** URL of the live copy: newest data (`newestMs`), then the lower root index. */
+  chosen: string;
+}
+
+/** Why a key (or a whole top-level folder, key ending in `/`) was not counted as data. */
+export type IgnoredReason =
+  | "staging"
+  | "reserved"
+  | "temp"
+  | "not-data"
+  | "invalid-collection-id"
+  | "top-level-file";
+
+/** A key discovery skipped. */
+export interface IgnoredEntry {
+  url: string;
+  /** Root-relative key; a top-level folder skipped as a whole ends with `/`. */
+  key: string;
+  reason: IgnoredReason;
+}
+
+/** Everything discovery found for one component. */
+export interface DiscoveryReport {
+  component: ComponentType;
+  /** One report per root, in configured order. */
+  roots: RootReport[];
+  /** The live copy of every collection found in an online root, by collection id. */
+  collections: Record<string, DiscoveredCollection>;
+  conflicts: ConflictReport[];
+  /**
+   * Skipped keys, in root order. Every `staging` entry is kept (the engine cleans stale staging from
+   * them without listing again); other reasons are capped at {@link DiscoverOptions.ignoredLimit}.
+   */
+  ignored: IgnoredEntry[];
+  /** Count of skipped entries per reason, including those left out of `ignored`. */
+  ignoredCounts: Record<IgnoredReason, number>;
+  /** Entries left out of `ignored` by the cap. */
+  ignoredTruncated: number;
+  /** LIST requests issued over all roots. */
+  requests: number;
+  durationMs: number;
+}
+
+/** Progress events, e.g. for a progress bar. The report is authoritative; events are progress only. */
+export type DiscoveryEvent =
+  | { type: "root-started"; component: ComponentType; url: string; index: number }
+  | {
+      type: "root-finished";
+      component: ComponentType;
+      url: string;
+      index: number;
+      status: RootStatus;
+      collections: number;
+      files: number;
+    }
+  /** `count`: files scanned so far in this root (cumulative), after each LIST page. */
+  | { type: "files-scanned"; component: ComponentType; url: string; count: number }
+  | { type: "collection-found"; component: ComponentType; url: string; collection: CollectionId };
+
+/** Listing plan selection: `auto` picks the cheaper plan (see the README's cost model). */
+export type ListingPlan = "auto" | "flat" | "delimiter";
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  component: ComponentType;
+  /** The component's roots in configured order: a root's index is its position. */
+  roots: readonly FileSystem[];
+  /** Roots listed at once (default 4). */
+  concurrency?: number;
+  /** Deployment name: a marker with another deployment makes its root `foreign`. */
+  deployment?: string;
+  /** Root URL → marker UUID the caller knows. Marker absent → `missing`; another UUID → `foreign`. */
+  expectedMarkers?: Record<string, string>;
+  onEvent?: (e: DiscoveryEvent) => void;
+  signal?: AbortSignal;
+  /** Force a listing plan (default `auto`). */
+  plan?: ListingPlan;
+  /** Keys per LIST request (default and cap: the backend's `maxListPageSize`). */
+  pageSize?: number;
+  /**
+   * The previous report of this component: with `plan: "auto"`, a root whose last flat listing showed
+   * the delimiter plan to be cheaper (big non-collection folders) is listed with the delimiter plan.
+   */
+  previous?: DiscoveryReport;
+  /** Cap on non-staging entries in `ignored` (default 1,000). */
+  ignoredLimit?: number;
+}

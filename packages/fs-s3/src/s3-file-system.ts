@@ -1,0 +1,567 @@
+import { Readable } from "node:stream";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import {
+  type AppendHandle,
+  assertKey,
+  type FileEntry,
+  type FileSystem,
+  type FsCapabilities,
+  FsError,
+  InvalidArgumentError,
+  type ListOptions,
+  type ListPage,
+  parseStorageUrl,
+  type ReadRange,
+  type RootProbe,
+  type StorageRoot,
+  type WriteOptions,
+} from "@proximadb/core";
+import { encodeCopySource, MAX_COPY_OBJECT_BYTES } from "./copy-source.js";
+import { classifyS3Error, type S3ErrorContext, toFsError } from "./errors.js";
+
+const MiB = 1024 * 1024;
+/** Smallest part S3 accepts (every part but the last). */
+const MIN_PART_BYTES = 5 * MiB;
+/** Keys per ListObjectsV2 page and per DeleteObjects request: S3's hard limit. */
+const S3_PAGE = 1000;
+
+/** Options of {@link S3FileSystem}: either a ready `client`, or the settings to build one. */
+export interface S3FileSystemOptions {
+  /**
+   * A configured client to use instead of building one. It is shared, not owned: `close()` leaves it
+   * open. The settings below that configure a client are then ignored.
+   */
+  readonly client?: S3Client;
+  /** Custom endpoint (S3-compatible servers, emulators). Default: AWS, from the region. */
+  readonly endpoint?: string;
+  /** Region. Default: the SDK's chain (`AWS_REGION`, profile). */
+  readonly region?: string;
+  /** Path-style URLs (`endpoint/bucket/key`), needed by most emulators. Default `false`. */
+  readonly forcePathStyle?: boolean;
+  /**
+   * Static credentials or a provider. Default: the SDK's default chain (environment, profile, SSO,
+   * instance metadata). Never stored on the file system object, never shown in errors or logs.
+   */
+  readonly credentials?: S3ClientConfig["credentials"];
+  /** Total attempts per request, handed to the SDK's standard retry strategy. Default 5. */
+  readonly maxAttempts?: number;
+  /** SDK checksum setting; emulators such as s3rver need `"WHEN_REQUIRED"`. */
+  readonly requestChecksumCalculation?: S3ClientConfig["requestChecksumCalculation"];
+  /** SDK checksum setting; emulators such as s3rver need `"WHEN_REQUIRED"`. */
+  readonly responseChecksumValidation?: S3ClientConfig["responseChecksumValidation"];
+  /** `write()` bodies of at least this many bytes go as multipart uploads. Default 8 MiB (minimum 5 MiB). */
+  readonly multipartThresholdBytes?: number;
+  /** Part size of multipart uploads. Default 8 MiB (minimum 5 MiB). */
+  readonly partSizeBytes?: number;
+  /** Parts uploaded in parallel. Memory held by one upload is about `partSizeBytes × (queueSize + 1)`. Default 4. */
+  readonly queueSize?: number;
+  /**
+   * Before an exclusive create, check with a HEAD that the key is absent. `If-None-Match: *` is sent
+   * either way and is what makes racing creates safe on AWS; the HEAD gives the right answer for
+   * sequential creates on S3-compatible servers that ignore the header (s3rver, older MinIO/Ceph).
+   * Default `true` (one extra request per exclusive create).
+   */
+  readonly exclusiveCreatePrecheck?: boolean;
+}
+
+/**
+ * What S3 does natively. Moves are server-side `CopyObject` + `DeleteObject`: no bytes pass through
+ * this process, but the move is not atomic (for a moment both keys exist; a failure between the two
+ * steps leaves both, and repeating the move finishes it). Exclusive creates use `If-None-Match: *`,
+ * which AWS enforces. There is no append, and no fsync: a successful PUT is durable.
+ */
+export const S3_CAPABILITIES: FsCapabilities = Object.freeze({
+  atomicMove: false,
+  serverSideMove: true,
+  conditionalCreate: true,
+  append: false,
+  fsync: false,
+  delimiterList: true,
+  rangeRead: true,
+  maxListPageSize: S3_PAGE,
+  remote: true,
+});
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      `S3FileSystem option ${name} must be an integer >= ${min}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * S3 counts files and common prefixes together against `MaxKeys`; some S3-compatible servers (s3rver)
+ * count only files and return any number of prefixes. Re-cut such a page, in key order, into pages of at
+ * most `max` entries so that `pageSize` holds on every server. Empty pages are dropped.
+ */
+function* splitPage(files: FileEntry[], prefixes: string[], max: number): Generator<ListPage> {
+  if (files.length + prefixes.length <= max) {
+    if (files.length > 0 || prefixes.length > 0) yield { files, prefixes };
+    return;
+  }
+  let f = 0;
+  let p = 0;
+  while (f < files.length || p < prefixes.length) {
+    const page: ListPage = { files: [], prefixes: [] };
+    const out = page as { files: FileEntry[]; prefixes: string[] };
+    for (let n = 0; n < max && (f < files.length || p < prefixes.length); n++) {
+      const file = files[f];
+      const prefix = prefixes[p];
+      if (
+        prefix === undefined ||
+        (file !== undefined && Buffer.compare(Buffer.from(file.key), Buffer.from(prefix)) < 0)
+      ) {
+        out.files.push(file as FileEntry);
+        f++;
+      } else {
+        out.prefixes.push(prefix);
+        p++;
+      }
+    }
+    yield page;
+  }
+}
+
+/**
+ * A {@link FileSystem} over one `s3://bucket/prefix` root, on `@aws-sdk/client-s3`.
+ *
+ * Keys are stored as `<prefix>/<key>`. Listing is paginated `ListObjectsV2` (flat, or delimiter `/`);
+ * bodies of `multipartThresholdBytes` or more are multipart uploads (streamed, never buffered whole);
+ * exclusive creates send `If-None-Match: *`; moves are server-side copy + delete; batch deletes use
+ * `DeleteObjects` in pages of 1,000. Errors are {@link FsError}s classified by HTTP status and error name;
+ * retries are the SDK's own (`maxAttempts`).
+ *
+ * @example
+ * const fs = new S3FileSystem("s3://wal-bucket/proximadb", { region: "eu-west-1" });
+ * await fs.write("coll-a/seg-1.avro", bytes, { exclusive: true });
+ */
+export class S3FileSystem implements FileSystem {
+  readonly root: StorageRoot;
+  readonly capabilities: FsCapabilities = S3_CAPABILITIES;
+  readonly #client: S3Client;
+  readonly #ownsClient: boolean;
+  readonly #bucket: string;
+  readonly #base: string;
+  readonly #threshold: number;
+  readonly #partSize: number;
+  readonly #queueSize: number;
+  readonly #precheck: boolean;
+
+  constructor(root: StorageRoot | string, options: S3FileSystemOptions = {}) {
+    const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
+    if (parsed.scheme !== "s3" || parsed.bucket === undefined) {
+      throw new InvalidArgumentError(`S3FileSystem serves s3:// roots, got ${JSON.stringify(parsed.url)}`);
+    }
+    this.root = parsed;
+    this.#bucket = parsed.bucket;
+    this.#base = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
+    this.#threshold = positiveInt(
+      "multipartThresholdBytes",
+      options.multipartThresholdBytes,
+      8 * MiB,
+      MIN_PART_BYTES,
+    );
+    this.#partSize = positiveInt("partSizeBytes", options.partSizeBytes, 8 * MiB, MIN_PART_BYTES);
+    this.#queueSize = positiveInt("queueSize", options.queueSize, 4);
+    this.#precheck = options.exclusiveCreatePrecheck ?? true;
+    if (options.client) {
+      this.#client = options.client;
+      this.#ownsClient = false;
+    } else {
+      const config: S3ClientConfig = { maxAttempts: positiveInt("maxAttempts", options.maxAttempts, 5) };
+      if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+      if (options.region !== undefined) config.region = options.region;
+      if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
+      if (options.credentials !== undefined) config.credentials = options.credentials;
+      if (options.requestChecksumCalculation !== undefined)
+        config.requestChecksumCalculation = options.requestChecksumCalculation;
+      if (options.responseChecksumValidation !== undefined)
+        config.responseChecksumValidation = options.responseChecksumValidation;
+      this.#client = new S3Client(config);
+      this.#ownsClient = true;
+    }
+  }
+
+  /** Checks with `HeadBucket` that the bucket exists and is reachable. Never creates it. */
+  async probe(): Promise<RootProbe> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      return { exists: true };
+    } catch (err) {
+      const fsErr = toFsError(err, { op: "probe", root: this.root.url });
+      if (fsErr.kind === "NotFound") return { exists: false };
+      throw fsErr;
+    }
+  }
+
+  /**
+   * Lists keys under `prefix` with `ListObjectsV2`, following continuation tokens. `pageSize` becomes
+   * `MaxKeys` (at most 1,000). In delimiter mode each common prefix is yielded once even when a server
+   * repeats it across pages.
+   */
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    assertKey(prefix, { allowEmpty: true, root: this.root.url });
+    const maxKeys = Math.max(1, Math.min(S3_PAGE, Math.floor(options.pageSize ?? S3_PAGE)));
+    const base = this.#base;
+    let token: string | undefined;
+    let lastPrefix: string | undefined;
+    do {
+      options.signal?.throwIfAborted();
+      const out = await this.#call({ op: "list", root: this.root.url, key: prefix }, () =>
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: base + prefix,
+            Delimiter: options.delimiter ? "/" : undefined,
+            MaxKeys: maxKeys,
+            ContinuationToken: token,
+          }),
+          { abortSignal: options.signal },
+        ),
+      );
+      const files: FileEntry[] = [];
+      for (const o of out.Contents ?? []) {
+        if (o.Key === undefined || !o.Key.startsWith(base)) continue;
+        files.push({
+          key: o.Key.slice(base.length),
+          size: o.Size ?? 0,
+          mtimeMs: o.LastModified?.getTime() ?? 0,
+        });
+      }
+      const prefixes: string[] = [];
+      for (const p of out.CommonPrefixes ?? []) {
+        if (p.Prefix === undefined || !p.Prefix.startsWith(base)) continue;
+        const rel = p.Prefix.slice(base.length);
+        // S3 returns prefixes in ascending order; some emulators repeat one on the next page.
+        if (lastPrefix !== undefined && rel <= lastPrefix) continue;
+        prefixes.push(rel);
+        lastPrefix = rel;
+      }
+      yield* splitPage(files, prefixes, maxKeys);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  /** Size and mtime from `HeadObject`; throws `NotFound`. */
+  async stat(key: string): Promise<FileEntry> {
+    assertKey(key, { root: this.root.url });
+    const out = await this.#call({ op: "stat", root: this.root.url, key }, () =>
+      this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#base + key })),
+    );
+    return { key, size: out.ContentLength ?? 0, mtimeMs: out.LastModified?.getTime() ?? 0 };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.stat(key);
+      return true;
+    } catch (err) {
+      if (err instanceof FsError && err.kind === "NotFound") return false;
+      throw err;
+    }
+  }
+
+  /** Reads a key (or a range: `Range: bytes=…`). A range starting at or past the end reads nothing. */
+  async read(key: string, range?: ReadRange): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of this.readStream(key, range)) {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+
+  /** Streams a key (or a range) from `GetObject` without buffering it whole. */
+  async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
+    assertKey(key, { root: this.root.url });
+    const header = this.#rangeHeader(range);
+    const ctx: S3ErrorContext = { op: "read", root: this.root.url, key };
+    if (header === null) {
+      await this.stat(key); // zero-length range: nothing to read, but the key must exist
+      return;
+    }
+    let body: Readable;
+    try {
+      const out = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#base + key, Range: header }),
+      );
+      body = out.Body as Readable;
+    } catch (err) {
+      if (classifyS3Error(err).status === 416) {
+        await this.stat(key); // offset at or past the end: empty, provided the key exists
+        return;
+      }
+      throw toFsError(err, ctx);
+    }
+    try {
+      for await (const chunk of body) yield chunk as Uint8Array;
+    } catch (err) {
+      throw toFsError(err, ctx);
+    }
+  }
+
+  /** Writes a whole key: one `PutObject`, or a multipart upload from `multipartThresholdBytes` on. */
+  async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    assertKey(key, { root: this.root.url });
+    const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    await this.#checkAbsent(key, options);
+    if (body.byteLength < this.#threshold) await this.#put(key, body, options);
+    else await this.#multipart(key, body, options);
+  }
+
+  /**
+   * Writes a key from a stream through `@aws-sdk/lib-storage`: a body that fits in one part
+   * (`partSizeBytes`) is one `PutObject`; a larger one becomes a multipart upload fed part by part, holding
+   * about `partSizeBytes × (queueSize + 2)` bytes. The object only appears when the upload completes, so a
+   * failed or aborted write never leaves a partial object (the upload is aborted on failure).
+   */
+  async writeStream(
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<{ bytes: number }> {
+    assertKey(key, { root: this.root.url });
+    await this.#checkAbsent(key, options);
+    let bytes = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        bytes += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    await this.#multipart(key, Readable.from(counted(), { objectMode: false }), options);
+    return { bytes };
+  }
+
+  /** Always throws `Unsupported`: objects cannot be appended to (`capabilities.append` is false). */
+  async openAppend(key: string): Promise<AppendHandle> {
+    assertKey(key, { root: this.root.url });
+    throw new FsError(
+      "Unsupported",
+      `S3 openAppend ${this.root.url}/${key}: S3 objects cannot be appended to; write one object per batch`,
+      {
+        key,
+        root: this.root.url,
+      },
+    );
+  }
+
+  /**
+   * Moves `from` to `to` by server-side `CopyObject` then `DeleteObject`: not atomic (see
+   * {@link S3_CAPABILITIES}). With `overwrite: false` the copy carries `If-None-Match: *` (after a HEAD
+   * check, see `exclusiveCreatePrecheck`). Objects over 5 GiB are refused with `Unsupported`
+   * (a single CopyObject cannot copy them; multipart UploadPartCopy is not implemented).
+   */
+  async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    assertKey(from, { root: this.root.url });
+    assertKey(to, { root: this.root.url });
+    const source = await this.stat(from);
+    if (from === to) return;
+    if (source.size > MAX_COPY_OBJECT_BYTES) {
+      throw new FsError(
+        "Unsupported",
+        `S3 move ${this.root.url}/${from}: objects over 5 GiB need a multipart copy, which this adapter does not do`,
+        { key: from, root: this.root.url },
+      );
+    }
+    const overwrite = options.overwrite ?? true;
+    if (!overwrite) await this.#checkAbsent(to, { exclusive: true });
+    await this.#call({ op: "move", root: this.root.url, key: to, exclusiveCreate: !overwrite }, () =>
+      this.#client.send(
+        new CopyObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#base + to,
+          CopySource: encodeCopySource(this.#bucket, this.#base + from),
+          IfNoneMatch: overwrite ? undefined : "*",
+        }),
+      ),
+    );
+    await this.delete(from);
+  }
+
+  /** Deletes a key; a missing key is not an error (a missing bucket is `NotFound`). */
+  async delete(key: string): Promise<void> {
+    assertKey(key, { root: this.root.url });
+    await this.#call({ op: "delete", root: this.root.url, key }, async () => {
+      try {
+        await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#base + key }));
+      } catch (err) {
+        const { kind, name } = classifyS3Error(err);
+        if (kind === "NotFound" && name !== "NoSuchBucket") return;
+        throw err;
+      }
+    });
+  }
+
+  /** Deletes keys with `DeleteObjects`, 1,000 per request. Missing keys are not errors. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const k of keys) assertKey(k, { root: this.root.url });
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += S3_PAGE) await this.#deleteBatch(unique.slice(i, i + S3_PAGE));
+  }
+
+  /** Deletes every key under `prefix` (non-empty, ending with `/`), one listing page at a time; returns the count. */
+  async deletePrefix(prefix: string): Promise<number> {
+    assertKey(prefix, { root: this.root.url });
+    if (!prefix.endsWith("/")) {
+      throw new FsError("InvalidKey", `S3 deletePrefix: prefix ${JSON.stringify(prefix)} must end with '/'`, {
+        key: prefix,
+        root: this.root.url,
+      });
+    }
+    let count = 0;
+    for await (const page of this.list(prefix)) {
+      const keys = page.files.map((f) => f.key);
+      await this.#deleteBatch(keys);
+      count += keys.length;
+    }
+    return count;
+  }
+
+  /** Destroys the client this instance built (a client passed in `options.client` is left open). */
+  async close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
+  /** `S3FileSystem(s3://bucket/prefix)`: never a credential. */
+  toString(): string {
+    return `S3FileSystem(${this.root.url})`;
+  }
+
+  toJSON(): { type: string; root: string } {
+    return { type: "S3FileSystem", root: this.root.url };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  async #call<T>(ctx: S3ErrorContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toFsError(err, ctx);
+    }
+  }
+
+  /** `bytes=a-b` for a range, `undefined` for the whole object, `null` for an empty range. */
+  #rangeHeader(range: ReadRange | undefined): string | undefined | null {
+    if (range === undefined) return undefined;
+    const { offset, length } = range;
+    if (
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
+    ) {
+      throw new InvalidArgumentError(
+        `read range must have a non-negative integer offset and length, got ${JSON.stringify(range)}`,
+      );
+    }
+    if (length === 0) return null;
+    return length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
+  }
+
+  async #checkAbsent(key: string, options: WriteOptions): Promise<void> {
+    if (!options.exclusive || !this.#precheck) return;
+    if (await this.exists(key)) {
+      throw new FsError("AlreadyExists", `S3 write ${this.root.url}/${key} failed: key already exists`, {
+        key,
+        root: this.root.url,
+      });
+    }
+  }
+
+  async #put(key: string, body: Uint8Array, options: WriteOptions): Promise<void> {
+    await this.#call(
+      { op: "write", root: this.root.url, key, exclusiveCreate: options.exclusive === true },
+      () =>
+        this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#base + key,
+            Body: body,
+            ContentLength: body.byteLength,
+            ContentType: options.contentType,
+            IfNoneMatch: options.exclusive ? "*" : undefined,
+          }),
+          { abortSignal: options.signal },
+        ),
+    );
+  }
+
+  async #multipart(key: string, body: Uint8Array | Readable, options: WriteOptions): Promise<void> {
+    const upload = new Upload({
+      client: this.#client,
+      params: {
+        Bucket: this.#bucket,
+        Key: this.#base + key,
+        Body: body,
+        ContentType: options.contentType,
+        // Upload passes its params to CompleteMultipartUpload, where AWS enforces the condition.
+        IfNoneMatch: options.exclusive ? "*" : undefined,
+      },
+      partSize: this.#partSize,
+      queueSize: this.#queueSize,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      await this.#call(
+        { op: "write", root: this.root.url, key, exclusiveCreate: options.exclusive === true },
+        () => upload.done(),
+      );
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (body instanceof Readable) body.destroy();
+    }
+  }
+
+  async #deleteBatch(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const out = await this.#call({ op: "deleteMany", root: this.root.url }, () =>
+      this.#client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.#bucket,
+          Delete: { Objects: keys.map((k) => ({ Key: this.#base + k })), Quiet: true },
+        }),
+      ),
+    );
+    const failed = (out.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
+    const first = failed[0];
+    if (first !== undefined) {
+      const key = first.Key?.startsWith(this.#base) ? first.Key.slice(this.#base.length) : first.Key;
+      // Per-key failures come back in a 200 response: classify them by their S3 error code.
+      const synthetic = { name: first.Code, $metadata: {} };
+      throw toFsError(synthetic, {
+        op: `deleteMany (${failed.length} of ${keys.length} keys failed)`,
+        root: this.root.url,
+        key,
+      });
+    }
+  }
+}
