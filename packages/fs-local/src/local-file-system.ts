@@ -56,6 +56,8 @@ export const LOCAL_CAPABILITIES: FsCapabilities = Object.freeze({
 
 const DEFAULT_PAGE_SIZE = 1000;
 const CHUNK_BYTES = 1 << 20;
+/** Ranged reads up to this size are served by one positional read. */
+const SMALL_READ_BYTES = 4 << 20;
 const DELETE_CONCURRENCY = 16;
 
 /** An entry met while walking a folder: a file key, or (delimiter mode) a sub-prefix ending in `/`. */
@@ -246,9 +248,42 @@ export class LocalFileSystem implements FileSystem {
 
   /** Reads a whole file or a range of it. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
+    // A bounded range (an SSTable block, a footer) is one positional read: no stat, no stream.
+    if (
+      range?.length !== undefined &&
+      range.offset >= 0 &&
+      range.length >= 0 &&
+      range.length <= SMALL_READ_BYTES
+    ) {
+      return this.#readRange(key, range.offset, range.length);
+    }
     const chunks: Uint8Array[] = [];
     for await (const c of this.readStream(key, range)) chunks.push(c);
     return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  }
+
+  async #readRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    this.#key(key);
+    let handle: FileHandle;
+    try {
+      handle = await this.#fs.open(this.#path(key), "r");
+    } catch (err) {
+      throw this.#readErr(err, "read", key);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buf, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break; // end of file
+        filled += bytesRead;
+      }
+      return filled === length ? buf : buf.subarray(0, filled);
+    } catch (err) {
+      throw this.#readErr(err, "read", key);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   /** Streams a file (or a range) in chunks of up to 1 MiB. */

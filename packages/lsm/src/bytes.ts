@@ -1,0 +1,106 @@
+/** Byte helpers shared by the memtable and the SSTable code. */
+
+const encoder = new TextEncoder();
+
+/** A key or value as accepted by the public API: bytes, or a string stored as UTF-8. */
+export type Bytes = Uint8Array | string;
+
+/** UTF-8 for strings, the bytes themselves otherwise. */
+export function toBytes(v: Bytes): Uint8Array {
+  return typeof v === "string" ? encoder.encode(v) : v;
+}
+
+/** Unsigned lexicographic byte order (memcmp), the order of every key in this package. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+/**
+ * The bytes as a Latin-1 string: one UTF-16 code unit per byte, so JavaScript's string order is
+ * exactly byte order. The memtable uses these as `Map` keys and sorts them natively.
+ */
+export function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+}
+
+/** A growable byte buffer with LEB128 varints, for building blocks. */
+export class ByteWriter {
+  buf: Buffer;
+  length = 0;
+
+  constructor(capacity = 8192) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  ensure(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  varint(n: number): void {
+    this.ensure(10);
+    while (n >= 0x80) {
+      this.buf[this.length++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.length++] = n;
+  }
+
+  u32(n: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(n >>> 0, this.length);
+    this.length += 4;
+  }
+
+  bytes(b: Uint8Array, start = 0, end = b.length): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.set(b.subarray(start, end), this.length);
+    this.length += n;
+  }
+
+  /** The written bytes (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+/** A cursor over bytes with LEB128 varints. Throws `RangeError` on overrun (callers map it to corruption). */
+export class ByteReader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw new RangeError("varint past end");
+      const b = this.buf[this.pos++] as number;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new RangeError("varint too long");
+  }
+
+  take(n: number): Uint8Array {
+    if (n < 0 || this.pos + n > this.end) throw new RangeError("read past end");
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}

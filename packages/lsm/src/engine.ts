@@ -1,0 +1,203 @@
+import { type CollectionId, InvalidArgumentError, parseCollectionId } from "@proximadb/core";
+import { EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import { type Bytes, toBytes } from "./bytes.js";
+import { BlockCache } from "./sstable.js";
+import { LsmTree, type LsmTreeOptions, type LsmTreeStats, type TreeOp } from "./tree.js";
+
+/** Options of {@link LsmEngine.open}: the engine base's (without `component`) plus tuning. */
+export interface LsmEngineOptions extends Omit<EngineBaseOptions, "component"> {
+  /** Memtable size that triggers a flush (default 4 MiB). */
+  memtableBytes?: number;
+  /** Files per level that trigger merging the level into one file of the next (default 4). */
+  levelFanout?: number;
+  /** Target data block size (default 4096). */
+  blockBytes?: number;
+  /** Bloom filter bits per key (default 10, about 1 % false positives). */
+  bloomBitsPerKey?: number;
+  /** Decoded-block cache shared by every collection (default 64 MiB; 0 disables it). */
+  blockCacheBytes?: number;
+}
+
+/** One write of {@link LsmEngine.batch}. */
+export type LsmBatchOp =
+  | { readonly type: "put"; readonly key: Bytes; readonly value: Bytes }
+  | { readonly type: "delete"; readonly key: Bytes };
+
+/** Range of {@link LsmEngine.scan}: `gte ≤ key < lt`, at most `limit` entries. */
+export interface LsmScanRange {
+  readonly gte?: Bytes;
+  readonly lt?: Bytes;
+  readonly limit?: number;
+}
+
+/** One entry returned by {@link LsmEngine.scan}. */
+export interface LsmEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * The LSM engine: per collection an ordered key-value store whose SSTables live under
+ * `<root>/<id>/level-<n>/<number>.sst` in the collection's assigned root. Flushes and compactions are
+ * staged under `<id>/_staging/` and committed by one same-root move through the engine base.
+ *
+ * Unflushed writes live only in memory: durability before a flush is the WAL's job.
+ *
+ * @example
+ * const lsm = await LsmEngine.open({ service, openFileSystem: (root) => new LocalFileSystem(root) });
+ * await lsm.put("orders", "k1", "v1");
+ * await lsm.flush("orders"); // orders/level-0/00000001.sst
+ * for await (const { key, value } of lsm.scan("orders", { gte: "k" })) console.log(key, value);
+ * await lsm.close();
+ */
+export class LsmEngine {
+  /** The engine base (placement, staging, commit). */
+  readonly base: EngineBase;
+  readonly #trees = new Map<CollectionId, Promise<LsmTree>>();
+  readonly #cache: BlockCache;
+  readonly #tuning: LsmTreeOptions;
+
+  private constructor(base: EngineBase, cache: BlockCache, tuning: LsmTreeOptions) {
+    this.base = base;
+    this.#cache = cache;
+    this.#tuning = tuning;
+  }
+
+  /**
+   * Opens the engine: discovery over the `lsm` roots, placement map, stale staging removed. Trees are
+   * loaded lazily, on a collection's first use.
+   * @throws InvalidArgumentError for bad tuning values, and whatever {@link EngineBase.open} throws
+   */
+  static async open(options: LsmEngineOptions): Promise<LsmEngine> {
+    const positive = (name: string, v: number | undefined, dflt: number, min: number): number => {
+      const value = v ?? dflt;
+      if (!(Number.isFinite(value) && value >= min))
+        throw new InvalidArgumentError(`${name} must be a number ≥ ${min} (got ${value})`);
+      return value;
+    };
+    const tuning: LsmTreeOptions = {
+      memtableBytes: positive("memtableBytes", options.memtableBytes, 4 * 1024 * 1024, 1),
+      levelFanout: Math.floor(positive("levelFanout", options.levelFanout, 4, 2)),
+      blockBytes: positive("blockBytes", options.blockBytes, 4096, 64),
+      bloomBitsPerKey: positive("bloomBitsPerKey", options.bloomBitsPerKey, 10, 1),
+    };
+    const cache = new BlockCache(positive("blockCacheBytes", options.blockCacheBytes, 64 * 1024 * 1024, 0));
+    const { memtableBytes, levelFanout, blockBytes, bloomBitsPerKey, blockCacheBytes, ...baseOptions } =
+      options;
+    const base = await EngineBase.open({ ...baseOptions, component: "lsm" });
+    return new LsmEngine(base, cache, tuning);
+  }
+
+  /** Collections placed in this component (found by discovery or written since). */
+  collections(): CollectionId[] {
+    return this.base.collections();
+  }
+
+  /** Stores `value` under `key` (in the memtable; flushed when it fills). */
+  put(id: string, key: Bytes, value: Bytes): Promise<void> {
+    return this.batch(id, [{ type: "put", key, value }]);
+  }
+
+  /** Deletes `key` (a tombstone until compaction reaches the deepest level). */
+  delete(id: string, key: Bytes): Promise<void> {
+    return this.batch(id, [{ type: "delete", key }]);
+  }
+
+  /** Applies writes in order, all into the same memtable (later ops on a key win). */
+  async batch(id: string, ops: readonly LsmBatchOp[]): Promise<void> {
+    const tree = await this.#tree(id, true);
+    const converted: TreeOp[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as LsmBatchOp;
+      // Copies: the caller may reuse its buffers after the call.
+      const key = Uint8Array.prototype.slice.call(toBytes(op.key));
+      converted[i] = {
+        key,
+        value: op.type === "put" ? Uint8Array.prototype.slice.call(toBytes(op.value)) : null,
+      };
+    }
+    await (tree as LsmTree).write(converted);
+  }
+
+  /** The value of `key`, or `undefined`. */
+  async get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
+    const tree = await this.#tree(id, false);
+    return tree?.get(toBytes(key));
+  }
+
+  /** Live entries in ascending key order within the range (tombstones hidden). */
+  async *scan(id: string, range: LsmScanRange = {}): AsyncGenerator<LsmEntry> {
+    const tree = await this.#tree(id, false);
+    if (!tree) return;
+    const r: { gte?: Uint8Array; lt?: Uint8Array; limit?: number } = {};
+    if (range.gte !== undefined) r.gte = toBytes(range.gte);
+    if (range.lt !== undefined) r.lt = toBytes(range.lt);
+    if (range.limit !== undefined) r.limit = range.limit;
+    for await (const [key, value] of tree.scan(r)) yield { key, value };
+  }
+
+  /** Writes the collection's memtable to a level-0 SSTable (then compacts levels that are full). */
+  async flush(id: string): Promise<void> {
+    await (await this.#tree(id, false))?.flush();
+  }
+
+  /** Flushes, then merges every SSTable of the collection into one, dropping tombstones. */
+  async compact(id: string): Promise<void> {
+    await (await this.#tree(id, false))?.compact();
+  }
+
+  /** The tree's shape (levels and file numbers), or `undefined` for an unknown collection. */
+  async stats(id: string): Promise<LsmTreeStats | undefined> {
+    return (await this.#tree(id, false))?.stats();
+  }
+
+  /** Deletes every file of the collection and forgets its placement. Unflushed writes are discarded. */
+  async drop(id: string): Promise<void> {
+    const collection = parseCollectionId(id);
+    const tree = this.#trees.get(collection);
+    this.#trees.delete(collection);
+    if (tree) await (await tree.catch(() => undefined))?.close(false);
+    await this.base.drop(collection);
+  }
+
+  /**
+   * Closes the engine. With `flush` (the default) every memtable is flushed first; without it unflushed
+   * writes are dropped, as after a crash (the WAL replays them).
+   */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
+    const trees = [...this.#trees.values()];
+    this.#trees.clear();
+    try {
+      for (const t of trees) await (await t.catch(() => undefined))?.close(options.flush ?? true);
+    } finally {
+      await this.base.close();
+    }
+  }
+
+  #tree(id: string, create: true): Promise<LsmTree>;
+  #tree(id: string, create: false): Promise<LsmTree | undefined>;
+  #tree(id: string, create: boolean): Promise<LsmTree | undefined> {
+    const collection = parseCollectionId(id);
+    const known = this.#trees.get(collection);
+    if (known) return known;
+    if (!create && this.base.locate(collection) === undefined) return Promise.resolve(undefined);
+    const p = (async () => {
+      const location = await this.base.collectionDir(collection);
+      return LsmTree.load(
+        {
+          fs: location.fs,
+          dir: location.dir,
+          cache: this.#cache,
+          stage: (name) => this.base.stage(collection, name),
+          commit: (staged, finalName) => this.base.commit(staged, finalName),
+        },
+        this.#tuning,
+      );
+    })();
+    this.#trees.set(collection, p);
+    p.catch(() => {
+      if (this.#trees.get(collection) === p) this.#trees.delete(collection);
+    });
+    return p;
+  }
+}
