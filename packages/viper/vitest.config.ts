@@ -6,5 +6,8 @@ export default defineProject({
   test: {
     name: "viper",
     include: ["test/**/*.test.ts"],
+    // s3rver and the crash test's child processes are slower than an in-memory run.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

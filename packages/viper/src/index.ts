@@ -1,1 +1,30 @@
-export {};
+export {
+  ViperEngine,
+  type ViperEngineOptions,
+  type VectorRecord,
+  type StoredRecord,
+  type FlushResult,
+  type CompactOptions,
+  type CompactResult,
+} from "./viper-engine.js";
+export { ViperError, isViperError, type ViperErrorKind } from "./errors.js";
+export {
+  type DataFile,
+  type LiveSet,
+  VECTORS_DIR,
+  compactedFileName,
+  flushFileName,
+  liveSet,
+  parseDataFileName,
+} from "./layout.js";
+export {
+  type RecordColumns,
+  type KeyColumns,
+  type EncodeOptions,
+  DIMENSION_KEY,
+  FORMAT_KEY,
+  FORMAT_VERSION,
+  decodeKeys,
+  decodeParquet,
+  encodeParquet,
+} from "./format.js";
