@@ -1,0 +1,446 @@
+import { randomBytes } from "node:crypto";
+import {
+  type AssignmentService,
+  type CollectionId,
+  type ComponentType,
+  type FileSystem,
+  InvalidArgumentError,
+  STAGING_DIR,
+  type StorageRoot,
+  assertKey,
+  isFsError,
+  isReservedName,
+  listAll,
+  parseCollectionId,
+  parseComponentType,
+} from "@proximadb/core";
+import {
+  type DiscoveryEvent,
+  type DiscoveryReport,
+  discover,
+  ensureRootMarker,
+  recordInto,
+} from "@proximadb/discovery";
+import { EngineError } from "./errors.js";
+
+/** Options of {@link EngineBase.open}. */
+export interface EngineBaseOptions {
+  /** The component this engine stores (`wal`, `viper`, `lsm`, …). */
+  component: ComponentType;
+  /** The assignment service, configured with this component's roots. */
+  service: AssignmentService;
+  /** Opens the file system of one root; called once per root at open. The engine base closes them on {@link EngineBase.close}. */
+  openFileSystem: (root: StorageRoot) => FileSystem;
+  /** This node's id, part of every staging name (`[A-Za-z0-9_-]`, 1–64 characters). Default: random. */
+  nodeId?: string;
+  /** Deployment name written into root markers and checked by discovery. */
+  deployment?: string;
+  /**
+   * Staging files of OTHER nodes are removed at open only when older than this many milliseconds
+   * (default one hour): another node sharing the root may still be writing them. This node's own
+   * staging from previous runs is always removed.
+   */
+  staleStagingMs?: number;
+  /** A discovery report made earlier (the node runs discovery once for every engine): no second listing. */
+  report?: DiscoveryReport;
+  /** Discovery progress events (only when the engine base runs discovery itself). */
+  onEvent?: (e: DiscoveryEvent) => void;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Where one collection's component lives. */
+export interface CollectionLocation {
+  readonly collection: CollectionId;
+  readonly component: ComponentType;
+  /** Canonical URL of the root. */
+  readonly url: string;
+  /** Index of the root in the component's configured list. */
+  readonly index: number;
+  /** The root's file system. */
+  readonly fs: FileSystem;
+  /** The collection directory, root-relative: `"<id>/"`. */
+  readonly dir: string;
+}
+
+/** A file being written under `<id>/_staging/`, to be committed by {@link EngineBase.commit}. */
+export interface StagedFile {
+  readonly collection: CollectionId;
+  /** Canonical URL of the root the staged file lives in. */
+  readonly url: string;
+  /** The root's file system: write the staged file through it. */
+  readonly fs: FileSystem;
+  /** Root-relative key: `"<id>/_staging/<name>.<nodeId>.<unique>"`. */
+  readonly key: string;
+}
+
+/** What {@link EngineBase.open} did with stale staging. */
+export interface StagingCleanup {
+  /** Keys removed (this node's previous runs, and other nodes' staging older than `staleStagingMs`). */
+  readonly removed: readonly string[];
+  /** Keys of other nodes kept because they are younger than `staleStagingMs`. */
+  readonly kept: readonly string[];
+  /** Keys that could not be removed (they are retried at the next open). */
+  readonly failed: readonly string[];
+}
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const STAGED_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const DEFAULT_STALE_MS = 60 * 60 * 1000;
+
+/** Parses `<name>.<nodeId>.<time36>-<hex>` (the last segment of a staging key). */
+function parseStagingName(file: string): { nodeId: string; createdMs: number | undefined } | undefined {
+  const parts = file.split(".");
+  if (parts.length < 3) return undefined;
+  const unique = parts[parts.length - 1] as string;
+  const nodeId = parts[parts.length - 2] as string;
+  const m = /^([0-9a-z]+)-[0-9a-f]+$/.exec(unique);
+  if (!m || !NODE_ID.test(nodeId)) return undefined;
+  const createdMs = Number.parseInt(m[1] as string, 36);
+  return { nodeId, createdMs: Number.isFinite(createdMs) ? createdMs : undefined };
+}
+
+/**
+ * The engine base: what every storage engine (WAL, VIPER, LSM) shares. It keeps the placement map of
+ * one component, resolves a collection's directory in its assigned root (assigning on first use),
+ * stages in-flight output under `<id>/_staging/` in that same root and commits it by one same-root
+ * move, and cleans stale staging at open.
+ *
+ * @example
+ * const engine = await EngineBase.open({ component: "viper", service, openFileSystem: (r) => new LocalFileSystem(r) });
+ * const staged = await engine.stage("orders", "part.parquet");
+ * await staged.fs.write(staged.key, bytes, { durable: true });
+ * await engine.commit(staged, "vectors/part-00000001.parquet"); // "orders/vectors/part-00000001.parquet"
+ */
+export class EngineBase {
+  /** The component this engine stores. */
+  readonly component: ComponentType;
+  /** The discovery report the placement map was rebuilt from. */
+  readonly report: DiscoveryReport;
+  /** This node's id (in staging names). */
+  readonly nodeId: string;
+  /** What open did with stale staging. */
+  readonly cleanup: StagingCleanup;
+  /** Roots the discovery found offline (their collections are not re-placed). */
+  readonly offlineRoots: readonly string[];
+
+  readonly #service: AssignmentService;
+  readonly #fileSystems: ReadonlyMap<string, FileSystem>;
+  readonly #markers = new Map<string, Promise<unknown>>();
+  readonly #marked = new Set<string>();
+  readonly #deployment: string | undefined;
+  readonly #now: () => number;
+  #closed = false;
+
+  private constructor(init: {
+    component: ComponentType;
+    report: DiscoveryReport;
+    nodeId: string;
+    cleanup: StagingCleanup;
+    offlineRoots: readonly string[];
+    service: AssignmentService;
+    fileSystems: ReadonlyMap<string, FileSystem>;
+    deployment: string | undefined;
+    now: () => number;
+  }) {
+    this.component = init.component;
+    this.report = init.report;
+    this.nodeId = init.nodeId;
+    this.cleanup = init.cleanup;
+    this.offlineRoots = init.offlineRoots;
+    this.#service = init.service;
+    this.#fileSystems = init.fileSystems;
+    this.#deployment = init.deployment;
+    this.#now = init.now;
+  }
+
+  /**
+   * Opens the engine base: runs discovery over the component's roots (unless `report` is given),
+   * records what it found into the assignment service, and removes stale staging (found in the
+   * report's ignored entries: no second listing).
+   * @throws InvalidArgumentError for a bad `nodeId` or `staleStagingMs`; InvalidComponentError; EmptyRootListError
+   */
+  static async open(options: EngineBaseOptions): Promise<EngineBase> {
+    const component = parseComponentType(options.component);
+    const nodeId = options.nodeId ?? randomBytes(6).toString("hex");
+    if (!NODE_ID.test(nodeId)) {
+      throw new InvalidArgumentError(
+        `nodeId must be 1-64 characters from [A-Za-z0-9_-] (got ${JSON.stringify(nodeId)})`,
+      );
+    }
+    const staleMs = options.staleStagingMs ?? DEFAULT_STALE_MS;
+    if (!(staleMs >= 0 && Number.isFinite(staleMs))) {
+      throw new InvalidArgumentError(`staleStagingMs must be a non-negative number (got ${staleMs})`);
+    }
+    const now = options.now ?? Date.now;
+    const roots = options.service.roots(component);
+    const fileSystems = new Map<string, FileSystem>();
+    for (const root of roots) fileSystems.set(root.url, options.openFileSystem(root));
+    try {
+      const report =
+        options.report ??
+        (await discover({
+          component,
+          roots: [...fileSystems.values()],
+          ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
+          ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+        }));
+      const { offlineRoots } = await recordInto(options.service, report);
+      const cleanup = await cleanStaging(report, fileSystems, nodeId, staleMs, now());
+      return new EngineBase({
+        component,
+        report,
+        nodeId,
+        cleanup,
+        offlineRoots,
+        service: options.service,
+        fileSystems,
+        deployment: options.deployment,
+        now,
+      });
+    } catch (err) {
+      await Promise.allSettled([...fileSystems.values()].map((fs) => fs.close()));
+      throw err;
+    }
+  }
+
+  /** The file systems of this component's roots, by canonical URL. */
+  get fileSystems(): ReadonlyMap<string, FileSystem> {
+    return this.#fileSystems;
+  }
+
+  /** Collections assigned in this component. */
+  collections(): CollectionId[] {
+    this.#assertOpen();
+    return this.#service.list(this.component).map((a) => a.collection);
+  }
+
+  /**
+   * Where a collection lives, without assigning it.
+   * @throws InvalidCollectionIdError
+   */
+  locate(id: string): CollectionLocation | undefined {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const a = this.#service.get(collection, this.component);
+    return a === undefined ? undefined : this.#location(collection, a.url);
+  }
+
+  /**
+   * The collection's directory in its root, assigning a root on first use. The first time a root is
+   * written through this engine its identity marker is ensured.
+   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError
+   */
+  async collectionDir(id: string): Promise<CollectionLocation> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const a = await this.#service.assign(collection, this.component);
+    const location = this.#location(collection, a.url);
+    await this.#ensureMarker(location.url, location.fs);
+    return location;
+  }
+
+  /**
+   * A unique staging key for `name` under the collection's own directory in its own root:
+   * `"<id>/_staging/<name>.<nodeId>.<time36>-<random>"`. Nothing is written yet.
+   * @throws InvalidCollectionIdError; InvalidArgumentError for a name that is not one plain file name
+   */
+  async stage(id: string, name: string): Promise<StagedFile> {
+    if (typeof name !== "string" || !STAGED_NAME.test(name)) {
+      throw new InvalidArgumentError(
+        `staging name must be one file name of [A-Za-z0-9._-] starting with a letter or digit (got ${JSON.stringify(name)})`,
+      );
+    }
+    const location = await this.collectionDir(id);
+    const unique = `${this.#now().toString(36)}-${randomBytes(8).toString("hex")}`;
+    return {
+      collection: location.collection,
+      url: location.url,
+      fs: location.fs,
+      key: `${location.dir}${STAGING_DIR}/${name}.${this.nodeId}.${unique}`,
+    };
+  }
+
+  /**
+   * Commits a staged file by one move inside its root (a rename on disk, a server-side move on object
+   * stores) to `<id>/<finalName>`. Overwrites an existing final file unless `overwrite: false`
+   * (then `FsError` `AlreadyExists`). Returns the final key.
+   * @throws EngineError `cross-root`, `foreign-collection`, `escapes-collection`, `into-staging`, `not-assigned`
+   */
+  async commit(
+    staged: StagedFile,
+    finalName: string,
+    options: { overwrite?: boolean } = {},
+  ): Promise<string> {
+    this.#assertOpen();
+    const collection = parseCollectionId(staged.collection);
+    const location = this.locate(collection);
+    if (!location) {
+      throw new EngineError(
+        "not-assigned",
+        `collection ${collection} has no ${this.component} root (dropped?)`,
+        { collection },
+      );
+    }
+    if (staged.url !== location.url || staged.fs !== location.fs) {
+      throw new EngineError(
+        "cross-root",
+        `staged file of ${collection} is in ${staged.url}, but the collection's ${this.component} root is ${location.url}; a commit never crosses roots`,
+        { collection },
+      );
+    }
+    const stagingDir = `${location.dir}${STAGING_DIR}/`;
+    const stagedName = typeof staged.key === "string" ? staged.key.slice(stagingDir.length) : "";
+    if (!staged.key.startsWith(stagingDir) || stagedName === "" || stagedName.includes("/")) {
+      throw new EngineError(
+        "foreign-collection",
+        `staged key ${JSON.stringify(staged.key)} is not in ${stagingDir}`,
+        { collection },
+      );
+    }
+    const finalKey = this.#finalKey(collection, location.dir, finalName);
+    await location.fs.move(staged.key, finalKey, { overwrite: options.overwrite ?? true });
+    return finalKey;
+  }
+
+  /**
+   * Deletes every file of the collection in this component (`deletePrefix("<id>/")`) and then its
+   * assignment. Dropping an unassigned collection does nothing.
+   * @throws InvalidCollectionIdError
+   */
+  async drop(id: string): Promise<void> {
+    const location = this.locate(id);
+    if (!location) return;
+    await location.fs.deletePrefix(location.dir);
+    await this.#service.remove(location.collection, this.component);
+  }
+
+  /** Closes the roots' file systems. The assignment service is the caller's and stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#fileSystems.values()].map((fs) => fs.close()));
+  }
+
+  #finalKey(collection: CollectionId, dir: string, finalName: string): string {
+    const escapes = (why: string) =>
+      new EngineError("escapes-collection", `final name ${JSON.stringify(finalName)} ${why}`, { collection });
+    if (typeof finalName !== "string" || finalName === "") throw escapes("is empty");
+    if (finalName.endsWith("/")) throw escapes("names a folder, not a file");
+    try {
+      assertKey(finalName);
+    } catch (err) {
+      if (isFsError(err, "InvalidKey")) throw escapes("would leave the collection directory");
+      throw err;
+    }
+    const segments = finalName.split("/");
+    if (segments.some((s) => isReservedName(s))) {
+      throw new EngineError(
+        "into-staging",
+        `final name ${JSON.stringify(finalName)} points into a reserved name (${STAGING_DIR}/, '_' or '.' prefixes)`,
+        { collection },
+      );
+    }
+    return `${dir}${finalName}`;
+  }
+
+  #location(collection: CollectionId, url: string): CollectionLocation {
+    const fs = this.#fileSystems.get(url);
+    if (!fs) throw new InvalidArgumentError(`root ${url} is not a ${this.component} root of this engine`);
+    return {
+      collection,
+      component: this.component,
+      url,
+      index: this.#service.rootIndex(this.component, url),
+      fs,
+      dir: `${collection}/`,
+    };
+  }
+
+  #ensureMarker(url: string, fs: FileSystem): Promise<unknown> {
+    let p = this.#markers.get(url);
+    if (!p) {
+      // Markers already present vouch for this one's siblings (discovery then notices a lost marker).
+      const siblings = new Set(this.report.roots.filter((r) => r.marker !== undefined).map((r) => r.url));
+      for (const marked of this.#marked) siblings.add(marked);
+      siblings.delete(url);
+      p = ensureRootMarker(fs, this.component, {
+        ...(this.#deployment === undefined ? {} : { deployment: this.#deployment }),
+        siblings: [...siblings],
+      }).then((marker) => {
+        this.#marked.add(url);
+        return marker;
+      });
+      p.catch(() => this.#markers.delete(url));
+      this.#markers.set(url, p);
+    }
+    return p;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new EngineError("closed", `the ${this.component} engine base is closed`);
+  }
+}
+
+/** Removes stale staging named in the report (`ignored` entries with reason `staging`). */
+async function cleanStaging(
+  report: DiscoveryReport,
+  fileSystems: ReadonlyMap<string, FileSystem>,
+  nodeId: string,
+  staleMs: number,
+  nowMs: number,
+): Promise<StagingCleanup> {
+  const removed: string[] = [];
+  const kept: string[] = [];
+  const failed: string[] = [];
+  const byRoot = new Map<FileSystem, { key: string; mtimeMs?: number }[]>();
+  for (const entry of report.ignored) {
+    if (entry.reason !== "staging") continue;
+    const fs = fileSystems.get(entry.url);
+    if (!fs) continue;
+    let list = byRoot.get(fs);
+    if (!list) {
+      list = [];
+      byRoot.set(fs, list);
+    }
+    if (entry.key.endsWith("/")) {
+      // A staging folder reported as a whole: list just that folder.
+      try {
+        for (const f of (await listAll(fs, entry.key)).files) list.push({ key: f.key, mtimeMs: f.mtimeMs });
+      } catch {
+        failed.push(entry.key);
+      }
+    } else list.push({ key: entry.key });
+  }
+  for (const [fs, entries] of byRoot) {
+    const doomed: string[] = [];
+    for (const e of entries) {
+      const file = e.key.slice(e.key.lastIndexOf("/") + 1);
+      const parsed = parseStagingName(file);
+      if (parsed?.nodeId === nodeId) {
+        doomed.push(e.key);
+        continue;
+      }
+      let created = e.mtimeMs ?? parsed?.createdMs;
+      if (created === undefined) {
+        try {
+          created = (await fs.stat(e.key)).mtimeMs;
+        } catch (err) {
+          if (isFsError(err, "NotFound")) continue;
+          failed.push(e.key);
+          continue;
+        }
+      }
+      if (nowMs - created >= staleMs) doomed.push(e.key);
+      else kept.push(e.key);
+    }
+    if (doomed.length === 0) continue;
+    try {
+      await fs.deleteMany(doomed);
+      removed.push(...doomed);
+    } catch {
+      failed.push(...doomed);
+    }
+  }
+  return { removed, kept, failed };
+}

@@ -1,0 +1,252 @@
+import {
+  AssignmentService,
+  type FileSystem,
+  InvalidArgumentError,
+  InvalidCollectionIdError,
+  ROOT_MARKER_FILE,
+  listAll,
+  parseStorageUrl,
+} from "@proximadb/core";
+import { discover } from "@proximadb/discovery";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EngineBase, type EngineBaseOptions, EngineError, isEngineError } from "../src/index.js";
+import { type Tier, localTier, memoryTier } from "./helpers.js";
+
+const HOUR = 60 * 60 * 1000;
+
+async function keysOf(tier: Tier, url: string): Promise<string[]> {
+  const { files } = await listAll(tier.open(parseStorageUrl(url)), "");
+  return files.map((f) => f.key).sort();
+}
+
+describe.each([
+  ["memfs", memoryTier],
+  ["local disk", localTier],
+] as const)("EngineBase on %s", (_name, makeTier) => {
+  let tier: Tier;
+  const opened: EngineBase[] = [];
+
+  beforeEach(async () => {
+    tier = await makeTier();
+  });
+  afterEach(async () => {
+    for (const e of opened.splice(0)) await e.close();
+    await tier.cleanup();
+  });
+
+  async function open(extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
+    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
+    const engine = await EngineBase.open({
+      component: "viper",
+      service,
+      openFileSystem: (r) => tier.open(r),
+      nodeId: "node-a",
+      ...extra,
+    });
+    opened.push(engine);
+    return engine;
+  }
+
+  async function writeData(
+    engine: EngineBase,
+    id: string,
+    name = "vectors/part-00000001.parquet",
+  ): Promise<string> {
+    const staged = await engine.stage(id, "part.parquet");
+    await staged.fs.write(staged.key, "parquet bytes", { durable: true });
+    return engine.commit(staged, name);
+  }
+
+  it("places new collections round-robin across the roots and writes each root's marker on first use", async () => {
+    const engine = await open();
+    const a = await engine.collectionDir("alpha");
+    const b = await engine.collectionDir("beta");
+    expect([a.url, b.url]).toEqual(tier.urls);
+    expect([a.index, b.index]).toEqual([0, 1]);
+    expect(a.dir).toBe("alpha/");
+    expect(engine.locate("alpha")?.url).toBe(a.url);
+    expect(engine.locate("gamma")).toBeUndefined();
+    expect(engine.collections().sort()).toEqual(["alpha", "beta"]);
+    for (const url of tier.urls) expect(await keysOf(tier, url)).toContain(ROOT_MARKER_FILE);
+  });
+
+  it("gives staging keys <id>/_staging/<name>.<nodeId>.<unique> in the collection's own root", async () => {
+    const engine = await open();
+    const dir = await engine.collectionDir("orders");
+    const s1 = await engine.stage("orders", "part.parquet");
+    const s2 = await engine.stage("orders", "part.parquet");
+    expect(s1.key).toMatch(/^orders\/_staging\/part\.parquet\.node-a\.[0-9a-z]+-[0-9a-f]{16}$/);
+    expect(s2.key).not.toBe(s1.key);
+    expect(s1.url).toBe(dir.url);
+    expect(s1.fs).toBe(dir.fs);
+    await expect(engine.stage("orders", "../escape")).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(engine.stage("orders", "a/b")).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("commits by a move inside the root: the staged file becomes the final file, other roots untouched", async () => {
+    const engine = await open();
+    const finalKey = await writeData(engine, "orders");
+    expect(finalKey).toBe("orders/vectors/part-00000001.parquet");
+    const home = engine.locate("orders");
+    expect(home?.url).toBe(tier.urls[0]);
+    expect(await keysOf(tier, tier.urls[0] as string)).toEqual([ROOT_MARKER_FILE, finalKey]);
+    expect(await keysOf(tier, tier.urls[1] as string)).toEqual([]);
+    expect(new TextDecoder().decode(await home?.fs.read(finalKey))).toBe("parquet bytes");
+  });
+
+  it("refuses, with a typed error and without moving anything, commits that cross roots or leave the collection", async () => {
+    const engine = await open();
+    await engine.collectionDir("alpha"); // root 0
+    await engine.collectionDir("beta"); // root 1
+    const staged = await engine.stage("alpha", "x.parquet");
+    await staged.fs.write(staged.key, "x");
+
+    const crossing = { ...staged, collection: engine.locate("beta")?.collection as typeof staged.collection };
+    await expect(engine.commit(crossing, "x.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "cross-root"),
+    );
+    const otherFs = { ...staged, fs: tier.open(parseStorageUrl(staged.url)) as FileSystem };
+    await expect(engine.commit(otherFs, "x.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "cross-root"),
+    );
+    const notStaged = { ...staged, key: "alpha/elsewhere.parquet" };
+    await expect(engine.commit(notStaged, "x.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "foreign-collection"),
+    );
+    for (const bad of [
+      "",
+      "../beta/x.parquet",
+      "/etc/passwd",
+      "a//b.parquet",
+      "vectors/./x.parquet",
+      "dir/",
+      "a\0b",
+    ]) {
+      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) =>
+        isEngineError(e, "escapes-collection"),
+      );
+    }
+    for (const bad of ["_staging/x.parquet", "vectors/_staging/x", ".hidden.parquet"]) {
+      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) =>
+        isEngineError(e, "into-staging"),
+      );
+    }
+    expect(await staged.fs.exists(staged.key)).toBe(true);
+    expect(
+      (await keysOf(tier, staged.url)).filter(
+        (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE,
+      ),
+    ).toEqual([]);
+  });
+
+  it("commit refuses to overwrite when asked not to, and overwrites by default", async () => {
+    const engine = await open();
+    await writeData(engine, "orders", "manifest.json");
+    const staged = await engine.stage("orders", "m.json");
+    await staged.fs.write(staged.key, "v2");
+    await expect(engine.commit(staged, "manifest.json", { overwrite: false })).rejects.toMatchObject({
+      kind: "AlreadyExists",
+    });
+    await engine.commit(staged, "manifest.json");
+    expect(new TextDecoder().decode(await staged.fs.read("orders/manifest.json"))).toBe("v2");
+  });
+
+  it("rejects bad collection ids with a typed error and writes nothing", async () => {
+    const engine = await open();
+    for (const bad of ["../x", "a/b", "_staging", "", "a\0b", "x".repeat(200)]) {
+      await expect(engine.collectionDir(bad)).rejects.toBeInstanceOf(InvalidCollectionIdError);
+      await expect(engine.stage(bad, "f")).rejects.toBeInstanceOf(InvalidCollectionIdError);
+      expect(() => engine.locate(bad)).toThrow(InvalidCollectionIdError);
+    }
+    for (const url of tier.urls) expect(await keysOf(tier, url)).toEqual([]);
+  });
+
+  it("cleans stale staging at open: this node's always, another node's only when older than staleStagingMs", async () => {
+    const first = await open();
+    await writeData(first, "orders");
+    const own = await first.stage("orders", "own.parquet");
+    await own.fs.write(own.key, "left by a crashed run of node-a");
+    const now = Date.now();
+    const otherFresh = `orders/_staging/f.parquet.node-b.${now.toString(36)}-00ff`;
+    const otherOld = `orders/_staging/o.parquet.node-b.${(now - 2 * HOUR).toString(36)}-00ff`;
+    const foreignOld = "orders/_staging/unnamed-leftover";
+    const foreignFresh = "orders/_staging/unnamed-fresh";
+    for (const k of [otherFresh, otherOld, foreignOld, foreignFresh]) await own.fs.write(k, "x");
+    await tier.touch(own.url, foreignOld, now - 3 * HOUR);
+    await first.close();
+
+    const second = await open();
+    expect([...second.cleanup.removed].sort()).toEqual([foreignOld, own.key, otherOld].sort());
+    expect([...second.cleanup.kept].sort()).toEqual([foreignFresh, otherFresh].sort());
+    const left = await keysOf(tier, own.url);
+    expect(left).toContain(otherFresh);
+    expect(left).toContain(foreignFresh);
+    expect(left).not.toContain(own.key);
+    expect(left).not.toContain(otherOld);
+    expect(left).toContain("orders/vectors/part-00000001.parquet");
+
+    // With a shorter threshold, the other node's fresh staging is stale too.
+    await second.close();
+    const third = await open({ staleStagingMs: 0 });
+    expect([...third.cleanup.removed].sort()).toEqual([foreignFresh, otherFresh].sort());
+  });
+
+  it("uses a given discovery report instead of listing again", async () => {
+    const first = await open();
+    await writeData(first, "orders");
+    await first.close();
+    const fileSystems = tier.urls.map((u) => tier.open(parseStorageUrl(u)));
+    const report = await discover({ component: "viper", roots: fileSystems });
+    let lists = 0;
+    const counting = (r: ReturnType<typeof parseStorageUrl>): FileSystem => {
+      const fs = tier.open(r);
+      const list = fs.list.bind(fs);
+      return Object.assign(Object.create(fs) as FileSystem, {
+        list: (...args: Parameters<FileSystem["list"]>) => {
+          lists++;
+          return list(...args);
+        },
+      });
+    };
+    const engine = await open({ report, openFileSystem: counting });
+    expect(engine.collections()).toEqual(["orders"]);
+    expect(lists).toBe(0);
+  });
+
+  it("drops a collection's files and its assignment, leaving other collections alone", async () => {
+    const engine = await open();
+    await writeData(engine, "alpha");
+    await writeData(engine, "beta");
+    await engine.drop("alpha");
+    expect(engine.locate("alpha")).toBeUndefined();
+    expect(engine.collections()).toEqual(["beta"]);
+    expect((await keysOf(tier, tier.urls[0] as string)).filter((k) => k.startsWith("alpha/"))).toEqual([]);
+    expect(await keysOf(tier, tier.urls[1] as string)).toContain("beta/vectors/part-00000001.parquet");
+    await engine.drop("never-placed"); // nothing to do
+  });
+
+  it("finds its collections again after a restart, in the same roots, and keeps round-robin going", async () => {
+    const first = await open();
+    await writeData(first, "alpha");
+    await writeData(first, "beta");
+    await writeData(first, "gamma");
+    const before = Object.fromEntries(first.collections().map((c) => [c, first.locate(c)?.url]));
+    await first.close();
+
+    const second = await open();
+    expect(Object.fromEntries(second.collections().map((c) => [c, second.locate(c)?.url]))).toEqual(before);
+    expect((await second.collectionDir("delta")).url).toBe(tier.urls[1]); // 3 placed on 2 roots: next is root 1
+  });
+
+  it("refuses work after close with a typed error", async () => {
+    const engine = await open();
+    await engine.close();
+    expect(() => engine.collections()).toThrow(EngineError);
+    await expect(engine.collectionDir("alpha")).rejects.toSatisfy((e) => isEngineError(e, "closed"));
+  });
+
+  it("rejects a bad nodeId or staleStagingMs before touching storage", async () => {
+    await expect(open({ nodeId: "a.b" })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(open({ staleStagingMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});

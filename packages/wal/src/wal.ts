@@ -1,0 +1,472 @@
+import {
+  type AppendHandle,
+  type CollectionId,
+  type FileSystem,
+  InvalidArgumentError,
+  isFsError,
+  listAll,
+  parseCollectionId,
+} from "@proximadb/core";
+import { type CollectionLocation, EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import type { DecodeFailure, SegmentWriter, WalEncoding } from "./codec.js";
+import { WalError } from "./errors.js";
+import { type EncodableRecord, type WalEntry, type WalRecord, fromEncodable, toEncodable } from "./record.js";
+import { CODECS, type SegmentInfo, parseSegmentKey, segmentKey } from "./segments.js";
+
+/**
+ * When an append is acknowledged:
+ * - `always`: after its own write and fsync (one fsync per append);
+ * - `batch`: group commit: appends that arrive while a write is in flight share the next write and fsync;
+ * - `none`: after the write, without fsync (tests; survives a process crash, not a power cut).
+ */
+export type SyncPolicy = "always" | "batch" | "none";
+
+/** A torn or corrupt tail found in a segment. */
+export interface WalCorruption {
+  readonly collection: string;
+  /** Root-relative key of the segment. */
+  readonly key: string;
+  /** Where the unreadable bytes start. */
+  readonly offset: number;
+  /** Unreadable bytes (never replayed). */
+  readonly bytes: number;
+  readonly reason: DecodeFailure["reason"];
+  /** The tail was cut off (append-capable backends, newest segment, at recovery) or the empty segment deleted. */
+  readonly truncated: boolean;
+}
+
+/** Options of {@link WriteAheadLog.open}. */
+export interface WalOptions {
+  /**
+   * An open engine base of component `wal` (the WAL leaves it open on close), or the options to open
+   * one (`component` is set to `wal`; the WAL closes it on close).
+   */
+  readonly engine: EngineBase | Omit<EngineBaseOptions, "component">;
+  /** Segment encoding for new segments (existing segments of either encoding are replayed). Default `bincode`. */
+  readonly encoding?: WalEncoding;
+  /** Default `batch`. */
+  readonly sync?: SyncPolicy;
+  /** A segment is closed and a new one started once it would grow past this. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Called for every torn or corrupt tail found (also kept in {@link WriteAheadLog.corruptions}). */
+  readonly onCorruption?: (c: WalCorruption) => void;
+  /** Clock for default record timestamps. */
+  readonly now?: () => number;
+}
+
+/** The sequences an append was given. */
+export interface AppendResult {
+  readonly first: number;
+  readonly last: number;
+}
+
+interface Pending {
+  readonly records: EncodableRecord[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface ActiveSegment {
+  readonly info: SegmentInfo;
+  readonly handle: AppendHandle;
+  readonly writer: SegmentWriter;
+  size: number;
+  records: number;
+}
+
+interface CollectionLog {
+  readonly id: CollectionId;
+  readonly location: CollectionLocation;
+  segments: SegmentInfo[];
+  nextSequence: number;
+  active: ActiveSegment | undefined;
+  queue: Pending[];
+  flushing: Promise<void> | undefined;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A per-collection write-ahead log whose segments live in the collection's assigned WAL root:
+ * `<root>/<id>/wal-<first sequence>.<avro|bincode>`.
+ *
+ * @example
+ * const wal = await WriteAheadLog.open({ engine, encoding: "bincode", sync: "batch" });
+ * const { first } = await wal.append("orders", [{ op: "put", id: "v1", vector: new Float32Array([1, 2]) }]);
+ * for await (const r of wal.replay("orders")) apply(r);
+ * await wal.checkpoint("orders", flushedUpTo);
+ */
+export class WriteAheadLog {
+  /** The engine base placing this WAL's collections. */
+  readonly engine: EngineBase;
+  readonly encoding: WalEncoding;
+  readonly syncPolicy: SyncPolicy;
+  readonly segmentBytes: number;
+  /** Every torn or corrupt tail found since open. */
+  readonly corruptions: WalCorruption[] = [];
+
+  readonly #ownsEngine: boolean;
+  readonly #logs = new Map<string, Promise<CollectionLog>>();
+  readonly #reported = new Set<string>();
+  readonly #onCorruption: ((c: WalCorruption) => void) | undefined;
+  readonly #now: () => number;
+  #closed = false;
+
+  private constructor(engine: EngineBase, ownsEngine: boolean, options: WalOptions) {
+    this.engine = engine;
+    this.#ownsEngine = ownsEngine;
+    this.encoding = options.encoding ?? "bincode";
+    this.syncPolicy = options.sync ?? "batch";
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.#onCorruption = options.onCorruption;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Opens the WAL (and its engine base when given options). Collections are recovered lazily, on
+   * their first append, replay or checkpoint.
+   * @throws WalError `invalid-config`
+   */
+  static async open(options: WalOptions): Promise<WriteAheadLog> {
+    const encoding = options.encoding ?? "bincode";
+    if (!(encoding in CODECS))
+      throw new WalError(
+        "invalid-config",
+        `encoding must be "avro" or "bincode" (got ${JSON.stringify(encoding)})`,
+      );
+    const sync = options.sync ?? "batch";
+    if (sync !== "always" && sync !== "batch" && sync !== "none") {
+      throw new WalError(
+        "invalid-config",
+        `sync must be "always", "batch" or "none" (got ${JSON.stringify(sync)})`,
+      );
+    }
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!(Number.isSafeInteger(segmentBytes) && segmentBytes > 0)) {
+      throw new WalError("invalid-config", `segmentBytes must be a positive integer (got ${segmentBytes})`);
+    }
+    if (options.engine instanceof EngineBase) {
+      if (options.engine.component !== "wal") {
+        throw new WalError(
+          "invalid-config",
+          `the WAL needs an engine base of component wal (got ${options.engine.component})`,
+        );
+      }
+      return new WriteAheadLog(options.engine, false, options);
+    }
+    const engine = await EngineBase.open({ ...options.engine, component: "wal" });
+    return new WriteAheadLog(engine, true, options);
+  }
+
+  /** Collections with a WAL root assigned. */
+  collections(): CollectionId[] {
+    return this.engine.collections();
+  }
+
+  /**
+   * Appends records to a collection's log (assigning its WAL root on first use). Resolves once the
+   * records are durable under the sync policy, with the sequences they were given (consecutive,
+   * in array order).
+   * @throws WalError `closed`, `invalid-record`; InvalidCollectionIdError; FsError from storage
+   */
+  async append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    if (!Array.isArray(entries)) throw new WalError("invalid-record", "append takes an array of records");
+    const log = await this.#log(collection, true);
+    this.#assertOpen();
+    const first = log.nextSequence;
+    if (first + entries.length > Number.MAX_SAFE_INTEGER) {
+      throw new WalError(
+        "sequence-overflow",
+        `sequences of ${collection} would pass ${Number.MAX_SAFE_INTEGER}`,
+      );
+    }
+    const now = this.#now();
+    const records = entries.map((e, i) => toEncodable(collection, first + i, e, now));
+    if (records.length === 0) return { first, last: first - 1 };
+    log.nextSequence = first + records.length;
+    await new Promise<void>((resolve, reject) => {
+      log.queue.push({ records, resolve, reject });
+      this.#kick(log);
+    });
+    return { first, last: first + records.length - 1 };
+  }
+
+  /**
+   * Yields every record of a collection's log in sequence order (optionally only those after
+   * `after`). A torn or corrupt tail is reported (`onCorruption`, {@link corruptions}) and never
+   * yielded. Meant for recovery: records appended while a replay runs may or may not be yielded.
+   */
+  async *replay(id: string, options: { after?: number } = {}): AsyncGenerator<WalRecord> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    if (!this.engine.locate(collection) && !this.#logs.has(collection)) return;
+    const log = await this.#log(collection, false);
+    const after = options.after ?? 0;
+    const fs = log.location.fs;
+    for (const seg of [...log.segments]) {
+      const next = log.segments[log.segments.indexOf(seg) + 1];
+      if (next !== undefined && next.first <= after + 1) continue; // wholly before `after`
+      let bytes: Uint8Array;
+      try {
+        bytes = await fs.read(seg.key);
+      } catch (err) {
+        if (isFsError(err, "NotFound")) continue; // checkpointed meanwhile
+        throw err;
+      }
+      // The active segment may be mid-write: only bytes of completed writes count.
+      if (log.active?.info === seg) bytes = bytes.subarray(0, log.active.size);
+      const decoded = seg.codec.decode(bytes);
+      if (decoded.failure) this.#report(collection, seg.key, decoded.failure, bytes.length, false);
+      for (const r of decoded.records) if (r.sequence > after) yield fromEncodable(r);
+    }
+  }
+
+  /**
+   * Deletes the segments wholly covered by `sequence` (every record ≤ it, e.g. flushed to VIPER).
+   * The newest segment is always kept: its name carries the sequence forward across restarts.
+   * Returns how many segments were deleted.
+   */
+  async checkpoint(id: string, sequence: number | bigint): Promise<number> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const upTo = Number(sequence);
+    if (!Number.isSafeInteger(upTo) || upTo < 0)
+      throw new InvalidArgumentError(
+        `checkpoint sequence must be a non-negative safe integer (got ${sequence})`,
+      );
+    if (!this.engine.locate(collection) && !this.#logs.has(collection)) return 0;
+    const log = await this.#log(collection, false);
+    const doomed: SegmentInfo[] = [];
+    for (let i = 0; i + 1 < log.segments.length; i++) {
+      const seg = log.segments[i] as SegmentInfo;
+      const next = log.segments[i + 1] as SegmentInfo;
+      if (next.first <= upTo + 1 && log.active?.info !== seg) doomed.push(seg);
+    }
+    if (doomed.length === 0) return 0;
+    await log.location.fs.deleteMany(doomed.map((s) => s.key));
+    log.segments = log.segments.filter((s) => !doomed.includes(s));
+    return doomed.length;
+  }
+
+  /**
+   * Drops a collection's log: waits for its pending appends, then deletes its files and its WAL
+   * assignment (through the engine base).
+   */
+  async drop(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const pending = this.#logs.get(collection);
+    if (pending) {
+      const log = await pending.catch(() => undefined);
+      if (log) await this.#quiesce(log, true);
+      this.#logs.delete(collection);
+    }
+    await this.engine.drop(collection);
+  }
+
+  /** Waits for every pending append and makes everything written durable (also under `none`). */
+  async sync(): Promise<void> {
+    const logs = await Promise.allSettled([...this.#logs.values()]);
+    await Promise.all(
+      logs.map(async (l) => {
+        if (l.status === "fulfilled") await this.#quiesce(l.value, false);
+      }),
+    );
+  }
+
+  /** Flushes everything, closes segment handles (and the engine base when the WAL opened it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const logs = await Promise.allSettled([...this.#logs.values()]);
+    await Promise.all(
+      logs.map(async (l) => {
+        if (l.status === "fulfilled") await this.#quiesce(l.value, true);
+      }),
+    );
+    this.#logs.clear();
+    if (this.#ownsEngine) await this.engine.close();
+  }
+
+  async #quiesce(log: CollectionLog, closeHandle: boolean): Promise<void> {
+    while (log.flushing) await log.flushing;
+    const active = log.active;
+    if (!active) return;
+    if (this.syncPolicy === "none") await active.handle.sync();
+    if (closeHandle) {
+      log.active = undefined;
+      await active.handle.close();
+    }
+  }
+
+  #log(collection: CollectionId, assign: boolean): Promise<CollectionLog> {
+    let p = this.#logs.get(collection);
+    if (!p) {
+      p = (async () => {
+        const location = assign
+          ? await this.engine.collectionDir(collection)
+          : this.engine.locate(collection);
+        if (!location) throw new WalError("closed", `collection ${collection} has no WAL root`);
+        return this.#recover(collection, location);
+      })();
+      p.catch(() => this.#logs.delete(collection));
+      this.#logs.set(collection, p);
+    }
+    return p;
+  }
+
+  /** Lists the segments, reads the newest to find the next sequence, and cuts a torn tail. */
+  async #recover(id: CollectionId, location: CollectionLocation): Promise<CollectionLog> {
+    const fs = location.fs;
+    const { files } = await listAll(fs, location.dir, { delimiter: true });
+    const segments = files
+      .map((f) => parseSegmentKey(location.dir, f.key))
+      .filter((s): s is SegmentInfo => s !== undefined)
+      .sort((a, b) => a.first - b.first);
+    let nextSequence = 1;
+    const last = segments[segments.length - 1];
+    if (last) {
+      nextSequence = last.first;
+      const bytes = await fs.read(last.key);
+      const decoded = last.codec.decode(bytes);
+      const lastRecord = decoded.records[decoded.records.length - 1];
+      if (lastRecord) nextSequence = Math.max(nextSequence, lastRecord.sequence + 1);
+      if (decoded.failure) {
+        const truncated = await this.#cutTail(
+          fs,
+          last,
+          decoded.validBytes,
+          decoded.headerBytes,
+          decoded.records.length,
+        );
+        if (truncated === "deleted") segments.pop();
+        this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
+      }
+    }
+    return { id, location, segments, nextSequence, active: undefined, queue: [], flushing: undefined };
+  }
+
+  async #cutTail(
+    fs: FileSystem,
+    seg: SegmentInfo,
+    validBytes: number,
+    headerBytes: number,
+    records: number,
+  ): Promise<"deleted" | "truncated" | "kept"> {
+    if (records === 0 && validBytes <= headerBytes) {
+      // Nothing acknowledged in it (a crash while it was being created): remove it whole.
+      await fs.delete(seg.key);
+      return "deleted";
+    }
+    if (!fs.capabilities.append) return "kept";
+    const handle = await fs.openAppend(seg.key);
+    try {
+      await handle.truncate(validBytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return "truncated";
+  }
+
+  #report(collection: string, key: string, failure: DecodeFailure, size: number, truncated: boolean): void {
+    // A tail that could not be cut (object stores) is found again by every replay: report it once.
+    const id = `${key}@${failure.offset}`;
+    if (this.#reported.has(id)) return;
+    this.#reported.add(id);
+    const c: WalCorruption = {
+      collection,
+      key,
+      offset: failure.offset,
+      bytes: size - failure.offset,
+      reason: failure.reason,
+      truncated,
+    };
+    this.corruptions.push(c);
+    this.#onCorruption?.(c);
+  }
+
+  #kick(log: CollectionLog): void {
+    if (log.flushing) return;
+    // Under `batch`, let appends issued in the same turn of the event loop join the first group.
+    const start = this.syncPolicy === "batch" ? new Promise<void>((r) => setImmediate(r)) : Promise.resolve();
+    log.flushing = start
+      .then(() => this.#drain(log))
+      .finally(() => {
+        log.flushing = undefined;
+        if (log.queue.length > 0) this.#kick(log);
+      });
+  }
+
+  async #drain(log: CollectionLog): Promise<void> {
+    while (log.queue.length > 0) {
+      const group = this.syncPolicy === "always" ? [log.queue.shift() as Pending] : log.queue.splice(0);
+      const records = group.length === 1 ? (group[0] as Pending).records : group.flatMap((g) => g.records);
+      try {
+        await this.#write(log, records);
+        for (const g of group) g.resolve();
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+  }
+
+  async #write(log: CollectionLog, records: EncodableRecord[]): Promise<void> {
+    const fs = log.location.fs;
+    const codec = CODECS[this.encoding];
+    const first = (records[0] as EncodableRecord).sequence;
+    const durable = this.syncPolicy !== "none";
+    if (!fs.capabilities.append) {
+      // Object stores: one complete object per group, through the same naming.
+      const writer = codec.newSegment();
+      const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
+      await fs.write(info.key, Buffer.concat([writer.header, writer.encode(records)]), {
+        durable,
+        exclusive: true,
+      });
+      log.segments.push(info);
+      return;
+    }
+    let active = log.active;
+    let block = active?.writer.encode(records);
+    if (active && block && active.records > 0 && active.size + block.length > this.segmentBytes) {
+      log.active = undefined;
+      await active.handle.close();
+      active = undefined;
+    }
+    if (!active) {
+      const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
+      const handle = await fs.openAppend(info.key);
+      if (handle.size > 0) await handle.truncate(0); // leftover of a failed create: nothing in it was acknowledged
+      const writer = codec.newSegment();
+      active = { info, handle, writer, size: 0, records: 0 };
+      log.active = active;
+      log.segments.push(info);
+      block = Buffer.concat([writer.header, writer.encode(records)]);
+    }
+    const data = block as Uint8Array;
+    const before = active.size;
+    try {
+      await active.handle.write(data);
+      if (durable) await active.handle.sync();
+    } catch (err) {
+      // Leave no unacknowledged bytes behind for the next group to follow.
+      log.active = undefined;
+      await active.handle.truncate(before).catch(() => undefined);
+      await active.handle.close().catch(() => undefined);
+      if (before === 0) {
+        log.segments = log.segments.filter((s) => s !== active?.info);
+        await fs.delete(active.info.key).catch(() => undefined);
+      }
+      throw err;
+    }
+    active.size = before + data.length;
+    active.records += records.length;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new WalError("closed", "the WAL is closed");
+  }
+}
