@@ -116,7 +116,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
     try {
       if (!(await fs.probe()).exists) {
         return finish({
-          report: { ...report, status: "missing", error: "NotFound: the root does not exist" },
+          report: { ...report, status: "missing", error: "NotFound: the root does not exist", absent: true },
           pendingSiblingCheck: false,
         });
       }
@@ -188,6 +188,8 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
   for (const o of outcomes)
     if (o.report.status === "online") for (const s of o.report.marker?.siblings ?? []) vouched.add(s);
   for (const o of outcomes) {
+    if (o.report.absent)
+      o.report.expected = vouched.has(o.report.url) || expected[o.report.url] !== undefined;
     if (!o.pendingSiblingCheck) continue;
     if (vouched.has(o.report.url)) {
       o.report = {

@@ -84,6 +84,14 @@ export interface RootReport {
   costs?: PlanCosts;
   /** Why the root is not online (typed kind and message; never a secret). */
   error?: string;
+  /** The root itself does not exist (its probe said so), as opposed to existing without its marker. */
+  absent?: boolean;
+  /**
+   * A marker was expected in this root (`expectedMarkers`, or a sibling root's marker lists it). An absent
+   * root that is not expected is simply new: an engine may create it (see `createMissingRoots` in
+   * `@proximadb/engine`); an expected one may be an unmounted disk and must not be re-created.
+   */
+  expected?: boolean;
 }
 
 /** A collection found in more than one root of one component. Nothing is deleted. */

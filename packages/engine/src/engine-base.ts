@@ -45,6 +45,13 @@ export interface EngineBaseOptions {
   report?: DiscoveryReport;
   /** Discovery progress events (only when the engine base runs discovery itself). */
   onEvent?: (e: DiscoveryEvent) => void;
+  /**
+   * Create roots that do not exist yet and that no marker expects (a new deployment, or a root just added
+   * to the config): each gets its identity marker at open and is online, empty. A missing root that a
+   * sibling's marker lists (or `expectedMarkers` names) is never created: it may be an unmounted disk.
+   * Default false: a missing root stays offline.
+   */
+  createMissingRoots?: boolean;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -177,7 +184,7 @@ export class EngineBase {
     const fileSystems = new Map<string, FileSystem>();
     for (const root of roots) fileSystems.set(root.url, options.openFileSystem(root));
     try {
-      const report =
+      let report =
         options.report ??
         (await discover({
           component,
@@ -185,6 +192,9 @@ export class EngineBase {
           ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
           ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
         }));
+      if (options.createMissingRoots) {
+        report = await createAbsentRoots(report, fileSystems, component, options.deployment);
+      }
       const { offlineRoots } = await recordInto(options.service, report);
       const cleanup = await cleanStaging(report, fileSystems, nodeId, staleMs, now());
       return new EngineBase({
@@ -380,6 +390,39 @@ export class EngineBase {
   #assertOpen(): void {
     if (this.#closed) throw new EngineError("closed", `the ${this.component} engine base is closed`);
   }
+}
+
+/**
+ * Gives every absent, unexpected root its marker (which creates it) and reports it online and empty.
+ * A root whose creation fails (a missing bucket, no permission) stays as discovery reported it.
+ */
+async function createAbsentRoots(
+  report: DiscoveryReport,
+  fileSystems: ReadonlyMap<string, FileSystem>,
+  component: ComponentType,
+  deployment: string | undefined,
+): Promise<DiscoveryReport> {
+  const marked = report.roots.filter((r) => r.marker !== undefined).map((r) => r.url);
+  const roots = [];
+  for (const r of report.roots) {
+    const fs = fileSystems.get(r.url);
+    if (r.status !== "missing" || !r.absent || r.expected || !fs) {
+      roots.push(r);
+      continue;
+    }
+    try {
+      const marker = await ensureRootMarker(fs, component, {
+        ...(deployment === undefined ? {} : { deployment }),
+        siblings: marked.filter((u) => u !== r.url),
+      });
+      const { error: _error, absent: _absent, ...rest } = r;
+      roots.push({ ...rest, status: "online" as const, marker });
+      marked.push(r.url);
+    } catch {
+      roots.push(r);
+    }
+  }
+  return { ...report, roots };
 }
 
 /** Removes stale staging named in the report (`ignored` entries with reason `staging`). */

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import {
   AssignmentService,
   type FileSystem,
@@ -248,5 +250,49 @@ describe.each([
   it("rejects a bad nodeId or staleStagingMs before touching storage", async () => {
     await expect(open({ nodeId: "a.b" })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(open({ staleStagingMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe("EngineBase with roots that do not exist yet (local disk)", () => {
+  it("creates an absent root only when asked, and never one that a sibling's marker expects", async () => {
+    const tier = await localTier(2);
+    const absent = (tier.urls[0] as string).replace(/disk1$/, "disk9");
+    const urls = [...tier.urls, absent];
+    const open = (createMissingRoots: boolean) =>
+      EngineBase.open({
+        component: "viper",
+        service: new AssignmentService({ components: { viper: { roots: urls } } }),
+        openFileSystem: (r) => tier.open(r),
+        nodeId: "node-a",
+        createMissingRoots,
+      });
+    try {
+      const plain = await open(false);
+      expect(plain.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: false });
+      expect(plain.offlineRoots).toEqual([absent]);
+      await plain.close();
+      expect(existsSync(absent.slice("file://".length))).toBe(false);
+
+      const creating = await open(true);
+      expect(creating.offlineRoots).toEqual([]);
+      expect(creating.report.roots[2]?.status).toBe("online");
+      expect(await keysOf(tier, absent)).toEqual(["_proximadb_root.json"]);
+      // A write to root 0 gives it a marker that lists its marked siblings, disk9 among them.
+      const staged = await creating.stage("c1", "part.parquet");
+      await staged.fs.write(staged.key, "bytes", { durable: true });
+      await creating.commit(staged, "vectors/part-00000001.parquet");
+      expect(staged.url).toBe(urls[0]);
+      await creating.close();
+
+      // disk9 vanishes (an unmounted disk): it is expected now, so it is reported missing, not re-created.
+      await rm(absent.slice("file://".length), { recursive: true });
+      const after = await open(true);
+      expect(after.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: true });
+      expect(after.offlineRoots).toEqual([absent]);
+      expect(existsSync(absent.slice("file://".length))).toBe(false);
+      await after.close();
+    } finally {
+      await tier.cleanup();
+    }
   });
 });
