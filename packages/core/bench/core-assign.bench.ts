@@ -36,7 +36,7 @@ new Set(ids);
 
 // Heap per assignment: the ids already exist (they are the key strings), so what is measured is
 // the service's own cost per entry (store + cache), beyond the id string.
-let heap: Record<string, number> | undefined;
+let heap: { bytesPerAssignment: number } | undefined;
 if (gc) {
   const before = heapUsed();
   const { service } = await assignAll("RoundRobin");

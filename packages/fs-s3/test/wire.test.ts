@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { FsError } from "@proximadb/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3FileSystem } from "../src/index.js";
@@ -109,7 +109,7 @@ describe("credentials never leak", () => {
   });
 
   it("leaves a caller's client open on close() and closes its own", async () => {
-    const client = new S3Client({ ...emulatorOptions() } as ConstructorParameters<typeof S3Client>[0]);
+    const client = new S3Client({ ...emulatorOptions() } as S3ClientConfig);
     const shared = new S3FileSystem(freshRoot(), { client });
     await shared.write("a", "1");
     await shared.close();

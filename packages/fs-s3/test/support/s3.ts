@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
 import { S3FileSystem, type S3FileSystemOptions } from "../../src/index.js";
 import type { S3rverFacts } from "./global-setup.js";
@@ -33,5 +33,5 @@ export function openFresh(options: S3FileSystemOptions = {}, endpoint?: string):
 
 /** A raw SDK client on the shared s3rver, to look behind the adapter's back. */
 export function rawClient(): S3Client {
-  return new S3Client(emulatorOptions() as ConstructorParameters<typeof S3Client>[0]);
+  return new S3Client(emulatorOptions() as S3ClientConfig);
 }
