@@ -6,5 +6,8 @@ export default defineProject({
   test: {
     name: "node",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

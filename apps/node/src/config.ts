@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import {
   COMPONENT_TYPES,
@@ -116,6 +117,10 @@ const schema = z
     server: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
+        node_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'")
+          .optional(),
         port: z.number().int().min(0).max(65535).default(7070),
         max_body_bytes: z
           .number()
@@ -165,12 +170,26 @@ export interface NodeConfig {
   };
   readonly backends: RawConfig["backends"];
   readonly assignmentStore: RawConfig["assignment_store"];
-  readonly server: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxBodyBytes: number;
+    /** This node's id in staging file names (default: derived from the host name). */
+    readonly nodeId: string;
+  };
   readonly engine: {
     readonly flushThresholdBytes: number;
     readonly compactFileCount: number;
     readonly backgroundIntervalMs: number;
   };
+}
+
+/** The host name reduced to `[A-Za-z0-9_-]{1,64}`: stable across restarts, so a node finds its own staging. */
+export function defaultNodeId(): string {
+  const id = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .slice(0, 64);
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : "node";
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -265,7 +284,12 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
     wal: { format: w.format, sync: w.sync, segmentBytes: w.segment_bytes },
     backends: c.backends,
     assignmentStore: c.assignment_store,
-    server: { host: c.server.host, port: c.server.port, maxBodyBytes: c.server.max_body_bytes },
+    server: {
+      host: c.server.host,
+      port: c.server.port,
+      maxBodyBytes: c.server.max_body_bytes,
+      nodeId: c.server.node_id ?? defaultNodeId(),
+    },
     engine: {
       flushThresholdBytes: c.engine.flush_threshold_bytes,
       compactFileCount: c.engine.compact_file_count,

@@ -1,0 +1,129 @@
+import type { ComponentType } from "@proximadb/core";
+import type { DiscoveryReport } from "@proximadb/discovery";
+
+/** The `discover --json` shape of one component. */
+export interface DiscoverJsonComponent {
+  roots: { url: string; index: number; status: string; collections: number; files: number; bytes: number }[];
+  collections: Record<string, { url: string; index: number; files: number; bytes: number }>;
+  conflicts: { collection: string; urls: string[]; chosen: string }[];
+  ignored: { path: string; reason: string }[];
+}
+
+/** The one JSON object `proximadb discover --json` prints. */
+export function discoverJson(reports: Partial<Record<ComponentType, DiscoveryReport>>): {
+  components: Record<string, DiscoverJsonComponent>;
+} {
+  const components: Record<string, DiscoverJsonComponent> = {};
+  for (const [component, r] of Object.entries(reports)) {
+    components[component] = {
+      roots: r.roots.map((x) => ({
+        url: x.url,
+        index: x.index,
+        status: x.status,
+        collections: x.collections,
+        files: x.files,
+        bytes: x.bytes,
+      })),
+      collections: Object.fromEntries(
+        Object.entries(r.collections).map(([id, c]) => [
+          id,
+          { url: c.url, index: c.index, files: c.files, bytes: c.bytes },
+        ]),
+      ),
+      conflicts: r.conflicts.map((c) => ({
+        collection: c.collection,
+        urls: c.copies.map((x) => x.url),
+        chosen: c.chosen,
+      })),
+      ignored: r.ignored.map((i) => ({ path: `${i.url}/${i.key}`, reason: i.reason })),
+    };
+  }
+  return { components };
+}
+
+/** True when a report has conflicts or a root that is not online (exit code 3 of `discover`). */
+export function hasProblems(reports: Partial<Record<ComponentType, DiscoveryReport>>): boolean {
+  return Object.values(reports).some(
+    (r) => r.conflicts.length > 0 || r.roots.some((x) => x.status !== "online"),
+  );
+}
+
+/** Per-root figures of `stats`. */
+export interface StatsRoot {
+  url: string;
+  index: number;
+  status: string;
+  collections: number;
+  files: number;
+  bytes: number;
+}
+
+/** Per-component figures of `stats`: skew is max/mean collections over online roots (1 = even). */
+export interface StatsComponent {
+  component: string;
+  collections: number;
+  files: number;
+  bytes: number;
+  skew: number;
+  roots: StatsRoot[];
+}
+
+/** Figures for `stats` from the discovery reports. */
+export function statsFromReports(reports: Partial<Record<ComponentType, DiscoveryReport>>): StatsComponent[] {
+  return Object.entries(reports).map(([component, r]) => {
+    const roots = r.roots.map((x) => ({
+      url: x.url,
+      index: x.index,
+      status: x.status,
+      collections: x.collections,
+      files: x.files,
+      bytes: x.bytes,
+    }));
+    const online = roots.filter((x) => x.status === "online");
+    const total = online.reduce((n, x) => n + x.collections, 0);
+    const mean = online.length > 0 ? total / online.length : 0;
+    const max = Math.max(0, ...online.map((x) => x.collections));
+    return {
+      component,
+      collections: total,
+      files: roots.reduce((n, x) => n + x.files, 0),
+      bytes: roots.reduce((n, x) => n + x.bytes, 0),
+      skew: mean > 0 ? max / mean : 0,
+      roots,
+    };
+  });
+}
+
+/** Human-readable byte count. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** Draws `stats` as horizontal bars (collections per root, scaled to the fullest root of the component). */
+export function renderStats(stats: readonly StatsComponent[], width = 30): string {
+  const lines: string[] = [];
+  for (const c of stats) {
+    lines.push(
+      `${c.component}: ${c.collections} collections, ${c.files} files, ${formatBytes(c.bytes)}, skew ${c.skew.toFixed(2)}`,
+    );
+    const max = Math.max(1, ...c.roots.map((r) => r.collections));
+    const urlWidth = Math.max(...c.roots.map((r) => r.url.length));
+    for (const r of c.roots) {
+      const filled = Math.round((r.collections / max) * width);
+      const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+      const status = r.status === "online" ? "" : `  [${r.status}]`;
+      lines.push(
+        `  [${r.index}] ${r.url.padEnd(urlWidth)}  ${bar} ${String(r.collections).padStart(5)} coll ${String(r.files).padStart(7)} files ${formatBytes(r.bytes).padStart(10)}${status}`,
+      );
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,99 @@
+import {
+  type AssignmentStore,
+  AssignmentService,
+  COMPONENT_TYPES,
+  type ComponentType,
+  type FileSystem,
+  InMemoryAssignmentStore,
+} from "@proximadb/core";
+import { type DiscoveryEvent, type DiscoveryReport, discoverAll } from "@proximadb/discovery";
+import type { NodeConfig } from "./config.js";
+import { fileSystemOpener } from "./storage.js";
+
+/** The assignment store the configuration asks for. etcd credentials come from `ETCD_USERNAME` / `ETCD_PASSWORD`. */
+export async function openAssignmentStore(
+  config: NodeConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AssignmentStore> {
+  const s = config.assignmentStore;
+  if (s.type === "memory") return new InMemoryAssignmentStore();
+  const { EtcdAssignmentStore } = await import("@proximadb/store-etcd");
+  return new EtcdAssignmentStore({
+    hosts: s.endpoints,
+    cluster: s.cluster,
+    prefix: s.prefix,
+    ...(env.ETCD_USERNAME && env.ETCD_PASSWORD
+      ? { auth: { username: env.ETCD_USERNAME, password: env.ETCD_PASSWORD } }
+      : {}),
+  });
+}
+
+/** An assignment service over every configured component. */
+export function createAssignmentService(config: NodeConfig, store: AssignmentStore): AssignmentService {
+  const components: Partial<
+    Record<
+      ComponentType,
+      { roots: string[]; strategy: string; collectionAffinity: boolean; boundedLoad?: number }
+    >
+  > = {};
+  for (const [name, c] of Object.entries(config.components)) {
+    if (!c) continue;
+    components[name as ComponentType] = {
+      roots: c.roots.map((r) => r.url),
+      strategy: c.strategy,
+      collectionAffinity: c.collectionAffinity,
+      ...(c.boundedLoad === undefined ? {} : { boundedLoad: c.boundedLoad }),
+    };
+  }
+  return new AssignmentService({ components: components as never, store });
+}
+
+/** One file system per configured root, by component, in configured order. */
+export interface OpenRoots {
+  readonly byComponent: ReadonlyMap<ComponentType, readonly FileSystem[]>;
+  readonly byUrl: ReadonlyMap<string, FileSystem>;
+  close(): Promise<void>;
+}
+
+/** Opens every root's file system. Nothing touches storage yet. */
+export async function openRoots(
+  config: NodeConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OpenRoots> {
+  const open = await fileSystemOpener(config, env);
+  const byComponent = new Map<ComponentType, FileSystem[]>();
+  const byUrl = new Map<string, FileSystem>();
+  for (const component of COMPONENT_TYPES) {
+    const c = config.components[component];
+    if (!c) continue;
+    const list = c.roots.map((r) => open(r));
+    byComponent.set(component, list);
+    for (const fs of list) byUrl.set(fs.root.url, fs);
+  }
+  return {
+    byComponent,
+    byUrl,
+    close: async () => {
+      await Promise.allSettled([...byUrl.values()].map((fs) => fs.close()));
+    },
+  };
+}
+
+/** Discovery of every configured component, once, sharing one bound on roots listed at once. Read-only. */
+export function discoverComponents(
+  roots: OpenRoots,
+  onEvent?: (e: DiscoveryEvent) => void,
+): Promise<Partial<Record<ComponentType, DiscoveryReport>>> {
+  return discoverAll(
+    [...roots.byComponent].map(([component, list]) => ({ component, roots: list })),
+    { concurrency: 8, ...(onEvent ? { onEvent } : {}) },
+  );
+}
+
+/**
+ * Roots a first start creates (the engines' `createMissingRoots`): absent and expected by no marker.
+ * A root a sibling's marker vouches for is a lost disk, never re-created empty.
+ */
+export function initializableRoots(report: DiscoveryReport): string[] {
+  return report.roots.filter((r) => r.status === "missing" && r.absent && !r.expected).map((r) => r.url);
+}
