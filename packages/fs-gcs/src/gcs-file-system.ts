@@ -1,5 +1,3 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { inspect } from "node:util";
 import {
   type Bucket,
@@ -30,6 +28,7 @@ import {
 } from "@proximadb/core";
 import pMap from "p-map";
 import { type ErrorContext, toFsError } from "./errors.js";
+import { ReplayableBody, uploadResumable } from "./resumable.js";
 
 /** Options of {@link GcsFileSystem} and {@link gcsFileSystemProvider}. */
 export interface GcsFileSystemOptions {
@@ -57,6 +56,12 @@ export interface GcsFileSystemOptions {
   readonly resumableThresholdBytes?: number;
   /** Chunk size of resumable uploads, a multiple of 256 KiB: the most a stream keeps in memory (default 8 MiB). */
   readonly resumableChunkBytes?: number;
+  /**
+   * Deadline of one `write` / `writeStream` call, retries included, in ms (default 10 minutes). When it
+   * passes, the upload is abandoned (its session never finalised, so no object appears) and the call
+   * fails with a retryable `Transient` error: a stalled connection never hangs a flush.
+   */
+  readonly uploadTimeoutMs?: number;
   /** Parallel DELETE requests in `deleteMany` / `deletePrefix` (default 16). */
   readonly deleteConcurrency?: number;
 }
@@ -70,6 +75,24 @@ export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
   maxRetries: 6,
   idempotencyStrategy: IdempotencyStrategy.RetryAlways,
 };
+
+/** First delay between two resumable-upload attempts (each a new session). */
+const MIN_RETRY_DELAY_MS = 100;
+
+/**
+ * A client on the same endpoint, credentials and project as `storage`, with `autoRetry` off: the one
+ * resumable uploads run on (the client's own chunk retries can crash the process, see resumable.ts).
+ */
+function createUploadClient(storage: Storage): Storage {
+  return new Storage({
+    apiEndpoint: storage.apiEndpoint,
+    projectId: storage.projectId,
+    authClient: storage.authClient as StorageOptions["authClient"],
+    useAuthWithCustomEndpoint: storage.useAuthWithCustomEndpoint,
+    universeDomain: storage.universeDomain,
+    retryOptions: { autoRetry: false, maxRetries: 0 },
+  });
+}
 
 /** Creates the client the adapter uses, from connection options. */
 export function createGcsClient(options: GcsFileSystemOptions = {}): Storage {
@@ -96,7 +119,9 @@ export function createGcsClient(options: GcsFileSystemOptions = {}): Storage {
  *   (chunks of `resumableChunkBytes`, so a stream is never held whole in memory).
  * - Exclusive create: `ifGenerationMatch: 0` (412 → `AlreadyExists`), enforced by the server.
  * - Move: the atomic `objects.move` (`moveTo`) within the bucket.
- * - Retries: the client's own `retryOptions`; no retry loop here.
+ * - Retries: the client's own `retryOptions`, except for resumable sessions: those run with the client's
+ *   retries off (its chunk-retry path can throw an uncaught RangeError, see `resumable.ts`) and are
+ *   retried here from byte 0 in a new session while the body is replayable, under `uploadTimeoutMs`.
  */
 export class GcsFileSystem implements FileSystem {
   readonly root: StorageRoot;
@@ -114,6 +139,10 @@ export class GcsFileSystem implements FileSystem {
   // Private fields: the client holds the credentials and must never show up in util.inspect or JSON.
   readonly #storage: Storage;
   readonly #bucket: Bucket;
+  /** Same connection, `autoRetry` off: resumable sessions are retried here, never by the client (see resumable.ts). */
+  readonly #uploadBucket: Bucket;
+  readonly #retry: { retries: number; factor: number; maxDelayMs: number };
+  readonly #uploadTimeoutMs: number;
   readonly #prefix: string;
   readonly #threshold: number;
   readonly #chunkSize: number;
@@ -130,6 +159,14 @@ export class GcsFileSystem implements FileSystem {
     this.root = parsed;
     this.#storage = createGcsClient(options);
     this.#bucket = this.#storage.bucket(parsed.bucket);
+    this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket);
+    const retry = { ...DEFAULT_GCS_RETRY_OPTIONS, ...options.retryOptions };
+    this.#retry = {
+      retries: retry.autoRetry === false ? 0 : Math.max(0, retry.maxRetries ?? 6),
+      factor: retry.retryDelayMultiplier ?? 2,
+      maxDelayMs: Math.max(MIN_RETRY_DELAY_MS, (retry.maxRetryDelay ?? 64) * 1000),
+    };
+    this.#uploadTimeoutMs = Math.max(1, options.uploadTimeoutMs ?? 10 * 60_000);
     this.#prefix = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
     this.#threshold = Math.max(0, options.resumableThresholdBytes ?? 8 * MiB);
     const chunk = options.resumableChunkBytes ?? 8 * MiB;
@@ -237,21 +274,19 @@ export class GcsFileSystem implements FileSystem {
       typeof data === "string"
         ? Buffer.from(data, "utf8")
         : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const resumable = body.byteLength >= this.#threshold && body.byteLength > 0;
+    if (body.byteLength >= this.#threshold && body.byteLength > 0) {
+      await this.#resumable(key, ReplayableBody.ofBytes(body), "write", options);
+      return;
+    }
     try {
+      // One multipart request, retried whole by the client (async-retry) on 5xx and resets.
       await file.save(body, {
-        resumable,
-        ...(resumable ? { chunkSize: this.#chunkSize } : {}),
+        resumable: false,
         contentType: options.contentType ?? "application/octet-stream",
         ...(options.exclusive ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
       });
     } catch (err) {
-      throw this.#error(err, {
-        op: "write",
-        key,
-        exclusive: options.exclusive,
-        bareErrorIsTransient: resumable,
-      });
+      throw this.#error(err, { op: "write", key, exclusive: options.exclusive });
     }
   }
 
@@ -260,65 +295,74 @@ export class GcsFileSystem implements FileSystem {
     source: AsyncIterable<Uint8Array>,
     options: WriteOptions = {},
   ): Promise<{ bytes: number }> {
-    const file = this.#file(key);
+    this.#name(key);
     options.signal?.throwIfAborted();
     // Read up to the threshold first: a small stream is one multipart request, a large one a resumable session.
     const iterator = source[Symbol.asyncIterator]();
-    const head: Uint8Array[] = [];
-    let headBytes = 0;
-    let ended = false;
-    while (headBytes < this.#threshold || this.#threshold === 0) {
-      options.signal?.throwIfAborted();
-      const next = await iterator.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      head.push(next.value);
-      headBytes += next.value.byteLength;
-      if (this.#threshold === 0) break;
-    }
-    if (ended) {
-      await this.write(key, Buffer.concat(head), options);
-      return { bytes: headBytes };
-    }
-    let bytes = 0;
-    async function* body(): AsyncGenerator<Uint8Array> {
-      for (const chunk of head.splice(0)) {
-        bytes += chunk.byteLength;
-        yield chunk;
-      }
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        bytes += next.value.byteLength;
-        yield next.value;
-      }
-    }
-    const upload = file.createWriteStream({
-      resumable: true,
-      chunkSize: this.#chunkSize,
-      contentType: options.contentType ?? "application/octet-stream",
-      ...(options.exclusive ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
-    });
     try {
-      // An abort destroys the upload before it is finalised: the object never becomes visible.
-      await pipeline(
-        Readable.from(body(), { objectMode: false }),
-        upload,
-        options.signal ? { signal: options.signal } : {},
-      );
-      return { bytes };
-    } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason ?? err;
-      throw this.#error(err, {
-        op: "writeStream",
-        key,
-        exclusive: options.exclusive,
-        bareErrorIsTransient: true,
-      });
+      const head: Uint8Array[] = [];
+      let headBytes = 0;
+      let ended = false;
+      while (headBytes < this.#threshold || this.#threshold === 0) {
+        options.signal?.throwIfAborted();
+        const next = await iterator.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        head.push(next.value);
+        headBytes += next.value.byteLength;
+        if (this.#threshold === 0) break;
+      }
+      if (ended) {
+        await this.write(key, Buffer.concat(head), options);
+        return { bytes: headBytes };
+      }
+      // Replayable until one chunk (or the head, if larger) plus the client's read-ahead (measured: up to
+      // two more chunks while the first is in flight, plus buffered pieces) has been read: a failure
+      // within the first chunk is retried from byte 0; a later one fails Transient (the source cannot be
+      // re-read). The kept buffers are mostly the client's own, and are dropped once the limit passes.
+      const replayLimit = Math.max(this.#threshold, this.#chunkSize) + 3 * this.#chunkSize;
+      const body = ReplayableBody.ofStream(head, iterator, replayLimit);
+      await this.#resumable(key, body, "writeStream", options);
+      return { bytes: body.bytes };
     } finally {
       await iterator.return?.();
+    }
+  }
+
+  /**
+   * A resumable upload under one deadline: fresh sessions, retried here while the body is replayable.
+   * Never finalised on failure or abort, so the object never appears half-written.
+   */
+  async #resumable(key: string, body: ReplayableBody, op: string, options: WriteOptions): Promise<void> {
+    const deadline = AbortSignal.timeout(this.#uploadTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const ctx = { op, key, exclusive: options.exclusive, bareErrorIsTransient: true };
+    try {
+      await uploadResumable({
+        file: this.#uploadBucket.file(this.#name(key)),
+        body,
+        chunkSize: this.#chunkSize,
+        contentType: options.contentType ?? "application/octet-stream",
+        exclusive: options.exclusive === true,
+        retries: this.#retry.retries,
+        factor: this.#retry.factor,
+        minDelayMs: MIN_RETRY_DELAY_MS,
+        maxDelayMs: this.#retry.maxDelayMs,
+        signal,
+        toError: (err) => this.#error(err, ctx),
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason ?? err;
+      if (deadline.aborted)
+        throw new FsError(
+          "Transient",
+          `gcs ${op} ${JSON.stringify(`${this.root.url}/${key}`)} failed: Transient (deadline of ${this.#uploadTimeoutMs} ms passed)`,
+          { key, root: this.root.url, status: "ETIMEDOUT" },
+        );
+      if (body.sourceError !== undefined && err === body.sourceError) throw err;
+      throw this.#error(err, ctx);
     }
   }
 

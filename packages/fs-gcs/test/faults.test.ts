@@ -2,7 +2,7 @@
 import { FsError, listAll } from "@proximadb/core";
 import { type GcsServer, startGcsServer } from "@proximadb/testing/emulators/gcs-server";
 import { type FaultProxy, createFaultProxy } from "@proximadb/testing/fault-proxy";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GcsFileSystem } from "../src/index.js";
 
 const BUCKET = "fault-tier";
@@ -10,8 +10,13 @@ let gcs: GcsServer;
 let proxy: FaultProxy;
 let faulty: GcsFileSystem;
 let direct: GcsFileSystem;
+const escaped: unknown[] = [];
+const onEscape = (err: unknown) => escaped.push(err);
 
 beforeAll(async () => {
+  // An uncaught exception or unhandled rejection would crash a storage node: none may escape.
+  process.on("uncaughtException", onEscape);
+  process.on("unhandledRejection", onEscape);
   gcs = await startGcsServer({ buckets: [BUCKET] });
   proxy = await createFaultProxy({ target: gcs.endpoint, errorRate: 0.2, resetRate: 0.05, seed: 7 });
   const tuning = { resumableThresholdBytes: 256 * 1024, resumableChunkBytes: 256 * 1024 };
@@ -19,11 +24,16 @@ beforeAll(async () => {
   faulty = new GcsFileSystem(`gcs://${BUCKET}/faults`, {
     apiEndpoint: proxy.url,
     retryOptions: { maxRetries: 8, retryDelayMultiplier: 1, maxRetryDelay: 1 },
+    // No write may hang: past this deadline it fails Transient (the test's own timeout is 120 s).
+    uploadTimeoutMs: 60_000,
     ...tuning,
   });
   direct = new GcsFileSystem(`gcs://${BUCKET}/faults`, { apiEndpoint: gcs.endpoint, ...tuning });
 });
+afterEach(() => expect(escaped, "uncaught exceptions / unhandled rejections").toEqual([]));
 afterAll(async () => {
+  process.off("uncaughtException", onEscape);
+  process.off("unhandledRejection", onEscape);
   await proxy?.close();
   await gcs?.stop();
 });
@@ -40,13 +50,21 @@ async function succeedsOrRetryable<T>(op: () => Promise<T>): Promise<{ ok: true;
 }
 
 const body = (i: number, size: number) => Buffer.alloc(size, i % 251);
+/** Every 4-byte word holds its offset (plus a per-object salt): a misplaced or repeated chunk shows. */
+function patterned(salt: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let o = 0; o + 4 <= size; o += 4) b.writeUInt32BE((o + salt * 7919) >>> 0, o);
+  return b;
+}
 
 describe("fs-gcs under 20 % 503s and 5 % connection resets", () => {
   it("every write, read, stat, list, move and delete succeeds through retries or fails retryable; nothing is half-written", async () => {
     const small = Array.from({ length: 30 }, (_, i) => ({ key: `small/k-${i}`, data: body(i, 1000 + i) }));
-    // Resumable sessions stay out of this tier: @google-cloud/storage 7.19.0 throws an uncaught RangeError
-    // ("offset is lower than the number of bytes written") when a chunk PUT is answered 503 (see README).
-    const large: { key: string; data: Buffer }[] = [];
+    // Above the 256 KiB threshold: resumable sessions of 2 to 4 chunks of 256 KiB (write() and writeStream()).
+    const large = Array.from({ length: 10 }, (_, i) => ({
+      key: `large/k-${i}`,
+      data: patterned(i, 2 * 256 * 1024 + (i % 3) * 256 * 1024 + 1000 * i),
+    }));
     const written = await Promise.all(
       [...small, ...large].map(async (w, i) => ({
         ...w,
@@ -67,6 +85,9 @@ describe("fs-gcs under 20 % 503s and 5 % connection resets", () => {
     );
     expect(proxy.stats.injectedErrors + proxy.stats.resets).toBeGreaterThan(0);
     expect(written.filter((w) => w.ok).length).toBeGreaterThan(written.length / 2);
+    // Resumable sessions ran through the faults, and some of them completed.
+    expect(gcs.requests.byRoute["objects.insert.resumable.chunk"]).toBeGreaterThan(large.length);
+    expect(written.filter((w) => w.ok && w.key.startsWith("large/")).length).toBeGreaterThan(0);
 
     // Reads, stats, listings and moves through the faults.
     for (const w of written.filter((x) => x.ok).slice(0, 12)) {

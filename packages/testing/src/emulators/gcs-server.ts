@@ -46,6 +46,27 @@ export interface GcsRequestCounters {
   byRoute: Record<string, number>;
 }
 
+/** What a {@link GcsFaultRule} sees of a request before it is served. */
+export interface GcsRequestInfo {
+  /** Route name, as counted in {@link GcsRequestCounters.byRoute}. */
+  readonly route: string;
+  readonly method: string;
+  /** Object name for object and upload routes, when known before the body is read. */
+  readonly object: string | undefined;
+  /** The `Content-Range` header of resumable PUTs (`bytes 0-262143/*`, `bytes *\/*`). */
+  readonly contentRange: string | undefined;
+}
+
+/**
+ * A fault the server injects instead of serving a request (its body is never applied):
+ * `{ status }` drains the body and answers that HTTP status with a JSON error, `"reset"` destroys the
+ * connection, `"stall"` never answers (until the client gives up or the server stops).
+ */
+export type GcsFault = { readonly status: number } | "reset" | "stall";
+
+/** Decides, per request, whether to inject a fault. Return `undefined` to serve it normally. */
+export type GcsFaultRule = (request: GcsRequestInfo) => GcsFault | undefined;
+
 /** A running GCS test server. */
 export interface GcsServer {
   /** `http://127.0.0.1:PORT`: pass as the client's `apiEndpoint`. */
@@ -63,6 +84,12 @@ export interface GcsServer {
   readonly requests: GcsRequestCounters;
   /** Sets every counter back to zero. */
   resetCounters(): void;
+  /**
+   * Installs (or, with `undefined`, removes) a deterministic fault rule, consulted for every request
+   * once its route is known and before its body is read. Injected faults are counted in `requests`
+   * like served ones (and under `faults.<route>`).
+   */
+  setFaultRule(rule: GcsFaultRule | undefined): void;
   /** Closes the server and every open connection. */
   stop(): Promise<void>;
 }
@@ -77,13 +104,31 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
   const requests: GcsRequestCounters = { total: 0, byRoute: {} };
   for (const b of options.buckets ?? []) buckets.set(b, new GcsBucket(b));
 
-  const count = (route: string) => {
+  let faultRule: GcsFaultRule | undefined;
+
+  const bump = (route: string) => {
     requests.byRoute[route] = (requests.byRoute[route] ?? 0) + 1;
+  };
+  /** Counts the request under its route, then lets the fault rule intercept it. */
+  const routeOf = (req: IncomingMessage, route: string, object?: string) => {
+    bump(route);
+    if (!faultRule) return;
+    const fault = faultRule({
+      route,
+      method: req.method ?? "GET",
+      object,
+      contentRange: req.headers["content-range"] as string | undefined,
+    });
+    if (fault !== undefined) {
+      bump(`faults.${route}`);
+      throw new InjectedFault(fault);
+    }
   };
 
   const server: Server = createServer((req, res) => {
     requests.total++;
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof InjectedFault) return injectFault(req, res, err.fault);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -106,7 +151,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     const upload = seg[0] === "upload";
     const api = upload ? seg.slice(1) : seg;
     if (api[0] !== "storage" || api[1] !== "v1" || api[2] !== "b") {
-      count("unknown");
+      routeOf(req, "unknown");
       throw new GcsHttpError(404, "notFound", `Not Found: ${method} ${url.pathname}`);
     }
     const rest = api.slice(3).map(decodeURIComponent);
@@ -116,7 +161,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     // /storage/v1/b
     if (rest.length === 0) {
       if (method === "POST") {
-        count("buckets.insert");
+        routeOf(req, "buckets.insert");
         const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { name?: string };
         if (!body.name) throw new GcsHttpError(400, "required", "Required: name");
         if (buckets.has(body.name))
@@ -129,7 +174,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         return sendJson(res, 200, bucketResource(buckets.get(body.name) as GcsBucket));
       }
       if (method === "GET") {
-        count("buckets.list");
+        routeOf(req, "buckets.list");
         return sendJson(res, 200, {
           kind: "storage#buckets",
           items: [...buckets.values()].map(bucketResource),
@@ -140,11 +185,11 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     // /storage/v1/b/{bucket}
     if (rest.length === 1) {
       if (method === "GET") {
-        count("buckets.get");
+        routeOf(req, "buckets.get");
         return sendJson(res, 200, bucketResource(bucketOf(bucketName)));
       }
       if (method === "DELETE") {
-        count("buckets.delete");
+        routeOf(req, "buckets.delete");
         const b = bucketOf(bucketName);
         if (b.objects.size > 0)
           throw new GcsHttpError(409, "conflict", "The bucket you tried to delete is not empty.");
@@ -154,7 +199,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     }
     // /storage/v1/b/{bucket}/o
     if (rest.length === 2 && rest[1] === "o" && method === "GET") {
-      count("objects.list");
+      routeOf(req, "objects.list");
       const bucket = bucketOf(bucketName);
       const maxResults = Math.min(MAX_PAGE, Math.max(1, Number(q.get("maxResults") ?? MAX_PAGE) || MAX_PAGE));
       const page = listObjects(bucket, {
@@ -184,7 +229,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         rest[6] === "o" &&
         rest.length === 8
       ) {
-        count(`objects.${action === "copyTo" ? "copy" : "rewrite"}`);
+        routeOf(req, `objects.${action === "copyTo" ? "copy" : "rewrite"}`, name);
         const body = await readJson(req);
         const src = objectOf(bucketName, name);
         checkPreconditions(src, preconditionsFrom(q, true));
@@ -209,7 +254,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         });
       }
       if (method === "POST" && action === "moveTo" && rest[4] === "o" && rest.length === 6) {
-        count("objects.move");
+        routeOf(req, "objects.move", name);
         await readBody(req);
         const bucket = bucketOf(bucketName);
         const src = objectOf(bucketName, name);
@@ -228,7 +273,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         return sendJson(res, 200, objectResource(bucketName, moved));
       }
     }
-    count("unknown");
+    routeOf(req, "unknown");
     throw new GcsHttpError(404, "notFound", `Not Found: ${method} ${url.pathname}`);
   }
 
@@ -242,7 +287,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     const method = req.method ?? "GET";
     if (method === "GET") {
       const media = q.get("alt") === "media";
-      count(media ? "objects.get.media" : "objects.get");
+      routeOf(req, media ? "objects.get.media" : "objects.get", name);
       const obj = objectOf(bucketName, name);
       const generation = q.get("generation");
       if (generation && Number(generation) !== obj.generation)
@@ -252,14 +297,14 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       return sendMedia(req, res, obj);
     }
     if (method === "DELETE") {
-      count("objects.delete");
+      routeOf(req, "objects.delete", name);
       const obj = objectOf(bucketName, name);
       checkPreconditions(obj, preconditionsFrom(q));
       bucketOf(bucketName).remove(name);
       return sendEmpty(res, 204);
     }
     if (method === "PATCH" || method === "PUT") {
-      count("objects.patch");
+      routeOf(req, "objects.patch", name);
       const body = await readJson(req);
       const obj = objectOf(bucketName, name);
       checkPreconditions(obj, preconditionsFrom(q));
@@ -270,7 +315,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       obj.updated = new Date().toISOString();
       return sendJson(res, 200, objectResource(bucketName, obj));
     }
-    count("unknown");
+    routeOf(req, "unknown");
     throw new GcsHttpError(405, "methodNotAllowed", `Method ${method} not allowed on objects`);
   }
 
@@ -285,7 +330,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     if (rest.length !== 2 || rest[1] !== "o") throw new GcsHttpError(404, "notFound", "Not Found");
     const uploadType = q.get("uploadType") ?? "media";
     if (method === "POST" && uploadType === "media") {
-      count("objects.insert.media");
+      routeOf(req, "objects.insert.media", q.get("name") ?? undefined);
       const body = await readBody(req);
       const name = q.get("name");
       if (!name) throw new GcsHttpError(400, "required", "Required: name");
@@ -300,7 +345,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       );
     }
     if (method === "POST" && uploadType === "multipart") {
-      count("objects.insert.multipart");
+      routeOf(req, "objects.insert.multipart", q.get("name") ?? undefined);
       const body = await readBody(req);
       const part = parseMultipartRelated(req.headers["content-type"], body);
       const name = q.get("name") ?? (part.metadata.name as string | undefined);
@@ -317,7 +362,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       );
     }
     if (method === "POST" && uploadType === "resumable") {
-      count("objects.insert.resumable.start");
+      routeOf(req, "objects.insert.resumable.start", q.get("name") ?? undefined);
       const meta = await readJson(req);
       const name = q.get("name") ?? (meta.name as string | undefined);
       if (!name) throw new GcsHttpError(400, "required", "Required: name");
@@ -341,14 +386,20 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       return sendEmpty(res, 200);
     }
     if (method === "PUT" && uploadType === "resumable") {
-      count("objects.insert.resumable.chunk");
+      const range = String(req.headers["content-range"] ?? "");
+      const status = /^bytes \*\/(\d+|\*)$/.exec(range);
+      // A status query (`bytes */total`) is counted apart from the chunks that carry data.
+      routeOf(
+        req,
+        status ? "objects.insert.resumable.status" : "objects.insert.resumable.chunk",
+        q.get("name") ?? undefined,
+      );
       const session = sessions.get(q.get("upload_id") ?? "");
       if (!session) throw new GcsHttpError(404, "notFound", "No such upload session");
       // Bytes of a chunk count only once its request body arrived whole (a reset drops the chunk).
       const body = await readBody(req);
       if (session.result) return sendJson(res, 200, objectResource(session.bucket, session.result));
-      const range = String(req.headers["content-range"] ?? "");
-      const status = /^bytes \*\/(\d+|\*)$/.exec(range);
+      if (session.failure) throw session.failure;
       const chunk = /^bytes (\d+)-(\d+|\*)\/(\d+|\*)$/.exec(range);
       let total: number | undefined;
       let final = false;
@@ -384,6 +435,7 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       }
       const data = Buffer.concat(session.chunks);
       try {
+        // A failed finalisation (a precondition) ends the session: every later request gets the same answer.
         const obj = commitObject(
           session.bucket,
           session.name,
@@ -394,6 +446,9 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         );
         session.result = obj;
         return sendJson(res, 200, objectResource(session.bucket, obj));
+      } catch (err) {
+        if (err instanceof GcsHttpError) session.failure = err;
+        throw err;
       } finally {
         session.chunks.length = 0;
       }
@@ -503,6 +558,9 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       requests.total = 0;
       for (const k of Object.keys(requests.byRoute)) delete requests.byRoute[k];
     },
+    setFaultRule(rule) {
+      faultRule = rule;
+    },
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -510,6 +568,29 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
       });
     },
   };
+}
+
+/** Thrown by the router when the fault rule intercepts a request. */
+class InjectedFault extends Error {
+  constructor(readonly fault: GcsFault) {
+    super("injected fault");
+  }
+}
+
+function injectFault(req: IncomingMessage, res: ServerResponse, fault: GcsFault): void {
+  if (fault === "stall") return; // never answered; stop() closes the connection
+  if (fault === "reset") {
+    req.socket.destroy();
+    return;
+  }
+  // Drain the body first (and discard it) so the client reads the answer, not a broken pipe.
+  req.resume();
+  const answer = () =>
+    sendError(res, new GcsHttpError(fault.status, "injectedFault", `injected HTTP ${fault.status}`), {
+      Connection: "close",
+    });
+  if (req.complete) answer();
+  else req.once("end", answer);
 }
 
 function sendMedia(req: IncomingMessage, res: ServerResponse, obj: StoredObject): void {

@@ -251,6 +251,8 @@ export interface UploadSession {
   readonly chunks: Buffer[];
   received: number;
   result: StoredObject | undefined;
+  /** Set when finalisation failed (a precondition): the session is over and answers this error again. */
+  failure?: GcsHttpError;
 }
 
 /** Opens a new resumable session. */
