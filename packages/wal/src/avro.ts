@@ -55,6 +55,7 @@ function toAvro(r: EncodableRecord): AvroRecordValue {
 }
 
 function fromAvro(v: AvroRecordValue): EncodableRecord {
+  const payload = v.payload;
   return {
     sequence: v.sequence,
     timestamp: v.timestamp,
@@ -63,7 +64,8 @@ function fromAvro(v: AvroRecordValue): EncodableRecord {
     id: v.id,
     vector: v.vector ? Float32Array.from(v.vector) : undefined,
     metadata: v.metadata ?? undefined,
-    payload: v.payload ? new Uint8Array(v.payload) : undefined,
+    // avsc already copied the bytes out of the segment: a plain view, no second copy.
+    payload: payload ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : undefined,
   };
 }
 
@@ -76,9 +78,60 @@ function header(sync: Buffer): Buffer {
   return Buffer.concat([MAGIC, meta, sync]);
 }
 
-function block(records: readonly EncodableRecord[], sync: Buffer): Buffer {
-  const data = Buffer.concat(records.map((r) => recordType.toBuffer(toAvro(r))));
-  return Buffer.concat([longType.toBuffer(records.length), longType.toBuffer(data.length), data, sync]);
+/** Scratch space records are encoded into before their block is assembled (grows, never shrinks). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Encodes every record of a group into `scratch`; returns the bytes used. */
+function encodeRecords(records: readonly EncodableRecord[]): number {
+  for (;;) {
+    let pos = 0;
+    for (let i = 0; i < records.length && pos >= 0; i++)
+      pos = recordType.encode(toAvro(records[i] as EncodableRecord), scratch, pos);
+    if (pos >= 0) return pos;
+    // Too small: avsc returns minus the missing bytes of the record that did not fit; grow and redo.
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - pos));
+  }
+}
+
+/** Bytes of an Avro `long` (zig-zag varint) for a non-negative safe integer. */
+function longBytes(n: number): number {
+  let bytes = 1;
+  for (let z = n * 2; z >= 128; z = Math.floor(z / 128)) bytes++;
+  return bytes;
+}
+
+/** One Avro block (`count | size | data | sync`) after `prefix`, in one buffer. */
+function block(
+  records: readonly EncodableRecord[],
+  sync: Buffer,
+  prefix: Uint8Array | undefined,
+  reuse: Buffer | undefined,
+): Buffer {
+  const dataBytes = encodeRecords(records);
+  const head = prefix?.length ?? 0;
+  const size = head + longBytes(records.length) + longBytes(dataBytes) + dataBytes + SYNC_BYTES;
+  const out = reuse && reuse.length >= size ? reuse.subarray(0, size) : Buffer.allocUnsafe(size);
+  if (prefix) out.set(prefix, 0);
+  let pos = longType.encode(records.length, out, head);
+  pos = longType.encode(dataBytes, out, pos);
+  scratch.copy(out, pos, 0, dataBytes);
+  sync.copy(out, pos + dataBytes);
+  return out;
+}
+
+/** Resolvers from other writer schemas (older or foreign writers), built once per schema. */
+const resolvers = new Map<string, avro.Resolver | undefined>();
+
+function resolverFor(writerJson: string): avro.Resolver | undefined {
+  if (resolvers.has(writerJson)) return resolvers.get(writerJson);
+  let resolver: avro.Resolver | undefined;
+  try {
+    resolver = recordType.createResolver(avro.Type.forSchema(JSON.parse(writerJson)));
+  } catch {
+    resolver = undefined;
+  }
+  if (resolvers.size < 64) resolvers.set(writerJson, resolver);
+  return resolver;
 }
 
 /** Decodes an Avro WAL segment up to its first torn or corrupt block. */
@@ -104,12 +157,10 @@ export function decodeAvroSegment(bytes: Uint8Array): DecodedSegment {
   const codec = meta.value["avro.codec"]?.toString() ?? "null";
   if (!writerSchema || codec !== "null") return fail(0, "malformed");
   let resolver: avro.Resolver | undefined;
-  if (writerSchema.toString() !== schemaJson) {
-    try {
-      resolver = recordType.createResolver(avro.Type.forSchema(JSON.parse(writerSchema.toString())));
-    } catch {
-      return fail(0, "malformed");
-    }
+  const writerJson = writerSchema.toString();
+  if (writerJson !== schemaJson) {
+    resolver = resolverFor(writerJson);
+    if (!resolver) return fail(0, "malformed");
   }
   const sync = buf.subarray(meta.offset, meta.offset + SYNC_BYTES);
   const headerBytes = meta.offset + SYNC_BYTES;
@@ -156,7 +207,12 @@ export const avroCodec: SegmentCodec = {
   ext: ".avro",
   newSegment(): SegmentWriter {
     const sync = randomBytes(SYNC_BYTES);
-    return { header: header(sync), encode: (records) => block(records, sync) };
+    return { header: header(sync), encode: (records, prefix, reuse) => block(records, sync, prefix, reuse) };
   },
   decode: decodeAvroSegment,
+  // avsc offers no validating skip: recovery decodes (Avro segments are the interoperable, slower choice).
+  scan: (bytes) => {
+    const d = decodeAvroSegment(bytes);
+    return { ...d, records: d.records.length, lastSequence: d.records[d.records.length - 1]?.sequence };
+  },
 };

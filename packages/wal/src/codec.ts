@@ -21,12 +21,25 @@ export interface DecodedSegment {
   readonly failure: DecodeFailure | undefined;
 }
 
+/** What recovery needs from a segment: {@link DecodedSegment} with a count instead of the records. */
+export interface SegmentScan extends Omit<DecodedSegment, "records"> {
+  /** Records that decoded cleanly. */
+  readonly records: number;
+  /** Sequence of the last of them. */
+  readonly lastSequence: number | undefined;
+}
+
 /** Per-segment writer state (the Avro sync marker). */
 export interface SegmentWriter {
   /** Bytes that start the segment (Avro header; empty for bincode). */
   readonly header: Uint8Array;
-  /** Encodes one append group (an Avro block; bincode frames). */
-  encode(records: readonly EncodableRecord[]): Uint8Array;
+  /**
+   * Encodes one append group (an Avro block; bincode frames) into one new buffer, after `prefix` when given
+   * (the segment header, so a new segment's first write is one buffer without a concat). When `reuse` is
+   * large enough the bytes are written into it and a view of it is returned (valid until its next use):
+   * a log writing group after group keeps one write buffer instead of allocating one per group.
+   */
+  encode(records: readonly EncodableRecord[], prefix?: Uint8Array, reuse?: Buffer): Uint8Array;
 }
 
 /** One segment encoding. */
@@ -38,4 +51,6 @@ export interface SegmentCodec {
   newSegment(): SegmentWriter;
   /** Decodes a whole segment, stopping at the first unreadable byte. */
   decode(bytes: Uint8Array): DecodedSegment;
+  /** Checks a whole segment exactly as {@link decode} does, without building records (recovery). */
+  scan(bytes: Uint8Array): SegmentScan;
 }

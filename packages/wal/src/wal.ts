@@ -82,7 +82,12 @@ interface CollectionLog {
   active: ActiveSegment | undefined;
   queue: Pending[];
   flushing: Promise<void> | undefined;
+  /** Write buffer reused group after group (appends only; a write completes before the next encode). */
+  scratch: Buffer | undefined;
 }
+
+/** Largest write buffer a log keeps between groups. */
+const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
@@ -107,6 +112,8 @@ export class WriteAheadLog {
 
   readonly #ownsEngine: boolean;
   readonly #logs = new Map<string, Promise<CollectionLog>>();
+  /** The recovered logs of {@link #logs}, for the append fast path (no await before queueing). */
+  readonly #ready = new Map<string, CollectionLog>();
   readonly #reported = new Set<string>();
   readonly #onCorruption: ((c: WalCorruption) => void) | undefined;
   readonly #now: () => number;
@@ -171,10 +178,14 @@ export class WriteAheadLog {
    */
   async append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
     this.#assertOpen();
-    const collection = parseCollectionId(id);
     if (!Array.isArray(entries)) throw new WalError("invalid-record", "append takes an array of records");
-    const log = await this.#log(collection, true);
-    this.#assertOpen();
+    // Only ids that passed parseCollectionId are keys of #ready.
+    let log = this.#ready.get(id);
+    if (!log) {
+      log = await this.#log(parseCollectionId(id), true);
+      this.#assertOpen();
+    }
+    const collection = log.id;
     const first = log.nextSequence;
     if (first + entries.length > Number.MAX_SAFE_INTEGER) {
       throw new WalError(
@@ -183,12 +194,15 @@ export class WriteAheadLog {
       );
     }
     const now = this.#now();
-    const records = entries.map((e, i) => toEncodable(collection, first + i, e, now));
+    const records: EncodableRecord[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++)
+      records[i] = toEncodable(collection, first + i, entries[i] as WalEntry, now);
     if (records.length === 0) return { first, last: first - 1 };
     log.nextSequence = first + records.length;
+    const queued = log;
     await new Promise<void>((resolve, reject) => {
-      log.queue.push({ records, resolve, reject });
-      this.#kick(log);
+      queued.queue.push({ records, resolve, reject });
+      this.#kick(queued);
     });
     return { first, last: first + records.length - 1 };
   }
@@ -262,6 +276,7 @@ export class WriteAheadLog {
       const log = await pending.catch(() => undefined);
       if (log) await this.#quiesce(log, true);
       this.#logs.delete(collection);
+      this.#ready.delete(collection);
     }
     await this.engine.drop(collection);
   }
@@ -287,6 +302,7 @@ export class WriteAheadLog {
       }),
     );
     this.#logs.clear();
+    this.#ready.clear();
     if (this.#ownsEngine) await this.engine.close();
   }
 
@@ -309,7 +325,10 @@ export class WriteAheadLog {
           ? await this.engine.collectionDir(collection)
           : this.engine.locate(collection);
         if (!location) throw new WalError("closed", `collection ${collection} has no WAL root`);
-        return this.#recover(collection, location);
+        const log = await this.#recover(collection, location);
+        // Still the current entry (not dropped or closed meanwhile): open the fast path.
+        if (this.#logs.get(collection) === p) this.#ready.set(collection, log);
+        return log;
       })();
       p.catch(() => this.#logs.delete(collection));
       this.#logs.set(collection, p);
@@ -330,22 +349,30 @@ export class WriteAheadLog {
     if (last) {
       nextSequence = last.first;
       const bytes = await fs.read(last.key);
-      const decoded = last.codec.decode(bytes);
-      const lastRecord = decoded.records[decoded.records.length - 1];
-      if (lastRecord) nextSequence = Math.max(nextSequence, lastRecord.sequence + 1);
+      const decoded = last.codec.scan(bytes);
+      if (decoded.lastSequence !== undefined) nextSequence = Math.max(nextSequence, decoded.lastSequence + 1);
       if (decoded.failure) {
         const truncated = await this.#cutTail(
           fs,
           last,
           decoded.validBytes,
           decoded.headerBytes,
-          decoded.records.length,
+          decoded.records,
         );
         if (truncated === "deleted") segments.pop();
         this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
       }
     }
-    return { id, location, segments, nextSequence, active: undefined, queue: [], flushing: undefined };
+    return {
+      id,
+      location,
+      segments,
+      nextSequence,
+      active: undefined,
+      queue: [],
+      flushing: undefined,
+      scratch: undefined,
+    };
   }
 
   async #cutTail(
@@ -403,7 +430,11 @@ export class WriteAheadLog {
   async #drain(log: CollectionLog): Promise<void> {
     while (log.queue.length > 0) {
       const group = this.syncPolicy === "always" ? [log.queue.shift() as Pending] : log.queue.splice(0);
-      const records = group.length === 1 ? (group[0] as Pending).records : group.flatMap((g) => g.records);
+      let records = (group[0] as Pending).records;
+      if (group.length > 1) {
+        records = [];
+        for (const g of group) for (const r of g.records) records.push(r);
+      }
       try {
         await this.#write(log, records);
         for (const g of group) g.resolve();
@@ -422,7 +453,7 @@ export class WriteAheadLog {
       // Object stores: one complete object per group, through the same naming.
       const writer = codec.newSegment();
       const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
-      await fs.write(info.key, Buffer.concat([writer.header, writer.encode(records)]), {
+      await fs.write(info.key, writer.encode(records, writer.header), {
         durable,
         exclusive: true,
       });
@@ -430,7 +461,7 @@ export class WriteAheadLog {
       return;
     }
     let active = log.active;
-    let block = active?.writer.encode(records);
+    let block = active?.writer.encode(records, undefined, log.scratch);
     if (active && block && active.records > 0 && active.size + block.length > this.segmentBytes) {
       log.active = undefined;
       await active.handle.close();
@@ -444,9 +475,13 @@ export class WriteAheadLog {
       active = { info, handle, writer, size: 0, records: 0 };
       log.active = active;
       log.segments.push(info);
-      block = Buffer.concat([writer.header, writer.encode(records)]);
+      block = writer.encode(records, writer.header, log.scratch);
     }
     const data = block as Uint8Array;
+    if (data.buffer !== log.scratch?.buffer && data.length <= MAX_SCRATCH_BYTES) {
+      // Grown for the next groups (this one was written to a buffer of its own).
+      log.scratch = Buffer.allocUnsafe(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(data.length))));
+    }
     const before = active.size;
     try {
       await active.handle.write(data);

@@ -6,6 +6,8 @@ import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import avro from "avsc";
 import { afterEach, describe, expect, it } from "vitest";
+import { crc32c } from "@node-rs/crc32";
+import { scanFrames } from "../src/bincode.js";
 import { WriteAheadLog, decodeFrames, encodeFrames } from "../src/index.js";
 import { entries } from "./records.js";
 
@@ -41,6 +43,37 @@ describe(".bincode layout", () => {
       },
     ]);
     expect(bytes.toString("hex")).toBe(GOLDEN_FRAME);
+  });
+
+  it("recovery's scan accepts and rejects exactly what decoding does, at the same offsets", () => {
+    const frames = encodeFrames(
+      entries(0, 6).map((e, i) => ({
+        sequence: i + 1,
+        timestamp: e.timestamp as number,
+        collection: "c1",
+        op: e.op,
+        id: e.id,
+        vector: e.vector,
+        metadata: e.metadata === undefined ? undefined : JSON.stringify(e.metadata),
+        payload: e.payload,
+      })),
+    );
+    const bad = Buffer.from(frames);
+    bad.writeUInt32LE(99, 8 + 26); // op 99 (after u64, i64 and "c1") under a recomputed CRC: a malformed body
+    bad.writeUInt32LE(crc32c(bad.subarray(8, 8 + bad.readUInt32LE(0))), 4);
+    for (const bytes of [frames, frames.subarray(0, frames.length - 3), bad, Buffer.alloc(0)]) {
+      const decoded = decodeFrames(bytes);
+      const scanned = scanFrames(bytes);
+      expect(scanned).toEqual({
+        records: decoded.records.length,
+        lastSequence: decoded.records.at(-1)?.sequence,
+        validBytes: decoded.validBytes,
+        headerBytes: 0,
+        failure: decoded.failure,
+      });
+    }
+    expect(scanFrames(bad).failure).toEqual({ offset: 0, reason: "malformed" });
+    expect(scanFrames(frames).lastSequence).toBe(6);
   });
 
   it("decodes the hex example and stops at a torn frame or a wrong CRC32C", () => {
