@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listAll } from "@proximadb/core";
-import { LocalFileSystem } from "@proximadb/fs-local";
+import { type FsModule, LocalFileSystem } from "@proximadb/fs-local";
 import { median, printTable, timeRuns, writeResult } from "../../../bench/lib.js";
 
 const COLLECTIONS = 200;
@@ -14,19 +14,30 @@ const KEYS = COLLECTIONS * FILES_PER_COLLECTION;
 const dir = await mkdtemp(join(tmpdir(), "pdb-bench-list-"));
 
 let readdirs = 0;
-const counting = {
-  promises: new Proxy(nodeFs.promises, {
-    get(target, prop: string) {
-      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop];
-      if (prop !== "readdir") return real;
-      return (...args: unknown[]) => {
-        readdirs++;
-        return real.apply(target, args);
-      };
-    },
-  }),
+const countingPromises = new Proxy(nodeFs.promises, {
+  get(target, prop: string) {
+    const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop] as (
+      ...a: unknown[]
+    ) => unknown;
+    if (prop !== "readdir") return real;
+    return (...args: unknown[]) => {
+      readdirs++;
+      return real.apply(target, args);
+    };
+  },
+});
+// node:fs with readdir counted, in both APIs: listings use the callback readdir/stat when a module has them.
+const counting: FsModule = {
+  promises: countingPromises,
+  readdir: (...args: unknown[]) => {
+    readdirs++;
+    return (nodeFs.readdir as (...a: unknown[]) => void)(...args);
+  },
+  stat: nodeFs.stat,
 };
 const fs = new LocalFileSystem(dir, { fs: counting });
+// The same, promise API only: the fallback path a module without callback readdir/stat takes.
+const promiseOnly = new LocalFileSystem(dir, { fs: { promises: countingPromises } });
 
 try {
   // 200 collections x 100 segment files: coll-000/seg-00000.sst ...
@@ -41,20 +52,28 @@ try {
     }),
   );
 
-  const cases = [
-    { name: "flat, whole root", prefix: "", delimiter: false, expect: KEYS },
-    { name: "delimiter, root level", prefix: "", delimiter: true, expect: COLLECTIONS },
-    { name: "delimiter, one collection", prefix: "coll-007/", delimiter: true, expect: FILES_PER_COLLECTION },
-  ];
+  const cases: { name: string; prefix: string; delimiter: boolean; expect: number; fs?: LocalFileSystem }[] =
+    [
+      { name: "flat, whole root", prefix: "", delimiter: false, expect: KEYS },
+      { name: "flat, promise-API module", prefix: "", delimiter: false, expect: KEYS, fs: promiseOnly },
+      { name: "delimiter, root level", prefix: "", delimiter: true, expect: COLLECTIONS },
+      {
+        name: "delimiter, one collection",
+        prefix: "coll-007/",
+        delimiter: true,
+        expect: FILES_PER_COLLECTION,
+      },
+    ];
   const rows = [];
   const figures: Record<string, unknown>[] = [];
   for (const c of cases) {
     readdirs = 0;
-    const first = await listAll(fs, c.prefix, { delimiter: c.delimiter });
+    const target = c.fs ?? fs;
+    const first = await listAll(target, c.prefix, { delimiter: c.delimiter });
     const entries = first.files.length + first.prefixes.length;
     if (entries !== c.expect) throw new Error(`${c.name}: listed ${entries}, expected ${c.expect}`);
     const requests = readdirs;
-    const times = await timeRuns(() => listAll(fs, c.prefix, { delimiter: c.delimiter }), 5, 1);
+    const times = await timeRuns(() => listAll(target, c.prefix, { delimiter: c.delimiter }), 5, 1);
     rows.push({
       case: c.name,
       entries,

@@ -23,7 +23,9 @@ function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) 
   const promises = new Proxy(nodeFs.promises, {
     get(target, prop: string) {
       if (overrides[prop]) return overrides[prop];
-      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop];
+      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop] as (
+        ...a: unknown[]
+      ) => unknown;
       if (prop === "open") {
         return async (path: string, flags: string) => {
           const h = (await real.call(target, path, flags)) as FileHandle;
