@@ -78,8 +78,8 @@ export function createHttpServer(
   });
 
   app.get<{ Params: Params }>("/collections/:id", async (request) => {
-    const def = node.definition(request.params.id);
-    return { ...node.view(def), storage: await node.usage(def.id) };
+    const def = await node.findDefinition(request.params.id);
+    return { ...node.view(def), storage: await node.usage(def) };
   });
 
   app.delete<{ Params: Params }>("/collections/:id", async (request) => {

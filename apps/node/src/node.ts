@@ -386,9 +386,41 @@ export class StorageNode {
     return this.#state(id).definition;
   }
 
+  /**
+   * The definition of a collection this node serves, or (with a shared assignment store such as etcd)
+   * of one another node created on shared roots: read from the collection's metadata root, which the
+   * shared store names. Such a peer's collection is only described here, never served (one writer per
+   * collection): its records stay `not-found` through this node.
+   * @throws NodeError `not-found`
+   */
+  async findDefinition(id: string): Promise<CollectionDefinition> {
+    const local = this.#states.get(id);
+    if (local) return local.definition;
+    const notFound = () => new NodeError("not-found", `collection ${JSON.stringify(String(id))} not found`);
+    if (!this.#store.authoritative || collectionIdProblem(id) !== undefined) throw notFound();
+    if (!this.metadata.locate(id)) {
+      // The cache follows the store by a watch; a collection placed a moment ago may not be in it yet.
+      const stored = await this.#store.get("metadata", id as CollectionId);
+      if (stored) await this.service.record(stored);
+    }
+    const loc = this.metadata.locate(id);
+    if (!loc) throw notFound();
+    let text: string;
+    try {
+      text = decoder.decode(await loc.fs.read(`${loc.dir}${DEFINITION_FILE}`));
+    } catch (err) {
+      // Placed in the store but not (or no longer) defined: being created or dropped elsewhere.
+      if (isFsError(err, "NotFound")) throw notFound();
+      throw err;
+    }
+    const def = parseDefinition(text, `${loc.url}/${loc.dir}${DEFINITION_FILE}`);
+    if (def.id !== id) throw notFound();
+    return def;
+  }
+
   /** Files and bytes per component of one collection (one listing of its directory per component). */
-  async usage(id: string): Promise<Record<string, ComponentUsage>> {
-    const def = this.#state(id).definition;
+  async usage(collection: string | CollectionDefinition): Promise<Record<string, ComponentUsage>> {
+    const def = typeof collection === "string" ? this.#state(collection).definition : collection;
     const out: Record<string, ComponentUsage> = {};
     const bases: [ComponentType, EngineBase | undefined][] = [
       ["wal", this.wal.engine],

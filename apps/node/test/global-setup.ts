@@ -14,10 +14,13 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** The tests spawn the real binary: build it when dist is missing or older than src. */
+/**
+ * The tests spawn the real binary: build it when dist is missing or older than src. `tsc -b` rewrites only
+ * the outputs that changed, so the newest file in dist (not cli.js) tells when it last built.
+ */
 export default function setup(): void {
   const cli = join(app, "dist", "cli.js");
-  if (existsSync(cli) && statSync(cli).mtimeMs >= newestSource(join(app, "src"))) return;
+  if (existsSync(cli) && newestSource(join(app, "dist")) >= newestSource(join(app, "src"))) return;
   try {
     execFileSync("npx", ["tsc", "-b"], { cwd: app, stdio: "inherit" });
   } catch {
