@@ -98,7 +98,7 @@ try {
   const through: number[] = [];
   const format: number[] = [];
   const flat = new Float32Array(N * DIM);
-  batch.forEach((r, i) => flat.set(r.vector as Float32Array, i * DIM));
+  for (const [i, r] of batch.entries()) flat.set(r.vector as Float32Array, i * DIM);
   const columns = {
     dimension: DIM,
     ids: batch.map((r) => r.id),
