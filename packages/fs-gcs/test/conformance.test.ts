@@ -14,7 +14,9 @@ describeFileSystem("fs-gcs", {
     new GcsFileSystem(`gcs://${bucket}/conformance-${process.pid}-${++n}`, {
       apiEndpoint: endpoint,
       projectId,
-      // Small chunks keep the streaming case's memory bound honest (the client buffers one chunk).
-      resumableChunkBytes: 4 * 1024 * 1024,
+      // A stream upload keeps up to threshold + 4 chunks (replay window for retries from byte 0, plus the
+      // client's read-ahead): small ones keep the streaming case's memory bound (0.6 × 50 MiB) honest.
+      resumableThresholdBytes: 2 * 1024 * 1024,
+      resumableChunkBytes: 2 * 1024 * 1024,
     }),
 });
