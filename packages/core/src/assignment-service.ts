@@ -12,6 +12,7 @@ import {
   type Assignment,
   type AssignmentStore,
   InMemoryAssignmentStore,
+  type PutIfAbsentResult,
   type StoreEvent,
 } from "./assignment-store.js";
 import { type StorageRoot, parseRootList, type ParseStorageUrlOptions } from "./storage-url.js";
@@ -107,6 +108,8 @@ class ComponentPlacement {
   readonly byUrl = new Map<string, MutableRoot>();
   readonly byCollection = new Map<string, Assignment>();
   readonly inflight = new Map<string, Promise<Assignment>>();
+  /** The collection a synchronous placement is storing right now (its store echo is ignored). */
+  placingSync: string | undefined;
   cursor = 0;
 
   constructor(
@@ -251,7 +254,7 @@ export class AssignmentService {
       if (root?.state === "offline") return Promise.reject(new RootOfflineError(id, component, known.url));
       return Promise.resolve(known);
     }
-    const pending = p.inflight.get(id);
+    const pending = p.inflight.size === 0 ? undefined : p.inflight.get(id);
     if (pending) return pending;
     if (this.store.putIfAbsentSync && !this.store.authoritative) {
       // In-process store: decide and record synchronously; nothing can interleave.
@@ -296,17 +299,30 @@ export class AssignmentService {
 
   #placeSync(p: ComponentPlacement, id: CollectionId): Assignment {
     const root = this.#choose(p, id);
-    const result = (this.store.putIfAbsentSync as NonNullable<AssignmentStore["putIfAbsentSync"]>).call(
-      this.store,
-      {
-        collection: id,
-        component: p.component,
-        url: root.url,
-        assignedAt: this.#now(),
-      },
-    );
-    if (result.created) p.cursor = (root.index + 1) % p.roots.length;
-    return this.#adopt(p, result.assignment, result.created ? "assigned" : "recorded");
+    // The store may echo the entry to its watchers (us) before returning: #onStoreEvent skips it.
+    p.placingSync = id;
+    let result: PutIfAbsentResult;
+    try {
+      result = (this.store.putIfAbsentSync as NonNullable<AssignmentStore["putIfAbsentSync"]>).call(
+        this.store,
+        {
+          collection: id,
+          component: p.component,
+          url: root.url,
+          assignedAt: this.#now(),
+        },
+      );
+    } finally {
+      p.placingSync = undefined;
+    }
+    if (!result.created) return this.#adopt(p, result.assignment, "recorded");
+    // Fast path: a new entry that nobody else can have cached (the collection was unknown a moment ago).
+    p.cursor = (root.index + 1) % p.roots.length;
+    p.byCollection.set(id, result.assignment);
+    root.collections++;
+    if (this.#listeners.size > 0)
+      this.#emit({ type: "assigned", assignment: result.assignment, rootIndex: root.index });
+    return result.assignment;
   }
 
   async #place(p: ComponentPlacement, id: CollectionId): Promise<Assignment> {
@@ -472,7 +488,7 @@ export class AssignmentService {
     if (e.type === "put") {
       const p = this.#components.get(e.assignment.component);
       // Our own placement in flight: #place applies it (and reports it as "assigned") when it resolves.
-      if (p?.inflight.has(e.assignment.collection)) return;
+      if (p && (p.placingSync === e.assignment.collection || p.inflight.has(e.assignment.collection))) return;
       if (p?.apply(e.assignment)) {
         this.#emit({
           type: "recorded",

@@ -251,4 +251,15 @@ describe("AssignmentService", () => {
     await s.assign("h", "viper");
     expect(store.requests.length).toBe(3); // Hash does not go through allocate
   });
+
+  it("counts its own placements once when it also follows the in-memory store's changes", async () => {
+    const s = new AssignmentService({ components: { wal: { roots: roots3 } } });
+    await s.load(); // subscribes to the store, which reports every put synchronously
+    const events: string[] = [];
+    s.on((e) => events.push(e.type));
+    for (const c of ["a", "b", "c", "d"]) await s.assign(c, "wal");
+    expect(events).toEqual(["assigned", "assigned", "assigned", "assigned"]);
+    expect(s.stats()[0]!.roots.map((r) => r.collections)).toEqual([2, 1, 1]);
+    expect(s.stats()[0]!.total).toBe(4);
+  });
 });
