@@ -54,6 +54,28 @@ export class FsError extends ProximaError {
   }
 }
 
+/**
+ * Network failure codes (Node errno, undici, stream) that every remote adapter treats as `Transient`:
+ * the request may not have reached the server, or its answer was lost; retrying later may succeed.
+ */
+export const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
 /** True when `err` is an {@link FsError} of the given kind. */
 export function isFsError(err: unknown, kind?: FsErrorKind): err is FsError {
   return err instanceof FsError && (kind === undefined || err.kind === kind);

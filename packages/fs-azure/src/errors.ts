@@ -1,4 +1,4 @@
-import { FsError, type FsErrorKind } from "@proximadb/core";
+import { FsError, type FsErrorKind, TRANSIENT_NETWORK_CODES } from "@proximadb/core";
 
 /** What an operation was doing when it failed (shapes the mapping of 409/412). */
 export interface ErrorContext {
@@ -14,22 +14,8 @@ export interface ErrorContext {
 
 // Network failures the SDK surfaces as `code` (Node errno / undici / the SDK's own codes).
 const TRANSIENT_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
+  ...TRANSIENT_NETWORK_CODES,
   "REQUEST_SEND_ERROR",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
   // Azure service error codes that mean "busy, try later".
   "ServerBusy",
   "OperationTimedOut",

@@ -1,20 +1,9 @@
 // Maps errors of @google-cloud/storage to FsError kinds, from the HTTP status or errno code only.
-import { FsError, type FsErrorKind } from "@proximadb/core";
+import { FsError, type FsErrorKind, TRANSIENT_NETWORK_CODES } from "@proximadb/core";
 
 /** Network failures the client surfaces with a string `code`: retrying later may succeed. */
 const TRANSIENT_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EPIPE",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  "UND_ERR_SOCKET",
+  ...TRANSIENT_NETWORK_CODES,
   // Checksum mismatch after a transfer: the bytes were damaged in flight, a new attempt may succeed.
   "FILE_NO_UPLOAD",
   "CONTENT_DOWNLOAD_MISMATCH",

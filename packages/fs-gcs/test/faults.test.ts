@@ -69,7 +69,7 @@ describe("fs-gcs under 20 % 503s and 5 % connection resets", () => {
       [...small, ...large].map(async (w, i) => ({
         ...w,
         ok: (
-          await succeedsOrRetryable(() =>
+          await succeedsOrRetryable<unknown>(() =>
             i % 2 === 0
               ? faulty.write(w.key, w.data)
               : faulty.writeStream(

@@ -1,4 +1,4 @@
-import { FsError, type FsErrorKind } from "@proximadb/core";
+import { FsError, type FsErrorKind, TRANSIENT_NETWORK_CODES } from "@proximadb/core";
 
 /** What an S3 call was doing when it failed: names the operation, never a credential. */
 export interface S3ErrorContext {
@@ -42,19 +42,6 @@ const TRANSIENT_NAMES = new Set([
   "NetworkingError",
 ]);
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "ENETUNREACH",
-  "EHOSTUNREACH",
-  "UND_ERR_SOCKET",
-  "ERR_STREAM_PREMATURE_CLOSE",
-]);
 
 interface SdkErrorShape {
   name?: unknown;
@@ -98,7 +85,7 @@ export function classifyS3Error(
   if (
     (status !== undefined && TRANSIENT_STATUS.has(status)) ||
     (name !== undefined && TRANSIENT_NAMES.has(name)) ||
-    (code !== undefined && TRANSIENT_CODES.has(code))
+    (code !== undefined && TRANSIENT_NETWORK_CODES.has(code))
   ) {
     return is("Transient");
   }

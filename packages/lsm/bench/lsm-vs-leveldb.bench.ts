@@ -2,7 +2,13 @@
 // Batch put (batches of 1,000; then flush), 100,000 random gets (one at a time), one full scan — on
 // @proximadb/lsm and on LevelDB (classic-level) in the same run. Prints a table and writes
 // bench/results/lsm-lsm-vs-leveldb.json. Assertion-free: figures are reported as they are.
+//
+// The gets run twice on our side: through the plain `LocalFileSystem` (a block-cache miss is one ranged
+// `read`: open + pread + close), and through a subclass that adds the optional `openReader` capability
+// (`PositionalReadSource`: one descriptor kept per open table, a miss is one pread) — the contract change
+// the README proposes for fs-local. LSM_BENCH_CACHE_MB sets the block cache (default: the engine's 64).
 import { randomBytes } from "node:crypto";
+import { close as fsClose, open as fsOpen, read as fsRead } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +16,37 @@ import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { ClassicLevel } from "classic-level";
 import { median, printTable, writeResult } from "../../../bench/lib.js";
-import { LsmEngine } from "../src/index.js";
+import { LsmEngine, type PositionalReader, type PositionalReadSource } from "../src/index.js";
 
 const N = Number(process.env.LSM_BENCH_KEYS ?? 1_000_000);
 const GETS = Number(process.env.LSM_BENCH_GETS ?? 100_000);
 const BATCH = 1000;
 const RUNS = 3;
+const CACHE_MB =
+  process.env.LSM_BENCH_CACHE_MB === undefined ? undefined : Number(process.env.LSM_BENCH_CACHE_MB);
+const tuning = CACHE_MB === undefined ? {} : { blockCacheBytes: CACHE_MB * 1024 * 1024 };
+
+/**
+ * LocalFileSystem plus the proposed positional-reader capability: one descriptor per table, each read one
+ * callback `fs.read` (cheaper than a promise FileHandle read).
+ */
+class LocalFileSystemWithReaders extends LocalFileSystem implements PositionalReadSource {
+  async openReader(key: string): Promise<PositionalReader> {
+    const fd = await new Promise<number>((resolve, reject) =>
+      fsOpen(`${this.root.path}/${key}`, "r", (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+    return {
+      read: (offset, length) =>
+        new Promise<Uint8Array>((resolve, reject) => {
+          const buf = Buffer.allocUnsafe(length);
+          fsRead(fd, buf, 0, length, offset, (err, n) =>
+            err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n)),
+          );
+        }),
+      close: () => new Promise<void>((resolve) => fsClose(fd, () => resolve())),
+    };
+  }
+}
 
 const keys = Array.from({ length: N }, () => randomBytes(16));
 const values = Array.from({ length: N }, () => randomBytes(100));
@@ -24,6 +55,8 @@ const probes = Array.from({ length: GETS }, () => Math.floor(Math.random() * N))
 interface Phase {
   putMs: number;
   getMs: number[];
+  /** Ours only: gets through the positional-reader capability. */
+  getReaderMs?: number[];
   scanMs: number[];
   scanned: number;
 }
@@ -37,7 +70,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function ours(dir: string): Promise<Phase> {
   await mkdir(dir); // a root must exist: a missing one is reported offline
   const service = new AssignmentService({ components: { lsm: { roots: [`file://${dir}`] } } });
-  const lsm = await LsmEngine.open({ service, openFileSystem: (r) => new LocalFileSystem(r) });
+  const lsm = await LsmEngine.open({ service, openFileSystem: (r) => new LocalFileSystem(r), ...tuning });
   const putMs = await timed(async () => {
     for (let i = 0; i < N; i += BATCH) {
       const ops = [];
@@ -66,7 +99,24 @@ async function ours(dir: string): Promise<Phase> {
   }
   console.log("lsm levels:", JSON.stringify((await lsm.stats("bench"))?.levels));
   await lsm.close();
-  return { putMs, getMs, scanMs, scanned };
+  const service2 = new AssignmentService({ components: { lsm: { roots: [`file://${dir}`] } } });
+  const withReaders = await LsmEngine.open({
+    service: service2,
+    openFileSystem: (r) => new LocalFileSystemWithReaders(r),
+    ...tuning,
+  });
+  const getReaderMs: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    getReaderMs.push(
+      await timed(async () => {
+        for (const p of probes)
+          if ((await withReaders.get("bench", keys[p] as Uint8Array)) === undefined)
+            throw new Error("missing key");
+      }),
+    );
+  }
+  await withReaders.close();
+  return { putMs, getMs, getReaderMs, scanMs, scanned };
 }
 
 async function leveldb(dir: string): Promise<Phase> {
@@ -120,6 +170,12 @@ try {
       ratio: median(b.getMs) / median(a.getMs),
     },
     {
+      phase: `random get, table handles kept (median of ${RUNS})`,
+      "lsm ops/s": rate(GETS, median(a.getReaderMs ?? [])),
+      "leveldb ops/s": rate(GETS, median(b.getMs)),
+      ratio: median(b.getMs) / median(a.getReaderMs ?? []),
+    },
+    {
       phase: `full scan (median of ${RUNS})`,
       "lsm ops/s": rate(a.scanned, median(a.scanMs)),
       "leveldb ops/s": rate(b.scanned, median(b.scanMs)),
@@ -127,7 +183,7 @@ try {
     },
   ];
   printTable(
-    "lsm vs LevelDB (classic-level), local disk; ratio = our throughput / LevelDB's (goal ≥ 0.5 for puts and gets)",
+    `lsm vs LevelDB (classic-level), local disk, block cache ${CACHE_MB ?? 64} MiB; ratio = our throughput / LevelDB's (goal ≥ 0.5 for puts and gets)`,
     rows,
   );
   writeResult("lsm", "lsm-vs-leveldb", {
@@ -137,14 +193,26 @@ try {
     keyBytes: 16,
     valueBytes: 100,
     runs: RUNS,
-    lsm: { putMs: a.putMs, getMsMedian: median(a.getMs), scanMsMedian: median(a.scanMs), scanned: a.scanned },
+    blockCacheMiB: CACHE_MB ?? 64,
+    lsm: {
+      putMs: a.putMs,
+      getMsMedian: median(a.getMs),
+      getWithReadersMsMedian: median(a.getReaderMs ?? []),
+      scanMsMedian: median(a.scanMs),
+      scanned: a.scanned,
+    },
     leveldb: {
       putMs: b.putMs,
       getMsMedian: median(b.getMs),
       scanMsMedian: median(b.scanMs),
       scanned: b.scanned,
     },
-    ratios: { put: rows[0]?.ratio, get: rows[1]?.ratio, scan: rows[2]?.ratio },
+    ratios: {
+      put: rows[0]?.ratio,
+      get: rows[1]?.ratio,
+      getWithReaders: rows[2]?.ratio,
+      scan: rows[3]?.ratio,
+    },
   });
 } finally {
   await rm(base, { recursive: true, force: true });

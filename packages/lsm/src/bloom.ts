@@ -3,12 +3,13 @@
  * double hashing (`h += rotr(h, 17)`), `bitsPerKey` bits per key (10 → about 1 % false positives).
  */
 
-/** Murmur-style 32-bit hash of bytes (seeded), stable across platforms. */
-export function hash32(b: Uint8Array, seed = 0xbc9f1d34): number {
+/** Murmur-style 32-bit hash of `b[offset, offset + length)` (seeded), stable across platforms. */
+export function hash32(b: Uint8Array, seed = 0xbc9f1d34, length = b.length, offset = 0): number {
   const m = 0xc6a4a793;
-  let h = (seed ^ Math.imul(b.length, m)) >>> 0;
-  let i = 0;
-  for (; i + 4 <= b.length; i += 4) {
+  let h = (seed ^ Math.imul(length, m)) >>> 0;
+  let i = offset;
+  const end = offset + length;
+  for (; i + 4 <= end; i += 4) {
     const w =
       ((b[i] as number) |
         ((b[i + 1] as number) << 8) |
@@ -19,7 +20,7 @@ export function hash32(b: Uint8Array, seed = 0xbc9f1d34): number {
     h = Math.imul(h, m) >>> 0;
     h ^= h >>> 16;
   }
-  const rest = b.length - i;
+  const rest = end - i;
   if (rest === 3) h = (h + ((b[i + 2] as number) << 16)) >>> 0;
   if (rest >= 2) h = (h + ((b[i + 1] as number) << 8)) >>> 0;
   if (rest >= 1) {

@@ -10,9 +10,28 @@ export function toBytes(v: Bytes): Uint8Array {
   return typeof v === "string" ? encoder.encode(v) : v;
 }
 
-/** Unsigned lexicographic byte order (memcmp), the order of every key in this package. */
+/**
+ * Unsigned lexicographic byte order (memcmp), the order of every key in this package. A JavaScript loop:
+ * keys are short and usually differ early, where it is about twice as fast as the native
+ * `Buffer.compare` call (measured; the call itself dominates).
+ */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** {@link compareBytes} of `buf[start, start + len)` against `key`, without making a view. */
+export function compareRange(buf: Uint8Array, start: number, len: number, key: Uint8Array): number {
+  const n = Math.min(len, key.length);
+  for (let i = 0; i < n; i++) {
+    const d = (buf[start + i] as number) - (key[i] as number);
+    if (d !== 0) return d;
+  }
+  return len - key.length;
 }
 
 /**
@@ -20,7 +39,8 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * exactly byte order. The memtable uses these as `Map` keys and sorts them natively.
  */
 export function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+  // Buffers (every key the engine copied in) convert directly: the wrapping view costs as much again.
+  return (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString("latin1");
 }
 
 /** A growable byte buffer with LEB128 varints, for building blocks. */
@@ -59,7 +79,12 @@ export class ByteWriter {
   bytes(b: Uint8Array, start = 0, end = b.length): void {
     const n = end - start;
     this.ensure(n);
-    this.buf.set(b.subarray(start, end), this.length);
+    const buf = this.buf;
+    if (n <= 32) {
+      // Short keys and key suffixes: a loop beats making a subarray view for `set`.
+      let o = this.length;
+      for (let i = start; i < end; i++) buf[o++] = b[i] as number;
+    } else buf.set(start === 0 && end === b.length ? b : b.subarray(start, end), this.length);
     this.length += n;
   }
 

@@ -2,7 +2,7 @@ import { type CollectionId, InvalidArgumentError, parseCollectionId } from "@pro
 import { EngineBase, type EngineBaseOptions } from "@proximadb/engine";
 import { type Bytes, toBytes } from "./bytes.js";
 import { BlockCache } from "./sstable.js";
-import { LsmTree, type LsmTreeOptions, type LsmTreeStats, type TreeOp } from "./tree.js";
+import { LsmTree, type LsmTreeOptions, type LsmTreeStats } from "./tree.js";
 
 /** Options of {@link LsmEngine.open}: the engine base's (without `component`) plus tuning. */
 export interface LsmEngineOptions extends Omit<EngineBaseOptions, "component"> {
@@ -14,7 +14,7 @@ export interface LsmEngineOptions extends Omit<EngineBaseOptions, "component"> {
   blockBytes?: number;
   /** Bloom filter bits per key (default 10, about 1 % false positives). */
   bloomBitsPerKey?: number;
-  /** Decoded-block cache shared by every collection (default 64 MiB; 0 disables it). */
+  /** Block cache (raw verified data blocks, LRU by bytes) shared by every collection (default 64 MiB; 0 disables it). */
   blockCacheBytes?: number;
 }
 
@@ -54,6 +54,8 @@ export class LsmEngine {
   /** The engine base (placement, staging, commit). */
   readonly base: EngineBase;
   readonly #trees = new Map<CollectionId, Promise<LsmTree>>();
+  /** Loaded trees, for a lookup without a promise hop on the hot path (keys are valid ids). */
+  readonly #ready = new Map<string, LsmTree>();
   readonly #cache: BlockCache;
   readonly #tuning: LsmTreeOptions;
 
@@ -103,37 +105,33 @@ export class LsmEngine {
     return this.batch(id, [{ type: "delete", key }]);
   }
 
-  /** Applies writes in order, all into the same memtable (later ops on a key win). */
+  /**
+   * Applies writes in order, all into the same memtable (later ops on a key win). Resolves once the
+   * writes are in the memtable: a full memtable is flushed in the background, and the call waits only
+   * when background work piles up. A failed background flush or compaction is thrown by the next
+   * `batch`, `flush` or `close` of the collection.
+   */
   async batch(id: string, ops: readonly LsmBatchOp[]): Promise<void> {
-    const tree = await this.#tree(id, true);
-    const converted: TreeOp[] = new Array(ops.length);
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i] as LsmBatchOp;
-      // Copies: the caller may reuse its buffers after the call.
-      const key = Uint8Array.prototype.slice.call(toBytes(op.key));
-      converted[i] = {
-        key,
-        value: op.type === "put" ? Uint8Array.prototype.slice.call(toBytes(op.value)) : null,
-      };
-    }
-    await (tree as LsmTree).write(converted);
+    const tree = this.#ready.get(id) ?? (await this.#tree(id, true));
+    // The memtable copies keys and values (one slab per batch): the caller may reuse its buffers.
+    await tree.write(ops);
   }
 
   /** The value of `key`, or `undefined`. */
   async get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
-    const tree = await this.#tree(id, false);
+    const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
     return tree?.get(toBytes(key));
   }
 
   /** Live entries in ascending key order within the range (tombstones hidden). */
   async *scan(id: string, range: LsmScanRange = {}): AsyncGenerator<LsmEntry> {
-    const tree = await this.#tree(id, false);
+    const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
     if (!tree) return;
     const r: { gte?: Uint8Array; lt?: Uint8Array; limit?: number } = {};
     if (range.gte !== undefined) r.gte = toBytes(range.gte);
     if (range.lt !== undefined) r.lt = toBytes(range.lt);
     if (range.limit !== undefined) r.limit = range.limit;
-    for await (const [key, value] of tree.scan(r)) yield { key, value };
+    yield* tree.scan(r);
   }
 
   /** Writes the collection's memtable to a level-0 SSTable (then compacts levels that are full). */
@@ -156,6 +154,7 @@ export class LsmEngine {
     const collection = parseCollectionId(id);
     const tree = this.#trees.get(collection);
     this.#trees.delete(collection);
+    this.#ready.delete(collection);
     if (tree) await (await tree.catch(() => undefined))?.close(false);
     await this.base.drop(collection);
   }
@@ -167,6 +166,7 @@ export class LsmEngine {
   async close(options: { flush?: boolean } = {}): Promise<void> {
     const trees = [...this.#trees.values()];
     this.#trees.clear();
+    this.#ready.clear();
     try {
       for (const t of trees) await (await t.catch(() => undefined))?.close(options.flush ?? true);
     } finally {
@@ -183,7 +183,7 @@ export class LsmEngine {
     if (!create && this.base.locate(collection) === undefined) return Promise.resolve(undefined);
     const p = (async () => {
       const location = await this.base.collectionDir(collection);
-      return LsmTree.load(
+      const tree = await LsmTree.load(
         {
           fs: location.fs,
           dir: location.dir,
@@ -193,7 +193,14 @@ export class LsmEngine {
         },
         this.#tuning,
       );
+      return tree;
     })();
+    p.then(
+      (tree) => {
+        if (this.#trees.get(collection) === p) this.#ready.set(collection, tree);
+      },
+      () => undefined,
+    );
     this.#trees.set(collection, p);
     p.catch(() => {
       if (this.#trees.get(collection) === p) this.#trees.delete(collection);

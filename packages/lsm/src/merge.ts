@@ -1,34 +1,72 @@
-import { compareBytes } from "./bytes.js";
-import type { MemEntry } from "./memtable.js";
-import type { DecodedBlock, SSTable } from "./sstable.js";
+import { LsmCorruptionError } from "./errors.js";
+import { compareRange } from "./bytes.js";
+import type { Memtable } from "./memtable.js";
+import type { SSTable } from "./sstable.js";
 
 /**
- * A forward cursor over one sorted source. `advance` is synchronous inside a block and returns a
- * promise only when it has to read the next blocks, so merging costs no promise per entry.
+ * A forward cursor over one sorted source, allocation-free per entry: the current key is
+ * `keyBuf[keyOff, keyOff + keyLen)` and the value `valBuf[valOff, valOff + valLen)` (`valLen` −1 = tombstone). Both are
+ * only valid until the next `advance`. `advance` is synchronous inside a block and returns a promise only
+ * when it has to read the next blocks, so merging costs no promise (and no object) per entry.
  */
 export interface Cursor {
-  /** Current key, `undefined` once exhausted. */
-  key: Uint8Array | undefined;
-  /** Current value (`null` = tombstone). */
-  value: Uint8Array | null;
+  /** False once exhausted. */
+  valid: boolean;
+  keyBuf: Uint8Array;
+  keyOff: number;
+  keyLen: number;
+  valBuf: Uint8Array;
+  valOff: number;
+  /** Value length, −1 for a tombstone. */
+  valLen: number;
   advance(): Promise<void> | undefined;
 }
 
-/** Cursor over a sorted memtable snapshot, starting at the first key ≥ `gte`. */
+const EMPTY = new Uint8Array(0);
+
+/** Compares two cursors' current keys (unsigned bytes). */
+export function compareCursors(a: Cursor, b: Cursor): number {
+  const ak = a.keyBuf;
+  const bk = b.keyBuf;
+  const ao = a.keyOff;
+  const bo = b.keyOff;
+  const n = Math.min(a.keyLen, b.keyLen);
+  for (let i = 0; i < n; i++) {
+    const d = (ak[ao + i] as number) - (bk[bo + i] as number);
+    if (d !== 0) return d;
+  }
+  return a.keyLen - b.keyLen;
+}
+
+/** Cursor over a sorted snapshot of a memtable's entries, starting at the first key ≥ `gte`. */
 export class MemCursor implements Cursor {
-  key: Uint8Array | undefined;
-  value: Uint8Array | null = null;
+  valid = false;
+  keyBuf: Uint8Array = EMPTY;
+  keyOff = 0;
+  keyLen = 0;
+  valBuf: Uint8Array = EMPTY;
+  valOff = 0;
+  valLen = -1;
+  readonly #mem: Memtable;
+  readonly #order: Int32Array;
   #i: number;
-  constructor(
-    readonly entries: readonly MemEntry[],
-    gte?: Uint8Array,
-  ) {
+  constructor(mem: Memtable, gte?: Uint8Array) {
+    this.#mem = mem;
+    const order = mem.sorted();
+    this.#order = order;
     let lo = 0;
     if (gte !== undefined) {
-      let hi = entries.length;
+      let hi = order.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareBytes((entries[mid] as MemEntry).key, gte) < 0) lo = mid + 1;
+        const e = order[mid] as number;
+        const c = compareRange(
+          mem.buf[e] as Uint8Array,
+          mem.keyOff[e] as number,
+          mem.keyLen[e] as number,
+          gte,
+        );
+        if (c < 0) lo = mid + 1;
         else hi = mid;
       }
     }
@@ -36,34 +74,57 @@ export class MemCursor implements Cursor {
     this.advance();
   }
   advance(): undefined {
-    const e = this.entries[++this.#i];
-    this.key = e?.key;
-    this.value = e?.value ?? null;
+    const i = ++this.#i;
+    if (i >= this.#order.length) {
+      this.valid = false;
+      return undefined;
+    }
+    const e = this.#order[i] as number;
+    const m = this.#mem;
+    this.valid = true;
+    const buf = m.buf[e] as Uint8Array;
+    this.keyBuf = buf;
+    this.keyOff = m.keyOff[e] as number;
+    this.keyLen = m.keyLen[e] as number;
+    this.valBuf = buf;
+    this.valOff = m.valOff[e] as number;
+    this.valLen = m.valLen[e] as number;
     return undefined;
   }
 }
 
-/** Cursor over an SSTable from the first key ≥ `gte`. Call {@link TableCursor.start} first. */
+/**
+ * Cursor over an SSTable from the first key ≥ `gte`, parsing verified raw blocks in place (the key is
+ * rebuilt into a buffer of the cursor's own). Call {@link TableCursor.start} first.
+ */
 export class TableCursor implements Cursor {
-  key: Uint8Array | undefined;
-  value: Uint8Array | null = null;
-  #blocks: AsyncGenerator<DecodedBlock>;
-  #block: DecodedBlock | undefined;
-  #i = -1;
+  valid = false;
+  keyBuf: Uint8Array = new Uint8Array(64);
+  readonly keyOff = 0;
+  keyLen = 0;
+  valBuf: Uint8Array = EMPTY;
+  valOff = 0;
+  valLen = -1;
+  readonly #table: SSTable;
+  readonly #blocks: AsyncGenerator<Buffer>;
+  #block: Buffer = Buffer.alloc(0);
+  #pos = 0;
+  #end = 0;
   constructor(
     table: SSTable,
     readonly gte?: Uint8Array,
   ) {
-    this.#blocks = table.blocksFrom(gte);
+    this.#table = table;
+    this.#blocks = table.rawBlocksFrom(gte);
   }
 
   async start(): Promise<void> {
     await this.#nextBlock();
-    if (this.gte !== undefined) {
-      while (this.key !== undefined && compareBytes(this.key, this.gte) < 0) {
-        const p = this.advance();
-        if (p) await p;
-      }
+    const gte = this.gte;
+    if (gte === undefined) return;
+    while (this.valid && compareRange(this.keyBuf, 0, this.keyLen, gte) < 0) {
+      const p = this.advance();
+      if (p) await p;
     }
   }
 
@@ -71,27 +132,78 @@ export class TableCursor implements Cursor {
     for (;;) {
       const r = await this.#blocks.next();
       if (r.done) {
-        this.#block = undefined;
-        this.key = undefined;
+        this.valid = false;
         return;
       }
-      if (r.value.keys.length > 0) {
-        this.#block = r.value;
-        this.#i = 0;
-        this.key = r.value.keys[0];
-        this.value = r.value.values[0] as Uint8Array | null;
-        return;
-      }
+      const b = r.value;
+      const len = b.length;
+      if (len < 4) throw this.#corrupt("block shorter than its restart count");
+      const dataEnd = len - 4 - b.readUInt32LE(len - 4) * 4;
+      if (dataEnd < 0) throw this.#corrupt("restart array larger than the block");
+      if (dataEnd === 0) continue;
+      this.#block = b;
+      this.#pos = 0;
+      this.#end = dataEnd;
+      this.keyLen = 0;
+      this.#parse();
+      return;
     }
   }
 
-  advance(): Promise<void> | undefined {
+  #corrupt(detail: string): LsmCorruptionError {
+    const t = this.#table;
+    return new LsmCorruptionError("format", t.key, `data block does not decode (${detail})`, {
+      root: t.fs.root.url,
+    });
+  }
+
+  /** Parses the entry at #pos (there is one) into the cursor's fields. */
+  #parse(): void {
     const b = this.#block;
-    if (!b) return undefined;
-    const i = ++this.#i;
-    if (i < b.keys.length) {
-      this.key = b.keys[i];
-      this.value = b.values[i] as Uint8Array | null;
+    const end = this.#end;
+    let p = this.#pos;
+    // Three LEB128 varints, inline: this runs once per entry of every scan and compaction.
+    let shared = 0;
+    let unshared = 0;
+    let vtag = 0;
+    for (let field = 0; field < 3; field++) {
+      let v = 0;
+      let mul = 1;
+      for (let i = 0; ; i++) {
+        if (p >= end || i >= 8) throw this.#corrupt("varint past end");
+        const x = b[p++] as number;
+        v += (x & 0x7f) * mul;
+        if (x < 0x80) break;
+        mul *= 128;
+      }
+      if (field === 0) shared = v;
+      else if (field === 1) unshared = v;
+      else vtag = v;
+    }
+    if (shared > this.keyLen) throw this.#corrupt("shared prefix longer than the previous key");
+    const keyLen = shared + unshared;
+    const vlen = vtag === 0 ? 0 : vtag - 1;
+    if (p + unshared + vlen > end) throw this.#corrupt("entry past the block end");
+    if (keyLen > this.keyBuf.length) {
+      const grown = new Uint8Array(Math.max(keyLen, this.keyBuf.length * 2));
+      grown.set(this.keyBuf.subarray(0, shared));
+      this.keyBuf = grown;
+    }
+    const k = this.keyBuf;
+    for (let j = 0; j < unshared; j++) k[shared + j] = b[p + j] as number;
+    p += unshared;
+    this.keyLen = keyLen;
+    this.valBuf = b;
+    this.valOff = p;
+    this.valLen = vtag === 0 ? -1 : vlen;
+    this.#pos = p + vlen;
+    this.valid = true;
+  }
+
+  advance(): Promise<void> | undefined {
+    if (!this.valid) return undefined;
+    if (this.#pos < this.#end) {
+      this.#parse();
       return undefined;
     }
     return this.#nextBlock();
@@ -105,37 +217,51 @@ export class TableCursor implements Cursor {
 
 /**
  * Merges cursors given newest first into one cursor: for each key, in ascending order, the newest
- * source's value (tombstones included, as `null`). Call {@link MergeCursor.advance} once to position
- * it on the first entry.
+ * source's value (tombstones included, `valLen` −1). The key is copied into the merge cursor's own buffer
+ * (the sources move on); the value stays a view into the source's block or memtable entry, which is
+ * never overwritten. Call {@link MergeCursor.advance} once to position it on the first entry.
  */
 export class MergeCursor implements Cursor {
-  key: Uint8Array | undefined;
-  value: Uint8Array | null = null;
+  valid = false;
+  keyBuf: Uint8Array = new Uint8Array(64);
+  readonly keyOff = 0;
+  keyLen = 0;
+  valBuf: Uint8Array = EMPTY;
+  valOff = 0;
+  valLen = -1;
   readonly #live: Cursor[];
 
   constructor(cursors: readonly Cursor[]) {
-    this.#live = cursors.filter((c) => c.key !== undefined);
+    this.#live = cursors.filter((c) => c.valid);
   }
 
   advance(): Promise<void> | undefined {
     const live = this.#live;
     if (live.length === 0) {
-      this.key = undefined;
+      this.valid = false;
       return undefined;
     }
     let min = live[0] as Cursor;
     for (let i = 1; i < live.length; i++) {
       const c = live[i] as Cursor;
-      if (compareBytes(c.key as Uint8Array, min.key as Uint8Array) < 0) min = c;
+      if (compareCursors(c, min) < 0) min = c;
     }
-    const key = min.key as Uint8Array;
-    this.key = key;
-    this.value = min.value;
+    const n = min.keyLen;
+    if (n > this.keyBuf.length) this.keyBuf = new Uint8Array(Math.max(n, this.keyBuf.length * 2));
+    const k = this.keyBuf;
+    const src = min.keyBuf;
+    const so = min.keyOff;
+    for (let i = 0; i < n; i++) k[i] = src[so + i] as number;
+    this.keyLen = n;
+    this.valBuf = min.valBuf;
+    this.valOff = min.valOff;
+    this.valLen = min.valLen;
+    this.valid = true;
     // Advance every source holding this key (older versions are shadowed).
     let waits: Promise<void>[] | undefined;
     for (let i = 0; i < live.length; i++) {
       const c = live[i] as Cursor;
-      if (c === min || compareBytes(c.key as Uint8Array, key) === 0) {
+      if (c === min || compareCursors(c, this) === 0) {
         const p = c.advance();
         if (p) {
           waits ??= [];
@@ -150,6 +276,6 @@ export class MergeCursor implements Cursor {
 
   #prune(): void {
     const live = this.#live;
-    for (let i = live.length - 1; i >= 0; i--) if ((live[i] as Cursor).key === undefined) live.splice(i, 1);
+    for (let i = live.length - 1; i >= 0; i--) if (!(live[i] as Cursor).valid) live.splice(i, 1);
   }
 }

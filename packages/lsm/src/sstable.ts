@@ -11,7 +11,7 @@
 import { crc32c } from "@node-rs/crc32";
 import type { FileSystem } from "@proximadb/core";
 import { bloomMayContain, buildBloom, hash32 } from "./bloom.js";
-import { ByteReader, ByteWriter, compareBytes } from "./bytes.js";
+import { ByteReader, ByteWriter, compareBytes, compareRange } from "./bytes.js";
 import { LsmCorruptionError } from "./errors.js";
 
 /** `PXLSMSST` */
@@ -23,6 +23,24 @@ export const FOOTER_SIZE = 56;
 const RESTART_INTERVAL = 16;
 const TAIL_READ = 64 * 1024;
 const SCAN_READ = 1024 * 1024;
+
+/** A read handle kept open on one file: positional reads without an open and close per read. */
+export interface PositionalReader {
+  /** Reads `length` bytes at `offset` (fewer only at the end of the file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the handle. */
+  close(): Promise<void>;
+}
+
+/**
+ * An optional capability a {@link FileSystem} may add (duck-typed: not part of the core contract yet).
+ * When present, every open SSTable keeps one reader, so a block read is one positional read instead of
+ * open + read + close.
+ */
+export interface PositionalReadSource {
+  /** Opens `key` for positional reads; throws `FsError` `NotFound` when absent. */
+  openReader(key: string): Promise<PositionalReader>;
+}
 
 /** A file of this tree: its level and number (`level-<level>/<number>.sst`). */
 export interface FileId {
@@ -78,7 +96,9 @@ export class SSTableWriter {
   #count = 0;
   #blockCount = 0;
   #offset = 0;
-  #prev: Uint8Array = new Uint8Array(0);
+  /** The last key added is `#prev[0, #prevLen)`. */
+  #prev: Uint8Array = new Uint8Array(64);
+  #prevLen = 0;
   #min: Uint8Array | undefined;
   readonly #blockBytes: number;
   readonly #bitsPerKey: number;
@@ -93,29 +113,49 @@ export class SSTableWriter {
     return this.#count;
   }
 
-  /** Adds one entry (`null` value = tombstone). Returns a chunk to write when 256 KiB are ready. */
-  add(key: Uint8Array, value: Uint8Array | null): Uint8Array | undefined {
-    if (this.#blockCount % RESTART_INTERVAL === 0) this.#restarts.push(this.#block.length);
+  /**
+   * Adds one entry: key `key[keyOff, keyOff + keyLen)`, value `val[valOff, valOff + valLen)` or a tombstone when
+   * `valLen` is −1. The bytes are copied: the caller may reuse its buffers. Returns a chunk to write
+   * when 256 KiB are ready.
+   */
+  add(
+    key: Uint8Array,
+    keyOff: number,
+    keyLen: number,
+    val: Uint8Array,
+    valOff: number,
+    valLen: number,
+  ): Uint8Array | undefined {
+    const prev = this.#prev;
     let shared = 0;
-    if (this.#blockCount % RESTART_INTERVAL !== 0) {
-      const max = Math.min(key.length, this.#prev.length);
-      while (shared < max && key[shared] === this.#prev[shared]) shared++;
+    if (this.#blockCount % RESTART_INTERVAL === 0) this.#restarts.push(this.#block.length);
+    else {
+      const max = Math.min(keyLen, this.#prevLen);
+      while (shared < max && key[keyOff + shared] === prev[shared]) shared++;
     }
     const b = this.#block;
     b.varint(shared);
-    b.varint(key.length - shared);
-    b.varint(value === null ? 0 : value.length + 1);
-    b.bytes(key, shared);
-    if (value !== null) b.bytes(value);
+    b.varint(keyLen - shared);
+    b.varint(valLen < 0 ? 0 : valLen + 1);
+    b.bytes(key, keyOff + shared, keyOff + keyLen);
+    if (valLen > 0) b.bytes(val, valOff, valOff + valLen);
     if (this.#count === this.#hashes.length) {
       const grown = new Uint32Array(this.#hashes.length * 2);
       grown.set(this.#hashes);
       this.#hashes = grown;
     }
-    this.#hashes[this.#count++] = hash32(key);
+    this.#hashes[this.#count++] = hash32(key, undefined, keyLen, keyOff);
     this.#blockCount++;
-    this.#min ??= key;
-    this.#prev = key;
+    if (this.#min === undefined) this.#min = Uint8Array.prototype.slice.call(key, keyOff, keyOff + keyLen);
+    // Keep our own copy of the key: the caller's buffer moves on.
+    if (keyLen > prev.length) {
+      const grown = new Uint8Array(Math.max(keyLen, prev.length * 2));
+      grown.set(prev.subarray(0, shared));
+      this.#prev = grown;
+    }
+    const p = this.#prev;
+    for (let i = shared; i < keyLen; i++) p[i] = key[keyOff + i] as number;
+    this.#prevLen = keyLen;
     if (b.length >= this.#blockBytes) this.#finishBlock();
     if (this.#out.length >= 256 * 1024) return this.#drain();
     return undefined;
@@ -136,8 +176,8 @@ export class SSTableWriter {
     const offset = this.#offset + this.#out.length;
     this.#out.bytes(b.view());
     this.#out.u32(crc32c(b.view()));
-    this.#index.varint(this.#prev.length);
-    this.#index.bytes(this.#prev);
+    this.#index.varint(this.#prevLen);
+    this.#index.bytes(this.#prev, 0, this.#prevLen);
     this.#index.varint(offset);
     this.#index.varint(b.length);
     b.reset();
@@ -164,8 +204,8 @@ export class SSTableWriter {
     const min = this.#min ?? new Uint8Array(0);
     out.varint(min.length);
     out.bytes(min);
-    out.varint(this.#prev.length);
-    out.bytes(this.#prev);
+    out.varint(this.#prevLen);
+    out.bytes(this.#prev, 0, this.#prevLen);
     const metaLen = out.length - start;
     appendCrc(out, start);
     // index
@@ -207,39 +247,63 @@ function readU64(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x1_0000_0000;
 }
 
-/** A decoded data block: parallel arrays of keys and values (`null` = tombstone). */
-export interface DecodedBlock {
-  readonly keys: Uint8Array[];
-  readonly values: (Uint8Array | null)[];
-  readonly bytes: number;
-}
-
-/** An LRU cache of decoded data blocks, shared by every table of an engine. */
+/**
+ * An LRU cache of verified raw data blocks (block bytes without their CRC), shared by every table of an
+ * engine and bounded by bytes. Raw blocks cost their size (about 4 KiB) instead of the ~1.5× a decoded
+ * block costs in per-entry objects, so the same budget holds more of the data; a point lookup searches a
+ * raw block through its restart points without decoding it. Keys are numbers (table id × 2²⁴ + block):
+ * no string is built per lookup.
+ */
 export class BlockCache {
-  readonly #map = new Map<string, DecodedBlock>();
+  readonly #map = new Map<number, Buffer>();
   #bytes = 0;
+  /** @param capacity bytes the cache may hold (0 disables it) */
   constructor(readonly capacity: number) {}
 
-  get(id: string): DecodedBlock | undefined {
+  /** Bytes currently held (block sizes plus a fixed per-entry overhead). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Blocks currently held. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** The block, marked most recently used; `undefined` when absent. */
+  get(id: number): Buffer | undefined {
     const b = this.#map.get(id);
-    if (b) {
+    if (b !== undefined) {
       this.#map.delete(id);
       this.#map.set(id, b);
     }
     return b;
   }
 
-  set(id: string, block: DecodedBlock): void {
-    if (this.capacity <= 0 || block.bytes > this.capacity) return;
+  /** Adds a block, evicting the least recently used ones beyond the capacity. */
+  set(id: number, block: Buffer): void {
+    const cost = block.length + BLOCK_OVERHEAD;
+    if (this.capacity <= 0 || cost > this.capacity) return;
+    const prev = this.#map.get(id);
+    if (prev !== undefined) {
+      this.#map.delete(id);
+      this.#bytes -= prev.length + BLOCK_OVERHEAD;
+    }
     this.#map.set(id, block);
-    this.#bytes += block.bytes;
+    this.#bytes += cost;
+    if (this.#bytes <= this.capacity) return;
     for (const [k, v] of this.#map) {
-      if (this.#bytes <= this.capacity) break;
       this.#map.delete(k);
-      this.#bytes -= v.bytes;
+      this.#bytes -= v.length + BLOCK_OVERHEAD;
+      if (this.#bytes <= this.capacity) break;
     }
   }
 }
+
+/** Bytes charged per cached block beyond its data (map entry and Buffer object). */
+const BLOCK_OVERHEAD = 96;
+/** Cache ids: table id × 2²⁴ + block index (a table of up to 16 M blocks, 64 GiB at 4 KiB). */
+const BLOCKS_PER_TABLE = 2 ** 24;
 
 let nextTableId = 1;
 
@@ -251,11 +315,13 @@ export class SSTable implements SSTableMeta {
   readonly entries: number;
   readonly minKey: Uint8Array;
   readonly maxKey: Uint8Array;
-  readonly #id = `${nextTableId++}:`;
+  readonly #cacheBase = nextTableId++ * BLOCKS_PER_TABLE;
   readonly #lastKeys: Uint8Array[];
   readonly #offsets: number[];
   readonly #sizes: number[];
   readonly #bloom: Uint8Array;
+  #reader: Promise<PositionalReader> | undefined;
+  #closed = false;
 
   private constructor(
     readonly fs: FileSystem,
@@ -392,58 +458,91 @@ export class SSTable implements SSTableMeta {
   }
 
   /**
-   * Looks a key up: `undefined` when the file has no entry for it, `null` for a tombstone, else the value.
-   * `hash` is {@link hash32} of the key (computed once per lookup across tables).
+   * Looks a key up: `undefined` when the file has no entry for it, `null` for a tombstone, else the value
+   * (a view into the cached block: copy it before handing it out). `hash` is {@link hash32} of the key
+   * (computed once per lookup across tables). Synchronous when the block is cached; a promise when it
+   * has to be read (one ranged read of the block, checksum verified, then cached).
    */
-  async get(key: Uint8Array, hash: number, cache: BlockCache): Promise<Uint8Array | null | undefined> {
+  get(
+    key: Uint8Array,
+    hash: number,
+    cache: BlockCache,
+  ): Uint8Array | null | undefined | Promise<Uint8Array | null | undefined> {
     if (this.entries === 0 || compareBytes(key, this.minKey) < 0 || compareBytes(key, this.maxKey) > 0)
       return undefined;
     if (!bloomMayContain(this.#bloom, hash)) return undefined;
     const i = this.#findBlock(key);
     if (i >= this.#offsets.length) return undefined;
-    const cacheId = this.#id + i;
-    let block = cache.get(cacheId);
-    if (!block) {
-      const off = this.#offsets[i] as number;
-      const len = this.#sizes[i] as number;
-      const buf = await readExact(
-        this.fs,
-        this.key,
-        off,
-        len + 4,
-        (k, d) => new LsmCorruptionError(k, this.key, d, { root: this.fs.root.url, offset: off }),
-      );
-      block = this.#decode(buf, off, len);
-      cache.set(cacheId, block);
-    }
-    let lo = 0;
-    let hi = block.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareBytes(block.keys[mid] as Uint8Array, key);
-      if (c === 0) return block.values[mid] as Uint8Array | null;
-      if (c < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return undefined;
+    const id = this.#cacheBase + i;
+    const block = cache.get(id);
+    if (block !== undefined) return this.#search(block, key, i);
+    return this.#readBlock(i).then((b) => {
+      cache.set(id, b);
+      return this.#search(b, key, i);
+    });
   }
 
-  /** Verifies the trailer checksum of a data block (`buf` = block + CRC) and decodes it. */
-  #decode(buf: Uint8Array, off: number, len: number): DecodedBlock {
-    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (b.length !== len + 4 || crc32c(b.subarray(0, len)) !== b.readUInt32LE(len)) {
+  /**
+   * Reads `length` bytes at `offset`: through a positional reader kept open for the table's lifetime
+   * when the file system offers one ({@link PositionalReadSource}), else one ranged `read`.
+   */
+  async #readAt(offset: number, length: number): Promise<Uint8Array> {
+    const source = this.fs as Partial<PositionalReadSource>;
+    let buf: Uint8Array;
+    if (typeof source.openReader === "function" && !this.#closed) {
+      this.#reader ??= source.openReader(this.key);
+      const reader = this.#reader;
+      buf = await reader.then(
+        (r) => r.read(offset, length),
+        (err) => {
+          if (this.#reader === reader) this.#reader = undefined; // retried at the next read
+          throw err;
+        },
+      );
+    } else buf = await this.fs.read(this.key, { offset, length });
+    if (buf.length !== length)
+      throw new LsmCorruptionError(
+        "format",
+        this.key,
+        `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`,
+        { root: this.fs.root.url, offset },
+      );
+    return buf;
+  }
+
+  /** Releases the table's reader, if one was opened. Later reads fall back to ranged reads. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) await (await reader.catch(() => undefined))?.close();
+  }
+
+  /** Reads data block `i`, verifies its CRC and returns its bytes without the CRC. */
+  async #readBlock(i: number): Promise<Buffer> {
+    const off = this.#offsets[i] as number;
+    const len = this.#sizes[i] as number;
+    const buf = await this.#readAt(off, len + 4);
+    let b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (crc32c(b.subarray(0, len)) !== b.readUInt32LE(len)) {
       throw new LsmCorruptionError("block-checksum", this.key, "data block checksum mismatch", {
         root: this.fs.root.url,
         offset: off,
       });
     }
+    // A view into a larger buffer (an in-memory backend's file) would pin all of it in the cache.
+    if (b.buffer.byteLength > len + 4 + 1024) b = Buffer.from(b.subarray(0, len));
+    return b.subarray(0, len);
+  }
+
+  #search(block: Buffer, key: Uint8Array, i: number): Uint8Array | null | undefined {
     try {
-      return decodeBlock(b, len);
+      return searchBlock(block, block.length, key);
     } catch (err) {
       if (err instanceof RangeError) {
         throw new LsmCorruptionError("format", this.key, `data block does not decode (${err.message})`, {
           root: this.fs.root.url,
-          offset: off,
+          offset: this.#offsets[i] as number,
         });
       }
       throw err;
@@ -451,10 +550,11 @@ export class SSTable implements SSTableMeta {
   }
 
   /**
-   * Decoded data blocks from the first one that may hold `gte` to the end, ascending. Reads about
-   * 1 MiB of consecutive blocks per request and verifies each block; does not fill the block cache.
+   * Verified raw data blocks (bytes without their CRC) from the first one that may hold `gte` to the
+   * end, ascending. Reads about 1 MiB of consecutive blocks per request and verifies each block's CRC;
+   * does not fill the block cache (a scan would flush it).
    */
-  async *blocksFrom(gte?: Uint8Array): AsyncGenerator<DecodedBlock> {
+  async *rawBlocksFrom(gte?: Uint8Array): AsyncGenerator<Buffer> {
     if (this.entries === 0) return;
     if (gte !== undefined && compareBytes(this.maxKey, gte) < 0) return;
     let i = gte === undefined ? 0 : this.#findBlock(gte);
@@ -465,17 +565,19 @@ export class SSTable implements SSTableMeta {
       while (j < n && (this.#offsets[j] as number) + (this.#sizes[j] as number) + 4 - start <= SCAN_READ) j++;
       const last = j - 1;
       const end = (this.#offsets[last] as number) + (this.#sizes[last] as number) + 4;
-      const buf = await readExact(
-        this.fs,
-        this.key,
-        start,
-        end - start,
-        (k, d) => new LsmCorruptionError(k, this.key, d, { root: this.fs.root.url, offset: start }),
-      );
-      for (let b = i; b < j; b++) {
-        const off = this.#offsets[b] as number;
-        const len = this.#sizes[b] as number;
-        yield this.#decode(buf.subarray(off - start, off - start + len + 4), off, len);
+      const read = await this.#readAt(start, end - start);
+      const buf = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
+      for (let blk = i; blk < j; blk++) {
+        const off = this.#offsets[blk] as number;
+        const len = this.#sizes[blk] as number;
+        const at = off - start;
+        if (at + len + 4 > buf.length || crc32c(buf.subarray(at, at + len)) !== buf.readUInt32LE(at + len)) {
+          throw new LsmCorruptionError("block-checksum", this.key, "data block checksum mismatch", {
+            root: this.fs.root.url,
+            offset: off,
+          });
+        }
+        yield buf.subarray(at, at + len);
       }
       i = j;
     }
@@ -495,32 +597,80 @@ async function readExact(
   return buf;
 }
 
-/** Decodes a data block's entries (the CRC was checked by the caller). Throws `RangeError` when malformed. */
-export function decodeBlock(b: Buffer, len: number): DecodedBlock {
+/** Little-endian u32 at `at` (no DataView per lookup). */
+function u32le(b: Uint8Array, at: number): number {
+  return (
+    ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) +
+    (b[at + 3] as number) * 0x100_0000
+  );
+}
+
+let pos = 0;
+/** Reads a LEB128 varint at {@link pos} (advancing it) without allocating; `RangeError` past `end`. */
+function varintAt(b: Uint8Array, end: number): number {
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (pos >= end) throw new RangeError("varint past end");
+    const x = b[pos++] as number;
+    result += (x & 0x7f) * mul;
+    if (x < 0x80) return result;
+    mul *= 128;
+  }
+  throw new RangeError("varint too long");
+}
+
+/** Holds the key being rebuilt while a block is searched (grown on demand; lookups are synchronous). */
+let scratch = new Uint8Array(256);
+
+/**
+ * Finds `key` in a raw data block (`b[0, len)`, CRC already checked) without decoding it: a binary search
+ * over the restart points (whose keys are stored whole), then a scan of at most one restart interval.
+ * Returns the value (a view into `b`), `null` for a tombstone, `undefined` when absent.
+ * Throws `RangeError` when the block is malformed.
+ */
+export function searchBlock(b: Uint8Array, len: number, key: Uint8Array): Uint8Array | null | undefined {
   if (len < 4) throw new RangeError("block shorter than its restart count");
-  const nRestarts = b.readUInt32LE(len - 4);
+  const nRestarts = u32le(b, len - 4);
   const dataEnd = len - 4 - nRestarts * 4;
   if (dataEnd < 0) throw new RangeError("restart array larger than the block");
-  const r = new ByteReader(b, 0, dataEnd);
-  const keys: Uint8Array[] = [];
-  const values: (Uint8Array | null)[] = [];
-  let prev: Uint8Array = new Uint8Array(0);
-  while (r.pos < dataEnd) {
-    const shared = r.varint();
-    const unshared = r.varint();
-    const vtag = r.varint();
-    if (shared > prev.length) throw new RangeError("shared prefix longer than the previous key");
-    const delta = r.take(unshared);
-    let key: Uint8Array;
-    if (shared === 0) key = delta;
-    else {
-      key = new Uint8Array(shared + unshared);
-      key.set(prev.subarray(0, shared));
-      key.set(delta, shared);
-    }
-    keys.push(key);
-    values.push(vtag === 0 ? null : r.take(vtag - 1));
-    prev = key;
+  if (nRestarts === 0) return undefined;
+  // Last restart point whose (whole) key is ≤ key.
+  let lo = 0;
+  let hi = nRestarts - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    pos = u32le(b, dataEnd + mid * 4);
+    if (pos >= dataEnd) throw new RangeError("restart point past the entries");
+    if (varintAt(b, dataEnd) !== 0) throw new RangeError("restart entry shares a prefix");
+    const unshared = varintAt(b, dataEnd);
+    varintAt(b, dataEnd);
+    if (pos + unshared > dataEnd) throw new RangeError("key past end");
+    if (compareRange(b, pos, unshared, key) <= 0) lo = mid;
+    else hi = mid - 1;
   }
-  return { keys, values, bytes: len + 64 * keys.length };
+  pos = u32le(b, dataEnd + lo * 4);
+  let keyLen = 0;
+  while (pos < dataEnd) {
+    const shared = varintAt(b, dataEnd);
+    const unshared = varintAt(b, dataEnd);
+    const vtag = varintAt(b, dataEnd);
+    if (shared > keyLen) throw new RangeError("shared prefix longer than the previous key");
+    if (pos + unshared > dataEnd) throw new RangeError("key past end");
+    keyLen = shared + unshared;
+    if (keyLen > scratch.length) {
+      const grown = new Uint8Array(Math.max(keyLen, scratch.length * 2));
+      grown.set(scratch.subarray(0, shared));
+      scratch = grown;
+    }
+    for (let j = 0; j < unshared; j++) scratch[shared + j] = b[pos + j] as number;
+    pos += unshared;
+    const vlen = vtag === 0 ? 0 : vtag - 1;
+    if (pos + vlen > dataEnd) throw new RangeError("value past end");
+    const c = compareRange(scratch, 0, keyLen, key);
+    if (c === 0) return vtag === 0 ? null : b.subarray(pos, pos + vlen);
+    if (c > 0) return undefined;
+    pos += vlen;
+  }
+  return undefined;
 }

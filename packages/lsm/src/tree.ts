@@ -1,9 +1,9 @@
 import { type FileSystem, listAll } from "@proximadb/core";
 import type { StagedFile } from "@proximadb/engine";
 import { hash32 } from "./bloom.js";
-import { compareBytes } from "./bytes.js";
+import { compareBytes, compareRange, latin1 } from "./bytes.js";
 import { type Cursor, MemCursor, MergeCursor, TableCursor } from "./merge.js";
-import { Memtable } from "./memtable.js";
+import { type MemWrite, Memtable } from "./memtable.js";
 import { type BlockCache, type FileId, parseSstName, SSTable, SSTableWriter, sstName } from "./sstable.js";
 
 /** Tuning of one tree (see {@link LsmEngineOptions}). */
@@ -30,26 +30,36 @@ export interface LsmTreeStats {
   readonly levels: readonly (readonly number[])[];
   /** Bytes held by the active memtable. */
   readonly memtableBytes: number;
+  /** Full memtables frozen and waiting for (or in) their background flush. */
+  readonly frozenMemtables: number;
   /** Next file number. */
   readonly nextNumber: number;
   /** Dead files waiting to be deleted (in-flight reads, or a failed delete retried later). */
   readonly garbage: number;
 }
 
-/** One put (`value` given) or delete (`value` `null`). */
-export interface TreeOp {
-  readonly key: Uint8Array;
-  readonly value: Uint8Array | null;
-}
+/** Frozen memtables allowed before writers wait for the flush chain (double buffering plus one). */
+export const MAX_FROZEN = 2;
+/** Writers wait for compaction while level 0 holds this many × `levelFanout` files. */
+export const L0_STOP_FACTOR = 3;
 
 /**
  * One collection's LSM tree. Newest data wins in this order: the active memtable, memtables being
- * flushed, then level 0, 1, … and inside a level the higher file number. Tiered compaction keeps that
- * order true: a level with `levelFanout` files is merged whole into one file of the next level.
+ * flushed (newest first), then level 0, 1, … and inside a level the higher file number. Tiered compaction
+ * keeps that order true: a level with `levelFanout` files is merged whole into one file of the next level.
+ *
+ * Maintenance runs in the background: a full memtable is frozen (still readable) and a new one takes
+ * writes at once, while the frozen one is flushed and full levels are compacted. Two chains do the work:
+ * flushes (oldest frozen memtable first, so level-0 numbers follow recency) and compactions (one at a
+ * time, so numbers inside a level ≥ 1 follow recency too). They may overlap: a flush only adds a level-0
+ * file, which outranks every compaction output. Writers wait only when work piles up: more than
+ * {@link MAX_FROZEN} frozen memtables, or level 0 holding {@link L0_STOP_FACTOR} × `levelFanout` files.
+ * A background failure is kept and thrown by the next write, flush or close (the data stays readable in
+ * the frozen memtable and its flush is retried).
  */
 export class LsmTree {
   #mem = new Memtable();
-  /** Frozen memtables being flushed, newest first. */
+  /** Frozen memtables waiting for (or in) their flush, newest first. */
   #frozen: Memtable[] = [];
   #levels: SSTable[][] = [];
   /** Every live table in precedence order (newest first). */
@@ -58,7 +68,16 @@ export class LsmTree {
   #garbage: SSTable[] = [];
   #readers = 0;
   #gc: Promise<void> | undefined;
-  #lock: Promise<unknown> = Promise.resolve();
+  /** The running flush chain (drains {@link #frozen}), if any. */
+  #flushing: Promise<void> | undefined;
+  /** The running compaction chain, if any. */
+  #compacting: Promise<void> | undefined;
+  /** Serialises compactions (background and {@link compact}). */
+  #compactLock: Promise<unknown> = Promise.resolve();
+  /** Serialises renames and deletes (see {@link #namespace}). */
+  #nsLock: Promise<unknown> = Promise.resolve();
+  /** A background failure not yet reported to a caller. */
+  #failure: { error: unknown } | undefined;
 
   private constructor(
     readonly storage: TreeStorage,
@@ -119,39 +138,62 @@ export class LsmTree {
     return {
       levels: this.#levels.map((l) => l.map((t) => t.number)),
       memtableBytes: this.#mem.bytes,
+      frozenMemtables: this.#frozen.length,
       nextNumber: this.#next,
       garbage: this.#garbage.length,
     };
   }
 
-  /** Applies writes to the memtable; flushes (and compacts) first when it is full. */
-  async write(ops: readonly TreeOp[]): Promise<void> {
-    for (const op of ops) this.#mem.set(op.key, op.value);
-    if (this.#mem.bytes >= this.options.memtableBytes) {
-      await this.#exclusive(async () => {
-        if (this.#mem.bytes < this.options.memtableBytes) return; // another writer flushed it
-        await this.#flushLocked();
-        await this.#autoCompactLocked();
-      });
+  /**
+   * Applies writes to the memtable. A full memtable is frozen and flushed in the background; the call
+   * waits only for back-pressure (see the class notes).
+   * @throws the error of a failed background flush or compaction, once, before applying anything (a
+   *   rejected call has applied nothing)
+   */
+  async write(ops: readonly MemWrite[]): Promise<void> {
+    this.#throwFailure();
+    const mem = this.#mem;
+    mem.apply(ops);
+    if (mem.bytes < this.options.memtableBytes) return;
+    this.#freeze();
+    this.#startFlushing();
+    // Back-pressure: bounded memory in frozen memtables, bounded read cost in level 0.
+    const l0Stop = L0_STOP_FACTOR * this.options.levelFanout;
+    while (
+      this.#failure === undefined &&
+      ((this.#frozen.length > MAX_FROZEN && this.#flushing) ||
+        ((this.#levels[0]?.length ?? 0) >= l0Stop && this.#compacting))
+    ) {
+      await (this.#frozen.length > MAX_FROZEN ? this.#flushing : this.#compacting);
     }
+    // The ops are applied: a failure found while waiting is left for the next call, which applies nothing.
+  }
+
+  #throwFailure(): void {
+    const f = this.#failure;
+    if (f === undefined) return;
+    this.#failure = undefined;
+    throw f.error;
   }
 
   /** Point lookup: the newest value, `undefined` when absent or deleted. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const m = this.#mem.get(key);
-    if (m) return m.value === null ? undefined : m.value.slice();
+    const k = latin1(key);
+    const m = this.#mem.find(k);
+    if (m !== undefined) return this.#mem.valueCopy(m) ?? undefined;
     for (const f of this.#frozen) {
-      const e = f.get(key);
-      if (e) return e.value === null ? undefined : e.value.slice();
+      const e = f.find(k);
+      if (e !== undefined) return f.valueCopy(e) ?? undefined;
     }
     const order = this.#order;
     if (order.length === 0) return undefined;
     const h = hash32(key);
+    const cache = this.storage.cache;
     this.#readers++;
     try {
       for (const t of order) {
-        if (!t.mayContain(h)) continue;
-        const v = await t.get(key, h, this.storage.cache);
+        let v = t.get(key, h, cache);
+        if (v instanceof Promise) v = await v;
         if (v !== undefined) return v === null ? undefined : v.slice();
       }
       return undefined;
@@ -165,11 +207,11 @@ export class LsmTree {
     gte?: Uint8Array;
     lt?: Uint8Array;
     limit?: number;
-  }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  }): AsyncGenerator<{ key: Uint8Array; value: Uint8Array }> {
     const limit = range.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return;
-    const cursors: Cursor[] = [new MemCursor(this.#mem.sortedEntries(), range.gte)];
-    for (const f of this.#frozen) cursors.push(new MemCursor(f.sortedEntries(), range.gte));
+    const cursors: Cursor[] = [new MemCursor(this.#mem, range.gte)];
+    for (const f of this.#frozen) cursors.push(new MemCursor(f, range.gte));
     const tables: TableCursor[] = [];
     this.#readers++;
     try {
@@ -181,14 +223,19 @@ export class LsmTree {
       }
       await Promise.all(tables.map((c) => c.start()));
       const merge = new MergeCursor(cursors);
+      const lt = range.lt;
       let count = 0;
       for (;;) {
         const p = merge.advance();
         if (p) await p;
-        const key = merge.key;
-        if (key === undefined || (range.lt !== undefined && compareBytes(key, range.lt) >= 0)) return;
-        if (merge.value === null) continue;
-        yield [key.slice(), merge.value.slice()];
+        if (!merge.valid || (lt !== undefined && compareRange(merge.keyBuf, 0, merge.keyLen, lt) >= 0))
+          return;
+        if (merge.valLen < 0) continue;
+        // Copies: the merge's buffers move on, and values are views into read buffers.
+        yield {
+          key: merge.keyBuf.slice(0, merge.keyLen),
+          value: merge.valBuf.slice(merge.valOff, merge.valOff + merge.valLen),
+        };
         if (++count >= limit) return;
       }
     } finally {
@@ -201,18 +248,18 @@ export class LsmTree {
     if (--this.#readers === 0 && this.#garbage.length > 0) void this.#collectGarbage();
   }
 
-  /** Writes the memtable to a level-0 table (no-op when empty). */
-  flush(): Promise<void> {
-    return this.#exclusive(async () => {
-      await this.#flushLocked();
-      await this.#autoCompactLocked();
-    });
+  /** Writes the memtable (and any frozen ones) to level-0 tables, then compacts levels that are full. */
+  async flush(): Promise<void> {
+    this.#throwFailure();
+    this.#freeze();
+    await this.#drainFlushes();
+    await this.#drainCompactions();
   }
 
   /** Flushes, then merges every table into one file in the deepest level, dropping tombstones. */
-  compact(): Promise<void> {
-    return this.#exclusive(async () => {
-      await this.#flushLocked();
+  async compact(): Promise<void> {
+    await this.flush();
+    await this.#exclusiveCompaction(async () => {
       const inputs = this.#order.slice();
       if (inputs.length <= 1) return;
       const level = Math.max(1, this.#levels.length - 1);
@@ -220,52 +267,138 @@ export class LsmTree {
     });
   }
 
-  /** Waits for in-flight maintenance and garbage collection; flushes first when asked. */
+  /**
+   * Waits for background work and garbage collection; flushes first when asked (then a background
+   * failure is thrown). Without `flush`, unflushed writes are dropped as after a crash.
+   */
   async close(flush: boolean): Promise<void> {
     if (flush) await this.flush();
-    else await this.#exclusive(async () => {});
+    else {
+      await this.#flushing?.catch(() => undefined);
+      await this.#compacting?.catch(() => undefined);
+      this.#failure = undefined;
+    }
     await this.#gc;
+    await Promise.all(this.#order.map((t) => t.close()));
   }
 
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn);
-    this.#lock = run.catch(() => undefined);
+  /** Moves a non-empty active memtable to the frozen list (still readable) and starts a new one. */
+  #freeze(): void {
+    if (this.#mem.size === 0) return;
+    this.#frozen.unshift(this.#mem);
+    this.#mem = new Memtable();
+  }
+
+  /** Starts the flush chain unless it runs; it drains {@link #frozen} oldest first. */
+  #startFlushing(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    if (this.#frozen.length === 0) return Promise.resolve();
+    const run = (async () => {
+      try {
+        while (this.#frozen.length > 0) {
+          await this.#flushOldest();
+          this.#startCompacting();
+        }
+      } catch (error) {
+        this.#failure ??= { error };
+      } finally {
+        this.#flushing = undefined;
+      }
+    })();
+    this.#flushing = run;
     return run;
   }
 
-  async #flushLocked(): Promise<void> {
-    const mem = this.#mem;
-    if (mem.size === 0) return;
-    this.#mem = new Memtable();
-    this.#frozen.unshift(mem);
-    const number = this.#next++;
-    try {
-      const entries = mem.sortedEntries();
-      const table = await this.#writeTable({ level: 0, number, replaces: [] }, async function* (w) {
-        for (const e of entries) {
-          const chunk = w.add(e.key, e.value);
-          if (chunk) yield chunk;
-        }
-      });
-      this.#levelOf(0).push(table);
-      this.#reorder();
-    } catch (err) {
-      // Keep the data: fold the newer writes over the frozen memtable and make it active again.
-      for (const e of this.#mem.sortedEntries()) mem.set(e.key, e.value);
-      this.#mem = mem;
-      throw err;
-    } finally {
-      this.#frozen = this.#frozen.filter((f) => f !== mem);
+  /** Flushes every frozen memtable; throws a background failure. */
+  async #drainFlushes(): Promise<void> {
+    while (this.#frozen.length > 0 || this.#flushing) {
+      await this.#startFlushing();
+      this.#throwFailure();
     }
   }
 
-  async #autoCompactLocked(): Promise<void> {
-    for (let level = 0; level < this.#levels.length; level++) {
-      const files = this.#levels[level] as SSTable[];
-      if (files.length < this.options.levelFanout) continue;
-      const deeperEmpty = this.#levels.slice(level + 1).every((l) => l.length === 0);
-      await this.#compactLocked(files.slice(), level + 1, deeperEmpty);
+  /** Waits until no level is full and no compaction runs; throws a background failure. */
+  async #drainCompactions(): Promise<void> {
+    while (this.#compacting || this.#fullLevel() >= 0) {
+      await this.#startCompacting();
+      this.#throwFailure();
     }
+  }
+
+  #fullLevel(): number {
+    for (let level = 0; level < this.#levels.length; level++)
+      if ((this.#levels[level] as SSTable[]).length >= this.options.levelFanout) return level;
+    return -1;
+  }
+
+  /** Starts the compaction chain unless it runs; it compacts full levels, shallowest first. */
+  #startCompacting(): Promise<void> {
+    if (this.#compacting) return this.#compacting;
+    if (this.#fullLevel() < 0) return Promise.resolve();
+    const run = (async () => {
+      try {
+        for (;;) {
+          const level = this.#fullLevel();
+          if (level < 0) break;
+          await this.#exclusiveCompaction(async () => {
+            const files = this.#levels[level] as SSTable[];
+            if (files.length < this.options.levelFanout) return;
+            const deeperEmpty = this.#levels.slice(level + 1).every((l) => l.length === 0);
+            await this.#compactLocked(files.slice(), level + 1, deeperEmpty);
+          });
+        }
+      } catch (error) {
+        this.#failure ??= { error };
+      } finally {
+        this.#compacting = undefined;
+      }
+    })();
+    this.#compacting = run;
+    return run;
+  }
+
+  /**
+   * Serialises this tree's renames and deletes. A flush and a compaction may run at once, and a local
+   * disk prunes emptied folders after a move or delete: two unserialised moves out of `_staging/` (or a
+   * delete emptying `level-0/` while a flush moves into it) could see the folder vanish mid-step.
+   */
+  #namespace<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#nsLock.then(fn);
+    this.#nsLock = run.catch(() => undefined);
+    return run;
+  }
+
+  #exclusiveCompaction<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#compactLock.then(fn);
+    this.#compactLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes the oldest frozen memtable to a new level-0 table; on failure it stays frozen (readable). */
+  async #flushOldest(): Promise<void> {
+    const mem = this.#frozen[this.#frozen.length - 1] as Memtable;
+    const number = this.#next++;
+    const order = mem.sorted();
+    const table = await this.#writeTable({ level: 0, number, replaces: [] }, async function* (w) {
+      const { buf, keyOff, keyLen, valOff, valLen } = mem;
+      for (let i = 0; i < order.length; i++) {
+        const e = order[i] as number;
+        const b = buf[e] as Uint8Array;
+        const chunk = w.add(
+          b,
+          keyOff[e] as number,
+          keyLen[e] as number,
+          b,
+          valOff[e] as number,
+          valLen[e] as number,
+        );
+        if (chunk) yield chunk;
+      }
+    });
+    // One synchronous step: readers see the data in the memtable or in the table, never neither.
+    this.#levelOf(0).push(table);
+    this.#reorder();
+    this.#frozen = this.#frozen.filter((f) => f !== mem);
   }
 
   /** Merges `inputs` (precedence order) into one table at `level`; it replaces them in one commit. */
@@ -310,10 +443,10 @@ export class LsmTree {
     try {
       size = (await staged.fs.writeStream(staged.key, all(), { durable: true })).bytes;
     } catch (err) {
-      await staged.fs.delete(staged.key).catch(() => undefined);
+      await this.#namespace(() => staged.fs.delete(staged.key)).catch(() => undefined);
       throw err;
     }
-    const key = await this.storage.commit(staged, name);
+    const key = await this.#namespace(() => this.storage.commit(staged, name));
     return SSTable.open(this.storage.fs, key, size, meta);
   }
 
@@ -330,7 +463,8 @@ export class LsmTree {
         while (this.#readers === 0 && this.#garbage.length > 0) {
           this.#garbage.sort((a, b) => a.number - b.number);
           const t = this.#garbage[0] as SSTable;
-          await this.storage.fs.delete(t.key);
+          await t.close();
+          await this.#namespace(() => this.storage.fs.delete(t.key));
           this.#garbage.shift();
         }
       } catch {
@@ -353,10 +487,9 @@ async function* mergedChunks(
   for (;;) {
     const p = merge.advance();
     if (p) await p;
-    const key = merge.key;
-    if (key === undefined) return;
-    if (merge.value === null && dropTombstones) continue;
-    const chunk = w.add(key, merge.value);
+    if (!merge.valid) return;
+    if (merge.valLen < 0 && dropTombstones) continue;
+    const chunk = w.add(merge.keyBuf, 0, merge.keyLen, merge.valBuf, merge.valOff, merge.valLen);
     if (chunk) yield chunk;
   }
 }

@@ -48,8 +48,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: a tiny seeded PRNG, enough for fault dice. */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a tiny seeded PRNG (uniform in [0, 1)), enough for fault dice and reproducible tests. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,6 +7,7 @@ import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
 import { S3FileSystem } from "@proximadb/fs-s3";
 import type { S3rverInstance } from "@proximadb/testing/emulators/s3rver";
 import { type VectorRecord, ViperEngine } from "../src/index.js";
+import { seededRandom } from "@proximadb/testing/fault-proxy";
 
 /** A set of storage roots that survives engine restarts. */
 export interface RootsFixture {
@@ -59,16 +60,7 @@ export async function openViper(fixture: RootsFixture, nodeId = "node-a"): Promi
 }
 
 /** A deterministic pseudo-random generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 /** `count` records `<prefix>-<i>` with vectors derived from `seed`. */
 export function makeRecords(

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AppendHandle, FileSystem } from "@proximadb/core";
 import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { type SyncPolicy, type WalEncoding, type WalEntry, WriteAheadLog } from "../src/index.js";
+import { counting } from "../test/tiers.js";
 
 /** A 1 KiB record: the payload is 1,024 bytes. */
 export function record(i: number): WalEntry {
@@ -19,41 +19,14 @@ export async function freshRoot(): Promise<{ dir: string; url: string }> {
   return { dir: join(base, "wal"), url: `file://${base}/wal` };
 }
 
-/** Counts fsyncs of append handles. */
-function countingSyncs(fs: FileSystem, counter: { syncs: number }): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop) {
-      if (prop === "openAppend") {
-        return async (key: string): Promise<AppendHandle> => {
-          const h = await target.openAppend(key);
-          return {
-            get size() {
-              return h.size;
-            },
-            write: (d) => h.write(d),
-            sync: () => {
-              counter.syncs++;
-              return h.sync();
-            },
-            truncate: (n) => h.truncate(n),
-            close: () => h.close(),
-          };
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
-
 export async function openWal(
   url: string,
   options: { sync?: SyncPolicy; encoding?: WalEncoding; segmentBytes?: number } = {},
 ) {
-  const counter = { syncs: 0 };
+  const counter = { syncs: 0, writes: 0 };
   const service = new AssignmentService({ components: { wal: { roots: [url] } } });
   const wal = await WriteAheadLog.open({
-    engine: { service, openFileSystem: (r) => countingSyncs(new LocalFileSystem(r), counter) },
+    engine: { service, openFileSystem: (r) => counting(new LocalFileSystem(r), counter) },
     ...options,
   });
   return { wal, counter };

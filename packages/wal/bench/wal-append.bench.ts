@@ -65,8 +65,16 @@ async function baselineRun(bytes: number, fsyncs: number) {
   await baselineRun(w.bytes, w.fsyncs);
   await rm(w.root.dir, { recursive: true, force: true });
 }
-const batch: { wal: number; plain: number; fsyncs: number; bytes: number; records: number; ratio: number }[] =
-  [];
+const batch: {
+  wal: number;
+  plain: number;
+  walCpu: number;
+  plainCpu: number;
+  fsyncs: number;
+  bytes: number;
+  records: number;
+  ratio: number;
+}[] = [];
 for (let r = 0; r < RUNS; r++) {
   let plain = { ms: 0, cpuMs: 0 };
   const prev = batch[batch.length - 1];

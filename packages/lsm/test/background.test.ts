@@ -1,0 +1,189 @@
+import { FsError, type StorageRoot, type WriteOptions } from "@proximadb/core";
+import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PositionalReader, PositionalReadSource } from "../src/index.js";
+import { BlockCache } from "../src/sstable.js";
+import { type Tier, openEngine, scanText, text } from "./helpers.js";
+
+/** memfs whose writes can be held at a gate or made to fail, and which counts positional readers. */
+class ControlledFs extends MemoryFileSystem implements PositionalReadSource {
+  static gate: Promise<void> | undefined;
+  static failNext: FsError | undefined;
+  static readers = { opened: 0, closed: 0, reads: 0 };
+
+  override async writeStream(
+    key: string,
+    source: AsyncIterable<Uint8Array>,
+    options?: WriteOptions,
+  ): Promise<{ bytes: number }> {
+    await ControlledFs.gate;
+    const fail = ControlledFs.failNext;
+    if (fail) {
+      ControlledFs.failNext = undefined;
+      for await (const _ of source); // drain the generator as a real failed upload would
+      throw fail;
+    }
+    return super.writeStream(key, source, options);
+  }
+
+  async openReader(key: string): Promise<PositionalReader> {
+    await this.stat(key);
+    const counts = ControlledFs.readers;
+    counts.opened++;
+    return {
+      read: (offset, length) => {
+        counts.reads++;
+        return this.read(key, { offset, length });
+      },
+      close: async () => {
+        counts.closed++;
+      },
+    };
+  }
+}
+
+function controlledTier(): Tier {
+  const volume = new Volume();
+  volume.mkdirSync("/disk1", { recursive: true });
+  return {
+    name: "controlled memfs",
+    urls: ["mem://disk1"],
+    open: (root: StorageRoot) => new ControlledFs(root, { volume }),
+    cleanup: async () => {},
+  };
+}
+
+/** A batch of `n` puts whose values fill about `n × 100` bytes. */
+const puts = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    type: "put" as const,
+    key: `${prefix}-${String(i).padStart(4, "0")}`,
+    value: `${prefix}:${"v".repeat(90)}:${i}`,
+  }));
+
+/** Lets pending promise chains (not timers) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("background flush and compaction", () => {
+  let tier: Tier;
+  let release: () => void = () => undefined;
+  beforeEach(() => {
+    tier = controlledTier();
+    ControlledFs.gate = undefined;
+    ControlledFs.failNext = undefined;
+    ControlledFs.readers = { opened: 0, closed: 0, reads: 0 };
+  });
+  afterEach(async () => {
+    release();
+    await tier.cleanup();
+  });
+
+  function closeGate(): void {
+    ControlledFs.gate = new Promise<void>((resolve) => {
+      release = () => {
+        ControlledFs.gate = undefined;
+        resolve();
+      };
+    });
+  }
+
+  it("acknowledges writes while a full memtable is flushed, and serves reads from the frozen memtable meanwhile", async () => {
+    const lsm = await openEngine(tier, { memtableBytes: 4096 });
+    closeGate();
+    await lsm.batch("c", puts("a", 60)); // fills the memtable: frozen, its flush held at the gate
+    await lsm.batch("c", puts("b", 5)); // still acknowledged: the flush runs in the background
+    const during = await lsm.stats("c");
+    expect(during?.frozenMemtables).toBe(1);
+    expect(during?.levels.flat()).toEqual([]);
+    expect(text(await lsm.get("c", "a-0007"))).toMatch(/^a:v+:7$/);
+    expect((await scanText(lsm, "c")).length).toBe(65);
+    release();
+    await lsm.flush("c");
+    const after = await lsm.stats("c");
+    expect(after?.frozenMemtables).toBe(0);
+    expect(after?.levels[0]?.length).toBe(2);
+    expect((await scanText(lsm, "c")).length).toBe(65);
+    await lsm.close();
+  });
+
+  it("makes writers wait once more than two full memtables are waiting for their flush", async () => {
+    const lsm = await openEngine(tier, { memtableBytes: 4096 });
+    closeGate();
+    await lsm.batch("c", puts("a", 60));
+    await lsm.batch("c", puts("b", 60));
+    let third = false;
+    const pending = lsm.batch("c", puts("c", 60)).then(() => {
+      third = true;
+    });
+    await settle();
+    expect(third).toBe(false);
+    expect((await lsm.stats("c"))?.frozenMemtables).toBe(3);
+    release();
+    await pending;
+    expect(third).toBe(true);
+    await lsm.flush("c");
+    expect((await scanText(lsm, "c")).length).toBe(180);
+    await lsm.close();
+  });
+
+  it("reports a failed background flush to the next caller, keeps the data readable and retries the flush", async () => {
+    const lsm = await openEngine(tier, { memtableBytes: 4096 });
+    ControlledFs.failNext = new FsError("Transient", "injected upload failure");
+    await lsm.batch("c", puts("a", 60)); // acknowledged: the failing flush runs in the background
+    await expect(lsm.flush("c")).rejects.toMatchObject({ kind: "Transient" });
+    expect(text(await lsm.get("c", "a-0042"))).toMatch(/:42$/);
+    expect((await lsm.stats("c"))?.levels.flat()).toEqual([]);
+    await lsm.flush("c"); // the retry succeeds
+    const stats = await lsm.stats("c");
+    expect(stats?.frozenMemtables).toBe(0);
+    expect(stats?.levels.flat().length).toBe(1);
+    await lsm.close();
+    const again = await openEngine(tier);
+    expect((await scanText(again, "c")).length).toBe(60);
+    await again.close();
+  });
+
+  it("keeps one positional reader per open table when the file system offers one, and closes it when the table dies", async () => {
+    const lsm = await openEngine(tier, { blockCacheBytes: 0, blockBytes: 256, levelFanout: 8 });
+    await lsm.batch("c", puts("a", 300));
+    await lsm.flush("c");
+    for (let i = 0; i < 300; i += 15)
+      expect(text(await lsm.get("c", `a-${String(i).padStart(4, "0")}`))).toBeDefined();
+    expect(ControlledFs.readers.opened).toBe(1);
+    expect(ControlledFs.readers.reads).toBeGreaterThanOrEqual(20);
+    await lsm.batch("c", puts("b", 10));
+    await lsm.compact("c"); // both tables merged away: their readers are closed before their files go
+    expect(ControlledFs.readers.closed).toBe(ControlledFs.readers.opened);
+    expect(text(await lsm.get("c", "b-0003"))).toBeDefined();
+    await lsm.close();
+    expect(ControlledFs.readers.closed).toBe(ControlledFs.readers.opened);
+  });
+});
+
+describe("BlockCache", () => {
+  const block = (n: number) => Buffer.alloc(n);
+
+  it("holds blocks up to its byte capacity and evicts the least recently used first", () => {
+    const cache = new BlockCache(3 * (1000 + 96));
+    cache.set(1, block(1000));
+    cache.set(2, block(1000));
+    cache.set(3, block(1000));
+    expect(cache.get(1)).toBeDefined(); // 1 is now the most recent: 2 goes first
+    cache.set(4, block(1000));
+    expect(cache.get(2)).toBeUndefined();
+    expect([1, 3, 4].map((id) => cache.get(id) !== undefined)).toEqual([true, true, true]);
+    expect(cache.bytes).toBeLessThanOrEqual(cache.capacity);
+    cache.set(5, block(2000)); // needs room of two blocks
+    expect(cache.size).toBe(2);
+    expect(cache.get(5)).toBeDefined();
+  });
+
+  it("caches nothing when its capacity is 0 or a block is larger than the whole cache", () => {
+    const off = new BlockCache(0);
+    off.set(1, block(10));
+    expect(off.get(1)).toBeUndefined();
+    const small = new BlockCache(500);
+    small.set(1, block(1000));
+    expect(small.size).toBe(0);
+  });
+});
