@@ -176,6 +176,17 @@ export interface AppendHandle {
 }
 
 /**
+ * A file opened for positional reads: one descriptor kept open across many reads (an SSTable's blocks).
+ * Local backends offer it through {@link FileSystem.openReader}.
+ */
+export interface PositionalReader {
+  /** Reads `length` bytes at `offset` (fewer only at the end of the file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the handle. */
+  close(): Promise<void>;
+}
+
+/**
  * The contract every storage adapter implements. One instance is bound to one storage root:
  * every key is root-relative (`coll-a/vectors/part-1.parquet`), so a move can never cross roots and a
  * key that would escape the root (`..`, a leading `/`, NUL) is an `InvalidKey` error.
@@ -198,6 +209,11 @@ export interface FileSystem {
   exists(key: string): Promise<boolean>;
   /** Reads a whole key (or a range) into memory; throws `NotFound`. */
   read(key: string, range?: ReadRange): Promise<Uint8Array>;
+  /**
+   * Optional: opens a key for repeated positional reads without reopening it each time (local files).
+   * Callers fall back to ranged {@link read} when it is absent. Throws `NotFound`.
+   */
+  openReader?(key: string): Promise<PositionalReader>;
   /** Streams a key (or a range) without buffering it whole. */
   readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array>;
   /** Writes a whole key; parent "folders" are created as needed. */

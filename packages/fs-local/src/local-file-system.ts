@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   type ListOptions,
   type ListPage,
+  type PositionalReader,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
@@ -276,19 +277,37 @@ export class LocalFileSystem implements FileSystem {
         if (!st.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
         length = Math.max(0, Math.min(length ?? Number.POSITIVE_INFINITY, st.size - offset));
       }
-      const buf = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buf, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break; // end of file (or truncated under us)
-        filled += bytesRead;
-      }
-      return filled === length ? buf : buf.subarray(0, filled);
+      return await readAt(handle, offset, length);
     } catch (err) {
       throw this.#readErr(err, "read", key);
     } finally {
       await handle.close().catch(() => undefined);
     }
+  }
+
+  /** Opens a file for positional reads through one descriptor (an SSTable's block reads). */
+  async openReader(key: string): Promise<PositionalReader> {
+    this.#key(key);
+    let handle: FileHandle;
+    try {
+      handle = await this.#fs.open(this.#path(key), "r");
+    } catch (err) {
+      throw this.#readErr(err, "openReader", key);
+    }
+    const readErr = (err: unknown) => this.#readErr(err, "read", key);
+    return {
+      async read(offset: number, length: number): Promise<Uint8Array> {
+        if (!(offset >= 0 && length >= 0)) {
+          throw new InvalidArgumentError(`invalid read range ${JSON.stringify({ offset, length })}`);
+        }
+        try {
+          return await readAt(handle, offset, length);
+        } catch (err) {
+          throw readErr(err);
+        }
+      },
+      close: () => handle.close(),
+    };
   }
 
   /** Streams a file (or a range) in chunks of up to 1 MiB. */
@@ -427,8 +446,9 @@ export class LocalFileSystem implements FileSystem {
   /** Opens a new file for writing, creating its folder (again, if a concurrent delete pruned it). */
   async #openCreate(path: string, dir: string): Promise<FileHandle> {
     for (let attempt = 0; ; attempt++) {
-      await this.#fs.mkdir(this.#path(dir), { recursive: true });
       try {
+        // A concurrent delete may prune the folder (or a parent) between mkdir and open: try again.
+        await this.#fs.mkdir(this.#path(dir), { recursive: true });
         return await this.#fs.open(path, "wx");
       } catch (err) {
         if (errnoOf(err) !== "ENOENT" || attempt >= 3) throw err;
@@ -437,8 +457,14 @@ export class LocalFileSystem implements FileSystem {
   }
 
   /** fsyncs a folder so a create or rename in it survives a crash. */
-  async #syncDir(dir: string): Promise<void> {
-    const h = await this.#fs.open(this.#path(dir), "r");
+  async #syncDir(dir: string, options: { missingOk?: boolean } = {}): Promise<void> {
+    let h: FileHandle;
+    try {
+      h = await this.#fs.open(this.#path(dir), "r");
+    } catch (err) {
+      if (options.missingOk && errnoOf(err) === "ENOENT") return;
+      throw err;
+    }
     try {
       await h.sync();
     } catch (err) {
@@ -447,6 +473,15 @@ export class LocalFileSystem implements FileSystem {
       if (code !== "EINVAL" && code !== "EISDIR" && code !== "ENOTSUP") throw err;
     } finally {
       await h.close();
+    }
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#fs.stat(path);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -486,16 +521,26 @@ export class LocalFileSystem implements FileSystem {
     const src = this.#path(from);
     const dst = this.#path(to);
     try {
-      await this.#fs.mkdir(this.#path(parentOf(to)), { recursive: true });
-      if (options.overwrite === false) {
-        // link + unlink: EEXIST when the target exists. Between the two steps both names exist.
-        await this.#fs.link(src, dst);
-        await this.#fs.unlink(src);
-      } else {
-        await this.#fs.rename(src, dst);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#fs.mkdir(this.#path(parentOf(to)), { recursive: true });
+          if (options.overwrite === false) {
+            // link + unlink: EEXIST when the target exists. Between the two steps both names exist.
+            await this.#fs.link(src, dst);
+            await this.#fs.unlink(src);
+          } else {
+            await this.#fs.rename(src, dst);
+          }
+          break;
+        } catch (err) {
+          // A concurrent delete may prune the target folder between mkdir and rename: make it again,
+          // as long as the source is still there (otherwise the ENOENT is the caller's).
+          if (errnoOf(err) !== "ENOENT" || attempt >= 3 || !(await this.#exists(src))) throw err;
+        }
       }
       await this.#syncDir(parentOf(to));
-      if (parentOf(from) !== parentOf(to)) await this.#syncDir(parentOf(from));
+      // The source folder may have been emptied and pruned by a concurrent move or delete meanwhile.
+      if (parentOf(from) !== parentOf(to)) await this.#syncDir(parentOf(from), { missingOk: true });
     } catch (err) {
       if (errnoOf(err) === "EXDEV") {
         throw toFsError(
@@ -572,6 +617,18 @@ export class LocalFileSystem implements FileSystem {
 
   /** Nothing to release: every operation opens and closes its own handles. */
   async close(): Promise<void> {}
+}
+
+/** Reads `length` bytes at `offset` into one buffer (fewer only at the end of the file). */
+async function readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buf, filled, length - filled, offset + filled);
+    if (bytesRead === 0) break; // end of file (or truncated under us)
+    filled += bytesRead;
+  }
+  return filled === length ? buf : buf.subarray(0, filled);
 }
 
 class LocalAppendHandle implements AppendHandle {

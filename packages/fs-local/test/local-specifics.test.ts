@@ -218,3 +218,32 @@ describe("root, provider and folders", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 });
+
+describe("concurrent moves and deletes that empty folders", () => {
+  it("moves two files out of one folder at once: neither trips over the other's pruning", async () => {
+    const fs = new LocalFileSystem(`file://${dir}`);
+    for (let i = 0; i < 100; i++) {
+      await fs.write(`c/_staging/a-${i}`, "a");
+      await fs.write(`c/_staging/b-${i}`, "b");
+      await Promise.all([
+        fs.move(`c/_staging/a-${i}`, `c/level-0/a-${i}`),
+        fs.move(`c/_staging/b-${i}`, `c/level-1/b-${i}`),
+      ]);
+    }
+    const { files } = await listAll(fs, "c/");
+    expect(files.length).toBe(200);
+  });
+
+  it("moves into a folder while a delete empties and prunes that same folder", async () => {
+    const fs = new LocalFileSystem(`file://${dir}`);
+    for (let i = 0; i < 100; i++) {
+      await fs.write(`c/level-0/old-${i}`, "old");
+      await fs.write(`c/_staging/new-${i}`, "new");
+      await Promise.all([
+        fs.delete(`c/level-0/old-${i}`),
+        fs.move(`c/_staging/new-${i}`, `c/level-0/new-${i}`),
+      ]);
+      expect(await fs.exists(`c/level-0/new-${i}`)).toBe(true);
+    }
+  });
+});

@@ -3,20 +3,20 @@
 // @proximadb/lsm and on LevelDB (classic-level) in the same run. Prints a table and writes
 // bench/results/lsm-lsm-vs-leveldb.json. Assertion-free: figures are reported as they are.
 //
-// The gets run twice on our side: through the plain `LocalFileSystem` (a block-cache miss is one ranged
-// `read`: open + pread + close), and through a subclass that adds the optional `openReader` capability
-// (`PositionalReadSource`: one descriptor kept per open table, a miss is one pread) — the contract change
-// the README proposes for fs-local. LSM_BENCH_CACHE_MB sets the block cache (default: the engine's 64).
+// The gets run twice on our side: through the plain `LocalFileSystem` (its `openReader`: one FileHandle kept
+// per open table, a block-cache miss is one promise pread), and through a subclass whose readers use raw
+// descriptors and callback `fs.read` (to see what the promise API costs). LSM_BENCH_CACHE_MB sets the block
+// cache (default: the engine's 64).
 import { randomBytes } from "node:crypto";
 import { close as fsClose, open as fsOpen, read as fsRead } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AssignmentService } from "@proximadb/core";
+import { AssignmentService, type PositionalReader } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { ClassicLevel } from "classic-level";
 import { median, printTable, writeResult } from "../../../bench/lib.js";
-import { LsmEngine, type PositionalReader, type PositionalReadSource } from "../src/index.js";
+import { LsmEngine } from "../src/index.js";
 
 const N = Number(process.env.LSM_BENCH_KEYS ?? 1_000_000);
 const GETS = Number(process.env.LSM_BENCH_GETS ?? 100_000);
@@ -26,12 +26,9 @@ const CACHE_MB =
   process.env.LSM_BENCH_CACHE_MB === undefined ? undefined : Number(process.env.LSM_BENCH_CACHE_MB);
 const tuning = CACHE_MB === undefined ? {} : { blockCacheBytes: CACHE_MB * 1024 * 1024 };
 
-/**
- * LocalFileSystem plus the proposed positional-reader capability: one descriptor per table, each read one
- * callback `fs.read` (cheaper than a promise FileHandle read).
- */
-class LocalFileSystemWithReaders extends LocalFileSystem implements PositionalReadSource {
-  async openReader(key: string): Promise<PositionalReader> {
+/** LocalFileSystem whose positional readers are raw descriptors read with callback `fs.read`. */
+class LocalFileSystemWithReaders extends LocalFileSystem {
+  override async openReader(key: string): Promise<PositionalReader> {
     const fd = await new Promise<number>((resolve, reject) =>
       fsOpen(`${this.root.path}/${key}`, "r", (err, fd) => (err ? reject(err) : resolve(fd))),
     );

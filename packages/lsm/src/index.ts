@@ -4,5 +4,5 @@ export type { LsmTreeStats } from "./tree.js";
 export { LsmCorruptionError, isLsmCorruptionError } from "./errors.js";
 export type { LsmCorruptionKind } from "./errors.js";
 export { FOOTER_SIZE, SST_MAGIC, SST_VERSION, parseSstName, sstName } from "./sstable.js";
-export type { FileId, PositionalReader, PositionalReadSource } from "./sstable.js";
+export type { FileId } from "./sstable.js";
 export type { Bytes } from "./bytes.js";

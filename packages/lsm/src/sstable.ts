@@ -9,7 +9,7 @@
  * entry count; the footer holds the magic, the version, the three handles and its own CRC32C.
  */
 import { crc32c } from "@node-rs/crc32";
-import type { FileSystem } from "@proximadb/core";
+import type { FileSystem, PositionalReader } from "@proximadb/core";
 import { bloomMayContain, buildBloom, hash32 } from "./bloom.js";
 import { ByteReader, ByteWriter, compareBytes, compareRange } from "./bytes.js";
 import { LsmCorruptionError } from "./errors.js";
@@ -23,24 +23,6 @@ export const FOOTER_SIZE = 56;
 const RESTART_INTERVAL = 16;
 const TAIL_READ = 64 * 1024;
 const SCAN_READ = 1024 * 1024;
-
-/** A read handle kept open on one file: positional reads without an open and close per read. */
-export interface PositionalReader {
-  /** Reads `length` bytes at `offset` (fewer only at the end of the file). */
-  read(offset: number, length: number): Promise<Uint8Array>;
-  /** Releases the handle. */
-  close(): Promise<void>;
-}
-
-/**
- * An optional capability a {@link FileSystem} may add (duck-typed: not part of the core contract yet).
- * When present, every open SSTable keeps one reader, so a block read is one positional read instead of
- * open + read + close.
- */
-export interface PositionalReadSource {
-  /** Opens `key` for positional reads; throws `FsError` `NotFound` when absent. */
-  openReader(key: string): Promise<PositionalReader>;
-}
 
 /** A file of this tree: its level and number (`level-<level>/<number>.sst`). */
 export interface FileId {
@@ -484,13 +466,12 @@ export class SSTable implements SSTableMeta {
 
   /**
    * Reads `length` bytes at `offset`: through a positional reader kept open for the table's lifetime
-   * when the file system offers one ({@link PositionalReadSource}), else one ranged `read`.
+   * when the file system offers one (`FileSystem.openReader`, local disk), else one ranged `read`.
    */
   async #readAt(offset: number, length: number): Promise<Uint8Array> {
-    const source = this.fs as Partial<PositionalReadSource>;
     let buf: Uint8Array;
-    if (typeof source.openReader === "function" && !this.#closed) {
-      this.#reader ??= source.openReader(this.key);
+    if (this.fs.openReader && !this.#closed) {
+      this.#reader ??= this.fs.openReader(this.key);
       const reader = this.#reader;
       buf = await reader.then(
         (r) => r.read(offset, length),

@@ -1,12 +1,11 @@
-import { FsError, type StorageRoot, type WriteOptions } from "@proximadb/core";
+import { FsError, type PositionalReader, type StorageRoot, type WriteOptions } from "@proximadb/core";
 import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PositionalReader, PositionalReadSource } from "../src/index.js";
 import { BlockCache } from "../src/sstable.js";
 import { type Tier, openEngine, scanText, text } from "./helpers.js";
 
 /** memfs whose writes can be held at a gate or made to fail, and which counts positional readers. */
-class ControlledFs extends MemoryFileSystem implements PositionalReadSource {
+class ControlledFs extends MemoryFileSystem {
   static gate: Promise<void> | undefined;
   static failNext: FsError | undefined;
   static readers = { opened: 0, closed: 0, reads: 0 };
@@ -26,7 +25,7 @@ class ControlledFs extends MemoryFileSystem implements PositionalReadSource {
     return super.writeStream(key, source, options);
   }
 
-  async openReader(key: string): Promise<PositionalReader> {
+  override async openReader(key: string): Promise<PositionalReader> {
     await this.stat(key);
     const counts = ControlledFs.readers;
     counts.opened++;

@@ -152,6 +152,22 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         expect((await collect(fs.readStream("r/digits", { offset: 1, length: 4 }))).toString()).toBe("1234");
       });
 
+      it("openReader (when offered) reads ranges through one handle, even after the key is replaced", async (ctx) => {
+        if (!fs.openReader) return ctx.skip("this backend does not offer openReader");
+        await fs.write("r/table", "0123456789");
+        const reader = await fs.openReader("r/table");
+        try {
+          expect(Buffer.from(await reader.read(2, 3)).toString()).toBe("234");
+          expect(Buffer.from(await reader.read(8, 100)).toString()).toBe("89");
+          await fs.write("r/table", "replaced!!");
+          // An open handle keeps reading the file it opened (a compacted-away table stays readable).
+          expect(Buffer.from(await reader.read(0, 4)).toString()).toBe("0123");
+        } finally {
+          await reader.close();
+        }
+        await expectFsError(fs.openReader("missing/key"), "NotFound");
+      });
+
       it("throws NotFound for read, readStream and stat of a missing key; exists() is false", async () => {
         await expectFsError(fs.read("missing/key"), "NotFound");
         await expectFsError(collect(fs.readStream("missing/key")), "NotFound");
