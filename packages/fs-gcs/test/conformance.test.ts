@@ -15,7 +15,7 @@ describeFileSystem("fs-gcs", {
       apiEndpoint: endpoint,
       projectId,
       // A stream upload keeps up to threshold + 4 chunks (replay window for retries from byte 0, plus the
-      // client's read-ahead): small ones keep the streaming case's memory bound (0.6 × 50 MiB) honest.
+      // client's read-ahead): small ones keep the streaming case's memory bound (0.75 × 50 MiB) honest.
       resumableThresholdBytes: 2 * 1024 * 1024,
       resumableChunkBytes: 2 * 1024 * 1024,
     }),

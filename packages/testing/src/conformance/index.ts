@@ -447,7 +447,9 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         // An in-memory backend holds the body itself, in a buffer that grows by reallocation: up to
         // twice the body for a moment (old copy + new capacity).
         const resident = options.memoryResident ? 2 * streamBytes : 0;
-        expect(writePeak, "memory retained while writing").toBeLessThan(resident + streamBytes * 0.6);
+        // The bound sits between what a streaming adapter holds (a few parts plus SDK and socket buffers:
+        // up to ~32 MiB seen on s3rver under load) and the body itself, which a buffering adapter holds whole.
+        expect(writePeak, "memory retained while writing").toBeLessThan(resident + streamBytes * 0.75);
         expect((await fs.stat("big/stream.bin")).size).toBe(streamBytes);
 
         const readBase = retainedBytes();
@@ -462,7 +464,7 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         }
         expect(h.digest("hex")).toBe(patternDigest(streamBytes, chunk));
         expect(largest, "largest chunk read").toBeLessThanOrEqual(streamBytes / 4);
-        expect(readPeak, "memory retained while reading").toBeLessThan(streamBytes * 0.6);
+        expect(readPeak, "memory retained while reading").toBeLessThan(streamBytes * 0.75);
       }, 300_000);
 
       it("an aborted streaming write leaves no visible key", async () => {
