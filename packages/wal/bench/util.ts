@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AssignmentService } from "@proximadb/core";
@@ -13,10 +13,10 @@ export function record(i: number): WalEntry {
   return { op: "put", id: `k${i}`, payload, timestamp: 1_700_000_000_000 };
 }
 
+/** A fresh, empty root folder; removing `dir` removes everything the run wrote. */
 export async function freshRoot(): Promise<{ dir: string; url: string }> {
-  const base = await mkdtemp(join(tmpdir(), "proximadb-wal-bench-"));
-  await mkdir(join(base, "wal"));
-  return { dir: join(base, "wal"), url: `file://${base}/wal` };
+  const dir = await mkdtemp(join(tmpdir(), "proximadb-wal-bench-"));
+  return { dir, url: `file://${dir}` };
 }
 
 export async function openWal(
