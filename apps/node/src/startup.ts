@@ -6,7 +6,7 @@ import {
   type FileSystem,
   InMemoryAssignmentStore,
 } from "@proximadb/core";
-import { type DiscoveryEvent, type DiscoveryReport, discoverAll } from "@proximadb/discovery";
+import { type DiscoveryEvent, type DiscoveryReport, discoverAll, isNewRoot } from "@proximadb/discovery";
 import type { NodeConfig } from "./config.js";
 import { fileSystemOpener } from "./storage.js";
 
@@ -95,5 +95,5 @@ export function discoverComponents(
  * A root a sibling's marker vouches for is a lost disk, never re-created empty.
  */
 export function initializableRoots(report: DiscoveryReport): string[] {
-  return report.roots.filter((r) => r.status === "missing" && r.absent && !r.expected).map((r) => r.url);
+  return report.roots.filter(isNewRoot).map((r) => r.url);
 }

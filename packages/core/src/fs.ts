@@ -274,11 +274,6 @@ export function assertKey(key: string, options: { allowEmpty?: boolean; root?: s
   return key;
 }
 
-/** Joins root-relative key segments with `/`, validating the result. */
-export function joinKey(...parts: string[]): string {
-  return assertKey(parts.filter((p) => p !== "").join("/"));
-}
-
 /** Collects every page of a listing into one array of files and one of prefixes. */
 export async function listAll(
   fs: FileSystem,

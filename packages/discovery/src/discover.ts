@@ -294,3 +294,11 @@ export async function discoverAll(
   );
   return Object.fromEntries(reports.map((r) => [r.component, r])) as Record<ComponentType, DiscoveryReport>;
 }
+
+/**
+ * True for a root that may be created: it does not exist and no marker expects it (a new deployment, or a
+ * root just added to the config). An expected one may be an unmounted disk and must never be re-created.
+ */
+export function isNewRoot(root: RootReport): boolean {
+  return root.status === "missing" && root.absent === true && root.expected !== true;
+}

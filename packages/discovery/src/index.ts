@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { classifyKey, type KeyClass } from "./classify.js";
-export { discover, discoverAll } from "./discover.js";
+export { discover, discoverAll, isNewRoot } from "./discover.js";
 export {
   ensureRootMarker,
   ForeignRootError,

@@ -19,6 +19,7 @@ import {
   type DiscoveryReport,
   discover,
   ensureRootMarker,
+  isNewRoot,
   recordInto,
 } from "@proximadb/discovery";
 import { EngineError } from "./errors.js";
@@ -406,7 +407,7 @@ async function createAbsentRoots(
   const roots = [];
   for (const r of report.roots) {
     const fs = fileSystems.get(r.url);
-    if (r.status !== "missing" || !r.absent || r.expected || !fs) {
+    if (!isNewRoot(r) || !fs) {
       roots.push(r);
       continue;
     }

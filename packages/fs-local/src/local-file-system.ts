@@ -8,6 +8,7 @@ import {
   type FileSystemProvider,
   type FsCapabilities,
   FsError,
+  isFsError,
   InvalidArgumentError,
   type ListOptions,
   type ListPage,
@@ -250,7 +251,7 @@ export class LocalFileSystem implements FileSystem {
       await this.stat(key);
       return true;
     } catch (err) {
-      if (err instanceof FsError && err.kind === "NotFound") return false;
+      if (isFsError(err, "NotFound")) return false;
       throw err;
     }
   }

@@ -19,6 +19,7 @@ import {
   type FileSystem,
   type FsCapabilities,
   FsError,
+  isFsError,
   InvalidArgumentError,
   type ListOptions,
   type ListPage,
@@ -271,7 +272,7 @@ export class S3FileSystem implements FileSystem {
       await this.stat(key);
       return true;
     } catch (err) {
-      if (err instanceof FsError && err.kind === "NotFound") return false;
+      if (isFsError(err, "NotFound")) return false;
       throw err;
     }
   }
