@@ -19,6 +19,7 @@ export type ErrorCode =
   | "STORE_CONFLICT"
   | "STORE_UNAVAILABLE"
   | "INVALID_ARGUMENT"
+  | "CLOSED"
   | "FS_ERROR";
 
 /** Base class of every error raised by ProximaDB storage packages. */
@@ -156,6 +157,35 @@ export class StoreUnavailableError extends ProximaError {
 export class InvalidArgumentError extends ProximaError {
   constructor(message: string) {
     super("INVALID_ARGUMENT", message);
+  }
+}
+
+/**
+ * An operation was called on an engine, log, store or file system after its `close()`.
+ * Every package raises this one class for that situation (code `CLOSED`); nothing was touched.
+ */
+export class ClosedError extends ProximaError {
+  /** What was closed: `"wal"`, `"viper engine"`, `"etcd store"`, … */
+  readonly subject: string;
+  constructor(subject: string, operation?: string) {
+    super("CLOSED", operation === undefined ? `${subject} is closed` : `${subject} is closed (${operation})`);
+    this.subject = subject;
+  }
+}
+
+/**
+ * Stored bytes are not what the writer wrote: a bad checksum, footer or frame in a file that should be
+ * intact. Every engine raises this one class for that situation (code `DATA_CORRUPTION`), naming the file.
+ */
+export class DataCorruptionError extends ProximaError {
+  /** Root-relative key of the damaged file, when there is one. */
+  readonly key: string | undefined;
+  /** Canonical URL of the root the file lives in, when known. */
+  readonly root: string | undefined;
+  constructor(message: string, details: { key?: string; root?: string; cause?: unknown } = {}) {
+    super("DATA_CORRUPTION", message, { cause: details.cause });
+    this.key = details.key;
+    this.root = details.root;
   }
 }
 
