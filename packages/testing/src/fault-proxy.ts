@@ -1,5 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { seededRandom } from "./random.js";
 
 /** Fault probabilities and delay of a {@link FaultProxy}. */
 export interface FaultSettings {
@@ -48,17 +49,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: a tiny seeded PRNG (uniform in [0, 1)), enough for fault dice and reproducible tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Kept here too: tests imported it from `@proximadb/testing/fault-proxy` before `./random` existed. */
+export { seededRandom };
 
 /** True for the LIST calls of the three object-store APIs. */
 export function isListRequest(method: string | undefined, url: string | undefined): boolean {

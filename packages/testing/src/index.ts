@@ -1,2 +1,3 @@
 export * from "./conformance/index.js";
 export * from "./fault-proxy.js";
+export * from "./kill-harness/index.js";
