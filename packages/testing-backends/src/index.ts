@@ -1,0 +1,12 @@
+export { assertBackendKind, openBackend } from "./backend.js";
+export { type BackendSuiteOptions, describeOnBackends, useBackend } from "./describe.js";
+export { TEST_BUCKET } from "./drivers/object-stores.js";
+export {
+  BACKEND_KINDS,
+  BACKEND_NAMES,
+  type BackendKind,
+  type FileSpec,
+  type OpenOverrides,
+  type RootSet,
+  type StorageBackend,
+} from "./types.js";
