@@ -1,11 +1,15 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { startEtcd } from "@proximadb/testing/emulators/etcd";
+import { killLiveChildren, lastJsonLine, runChild, tsChild } from "@proximadb/testing/kill-harness";
 import { Etcd3 } from "etcd3";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 
-const script = fileURLToPath(new URL("./fixtures/node.ts", import.meta.url));
+const script = new URL("./fixtures/node.ts", import.meta.url);
 const COUNT = 5000;
+
+// A failed test leaves no node process behind (the others of its Promise.all keep running otherwise).
+afterAll(() => {
+  killLiveChildren();
+});
 
 interface NodeResult {
   map: Record<string, string>;
@@ -13,39 +17,15 @@ interface NodeResult {
   unavailable: number;
 }
 
-/** Runs one storage node in its own process (tsx), placing COUNT collections in the order of `seed`. */
-function runNode(endpoint: string, cluster: string, seed: number): Promise<NodeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=@proximadb/source",
-        "--import",
-        "tsx",
-        script,
-        endpoint,
-        cluster,
-        String(COUNT),
-        String(seed),
-      ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c) => {
-      out += c;
-    });
-    child.stderr.on("data", (c) => {
-      err += c;
-    });
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve(JSON.parse(out) as NodeResult)
-        : reject(new Error(`node exited ${code}: ${err.slice(-2000)}`)),
-    );
+/**
+ * Runs one storage node in its own process (tsx), placing COUNT collections in the order of `seed`. A node
+ * that fails or hangs (killed after 55 s, inside the test's 60 s) rejects with its stderr tail.
+ */
+async function runNode(endpoint: string, cluster: string, seed: number): Promise<NodeResult> {
+  const run = await runChild(tsChild(script, [endpoint, cluster, String(COUNT), String(seed)]), {
+    timeoutMs: 55_000,
   });
+  return lastJsonLine<NodeResult>(run);
 }
 
 async function checkEtcd(
