@@ -79,9 +79,11 @@ export function makeBackend(driver: BackendDriver): StorageBackend {
       const id = `s${++seq}`;
       const urls = (await driver.createRoots(id, names)).map((u) => parseStorageUrl(u).url);
       const own = new Set(urls);
+      const absent = new Map<string, string>();
       const inSet = (url: string): string => {
         const canonical = parseStorageUrl(url).url;
-        if (!own.has(canonical)) throw new InvalidArgumentError(`${canonical} is not a root of this set`);
+        if (!own.has(canonical) && ![...absent.values()].includes(canonical))
+          throw new InvalidArgumentError(`${canonical} is not a root (or absent root) of this set`);
         return canonical;
       };
       const withFs = async <T>(url: string, use: (fs: FileSystem) => Promise<T>): Promise<T> => {
@@ -93,7 +95,6 @@ export function makeBackend(driver: BackendDriver): StorageBackend {
         }
       };
       let removed: Promise<void> | undefined;
-      const absent = new Map<string, string>();
       const set: RootSet = {
         backend,
         urls,

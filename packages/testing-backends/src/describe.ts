@@ -137,7 +137,7 @@ export function useBackend(kind: BackendKind, options: BackendSuiteOptions = {})
  * describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
  *   it("replays what it appended after a restart", async () => {
  *     const roots = await backend.roots("wal", 2);
- *     const service = new AssignmentService({ components: { wal: { roots: [...roots.urls] } } });
+ *     const service = new AssignmentService({ components: { wal: { roots: roots.urls } } });
  *     const wal = await Wal.open({ service, openFileSystem: roots.openFileSystem });
  *     // ...
  *   });

@@ -87,7 +87,7 @@ export interface RootSet {
    * modification times, for before/after comparisons ("touches nothing").
    */
   snapshot(): Promise<Record<string, unknown>>;
-  /** The folder of a root on local disk; throws for other backends. */
+  /** The folder of a root (or of an absent root) on local disk; throws for other backends. */
   localPath(url: string): string;
   /** Removes every file of this set (idempotent). */
   cleanup(): Promise<void>;

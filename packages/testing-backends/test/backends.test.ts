@@ -81,6 +81,7 @@ describeOnBackends("RootSet", BACKEND_KINDS, (backend) => {
     expect(await fs.probe()).toEqual({ exists: false });
     await fs.close();
     expect(() => roots.absentUrl("disk1")).toThrow(InvalidArgumentError);
+    if (backend.kind === "local") expect(existsSync(roots.localPath(absent))).toBe(false);
   });
 
   it("snapshots everything stored in the set: unchanged by reads, changed by a write", async () => {

@@ -110,6 +110,25 @@ describe("runChild and startChild", () => {
     expect(lastJsonLine<{ result: number }>(run)).toEqual({ result: 42 });
   });
 
+  it("keeps a last line printed without a newline in stdout, where lastJsonLine finds it", async () => {
+    const run = await runChild(child("no-newline"));
+    expect(run.lines).toEqual(["working"]);
+    expect(run.stdout).toBe('working\n{"ops":7}');
+    expect(lastJsonLine(run)).toEqual({ ops: 7 });
+  });
+
+  it("keeps all of stderr with stderrTailChars: Infinity, and rejects a bad tail length", async () => {
+    const run = await runChild(child("stderr-flood"), {
+      expect: "any",
+      stderrTailChars: Number.POSITIVE_INFINITY,
+    });
+    expect(run.stderr.startsWith("START")).toBe(true);
+    expect(run.stderr.length).toBe(100_013);
+    await expect(runChild(child("result"), { stderrTailChars: -1 })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+
   it("rejects a failed run with BadExit and keeps the end of a long stderr", async () => {
     const err = await rejection(runChild(child("stderr-flood")));
     expect(err.kind).toBe("BadExit");

@@ -13,7 +13,10 @@ export interface StartChildOptions {
    * `Timeout` {@link ChildProcessError}. Default 120 s.
    */
   readonly timeoutMs?: number;
-  /** How much of stderr failure messages keep (the tail). Default 4,000 characters. */
+  /**
+   * How much of stderr is kept (the tail), for failure messages and {@link ChildRun.stderr}. Default 4,000
+   * characters; `Infinity` keeps all of it (to check that a secret appears nowhere).
+   */
   readonly stderrTailChars?: number;
 }
 
@@ -23,6 +26,8 @@ export interface SpawnedChild {
   readonly pid: number | undefined;
   /** Every complete stdout line so far (a line counts once its `\n` arrived). */
   readonly lines: readonly string[];
+  /** Everything written to stdout so far, as written (a last line without `\n` included). */
+  readonly stdout: string;
   /** The end of the child, once it exited and its output was read; `undefined` while it runs. */
   readonly exit: ChildExit | undefined;
   /** Resolves (never rejects) when the child has exited and its stdout was read to the end. */
@@ -95,6 +100,9 @@ export function describeMatch(match: LineMatch): string {
  */
 export function startChild(command: ChildCommand, options: StartChildOptions = {}): SpawnedChild {
   assertTimeout("timeoutMs", options.timeoutMs);
+  const tail = options.stderrTailChars;
+  if (tail !== undefined && !(tail === Number.POSITIVE_INFINITY || (Number.isInteger(tail) && tail >= 0)))
+    throw new InvalidArgumentError(`stderrTailChars must be a whole number >= 0 or Infinity, got ${tail}`);
   const label = labelOf(command);
   const tailChars = options.stderrTailChars ?? 4000;
   const lifetime = options.timeoutMs ?? 120_000;
@@ -103,6 +111,7 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
   const endWaiters = new Set<() => void>();
   let stderr = "";
   let partial = "";
+  let stdout = "";
   let exit: ChildExit | undefined;
   let timedOut = false;
   let spawnError: Error | undefined;
@@ -123,6 +132,7 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
     for (const l of [...listeners]) l(line, index);
   };
   proc.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
     partial += chunk;
     let nl = partial.indexOf("\n");
     while (nl >= 0) {
@@ -181,6 +191,9 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
       return proc.pid;
     },
     lines,
+    get stdout() {
+      return stdout;
+    },
     get exit() {
       return exit;
     },
@@ -317,7 +330,9 @@ export function parseJsonLine<T = unknown>(line: string): T | undefined {
 /** A child that ran to its end. */
 export interface ChildRun extends ChildExit {
   readonly label: string;
-  /** Complete stdout lines. */
+  /** Everything the child wrote to stdout. */
+  readonly stdout: string;
+  /** Complete stdout lines (a last line without `\n` is only in {@link stdout}). */
   readonly lines: readonly string[];
   /** The stderr tail. */
   readonly stderr: string;
@@ -344,15 +359,25 @@ export async function runChild(command: ChildCommand, options: RunChildOptions =
   const end = await child.waitForExit();
   if ((options.expect ?? "success") === "success" && !(end.code === 0 && end.signal === null))
     throw child.failure("BadExit", `${child.label} ${describeExit(end)}, expected exit code 0`);
-  return { ...end, label: child.label, lines: [...child.lines], stderr: child.stderrTail() };
+  return {
+    ...end,
+    label: child.label,
+    stdout: child.stdout,
+    lines: [...child.lines],
+    stderr: child.stderrTail(),
+  };
 }
 
-/** The last stdout line of a run that parses as JSON; `BadOutput` when there is none. */
+/**
+ * The last line of a finished run's stdout that parses as JSON (a last line without `\n` counts);
+ * `BadOutput` when there is none.
+ */
 export function lastJsonLine<T = unknown>(
-  run: Pick<ChildRun, "label" | "lines" | "stderr"> & Partial<ChildExit>,
+  run: Pick<ChildRun, "label" | "stdout" | "stderr"> & Partial<ChildExit>,
 ): T {
-  for (let i = run.lines.length - 1; i >= 0; i--) {
-    const value = parseJsonLine<T>(run.lines[i] as string);
+  const lines = run.stdout.split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const value = parseJsonLine<T>(lines[i] as string);
     if (value !== undefined) return value;
   }
   throw new ChildProcessError("BadOutput", `${run.label} printed no JSON line`, {
@@ -361,6 +386,6 @@ export function lastJsonLine<T = unknown>(
       ? { exit: { code: run.code, signal: run.signal } }
       : {}),
     stderrTail: run.stderr,
-    lastLines: run.lines.slice(-LAST_LINES),
+    lastLines: lines.slice(-LAST_LINES),
   });
 }
