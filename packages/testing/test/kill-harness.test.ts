@@ -90,6 +90,19 @@ describe("runAndKill", () => {
     expect(err.message).toContain('did not print the line "READY" within 300 ms');
   });
 
+  it("fails the run with BadOutput, naming the line, when the acknowledgement parser throws", async () => {
+    const strict = (line: string) => {
+      if (line === '{"ack":2}') throw new Error("unexpected acknowledgement");
+      return ack(line);
+    };
+    const err = await rejection(
+      runAndKill(child("ack", "10"), { ack: strict, armOn: "READY", delayMs: 30_000 }),
+    );
+    expect(err.kind).toBe("BadOutput");
+    expect(err.message).toContain(`line "{\\"ack\\":2}" threw: Error: unexpected acknowledgement`);
+    expect(err.exit?.signal).toBe("SIGKILL");
+  });
+
   it("rejects bad kill options with InvalidArgumentError before starting anything", async () => {
     await expect(runAndKill(child("ack"), { ack, delayMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(runAndKill(child("ack"), { ack, afterAcks: 0 })).rejects.toBeInstanceOf(

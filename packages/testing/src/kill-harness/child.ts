@@ -115,6 +115,7 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
   let exit: ChildExit | undefined;
   let timedOut = false;
   let spawnError: Error | undefined;
+  let listenerError: { line: string; error: unknown } | undefined;
 
   const proc = spawn(command.command, [...command.args], {
     cwd: command.cwd,
@@ -129,7 +130,15 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
 
   const emit = (line: string) => {
     const index = lines.push(line) - 1;
-    for (const l of [...listeners]) l(line, index);
+    for (const l of [...listeners]) {
+      try {
+        l(line, index);
+      } catch (error) {
+        // A throwing parser or predicate fails the run (with the line), not the test process.
+        listenerError ??= { line, error };
+        proc.kill("SIGKILL");
+      }
+    }
   };
   proc.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
@@ -164,9 +173,10 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
       for (const w of [...endWaiters]) w();
       resolve(exit);
     };
-    proc.once("error", (err) => {
+    proc.on("error", (err) => {
+      // Only a child that never started ends here ("exit" follows any other error).
+      if (proc.pid !== undefined) return;
       spawnError = err;
-      // A child that never started emits no "exit"; "close" may still follow.
       status = { code: null, signal: null };
       finish();
     });
@@ -287,6 +297,12 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
   };
 
   function checked(end: ChildExit): ChildExit {
+    if (listenerError)
+      throw child.failure(
+        "BadOutput",
+        `reading ${label}'s line ${JSON.stringify(listenerError.line)} threw: ${String(listenerError.error)} (killed)`,
+        listenerError.error,
+      );
     if (spawnError)
       throw child.failure(
         "SpawnFailed",
@@ -297,6 +313,12 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
   }
 
   function endedBefore(what: string): ChildProcessError {
+    if (listenerError)
+      return child.failure(
+        "BadOutput",
+        `reading ${label}'s line ${JSON.stringify(listenerError.line)} threw: ${String(listenerError.error)} (killed)`,
+        listenerError.error,
+      );
     if (spawnError)
       return child.failure(
         "SpawnFailed",

@@ -114,7 +114,7 @@ export function childEnv(env: ChildCommand["env"]): NodeJS.ProcessEnv {
   return out;
 }
 
-/** The label of a command: its own, else the file name of its last path-like argument, else the executable. */
+/** The label of a command: its own, else the file name of the executable. */
 export function labelOf(command: ChildCommand): string {
   return command.label ?? basename(command.command);
 }
