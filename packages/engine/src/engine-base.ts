@@ -363,7 +363,7 @@ export class EngineBase implements StorageEngine {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError(`the ${this.component} engine`);
+    if (this.#closed) throw new ClosedError(`${this.component} engine`);
   }
 }
 

@@ -134,9 +134,7 @@ describe.each([
       );
     }
     for (const bad of ["_staging/x.parquet", "vectors/_staging/x", ".hidden.parquet"]) {
-      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) =>
-        isEngineError(e, "IntoStaging"),
-      );
+      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) => isEngineError(e, "IntoStaging"));
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(

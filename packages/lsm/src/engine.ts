@@ -212,13 +212,13 @@ export class LsmEngine implements StorageEngine {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError("the lsm engine");
+    if (this.#closed) throw new ClosedError("lsm engine");
   }
 
   #tree(id: string, create: true): Promise<LsmTree>;
   #tree(id: string, create: false): Promise<LsmTree | undefined>;
   #tree(id: string, create: boolean): Promise<LsmTree | undefined> {
-    if (this.#closed) return Promise.reject(new ClosedError("the lsm engine"));
+    if (this.#closed) return Promise.reject(new ClosedError("lsm engine"));
     const collection = parseCollectionId(id);
     const known = this.#trees.get(collection);
     if (known) return known;

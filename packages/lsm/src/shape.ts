@@ -103,7 +103,8 @@ export class TreeShape<T extends FileId> {
     }
     const fresh = new Set<number>();
     for (const t of added) {
-      if (!(Number.isSafeInteger(t.level) && t.level >= 0)) throw refuse(`table ${t.number} has level ${t.level}`);
+      if (!(Number.isSafeInteger(t.level) && t.level >= 0))
+        throw refuse(`table ${t.number} has level ${t.level}`);
       if (!(Number.isSafeInteger(t.number) && t.number > 0)) throw refuse(`table number ${t.number}`);
       if (live.has(t.number) || dead.has(t.number) || fresh.has(t.number))
         throw refuse(`table ${t.number} is listed already`);

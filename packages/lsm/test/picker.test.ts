@@ -15,13 +15,38 @@ function shapeOf(counts: readonly number[]): TreeShape<FileId> {
 }
 
 describe("pickCompaction", () => {
-  const cases: [string, number[], number, { from: number; to: number; dropTombstones: boolean } | undefined][] = [
+  const cases: [
+    string,
+    number[],
+    number,
+    { from: number; to: number; dropTombstones: boolean } | undefined,
+  ][] = [
     ["an empty tree: nothing", [], 4, undefined],
     ["no level full: nothing", [3, 3, 1], 4, undefined],
-    ["a full level 0 over empty levels: into level 1, tombstones dropped", [4], 4, { from: 0, to: 1, dropTombstones: true }],
-    ["a full level 0 over a level 1 with tables: tombstones kept", [4, 2], 4, { from: 0, to: 1, dropTombstones: false }],
-    ["a full level 0 over data in level 2 only: tombstones kept", [4, 0, 1], 4, { from: 0, to: 1, dropTombstones: false }],
-    ["a full level 1 under a short level 0: into level 2", [2, 4], 4, { from: 1, to: 2, dropTombstones: true }],
+    [
+      "a full level 0 over empty levels: into level 1, tombstones dropped",
+      [4],
+      4,
+      { from: 0, to: 1, dropTombstones: true },
+    ],
+    [
+      "a full level 0 over a level 1 with tables: tombstones kept",
+      [4, 2],
+      4,
+      { from: 0, to: 1, dropTombstones: false },
+    ],
+    [
+      "a full level 0 over data in level 2 only: tombstones kept",
+      [4, 0, 1],
+      4,
+      { from: 0, to: 1, dropTombstones: false },
+    ],
+    [
+      "a full level 1 under a short level 0: into level 2",
+      [2, 4],
+      4,
+      { from: 1, to: 2, dropTombstones: true },
+    ],
     ["two full levels: the shallowest first", [4, 5], 4, { from: 0, to: 1, dropTombstones: false }],
     ["more than fanout in a level: the whole level", [6], 4, { from: 0, to: 1, dropTombstones: true }],
     ["emptied upper levels over a full level 2", [0, 0, 2], 2, { from: 2, to: 3, dropTombstones: true }],

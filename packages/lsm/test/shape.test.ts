@@ -69,7 +69,9 @@ describe("TreeShape.apply", () => {
     ["deleting a table that never existed", { deleted: [t(0, 42)] }],
   ];
   it.each(refused)("refuses %s with InvalidArgumentError and changes nothing", (_what, edit) => {
-    const s0 = base().apply({ added: [t(1, 6)], removed: [t(1, 1)] }).apply({ added: [t(0, 5)] });
+    const s0 = base()
+      .apply({ added: [t(1, 6)], removed: [t(1, 1)] })
+      .apply({ added: [t(0, 5)] });
     const withGarbage = s0.apply({ added: [t(1, 10)], removed: [t(0, 5)] }); // garbage: 1, 5
     const before = numbers(withGarbage);
     expect(() => withGarbage.apply(edit)).toThrow(InvalidArgumentError);

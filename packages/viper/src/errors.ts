@@ -17,11 +17,7 @@ export class ViperError extends ProximaError {
   /** The collection concerned, when there is one. */
   readonly collection: string | undefined;
 
-  constructor(
-    kind: ViperErrorKind,
-    message: string,
-    details: { collection?: string; cause?: unknown } = {},
-  ) {
+  constructor(kind: ViperErrorKind, message: string, details: { collection?: string; cause?: unknown } = {}) {
     super("INVALID_ARGUMENT", message, { cause: details.cause });
     this.kind = kind;
     this.collection = details.collection;

@@ -427,7 +427,7 @@ export class ViperEngine implements StorageEngine {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError("the viper engine");
+    if (this.#closed) throw new ClosedError("viper engine");
   }
 
   async #reading<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
@@ -500,8 +500,7 @@ export class ViperEngine implements StorageEngine {
   }
 
   #exclusive<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
-    if (this.#closed)
-      return Promise.reject(new ClosedError("the viper engine"));
+    if (this.#closed) return Promise.reject(new ClosedError("viper engine"));
     const prev = this.#locks.get(collection) ?? Promise.resolve();
     const next = prev.then(fn, fn);
     const settled = next.catch(() => undefined);

@@ -138,7 +138,9 @@ export class WriteAheadLog implements StorageEngine {
   static async open(options: WalOptions): Promise<WriteAheadLog> {
     const encoding = options.encoding ?? "bincode";
     if (!(encoding in CODECS))
-      throw new InvalidArgumentError(`encoding must be "avro" or "bincode" (got ${JSON.stringify(encoding)})`);
+      throw new InvalidArgumentError(
+        `encoding must be "avro" or "bincode" (got ${JSON.stringify(encoding)})`,
+      );
     const sync = options.sync ?? "batch";
     if (sync !== "always" && sync !== "batch" && sync !== "none") {
       throw new InvalidArgumentError(
@@ -511,6 +513,6 @@ export class WriteAheadLog implements StorageEngine {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError("the wal");
+    if (this.#closed) throw new ClosedError("wal");
   }
 }

@@ -1,4 +1,10 @@
-import { AssignmentService, ClosedError, InvalidArgumentError, listAll, parseStorageUrl } from "@proximadb/core";
+import {
+  AssignmentService,
+  ClosedError,
+  InvalidArgumentError,
+  listAll,
+  parseStorageUrl,
+} from "@proximadb/core";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type WalCorruption, type WalEncoding, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries, expected } from "./records.js";
