@@ -13,7 +13,7 @@ import {
   listAll,
 } from "@proximadb/core";
 import type { DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
-import { EngineBase } from "@proximadb/engine";
+import { EngineBase, type StorageEngine } from "@proximadb/engine";
 import { LsmEngine } from "@proximadb/lsm";
 import { ViperEngine } from "@proximadb/viper";
 import { type WalEntry, WriteAheadLog } from "@proximadb/wal";
@@ -192,10 +192,8 @@ export class StorageNode {
         // First start: absent roots nobody expects are created with their marker; a lost disk never is.
         createMissingRoots: true,
       });
-      const walBase = await EngineBase.open({ ...base("wal"), component: "wal" });
-      opened.push(walBase);
       const wal = await WriteAheadLog.open({
-        engine: walBase,
+        ...base("wal"),
         encoding: config.wal.format,
         sync: config.wal.sync,
         segmentBytes: config.wal.segmentBytes,
@@ -219,9 +217,9 @@ export class StorageNode {
       lap("engines");
       // The engines' reports: discovery's, with the roots created at this open now online.
       const reports: Partial<Record<ComponentType, DiscoveryReport>> = {
-        wal: walBase.report,
-        viper: viper.base.report,
-        lsm: lsm.base.report,
+        wal: wal.report,
+        viper: viper.report,
+        lsm: lsm.report,
         metadata: metadata.report,
         ...(index ? { index: index.report } : {}),
       };
@@ -348,9 +346,9 @@ export class StorageNode {
       await this.#dropData(id, engine);
       this.orphans.splice(orphan, 1);
     }
-    const meta = await this.metadata.collectionDir(id);
-    const wal = await this.wal.engine.collectionDir(id);
-    const data = await (engine === "viper" ? this.viper.base : this.lsm.base).collectionDir(id);
+    const meta = await this.metadata.place(id);
+    const wal = await this.wal.place(id);
+    const data = await (engine === "viper" ? this.viper : this.lsm).place(id);
     const definition: CollectionDefinition = {
       format: 1,
       id,
@@ -422,9 +420,9 @@ export class StorageNode {
   async usage(collection: string | CollectionDefinition): Promise<Record<string, ComponentUsage>> {
     const def = typeof collection === "string" ? this.#state(collection).definition : collection;
     const out: Record<string, ComponentUsage> = {};
-    const bases: [ComponentType, EngineBase | undefined][] = [
-      ["wal", this.wal.engine],
-      [def.engine, def.engine === "viper" ? this.viper.base : this.lsm.base],
+    const bases: [ComponentType, StorageEngine | undefined][] = [
+      ["wal", this.wal],
+      [def.engine, def.engine === "viper" ? this.viper : this.lsm],
       ["metadata", this.metadata],
       ["index", this.index],
     ];
@@ -627,7 +625,7 @@ export class StorageNode {
         throw err;
       }
       if (upTo > state.checkpointed) {
-        const meta = await this.metadata.collectionDir(def.id);
+        const meta = await this.metadata.place(def.id);
         await meta.fs.write(`${meta.dir}${CHECKPOINT_FILE}`, JSON.stringify({ walSequence: upTo }), {
           durable: true,
           contentType: "application/json",
@@ -744,7 +742,6 @@ export class StorageNode {
     await Promise.allSettled([...this.#states.values()].flatMap((s) => [s.flushing, s.compacting]));
     await this.wal.sync();
     await this.wal.close();
-    await this.wal.engine.close();
     await this.lsm.close({ flush: false });
     await this.viper.close();
     await this.metadata.close();
@@ -808,9 +805,9 @@ export class StorageNode {
     // Data without a definition (an interrupted drop, or a definition in an offline root).
     const undefinedData = new Map<string, ComponentType[]>();
     for (const [component, base] of [
-      ["wal", this.wal.engine],
-      ["viper", this.viper.base],
-      ["lsm", this.lsm.base],
+      ["wal", this.wal],
+      ["viper", this.viper],
+      ["lsm", this.lsm],
     ] as const) {
       for (const id of base.collections()) {
         if (this.#states.has(id)) continue;
@@ -833,7 +830,7 @@ export class StorageNode {
       [...this.#states.values()].map((state) =>
         limit(async () => {
           const def = state.definition;
-          if (!this.wal.engine.locate(def.id)) return;
+          if (!this.wal.locate(def.id)) return;
           const after = await this.#checkpointOf(def.id);
           state.lastApplied = after;
           state.checkpointed = after;

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import {
   type AssignmentService,
+  ClosedError,
   type CollectionId,
   type ComponentType,
   type FileSystem,
   InvalidArgumentError,
   STAGING_DIR,
-  type StorageRoot,
   assertKey,
   isFsError,
   isReservedName,
@@ -15,7 +15,6 @@ import {
   parseComponentType,
 } from "@proximadb/core";
 import {
-  type DiscoveryEvent,
   type DiscoveryReport,
   discover,
   ensureRootMarker,
@@ -23,56 +22,23 @@ import {
   recordInto,
 } from "@proximadb/discovery";
 import { EngineError } from "./errors.js";
+import type { CollectionLocation, EngineOpenOptions, StorageEngine } from "./storage-engine.js";
 
-/** Options of {@link EngineBase.open}. */
-export interface EngineBaseOptions {
+/** Options of {@link EngineBase.open}: the shared engine options plus the component. */
+export interface EngineBaseOptions extends EngineOpenOptions {
   /** The component this engine stores (`wal`, `viper`, `lsm`, …). */
   component: ComponentType;
-  /** The assignment service, configured with this component's roots. */
-  service: AssignmentService;
-  /** Opens the file system of one root; called once per root at open. The engine base closes them on {@link EngineBase.close}. */
-  openFileSystem: (root: StorageRoot) => FileSystem;
-  /** This node's id, part of every staging name (`[A-Za-z0-9_-]`, 1–64 characters). Default: random. */
-  nodeId?: string;
-  /** Deployment name written into root markers and checked by discovery. */
-  deployment?: string;
-  /**
-   * Staging files of OTHER nodes are removed at open only when older than this many milliseconds
-   * (default one hour): another node sharing the root may still be writing them. This node's own
-   * staging from previous runs is always removed.
-   */
-  staleStagingMs?: number;
-  /** A discovery report made earlier (the node runs discovery once for every engine): no second listing. */
-  report?: DiscoveryReport;
-  /** Discovery progress events (only when the engine base runs discovery itself). */
-  onEvent?: (e: DiscoveryEvent) => void;
-  /**
-   * Create roots that do not exist yet and that no marker expects (a new deployment, or a root just added
-   * to the config): each gets its identity marker at open and is online, empty. A missing root that a
-   * sibling's marker lists (or `expectedMarkers` names) is never created: it may be an unmounted disk.
-   * Default false: a missing root stays offline.
-   */
-  createMissingRoots?: boolean;
-  /** Clock (tests). */
-  now?: () => number;
 }
 
-/** Where one collection's component lives. */
-export interface CollectionLocation {
-  readonly collection: CollectionId;
-  readonly component: ComponentType;
-  /** Canonical URL of the root. */
-  readonly url: string;
-  /** Index of the root in the component's configured list. */
-  readonly index: number;
-  /** The root's file system. */
-  readonly fs: FileSystem;
-  /** The collection directory, root-relative: `"<id>/"`. */
-  readonly dir: string;
-}
+declare const stagedBrand: unique symbol;
 
-/** A file being written under `<id>/_staging/`, to be committed by {@link EngineBase.commit}. */
+/**
+ * A file being written under `<id>/_staging/`, to be committed by {@link EngineBase.commit}. Only
+ * {@link EngineBase.stage} makes one: `commit` refuses a hand-made or copied object (`EngineError`
+ * `ForeignCollection`).
+ */
 export interface StagedFile {
+  readonly [stagedBrand]: true;
   readonly collection: CollectionId;
   /** Canonical URL of the root the staged file lives in. */
   readonly url: string;
@@ -114,13 +80,16 @@ function parseStagingName(file: string): { nodeId: string; createdMs: number | u
  * stages in-flight output under `<id>/_staging/` in that same root and commits it by one same-root
  * move, and cleans stale staging at open.
  *
+ * It presents the {@link StorageEngine} shape itself: an engine built on it keeps it private and
+ * forwards `component`, `report`, `collections`, `locate`, `place`, `drop` and `close`.
+ *
  * @example
  * const engine = await EngineBase.open({ component: "viper", service, openFileSystem: (r) => new LocalFileSystem(r) });
  * const staged = await engine.stage("orders", "part.parquet");
  * await staged.fs.write(staged.key, bytes, { durable: true });
  * await engine.commit(staged, "vectors/part-00000001.parquet"); // "orders/vectors/part-00000001.parquet"
  */
-export class EngineBase {
+export class EngineBase implements StorageEngine {
   /** The component this engine stores. */
   readonly component: ComponentType;
   /** The discovery report the placement map was rebuilt from. */
@@ -136,6 +105,8 @@ export class EngineBase {
   readonly #fileSystems: ReadonlyMap<string, FileSystem>;
   readonly #markers = new Map<string, Promise<unknown>>();
   readonly #marked = new Set<string>();
+  /** Staged files this engine handed out and that are not committed yet (see {@link StagedFile}). */
+  readonly #issued = new WeakSet<StagedFile>();
   readonly #deployment: string | undefined;
   readonly #now: () => number;
   #closed = false;
@@ -238,11 +209,11 @@ export class EngineBase {
   }
 
   /**
-   * The collection's directory in its root, assigning a root on first use. The first time a root is
-   * written through this engine its identity marker is ensured.
-   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError
+   * Places the collection: its directory in its root, assigning a root on first use. The first time a
+   * root is written through this engine its identity marker is ensured.
+   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError; ClosedError after close
    */
-  async collectionDir(id: string): Promise<CollectionLocation> {
+  async place(id: string): Promise<CollectionLocation> {
     this.#assertOpen();
     const collection = parseCollectionId(id);
     const a = await this.#service.assign(collection, this.component);
@@ -262,21 +233,25 @@ export class EngineBase {
         `staging name must be one file name of [A-Za-z0-9._-] starting with a letter or digit (got ${JSON.stringify(name)})`,
       );
     }
-    const location = await this.collectionDir(id);
+    const location = await this.place(id);
     const unique = `${this.#now().toString(36)}-${randomBytes(8).toString("hex")}`;
-    return {
+    const staged = Object.freeze({
       collection: location.collection,
       url: location.url,
       fs: location.fs,
       key: `${location.dir}${STAGING_DIR}/${name}.${this.nodeId}.${unique}`,
-    };
+    }) as StagedFile;
+    this.#issued.add(staged);
+    return staged;
   }
 
   /**
    * Commits a staged file by one move inside its root (a rename on disk, a server-side move on object
    * stores) to `<id>/<finalName>`. Overwrites an existing final file unless `overwrite: false`
-   * (then `FsError` `AlreadyExists`). Returns the final key.
-   * @throws EngineError `cross-root`, `foreign-collection`, `escapes-collection`, `into-staging`, `not-assigned`
+   * (then `FsError` `AlreadyExists`). Returns the final key. A staged file commits once.
+   * @throws EngineError `ForeignCollection` (not made by this engine's {@link stage}, or committed
+   *   already), `NotAssigned` (the collection was dropped), `CrossRoot` (it was placed in another root
+   *   since), `EscapesCollection`, `IntoStaging`; ClosedError after close
    */
   async commit(
     staged: StagedFile,
@@ -284,33 +259,32 @@ export class EngineBase {
     options: { overwrite?: boolean } = {},
   ): Promise<string> {
     this.#assertOpen();
-    const collection = parseCollectionId(staged.collection);
+    if (!this.#issued.has(staged)) {
+      throw new EngineError(
+        "ForeignCollection",
+        `staged file ${JSON.stringify(staged?.key)} was not made by stage() of this ${this.component} engine, or is committed already`,
+        typeof staged?.collection === "string" ? { collection: staged.collection } : {},
+      );
+    }
+    const collection = staged.collection;
     const location = this.locate(collection);
     if (!location) {
       throw new EngineError(
-        "not-assigned",
+        "NotAssigned",
         `collection ${collection} has no ${this.component} root (dropped?)`,
         { collection },
       );
     }
     if (staged.url !== location.url || staged.fs !== location.fs) {
       throw new EngineError(
-        "cross-root",
+        "CrossRoot",
         `staged file of ${collection} is in ${staged.url}, but the collection's ${this.component} root is ${location.url}; a commit never crosses roots`,
-        { collection },
-      );
-    }
-    const stagingDir = `${location.dir}${STAGING_DIR}/`;
-    const stagedName = typeof staged.key === "string" ? staged.key.slice(stagingDir.length) : "";
-    if (!staged.key.startsWith(stagingDir) || stagedName === "" || stagedName.includes("/")) {
-      throw new EngineError(
-        "foreign-collection",
-        `staged key ${JSON.stringify(staged.key)} is not in ${stagingDir}`,
         { collection },
       );
     }
     const finalKey = this.#finalKey(collection, location.dir, finalName);
     await location.fs.move(staged.key, finalKey, { overwrite: options.overwrite ?? true });
+    this.#issued.delete(staged);
     return finalKey;
   }
 
@@ -335,7 +309,7 @@ export class EngineBase {
 
   #finalKey(collection: CollectionId, dir: string, finalName: string): string {
     const escapes = (why: string) =>
-      new EngineError("escapes-collection", `final name ${JSON.stringify(finalName)} ${why}`, { collection });
+      new EngineError("EscapesCollection", `final name ${JSON.stringify(finalName)} ${why}`, { collection });
     if (typeof finalName !== "string" || finalName === "") throw escapes("is empty");
     if (finalName.endsWith("/")) throw escapes("names a folder, not a file");
     try {
@@ -347,7 +321,7 @@ export class EngineBase {
     const segments = finalName.split("/");
     if (segments.some((s) => isReservedName(s))) {
       throw new EngineError(
-        "into-staging",
+        "IntoStaging",
         `final name ${JSON.stringify(finalName)} points into a reserved name (${STAGING_DIR}/, '_' or '.' prefixes)`,
         { collection },
       );
@@ -389,7 +363,7 @@ export class EngineBase {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new EngineError("closed", `the ${this.component} engine base is closed`);
+    if (this.#closed) throw new ClosedError(`${this.component} engine`);
   }
 }
 

@@ -1,21 +1,23 @@
 import { ProximaError } from "@proximadb/core";
 
 /**
- * Why the engine base refused an operation:
- * - `cross-root`: a staged file would be committed into another root (or through another file system).
- * - `foreign-collection`: a staged file of one collection was committed as another's, or it is not under `<id>/_staging/`.
- * - `escapes-collection`: the final name is empty, absolute, has `.`/`..`/empty segments, NUL or backslashes.
- * - `into-staging`: the final name points into the reserved `_staging/` folder (or another reserved `_`/`.` name).
- * - `not-assigned`: the collection has no root in this component (commit of a staged file after `drop`).
- * - `closed`: the engine base was closed.
+ * Why the engine base refused a commit:
+ * - `CrossRoot`: the staged file is in another root than the collection's (it was dropped and placed
+ *   elsewhere since it was staged); a commit never crosses roots.
+ * - `ForeignCollection`: the staged file was not made by this engine's `stage()` (a hand-made or copied
+ *   object, or one of another engine), or it is committed already.
+ * - `EscapesCollection`: the final name is empty, absolute, has `.`/`..`/empty segments, NUL or backslashes.
+ * - `IntoStaging`: the final name points into the reserved `_staging/` folder (or another reserved `_`/`.` name).
+ * - `NotAssigned`: the collection has no root in this component (commit of a staged file after `drop`).
+ *
+ * Use after close is core's `ClosedError`, not an `EngineError`.
  */
 export type EngineErrorKind =
-  | "cross-root"
-  | "foreign-collection"
-  | "escapes-collection"
-  | "into-staging"
-  | "not-assigned"
-  | "closed";
+  | "CrossRoot"
+  | "ForeignCollection"
+  | "EscapesCollection"
+  | "IntoStaging"
+  | "NotAssigned";
 
 /**
  * A typed refusal of the engine base. Callers branch on {@link EngineError.kind}, never on the message.

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import {
   AssignmentService,
+  ClosedError,
   type FileSystem,
   InvalidArgumentError,
   InvalidCollectionIdError,
@@ -11,7 +12,7 @@ import {
 } from "@proximadb/core";
 import { discover } from "@proximadb/discovery";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EngineBase, type EngineBaseOptions, EngineError, isEngineError } from "../src/index.js";
+import { EngineBase, type EngineBaseOptions, isEngineError } from "../src/index.js";
 import { type Tier, localTier, memoryTier } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
@@ -61,8 +62,8 @@ describe.each([
 
   it("places new collections round-robin across the roots and writes each root's marker on first use", async () => {
     const engine = await open();
-    const a = await engine.collectionDir("alpha");
-    const b = await engine.collectionDir("beta");
+    const a = await engine.place("alpha");
+    const b = await engine.place("beta");
     expect([a.url, b.url]).toEqual(tier.urls);
     expect([a.index, b.index]).toEqual([0, 1]);
     expect(a.dir).toBe("alpha/");
@@ -74,7 +75,7 @@ describe.each([
 
   it("gives staging keys <id>/_staging/<name>.<nodeId>.<unique> in the collection's own root", async () => {
     const engine = await open();
-    const dir = await engine.collectionDir("orders");
+    const dir = await engine.place("orders");
     const s1 = await engine.stage("orders", "part.parquet");
     const s2 = await engine.stage("orders", "part.parquet");
     expect(s1.key).toMatch(/^orders\/_staging\/part\.parquet\.node-a\.[0-9a-z]+-[0-9a-f]{16}$/);
@@ -98,23 +99,27 @@ describe.each([
 
   it("refuses, with a typed error and without moving anything, commits that cross roots or leave the collection", async () => {
     const engine = await open();
-    await engine.collectionDir("alpha"); // root 0
-    await engine.collectionDir("beta"); // root 1
+    await engine.place("alpha"); // root 0
+    await engine.place("beta"); // root 1
     const staged = await engine.stage("alpha", "x.parquet");
     await staged.fs.write(staged.key, "x");
 
+    // Only stage() makes a StagedFile: a copy naming another collection, file system or key is refused.
     const crossing = { ...staged, collection: engine.locate("beta")?.collection as typeof staged.collection };
     await expect(engine.commit(crossing, "x.parquet")).rejects.toSatisfy((e) =>
-      isEngineError(e, "cross-root"),
+      isEngineError(e, "ForeignCollection"),
     );
     const otherFs = { ...staged, fs: tier.open(parseStorageUrl(staged.url)) as FileSystem };
     await expect(engine.commit(otherFs, "x.parquet")).rejects.toSatisfy((e) =>
-      isEngineError(e, "cross-root"),
+      isEngineError(e, "ForeignCollection"),
     );
     const notStaged = { ...staged, key: "alpha/elsewhere.parquet" };
     await expect(engine.commit(notStaged, "x.parquet")).rejects.toSatisfy((e) =>
-      isEngineError(e, "foreign-collection"),
+      isEngineError(e, "ForeignCollection"),
     );
+    expect(() => {
+      (staged as { key: string }).key = "alpha/elsewhere.parquet";
+    }).toThrow(TypeError);
     for (const bad of [
       "",
       "../beta/x.parquet",
@@ -125,13 +130,11 @@ describe.each([
       "a\0b",
     ]) {
       await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) =>
-        isEngineError(e, "escapes-collection"),
+        isEngineError(e, "EscapesCollection"),
       );
     }
     for (const bad of ["_staging/x.parquet", "vectors/_staging/x", ".hidden.parquet"]) {
-      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) =>
-        isEngineError(e, "into-staging"),
-      );
+      await expect(engine.commit(staged, bad), bad).rejects.toSatisfy((e) => isEngineError(e, "IntoStaging"));
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(
@@ -139,6 +142,38 @@ describe.each([
         (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE,
       ),
     ).toEqual([]);
+  });
+
+  it("refuses a staged file of a collection dropped since (NotAssigned) or placed in another root since (CrossRoot)", async () => {
+    const engine = await open();
+    const staged = await engine.stage("alpha", "x.parquet"); // root 0
+    await staged.fs.write(staged.key, "x");
+    await engine.drop("alpha");
+    await expect(engine.commit(staged, "x.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "NotAssigned"),
+    );
+    await engine.place("beta"); // root 1
+    await engine.place("gamma"); // root 0
+    await engine.place("alpha"); // root 1 now
+    expect(engine.locate("alpha")?.url).not.toBe(staged.url);
+    await staged.fs.write(staged.key, "x");
+    await expect(engine.commit(staged, "x.parquet")).rejects.toSatisfy((e) => isEngineError(e, "CrossRoot"));
+    expect(await staged.fs.exists(staged.key)).toBe(true);
+    expect(await staged.fs.exists("alpha/x.parquet")).toBe(false);
+  });
+
+  it("refuses a staged file of another engine, and one committed already", async () => {
+    const engine = await open();
+    const other = await open();
+    const staged = await other.stage("orders", "x.parquet");
+    await staged.fs.write(staged.key, "x");
+    await expect(engine.commit(staged, "x.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "ForeignCollection"),
+    );
+    expect(await other.commit(staged, "x.parquet")).toBe("orders/x.parquet");
+    await expect(other.commit(staged, "y.parquet")).rejects.toSatisfy((e) =>
+      isEngineError(e, "ForeignCollection"),
+    );
   });
 
   it("commit refuses to overwrite when asked not to, and overwrites by default", async () => {
@@ -156,7 +191,7 @@ describe.each([
   it("rejects bad collection ids with a typed error and writes nothing", async () => {
     const engine = await open();
     for (const bad of ["../x", "a/b", "_staging", "", "a\0b", "x".repeat(200)]) {
-      await expect(engine.collectionDir(bad)).rejects.toBeInstanceOf(InvalidCollectionIdError);
+      await expect(engine.place(bad)).rejects.toBeInstanceOf(InvalidCollectionIdError);
       await expect(engine.stage(bad, "f")).rejects.toBeInstanceOf(InvalidCollectionIdError);
       expect(() => engine.locate(bad)).toThrow(InvalidCollectionIdError);
     }
@@ -237,14 +272,19 @@ describe.each([
 
     const second = await open();
     expect(Object.fromEntries(second.collections().map((c) => [c, second.locate(c)?.url]))).toEqual(before);
-    expect((await second.collectionDir("delta")).url).toBe(tier.urls[1]); // 3 placed on 2 roots: next is root 1
+    expect((await second.place("delta")).url).toBe(tier.urls[1]); // 3 placed on 2 roots: next is root 1
   });
 
   it("refuses work after close with a typed error", async () => {
     const engine = await open();
+    const staged = await engine.stage("alpha", "x.parquet");
     await engine.close();
-    expect(() => engine.collections()).toThrow(EngineError);
-    await expect(engine.collectionDir("alpha")).rejects.toSatisfy((e) => isEngineError(e, "closed"));
+    expect(() => engine.collections()).toThrow(ClosedError);
+    expect(() => engine.locate("alpha")).toThrow(ClosedError);
+    await expect(engine.place("alpha")).rejects.toBeInstanceOf(ClosedError);
+    await expect(engine.commit(staged, "x.parquet")).rejects.toBeInstanceOf(ClosedError);
+    await expect(engine.drop("alpha")).rejects.toBeInstanceOf(ClosedError);
+    await engine.close(); // a second close does nothing
   });
 
   it("rejects a bad nodeId or staleStagingMs before touching storage", async () => {

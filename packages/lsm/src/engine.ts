@@ -1,11 +1,22 @@
-import { type CollectionId, InvalidArgumentError, parseCollectionId } from "@proximadb/core";
-import { EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import {
+  ClosedError,
+  type CollectionId,
+  type ComponentType,
+  InvalidArgumentError,
+  parseCollectionId,
+} from "@proximadb/core";
+import {
+  type CollectionLocation,
+  EngineBase,
+  type EngineOpenOptions,
+  type StorageEngine,
+} from "@proximadb/engine";
 import { type Bytes, toBytes } from "./bytes.js";
 import { BlockCache } from "./sstable.js";
 import { LsmTree, type LsmTreeOptions, type LsmTreeStats } from "./tree.js";
 
-/** Options of {@link LsmEngine.open}: the engine base's (without `component`) plus tuning. */
-export interface LsmEngineOptions extends Omit<EngineBaseOptions, "component"> {
+/** Options of {@link LsmEngine.open}: the shared engine options plus tuning. */
+export interface LsmEngineOptions extends EngineOpenOptions {
   /** Memtable size that triggers a flush (default 4 MiB). */
   memtableBytes?: number;
   /** Files per level that trigger merging the level into one file of the next (default 4). */
@@ -50,17 +61,19 @@ export interface LsmEntry {
  * for await (const { key, value } of lsm.scan("orders", { gte: "k" })) console.log(key, value);
  * await lsm.close();
  */
-export class LsmEngine {
-  /** The engine base (placement, staging, commit). */
-  readonly base: EngineBase;
+export class LsmEngine implements StorageEngine {
+  readonly component: ComponentType = "lsm";
+  /** Placement, staging and commits. */
+  readonly #base: EngineBase;
   readonly #trees = new Map<CollectionId, Promise<LsmTree>>();
   /** Loaded trees, for a lookup without a promise hop on the hot path (keys are valid ids). */
   readonly #ready = new Map<string, LsmTree>();
   readonly #cache: BlockCache;
   readonly #tuning: LsmTreeOptions;
+  #closed = false;
 
   private constructor(base: EngineBase, cache: BlockCache, tuning: LsmTreeOptions) {
-    this.base = base;
+    this.#base = base;
     this.#cache = cache;
     this.#tuning = tuning;
   }
@@ -90,9 +103,27 @@ export class LsmEngine {
     return new LsmEngine(base, cache, tuning);
   }
 
+  /** The discovery report the placement map was rebuilt from. */
+  get report(): StorageEngine["report"] {
+    return this.#base.report;
+  }
+
   /** Collections placed in this component (found by discovery or written since). */
   collections(): CollectionId[] {
-    return this.base.collections();
+    this.#assertOpen();
+    return this.#base.collections();
+  }
+
+  /** Where a collection's tables live, without placing it. */
+  locate(id: string): CollectionLocation | undefined {
+    this.#assertOpen();
+    return this.#base.locate(id);
+  }
+
+  /** Places a collection (assigning its LSM root on first use) without writing a table. */
+  async place(id: string): Promise<CollectionLocation> {
+    this.#assertOpen();
+    return this.#base.place(id);
   }
 
   /** Stores `value` under `key` (in the memtable; flushed when it fills). */
@@ -112,6 +143,7 @@ export class LsmEngine {
    * `batch`, `flush` or `close` of the collection.
    */
   async batch(id: string, ops: readonly LsmBatchOp[]): Promise<void> {
+    this.#assertOpen();
     const tree = this.#ready.get(id) ?? (await this.#tree(id, true));
     // The memtable copies keys and values (one slab per batch): the caller may reuse its buffers.
     await tree.write(ops);
@@ -119,12 +151,14 @@ export class LsmEngine {
 
   /** The value of `key`, or `undefined`. */
   async get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
     const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
     return tree?.get(toBytes(key));
   }
 
   /** Live entries in ascending key order within the range (tombstones hidden). */
   async *scan(id: string, range: LsmScanRange = {}): AsyncGenerator<LsmEntry> {
+    this.#assertOpen();
     const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
     if (!tree) return;
     const r: { gte?: Uint8Array; lt?: Uint8Array; limit?: number } = {};
@@ -151,45 +185,53 @@ export class LsmEngine {
 
   /** Deletes every file of the collection and forgets its placement. Unflushed writes are discarded. */
   async drop(id: string): Promise<void> {
+    this.#assertOpen();
     const collection = parseCollectionId(id);
     const tree = this.#trees.get(collection);
     this.#trees.delete(collection);
     this.#ready.delete(collection);
     if (tree) await (await tree.catch(() => undefined))?.close(false);
-    await this.base.drop(collection);
+    await this.#base.drop(collection);
   }
 
   /**
    * Closes the engine. With `flush` (the default) every memtable is flushed first; without it unflushed
-   * writes are dropped, as after a crash (the WAL replays them).
+   * writes are dropped, as after a crash (the WAL replays them). A second call does nothing.
    */
   async close(options: { flush?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     const trees = [...this.#trees.values()];
     this.#trees.clear();
     this.#ready.clear();
     try {
       for (const t of trees) await (await t.catch(() => undefined))?.close(options.flush ?? true);
     } finally {
-      await this.base.close();
+      await this.#base.close();
     }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError("lsm engine");
   }
 
   #tree(id: string, create: true): Promise<LsmTree>;
   #tree(id: string, create: false): Promise<LsmTree | undefined>;
   #tree(id: string, create: boolean): Promise<LsmTree | undefined> {
+    if (this.#closed) return Promise.reject(new ClosedError("lsm engine"));
     const collection = parseCollectionId(id);
     const known = this.#trees.get(collection);
     if (known) return known;
-    if (!create && this.base.locate(collection) === undefined) return Promise.resolve(undefined);
+    if (!create && this.#base.locate(collection) === undefined) return Promise.resolve(undefined);
     const p = (async () => {
-      const location = await this.base.collectionDir(collection);
+      const location = await this.#base.place(collection);
       const tree = await LsmTree.load(
         {
           fs: location.fs,
           dir: location.dir,
           cache: this.#cache,
-          stage: (name) => this.base.stage(collection, name),
-          commit: (staged, finalName) => this.base.commit(staged, finalName),
+          stage: (name) => this.#base.stage(collection, name),
+          commit: (staged, finalName) => this.#base.commit(staged, finalName),
         },
         this.#tuning,
       );

@@ -1,27 +1,26 @@
-import { ProximaError } from "@proximadb/core";
+import { DataCorruptionError } from "@proximadb/core";
 
 /**
  * What was wrong with an SSTable:
- * - `footer`: the file is too short, or its footer magic, version or checksum is wrong.
- * - `block-checksum`: a data, index, meta or bloom block does not match its CRC32C.
- * - `format`: a block passed its checksum but does not decode (a writer bug or a foreign file).
+ * - `Footer`: the file is too short, or its footer magic, version or checksum is wrong.
+ * - `BlockChecksum`: a data, index, meta or bloom block does not match its CRC32C.
+ * - `Format`: a block passed its checksum but does not decode (a writer bug or a foreign file).
  */
-export type LsmCorruptionKind = "footer" | "block-checksum" | "format";
+export type LsmCorruptionKind = "Footer" | "BlockChecksum" | "Format";
 
 /**
- * An SSTable failed verification. Raised by every read that touches the damaged part, naming the
- * file's root-relative key; nothing is repaired or deleted behind the caller's back.
+ * An SSTable failed verification: core's {@link DataCorruptionError} (code `DATA_CORRUPTION`) with the
+ * check that failed and the offset of the damaged block. Raised by every read that touches the damaged
+ * part, naming the file's root-relative key; nothing is repaired or deleted behind the caller's back.
  *
- * Its {@link ProximaError.code} is `DATA_CORRUPTION`; branch on
- * `instanceof LsmCorruptionError` or {@link isLsmCorruptionError}, and on {@link LsmCorruptionError.kind}.
+ * Branch on `instanceof DataCorruptionError` (every engine), or on `instanceof LsmCorruptionError` and
+ * {@link LsmCorruptionError.kind}.
  */
-export class LsmCorruptionError extends ProximaError {
+export class LsmCorruptionError extends DataCorruptionError {
   /** Which check failed. */
   readonly kind: LsmCorruptionKind;
   /** Root-relative key of the damaged file, e.g. `orders/level-0/00000007.sst`. */
-  readonly key: string;
-  /** Canonical URL of the root the file lives in. */
-  readonly root: string | undefined;
+  declare readonly key: string;
   /** Byte offset of the damaged block, when known. */
   readonly offset: number | undefined;
 
@@ -31,10 +30,11 @@ export class LsmCorruptionError extends ProximaError {
     detail: string,
     options: { root?: string; offset?: number } = {},
   ) {
-    super("DATA_CORRUPTION", `corrupt SSTable ${key}: ${detail}`);
+    super(`corrupt SSTable ${key}: ${detail}`, {
+      key,
+      ...(options.root === undefined ? {} : { root: options.root }),
+    });
     this.kind = kind;
-    this.key = key;
-    this.root = options.root;
     this.offset = options.offset;
   }
 }

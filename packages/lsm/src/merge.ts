@@ -152,7 +152,7 @@ export class TableCursor implements Cursor {
 
   #corrupt(detail: string): LsmCorruptionError {
     const t = this.#table;
-    return new LsmCorruptionError("format", t.key, `data block does not decode (${detail})`, {
+    return new LsmCorruptionError("Format", t.key, `data block does not decode (${detail})`, {
       root: t.fs.root.url,
     });
   }

@@ -12,7 +12,7 @@ import { crc32c } from "@node-rs/crc32";
 import type { FileSystem, PositionalReader } from "@proximadb/core";
 import { bloomMayContain, buildBloom, hash32 } from "./bloom.js";
 import { ByteReader, ByteWriter, compareBytes, compareRange } from "./bytes.js";
-import { LsmCorruptionError } from "./errors.js";
+import { LsmCorruptionError, type LsmCorruptionKind } from "./errors.js";
 
 /** `PXLSMSST` */
 export const SST_MAGIC = Buffer.from("PXLSMSST", "latin1");
@@ -337,23 +337,23 @@ export class SSTable implements SSTableMeta {
    * @throws LsmCorruptionError; FsError from the file system
    */
   static async open(fs: FileSystem, key: string, size: number, expect?: FileId): Promise<SSTable> {
-    const corrupt = (kind: "footer" | "block-checksum" | "format", detail: string, offset?: number) =>
+    const corrupt = (kind: LsmCorruptionKind, detail: string, offset?: number) =>
       new LsmCorruptionError(kind, key, detail, {
         root: fs.root.url,
         ...(offset === undefined ? {} : { offset }),
       });
     if (size < FOOTER_SIZE)
-      throw corrupt("footer", `file is ${size} bytes, shorter than the ${FOOTER_SIZE}-byte footer`);
+      throw corrupt("Footer", `file is ${size} bytes, shorter than the ${FOOTER_SIZE}-byte footer`);
     const tailStart = Math.max(0, size - TAIL_READ);
     let tail = Buffer.from(await readExact(fs, key, tailStart, size - tailStart, corrupt));
     let tailBase = tailStart;
     const f = tail.subarray(tail.length - FOOTER_SIZE);
-    if (!f.subarray(0, 8).equals(SST_MAGIC)) throw corrupt("footer", "bad magic", size - FOOTER_SIZE);
+    if (!f.subarray(0, 8).equals(SST_MAGIC)) throw corrupt("Footer", "bad magic", size - FOOTER_SIZE);
     if (crc32c(f.subarray(0, 52)) !== f.readUInt32LE(52))
-      throw corrupt("footer", "footer checksum mismatch", size - FOOTER_SIZE);
+      throw corrupt("Footer", "footer checksum mismatch", size - FOOTER_SIZE);
     const version = f.readUInt32LE(8);
     if (version !== SST_VERSION)
-      throw corrupt("footer", `unknown format version ${version}`, size - FOOTER_SIZE);
+      throw corrupt("Footer", `unknown format version ${version}`, size - FOOTER_SIZE);
     const metaOff = readU64(f, 16);
     const metaLen = f.readUInt32LE(24);
     const indexOff = readU64(f, 28);
@@ -367,7 +367,7 @@ export class SSTable implements SSTableMeta {
         bloomOff + bloomLen + 4 === size - FOOTER_SIZE
       )
     ) {
-      throw corrupt("footer", "block handles do not tile the file tail", size - FOOTER_SIZE);
+      throw corrupt("Footer", "block handles do not tile the file tail", size - FOOTER_SIZE);
     }
     if (metaOff < tailBase) {
       tail = Buffer.from(await readExact(fs, key, metaOff, size - metaOff, corrupt));
@@ -376,7 +376,7 @@ export class SSTable implements SSTableMeta {
     const block = (off: number, len: number): Buffer => {
       const b = tail.subarray(off - tailBase, off - tailBase + len);
       if (crc32c(b) !== tail.readUInt32LE(off - tailBase + len))
-        throw corrupt("block-checksum", "checksum mismatch", off);
+        throw corrupt("BlockChecksum", "checksum mismatch", off);
       return b;
     };
     const metaBuf = block(metaOff, metaLen);
@@ -405,12 +405,12 @@ export class SSTable implements SSTableMeta {
       }
     } catch (err) {
       if (err instanceof RangeError)
-        throw corrupt("format", `meta or index block does not decode (${err.message})`);
+        throw corrupt("Format", `meta or index block does not decode (${err.message})`);
       throw err;
     }
     if (expect && (expect.level !== meta.level || expect.number !== meta.number)) {
       throw corrupt(
-        "format",
+        "Format",
         `file says it is level ${meta.level} number ${meta.number}, its name says level ${expect.level} number ${expect.number}`,
       );
     }
@@ -483,7 +483,7 @@ export class SSTable implements SSTableMeta {
     } else buf = await this.fs.read(this.key, { offset, length });
     if (buf.length !== length)
       throw new LsmCorruptionError(
-        "format",
+        "Format",
         this.key,
         `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`,
         { root: this.fs.root.url, offset },
@@ -506,7 +506,7 @@ export class SSTable implements SSTableMeta {
     const buf = await this.#readAt(off, len + 4);
     let b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     if (crc32c(b.subarray(0, len)) !== b.readUInt32LE(len)) {
-      throw new LsmCorruptionError("block-checksum", this.key, "data block checksum mismatch", {
+      throw new LsmCorruptionError("BlockChecksum", this.key, "data block checksum mismatch", {
         root: this.fs.root.url,
         offset: off,
       });
@@ -521,7 +521,7 @@ export class SSTable implements SSTableMeta {
       return searchBlock(block, block.length, key);
     } catch (err) {
       if (err instanceof RangeError) {
-        throw new LsmCorruptionError("format", this.key, `data block does not decode (${err.message})`, {
+        throw new LsmCorruptionError("Format", this.key, `data block does not decode (${err.message})`, {
           root: this.fs.root.url,
           offset: this.#offsets[i] as number,
         });
@@ -553,7 +553,7 @@ export class SSTable implements SSTableMeta {
         const len = this.#sizes[blk] as number;
         const at = off - start;
         if (at + len + 4 > buf.length || crc32c(buf.subarray(at, at + len)) !== buf.readUInt32LE(at + len)) {
-          throw new LsmCorruptionError("block-checksum", this.key, "data block checksum mismatch", {
+          throw new LsmCorruptionError("BlockChecksum", this.key, "data block checksum mismatch", {
             root: this.fs.root.url,
             offset: off,
           });
@@ -570,11 +570,11 @@ async function readExact(
   key: string,
   offset: number,
   length: number,
-  corrupt: (kind: "footer" | "block-checksum" | "format", detail: string) => LsmCorruptionError,
+  corrupt: (kind: LsmCorruptionKind, detail: string) => LsmCorruptionError,
 ): Promise<Uint8Array> {
   const buf = await fs.read(key, { offset, length });
   if (buf.length !== length)
-    throw corrupt("format", `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`);
+    throw corrupt("Format", `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`);
   return buf;
 }
 

@@ -4,6 +4,8 @@ import { hash32 } from "./bloom.js";
 import { compareBytes, compareRange, latin1 } from "./bytes.js";
 import { type Cursor, MemCursor, MergeCursor, TableCursor } from "./merge.js";
 import { type MemWrite, Memtable } from "./memtable.js";
+import { type PickedCompaction, pickCompaction, pickFullCompaction } from "./picker.js";
+import { TreeShape } from "./shape.js";
 import { type BlockCache, type FileId, parseSstName, SSTable, SSTableWriter, sstName } from "./sstable.js";
 
 /** Tuning of one tree (see {@link LsmEngineOptions}). */
@@ -48,6 +50,10 @@ export const L0_STOP_FACTOR = 3;
  * flushed (newest first), then level 0, 1, … and inside a level the higher file number. Tiered compaction
  * keeps that order true: a level with `levelFanout` files is merged whole into one file of the next level.
  *
+ * The live tables and the garbage are a {@link TreeShape}: flushes, compactions and deletes each make a
+ * `TreeEdit` after their I/O and swap in the shape it yields; what to compact is
+ * {@link pickCompaction}'s answer for the current shape.
+ *
  * Maintenance runs in the background: a full memtable is frozen (still readable) and a new one takes
  * writes at once, while the frozen one is flushed and full levels are compacted. Two chains do the work:
  * flushes (oldest frozen memtable first, so level-0 numbers follow recency) and compactions (one at a
@@ -61,11 +67,9 @@ export class LsmTree {
   #mem = new Memtable();
   /** Frozen memtables waiting for (or in) their flush, newest first. */
   #frozen: Memtable[] = [];
-  #levels: SSTable[][] = [];
-  /** Every live table in precedence order (newest first). */
-  #order: SSTable[] = [];
+  /** Live tables and garbage; replaced (never changed) by every flush, compaction and delete. */
+  #shape: TreeShape<SSTable>;
   #next: number;
-  #garbage: SSTable[] = [];
   #readers = 0;
   #gc: Promise<void> | undefined;
   /** The running flush chain (drains {@link #frozen}), if any. */
@@ -82,18 +86,18 @@ export class LsmTree {
   private constructor(
     readonly storage: TreeStorage,
     readonly options: LsmTreeOptions,
-    tables: SSTable[],
+    shape: TreeShape<SSTable>,
     next: number,
   ) {
+    this.#shape = shape;
     this.#next = next;
-    for (const t of tables) this.#levelOf(t.level).push(t);
-    this.#reorder();
   }
 
   /**
    * Loads a tree from the listing of `<id>/level-*​/`: opens (and verifies) every table, treats files
    * named in a present file's `replaces` as dead and deletes them, oldest first.
-   * @throws LsmCorruptionError when a table fails verification (nothing is deleted then)
+   * @throws LsmCorruptionError when a table fails verification, DataCorruptionError when two tables share
+   *   a number (nothing is deleted then)
    */
   static async load(storage: TreeStorage, options: LsmTreeOptions): Promise<LsmTree> {
     const { files } = await listAll(storage.fs, `${storage.dir}level-`);
@@ -107,40 +111,20 @@ export class LsmTree {
       const slice = found.slice(i, i + 16);
       tables.push(...(await Promise.all(slice.map((f) => SSTable.open(storage.fs, f.key, f.size, f.id)))));
     }
-    const dead = new Set<number>();
-    let max = 0;
-    for (const t of tables) {
-      max = Math.max(max, t.number);
-      for (const r of t.replaces) {
-        dead.add(r.number);
-        max = Math.max(max, r.number);
-      }
-    }
-    const live = tables.filter((t) => !dead.has(t.number));
-    const tree = new LsmTree(storage, options, live, max + 1);
-    tree.#garbage = tables.filter((t) => dead.has(t.number));
+    const { shape, nextNumber } = TreeShape.recover(tables);
+    const tree = new LsmTree(storage, options, shape, nextNumber);
     await tree.#collectGarbage();
     return tree;
-  }
-
-  #levelOf(level: number): SSTable[] {
-    while (this.#levels.length <= level) this.#levels.push([]);
-    return this.#levels[level] as SSTable[];
-  }
-
-  #reorder(): void {
-    for (const l of this.#levels) l.sort((a, b) => b.number - a.number);
-    this.#order = this.#levels.flat();
   }
 
   /** The tree's shape. */
   stats(): LsmTreeStats {
     return {
-      levels: this.#levels.map((l) => l.map((t) => t.number)),
+      levels: this.#shape.levels.map((l) => l.map((t) => t.number)),
       memtableBytes: this.#mem.bytes,
       frozenMemtables: this.#frozen.length,
       nextNumber: this.#next,
-      garbage: this.#garbage.length,
+      garbage: this.#shape.garbage.length,
     };
   }
 
@@ -162,7 +146,7 @@ export class LsmTree {
     while (
       this.#failure === undefined &&
       ((this.#frozen.length > MAX_FROZEN && this.#flushing) ||
-        ((this.#levels[0]?.length ?? 0) >= l0Stop && this.#compacting))
+        (this.#shape.tablesIn(0) >= l0Stop && this.#compacting))
     ) {
       await (this.#frozen.length > MAX_FROZEN ? this.#flushing : this.#compacting);
     }
@@ -185,7 +169,7 @@ export class LsmTree {
       const e = f.find(k);
       if (e !== undefined) return f.valueCopy(e) ?? undefined;
     }
-    const order = this.#order;
+    const order = this.#shape.order;
     if (order.length === 0) return undefined;
     const h = hash32(key);
     const cache = this.storage.cache;
@@ -215,7 +199,7 @@ export class LsmTree {
     const tables: TableCursor[] = [];
     this.#readers++;
     try {
-      for (const t of this.#order) {
+      for (const t of this.#shape.order) {
         if (range.lt !== undefined && t.entries > 0 && compareBytes(t.minKey, range.lt) >= 0) continue;
         const c = new TableCursor(t, range.gte);
         tables.push(c);
@@ -245,7 +229,7 @@ export class LsmTree {
   }
 
   #release(): void {
-    if (--this.#readers === 0 && this.#garbage.length > 0) void this.#collectGarbage();
+    if (--this.#readers === 0 && this.#shape.garbage.length > 0) void this.#collectGarbage();
   }
 
   /** Writes the memtable (and any frozen ones) to level-0 tables, then compacts levels that are full. */
@@ -260,10 +244,8 @@ export class LsmTree {
   async compact(): Promise<void> {
     await this.flush();
     await this.#exclusiveCompaction(async () => {
-      const inputs = this.#order.slice();
-      if (inputs.length <= 1) return;
-      const level = Math.max(1, this.#levels.length - 1);
-      await this.#compactLocked(inputs, level, true);
+      const picked = pickFullCompaction(this.#shape);
+      if (picked) await this.#compactLocked(picked);
     });
   }
 
@@ -279,7 +261,7 @@ export class LsmTree {
       this.#failure = undefined;
     }
     await this.#gc;
-    await Promise.all(this.#order.map((t) => t.close()));
+    await Promise.all(this.#shape.order.map((t) => t.close()));
   }
 
   /** Moves a non-empty active memtable to the frozen list (still readable) and starts a new one. */
@@ -319,32 +301,28 @@ export class LsmTree {
 
   /** Waits until no level is full and no compaction runs; throws a background failure. */
   async #drainCompactions(): Promise<void> {
-    while (this.#compacting || this.#fullLevel() >= 0) {
+    while (this.#compacting || this.#pick() !== undefined) {
       await this.#startCompacting();
       this.#throwFailure();
     }
   }
 
-  #fullLevel(): number {
-    for (let level = 0; level < this.#levels.length; level++)
-      if ((this.#levels[level] as SSTable[]).length >= this.options.levelFanout) return level;
-    return -1;
+  #pick(): PickedCompaction<SSTable> | undefined {
+    return pickCompaction(this.#shape, this.options);
   }
 
   /** Starts the compaction chain unless it runs; it compacts full levels, shallowest first. */
   #startCompacting(): Promise<void> {
     if (this.#compacting) return this.#compacting;
-    if (this.#fullLevel() < 0) return Promise.resolve();
+    if (this.#pick() === undefined) return Promise.resolve();
     const run = (async () => {
       try {
-        for (;;) {
-          const level = this.#fullLevel();
-          if (level < 0) break;
-          await this.#exclusiveCompaction(async () => {
-            const files = this.#levels[level] as SSTable[];
-            if (files.length < this.options.levelFanout) return;
-            const deeperEmpty = this.#levels.slice(level + 1).every((l) => l.length === 0);
-            await this.#compactLocked(files.slice(), level + 1, deeperEmpty);
+        let more = true;
+        while (more) {
+          more = await this.#exclusiveCompaction(async () => {
+            const picked = this.#pick();
+            if (picked) await this.#compactLocked(picked);
+            return picked !== undefined;
           });
         }
       } catch (error) {
@@ -396,13 +374,13 @@ export class LsmTree {
       }
     });
     // One synchronous step: readers see the data in the memtable or in the table, never neither.
-    this.#levelOf(0).push(table);
-    this.#reorder();
+    this.#shape = this.#shape.apply({ added: [table] });
     this.#frozen = this.#frozen.filter((f) => f !== mem);
   }
 
-  /** Merges `inputs` (precedence order) into one table at `level`; it replaces them in one commit. */
-  async #compactLocked(inputs: SSTable[], level: number, dropTombstones: boolean): Promise<void> {
+  /** Merges the picked inputs (precedence order) into one table; it replaces them in one commit. */
+  async #compactLocked(picked: PickedCompaction<SSTable>): Promise<void> {
+    const { inputs, outputLevel: level, dropTombstones } = picked;
     const number = this.#next++;
     const cursors = inputs.map((t) => new TableCursor(t));
     this.#readers++;
@@ -417,11 +395,7 @@ export class LsmTree {
       await Promise.all(cursors.map((c) => c.close()));
       this.#readers--;
     }
-    const gone = new Set(inputs);
-    this.#levels = this.#levels.map((l) => l.filter((t) => !gone.has(t)));
-    this.#levelOf(level).push(table);
-    this.#reorder();
-    this.#garbage.push(...inputs);
+    this.#shape = this.#shape.apply({ added: [table], removed: inputs });
     if (this.#readers === 0) await this.#collectGarbage();
   }
 
@@ -457,18 +431,17 @@ export class LsmTree {
    */
   #collectGarbage(): Promise<void> {
     if (this.#gc) return this.#gc;
-    if (this.#readers > 0 || this.#garbage.length === 0) return Promise.resolve();
+    if (this.#readers > 0 || this.#shape.garbage.length === 0) return Promise.resolve();
     const run = (async () => {
       try {
-        while (this.#readers === 0 && this.#garbage.length > 0) {
-          this.#garbage.sort((a, b) => a.number - b.number);
-          const t = this.#garbage[0] as SSTable;
+        while (this.#readers === 0 && this.#shape.garbage.length > 0) {
+          const t = this.#shape.garbage[0] as SSTable; // oldest first
           await t.close();
           await this.#namespace(() => this.storage.fs.delete(t.key));
-          this.#garbage.shift();
+          this.#shape = this.#shape.apply({ deleted: [t] });
         }
       } catch {
-        // Kept in #garbage: retried after the next compaction or read, and at the next open.
+        // Still garbage in the shape: retried after the next compaction or read, and at the next open.
       } finally {
         this.#gc = undefined;
       }

@@ -1,4 +1,4 @@
-import { ROOT_MARKER_FILE, parseStorageUrl } from "@proximadb/core";
+import { ClosedError, DataCorruptionError, ROOT_MARKER_FILE, parseStorageUrl } from "@proximadb/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LsmCorruptionError } from "../src/index.js";
 import { type Tier, keysIn, localTier, memoryTier, openEngine, scanText, text } from "./helpers.js";
@@ -76,8 +76,8 @@ describe.each([
     await lsm.close();
     const again = await openEngine(tier);
     expect(again.collections().sort()).toEqual(["alpha", "beta"]);
-    expect(again.base.locate("alpha")?.url).toBe(tier.urls[0]);
-    expect(again.base.locate("beta")?.url).toBe(tier.urls[1]);
+    expect(again.locate("alpha")?.url).toBe(tier.urls[0]);
+    expect(again.locate("beta")?.url).toBe(tier.urls[1]);
     expect(text(await again.get("beta", "k"))).toBe("v");
     await again.close();
   });
@@ -174,7 +174,7 @@ describe.each([
     await lsm.close();
   });
 
-  it("reports a corrupt SSTable as LsmCorruptionError naming the file, on open and on a block read", async () => {
+  it("reports a corrupt SSTable as LsmCorruptionError (a DataCorruptionError) naming the file, on open and on a block read", async () => {
     const lsm = await openEngine(tier, { blockCacheBytes: 0 });
     for (let i = 0; i < 500; i++) await lsm.put("c1", `key-${String(i).padStart(4, "0")}`, `value-${i}`);
     await lsm.flush("c1");
@@ -190,7 +190,8 @@ describe.each([
     const a = await openEngine(tier, { blockCacheBytes: 0 });
     const err = await a.get("c1", "key-0000").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LsmCorruptionError);
-    expect(err).toMatchObject({ kind: "block-checksum", key, root: tier.urls[0] });
+    expect(err).toBeInstanceOf(DataCorruptionError);
+    expect(err).toMatchObject({ code: "DATA_CORRUPTION", kind: "BlockChecksum", key, root: tier.urls[0] });
     await expect(a.get("c1", "key-0499")).resolves.toBeDefined();
     await a.close({ flush: false });
 
@@ -201,10 +202,42 @@ describe.each([
     const b = await openEngine(tier);
     await expect(b.get("c1", "key-0000")).rejects.toMatchObject({
       name: "LsmCorruptionError",
-      kind: "footer",
+      kind: "Footer",
       key,
     });
     await b.close({ flush: false });
     await fs.close();
+  });
+
+  it("places a collection without writing a table, and drop deletes its files and placement", async () => {
+    const lsm = await openEngine(tier);
+    expect(lsm.component).toBe("lsm");
+    expect(lsm.report.roots.map((r) => r.url)).toEqual(tier.urls);
+    const placed = await lsm.place("orders");
+    expect(lsm.locate("orders")).toEqual(placed);
+    expect(lsm.locate("other")).toBeUndefined();
+    expect(lsm.collections()).toEqual(["orders"]);
+    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    await lsm.put("orders", "k", "v");
+    await lsm.flush("orders");
+    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
+    await lsm.drop("orders");
+    expect(lsm.locate("orders")).toBeUndefined();
+    expect(lsm.collections()).toEqual([]);
+    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    await lsm.close();
+  });
+
+  it("refuses work after close with ClosedError", async () => {
+    const lsm = await openEngine(tier);
+    await lsm.put("orders", "k", "v");
+    await lsm.close();
+    await expect(lsm.put("orders", "k", "v2")).rejects.toBeInstanceOf(ClosedError);
+    await expect(lsm.get("orders", "k")).rejects.toBeInstanceOf(ClosedError);
+    await expect(lsm.flush("orders")).rejects.toBeInstanceOf(ClosedError);
+    await expect(lsm.scan("orders").next()).rejects.toBeInstanceOf(ClosedError);
+    expect(() => lsm.locate("orders")).toThrow(ClosedError);
+    await expect(lsm.place("orders")).rejects.toBeInstanceOf(ClosedError);
+    await lsm.close(); // a second close does nothing
   });
 });

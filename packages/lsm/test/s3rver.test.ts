@@ -45,8 +45,8 @@ describe("LsmEngine on s3rver (S3 SDK v3 against a real emulator)", () => {
 
     const again = await open();
     expect(again.collections().sort()).toEqual(["orders", "users"]);
-    expect(again.base.locate("orders")?.url).toBe(parseStorageUrl(roots[0] as string).url);
-    expect(again.base.locate("users")?.url).toBe(parseStorageUrl(roots[1] as string).url);
+    expect(again.locate("orders")?.url).toBe(parseStorageUrl(roots[0] as string).url);
+    expect(again.locate("users")?.url).toBe(parseStorageUrl(roots[1] as string).url);
     const rows = await scanText(again, "orders");
     expect(rows.length).toBe(49); // each flush re-puts every key; only the last delete (k002) stands
     expect(rows[0]).toEqual(["k000", "f2-0"]);
@@ -54,7 +54,7 @@ describe("LsmEngine on s3rver (S3 SDK v3 against a real emulator)", () => {
     expect(text(await again.get("users", "u1"))).toBe("x");
     const stats = await again.stats("orders");
     expect(stats?.levels).toEqual([[4], [3]]); // flushes 1 + 2 merged into level-1/3, flush 3 is level-0/4
-    const fs = again.base.locate("orders")?.fs;
+    const fs = again.locate("orders")?.fs;
     const keys: string[] = [];
     for await (const page of fs?.list("orders/") ?? []) keys.push(...page.files.map((f) => f.key));
     expect(keys.sort()).toEqual(

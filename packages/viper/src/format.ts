@@ -14,7 +14,7 @@
  */
 import * as arrow from "apache-arrow";
 import * as pw from "parquet-wasm";
-import { ViperError } from "./errors.js";
+import { DataCorruptionError } from "@proximadb/core";
 
 /** Key-value metadata key holding the format version. */
 export const FORMAT_KEY = "proximadb.viper.format";
@@ -159,13 +159,13 @@ function readTable(bytes: Uint8Array, key: string, columns?: string[]): arrow.Ta
     const t = pw.readParquet(bytes, columns ? { columns } : undefined);
     return arrow.tableFromIPC(t.intoIPCStream());
   } catch (cause) {
-    throw new ViperError("CorruptFile", `${key} is not a readable Parquet file`, { key, cause });
+    throw new DataCorruptionError(`${key} is not a readable Parquet file`, { key, cause });
   }
 }
 
 function column<T extends arrow.DataType>(table: arrow.Table, name: string, key: string): arrow.Vector<T> {
   const c = table.getChild(name) as arrow.Vector<T> | null;
-  if (!c) throw new ViperError("CorruptFile", `${key} has no '${name}' column; not a VIPER file`, { key });
+  if (!c) throw new DataCorruptionError(`${key} has no '${name}' column; not a VIPER file`, { key });
   return c;
 }
 
@@ -206,7 +206,7 @@ export function decodeParquet(bytes: Uint8Array, key: string): RecordColumns {
   const table = readTable(bytes, key);
   const vec = column<arrow.FixedSizeList<arrow.Float32>>(table, "vector", key);
   if (!arrow.DataType.isFixedSizeList(vec.type)) {
-    throw new ViperError("CorruptFile", `${key}: 'vector' is not a fixed-size list`, { key });
+    throw new DataCorruptionError(`${key}: 'vector' is not a fixed-size list`, { key });
   }
   const dimension = vec.type.listSize;
   const vectors = new Float32Array(vec.length * dimension);

@@ -1,5 +1,19 @@
-import { type CollectionId, type FileSystem, listAll, parseCollectionId } from "@proximadb/core";
-import { type CollectionLocation, EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import {
+  ClosedError,
+  type CollectionId,
+  type ComponentType,
+  type FileSystem,
+  InvalidArgumentError,
+  listAll,
+  parseCollectionId,
+} from "@proximadb/core";
+import {
+  type CollectionLocation,
+  EngineBase,
+  type EngineOpenOptions,
+  type StagedFile,
+  type StorageEngine,
+} from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
 import { type KeyColumns, type RecordColumns, decodeKeys, decodeParquet, encodeParquet } from "./format.js";
@@ -33,8 +47,8 @@ export interface StoredRecord {
   readonly sequence: number;
 }
 
-/** Options of {@link ViperEngine.open}: the engine base's, minus the component. */
-export interface ViperEngineOptions extends Omit<EngineBaseOptions, "component"> {
+/** Options of {@link ViperEngine.open}: the shared engine options plus VIPER's own. */
+export interface ViperEngineOptions extends EngineOpenOptions {
   /** Parquet compression codec (parquet-wasm's `Compression`). Default SNAPPY. */
   readonly compression?: Compression;
 }
@@ -99,9 +113,10 @@ interface Winner {
  * await viper.flush("docs", [{ id: "a", vector: new Float32Array([1, 2, 3]), metadata: { lang: "en" } }]);
  * await viper.get("docs", "a"); // { id: "a", vector: Float32Array [1, 2, 3], metadata: { lang: "en" }, sequence: 1 }
  */
-export class ViperEngine {
-  /** The engine base (placement map, staging, commits). */
-  readonly base: EngineBase;
+export class ViperEngine implements StorageEngine {
+  readonly component: ComponentType = "viper";
+  /** Placement map, staging and commits. */
+  readonly #base: EngineBase;
   readonly #compression: Compression | undefined;
   readonly #dimensions = new Map<CollectionId, number>();
   readonly #locks = new Map<CollectionId, Promise<unknown>>();
@@ -110,37 +125,57 @@ export class ViperEngine {
   #closed = false;
 
   private constructor(base: EngineBase, compression: Compression | undefined) {
-    this.base = base;
+    this.#base = base;
     this.#compression = compression;
   }
 
-  /** Opens VIPER: discovery over its roots, placement map, stale staging removed. */
+  /**
+   * Opens VIPER: discovery over its roots (unless `report` is given), placement map, stale staging removed.
+   * @throws whatever {@link EngineBase.open} throws
+   */
   static async open(options: ViperEngineOptions): Promise<ViperEngine> {
     const { compression, ...rest } = options;
     const base = await EngineBase.open({ ...rest, component: "viper" });
     return new ViperEngine(base, compression);
   }
 
+  /** The discovery report the placement map was rebuilt from. */
+  get report(): StorageEngine["report"] {
+    return this.#base.report;
+  }
+
   /** Collections with a VIPER root (found by discovery or placed since). */
   collections(): CollectionId[] {
-    return this.base.collections();
+    this.#assertOpen();
+    return this.#base.collections();
+  }
+
+  /** Where a collection's files live, without placing it. */
+  locate(id: string): CollectionLocation | undefined {
+    this.#assertOpen();
+    return this.#base.locate(id);
+  }
+
+  /** Places a collection (assigning its VIPER root on first use) without writing a file. */
+  async place(id: string): Promise<CollectionLocation> {
+    this.#assertOpen();
+    return this.#base.place(id);
   }
 
   /**
    * Declares a collection and its dimension. Writes an empty Parquet file (flush of zero records)
    * so the collection and its dimension survive a restart. Idempotent for the same dimension.
-   * @throws ViperError `DimensionMismatch` when the collection exists with another dimension
+   * @throws ViperError `DimensionMismatch` when the collection exists with another dimension;
+   *   InvalidArgumentError for a dimension outside 1..65536
    */
   async createCollection(id: string, options: { dimension: number }): Promise<void> {
     const collection = parseCollectionId(id);
     const { dimension } = options;
     if (!Number.isInteger(dimension) || dimension < 1 || dimension > 65536) {
-      throw new ViperError("InvalidOption", `dimension must be an integer in 1..65536 (got ${dimension})`, {
-        collection,
-      });
+      throw new InvalidArgumentError(`dimension must be an integer in 1..65536 (got ${dimension})`);
     }
     await this.#exclusive(collection, async () => {
-      const location = await this.base.collectionDir(collection);
+      const location = await this.#base.place(collection);
       const set = await this.#list(location);
       const known = await this.#dimensionOf(location, set);
       if (known !== undefined) {
@@ -160,7 +195,7 @@ export class ViperEngine {
 
   /** The collection's vector dimension, or undefined when it has no data yet. */
   async dimension(id: string): Promise<number | undefined> {
-    const location = this.#locate(id);
+    const location = this.locate(id);
     if (!location) return undefined;
     return this.#dimensionOf(location, await this.#list(location));
   }
@@ -177,7 +212,7 @@ export class ViperEngine {
       throw new ViperError("InvalidRecord", "records must be an array", { collection });
     if (records.length === 0) return undefined;
     return this.#exclusive(collection, async () => {
-      const location = await this.base.collectionDir(collection);
+      const location = await this.#base.place(collection);
       const set = await this.#list(location);
       const known = await this.#dimensionOf(location, set);
       const first = records.find((r) => r?.vector !== undefined)?.vector;
@@ -195,7 +230,7 @@ export class ViperEngine {
 
   /** The newest live version of one record, or undefined when absent or deleted. */
   async get(id: string, recordId: string): Promise<StoredRecord | undefined> {
-    const location = this.#locate(id);
+    const location = this.locate(id);
     if (!location) return undefined;
     return this.#reading(location.collection, () => this.#get(location, recordId));
   }
@@ -227,7 +262,7 @@ export class ViperEngine {
    * key index of the collection plus one file.
    */
   async *scan(id: string): AsyncGenerator<StoredRecord> {
-    const location = this.#locate(id);
+    const location = this.locate(id);
     if (!location) return;
     const collection = location.collection;
     // A reader keeps the files of its listing from being deleted by a compaction of this process.
@@ -250,7 +285,7 @@ export class ViperEngine {
 
   /** Number of live records. */
   async count(id: string): Promise<number> {
-    const location = this.#locate(id);
+    const location = this.locate(id);
     if (!location) return 0;
     return this.#reading(location.collection, async () => {
       const { winners } = await this.#winners(location.fs, (await this.#list(location)).live);
@@ -262,7 +297,7 @@ export class ViperEngine {
 
   /** The collection's data files as the listing shows them: live, garbage and foreign keys. */
   async files(id: string): Promise<LiveSet | undefined> {
-    const location = this.#locate(id);
+    const location = this.locate(id);
     return location ? this.#list(location) : undefined;
   }
 
@@ -271,18 +306,16 @@ export class ViperEngine {
    * tombstones. Outputs are committed part by part under names that say which range they replace; the
    * set becomes live when its last part lands, and the inputs are deleted after that. A crash at any
    * instant leaves either the old set or the new set live (see the README).
-   * @throws ViperError `InvalidOption`
+   * @throws InvalidArgumentError for `targetFileBytes` ≤ 0
    */
   async compact(id: string, options: CompactOptions = {}): Promise<CompactResult> {
     const collection = parseCollectionId(id);
     const target = options.targetFileBytes ?? DEFAULT_TARGET_BYTES;
     if (!(Number.isFinite(target) && target > 0)) {
-      throw new ViperError("InvalidOption", `targetFileBytes must be a positive number (got ${target})`, {
-        collection,
-      });
+      throw new InvalidArgumentError(`targetFileBytes must be a positive number (got ${target})`);
     }
     return this.#exclusive(collection, async () => {
-      const location = this.base.locate(collection);
+      const location = this.#base.locate(collection);
       const empty = {
         compacted: false,
         generation: 0,
@@ -328,14 +361,14 @@ export class ViperEngine {
       const rowsPerPart = Math.max(1, Math.ceil(totalRows / parts));
 
       // Pass 2: copy the winning rows, part by part, into staging.
-      const staged: { key: string; bytes: number }[] = [];
+      const staged: { file: StagedFile; bytes: number }[] = [];
       let buffer = new PartBuffer(dimension, Math.min(rowsPerPart, totalRows));
       const emit = async () => {
         const part = staged.length + 1;
         const bytes = encodeParquet(buffer.columns(), this.#options());
-        const s = await this.base.stage(collection, `compact-g${generation}-${part}`);
+        const s = await this.#base.stage(collection, `compact-g${generation}-${part}`);
         await s.fs.write(s.key, bytes, { durable: true });
-        staged.push({ key: s.key, bytes: bytes.byteLength });
+        staged.push({ file: s, bytes: bytes.byteLength });
         buffer = new PartBuffer(dimension, Math.min(rowsPerPart, totalRows - staged.length * rowsPerPart));
       };
       for (let f = 0; f < live.length; f++) {
@@ -354,9 +387,8 @@ export class ViperEngine {
       const outputs: string[] = [];
       for (let i = 0; i < staged.length; i++) {
         const name = compactedFileName(lo, hi, generation, i + 1, staged.length);
-        const s = staged[i] as { key: string };
-        const stagedFile = { collection, url: location.url, fs: location.fs, key: s.key };
-        outputs.push(await this.base.commit(stagedFile, `${VECTORS_DIR}/${name}`, { overwrite: false }));
+        const { file } = staged[i] as { file: StagedFile };
+        outputs.push(await this.#base.commit(file, `${VECTORS_DIR}/${name}`, { overwrite: false }));
       }
       // The inputs are superseded now: deleting them is garbage collection, not part of the commit. While a
       // reader of this process is going through the old set they stay; the next compaction removes them.
@@ -381,7 +413,7 @@ export class ViperEngine {
   async drop(id: string): Promise<void> {
     const collection = parseCollectionId(id);
     await this.#exclusive(collection, async () => {
-      await this.base.drop(collection);
+      await this.#base.drop(collection);
       this.#dimensions.delete(collection);
       this.#lastSequence.delete(collection);
     });
@@ -391,16 +423,11 @@ export class ViperEngine {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#locks.values()]);
-    await this.base.close();
-  }
-
-  #locate(id: string): CollectionLocation | undefined {
-    this.#assertOpen();
-    return this.base.locate(parseCollectionId(id));
+    await this.#base.close();
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ViperError("Closed", "the VIPER engine is closed");
+    if (this.#closed) throw new ClosedError("viper engine");
   }
 
   async #reading<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
@@ -427,9 +454,9 @@ export class ViperEngine {
     const columns = toColumns(collection, dimension, sequence, records);
     const bytes = encodeParquet(columns, this.#options());
     const name = flushFileName(sequence);
-    const staged = await this.base.stage(collection, `flush-${sequence}`);
+    const staged = await this.#base.stage(collection, `flush-${sequence}`);
     await staged.fs.write(staged.key, bytes, { durable: true });
-    const key = await this.base.commit(staged, `${VECTORS_DIR}/${name}`, { overwrite: false });
+    const key = await this.#base.commit(staged, `${VECTORS_DIR}/${name}`, { overwrite: false });
     this.#lastSequence.set(collection, sequence);
     return { key, sequence, records: columns.ids.length, bytes: bytes.byteLength };
   }
@@ -473,8 +500,7 @@ export class ViperEngine {
   }
 
   #exclusive<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
-    if (this.#closed)
-      return Promise.reject(new ViperError("Closed", "the VIPER engine is closed", { collection }));
+    if (this.#closed) return Promise.reject(new ClosedError("viper engine"));
     const prev = this.#locks.get(collection) ?? Promise.resolve();
     const next = prev.then(fn, fn);
     const settled = next.catch(() => undefined);

@@ -1,5 +1,5 @@
+import { ClosedError } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
-import { isViperError } from "../src/index.js";
 import { expected, makeRecords, memoryRoots, openViper, plain, scanAll } from "./helpers.js";
 
 describe("compaction edge cases (memfs)", () => {
@@ -67,8 +67,10 @@ describe("compaction edge cases (memfs)", () => {
     const viper = await openViper(memoryRoots(1));
     await viper.close();
     const err = await viper.flush("late", makeRecords(1, 2)).catch((e: unknown) => e);
-    expect(isViperError(err, "Closed")).toBe(true);
+    expect(err).toBeInstanceOf(ClosedError);
     const counted = await viper.count("late").catch((e: unknown) => e);
-    expect(isViperError(counted, "Closed")).toBe(true);
+    expect(counted).toBeInstanceOf(ClosedError);
+    expect(() => viper.locate("late")).toThrow(ClosedError);
+    await expect(viper.place("late")).rejects.toBeInstanceOf(ClosedError);
   });
 });

@@ -90,7 +90,7 @@ describe("a crash at any instant of a compaction", () => {
         // Restart: the same node opens the root again.
         const viper = await openViper(fixture, "crash-node");
         try {
-          const keys = await keysOf(viper.base.locate("victim")?.fs ?? (undefined as never), "victim/");
+          const keys = await keysOf(viper.locate("victim")?.fs ?? (undefined as never), "victim/");
           expect(
             keys.filter((k) => k.includes("/_staging/")),
             `round ${round}: staging after open`,

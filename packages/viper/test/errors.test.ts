@@ -1,31 +1,48 @@
 import { describe, expect, it } from "vitest";
+import { DataCorruptionError, InvalidArgumentError } from "@proximadb/core";
 import { isViperError } from "../src/index.js";
-import { memoryRoots, openViper } from "./helpers.js";
+import { makeRecords, memoryRoots, openViper } from "./helpers.js";
 
 describe("bad input gets a typed error and writes nothing", () => {
-  it("rejects malformed records, wrong dimensions and bad options by kind", async () => {
+  it("rejects malformed records and wrong dimensions by kind, and bad options as InvalidArgumentError", async () => {
     const viper = await openViper(memoryRoots(1));
     try {
       await viper.createCollection("typed", { dimension: 3 });
-      const cases: [Promise<unknown>, string][] = [
+      const cases: [Promise<unknown>, "InvalidRecord" | "DimensionMismatch" | "InvalidArgument"][] = [
         [viper.flush("typed", [{ id: "", vector: [1, 2, 3] }]), "InvalidRecord"],
         [viper.flush("typed", [{ id: "a" }]), "InvalidRecord"],
         [viper.flush("typed", [{ id: "a", vector: [1, 2] }]), "DimensionMismatch"],
         [viper.flush("typed", [{ id: "a", vector: [1, 2, 3], metadata: [1] as never }]), "InvalidRecord"],
         [viper.createCollection("typed", { dimension: 4 }), "DimensionMismatch"],
-        [viper.createCollection("other", { dimension: 0 }), "InvalidOption"],
-        [viper.compact("typed", { targetFileBytes: 0 }), "InvalidOption"],
+        [viper.createCollection("other", { dimension: 0 }), "InvalidArgument"],
+        [viper.compact("typed", { targetFileBytes: 0 }), "InvalidArgument"],
       ];
       for (const [p, kind] of cases) {
         const err = await p.then(
           () => undefined,
           (e: unknown) => e,
         );
-        expect(isViperError(err, kind as never), `${kind}: ${String(err)}`).toBe(true);
+        if (kind === "InvalidArgument") expect(err, String(err)).toBeInstanceOf(InvalidArgumentError);
+        else expect(isViperError(err, kind), `${kind}: ${String(err)}`).toBe(true);
       }
       expect((await viper.files("typed"))?.live).toHaveLength(1); // only createCollection's empty file
       expect(await viper.count("typed")).toBe(0);
       expect(await viper.flush("typed", [])).toBeUndefined();
+    } finally {
+      await viper.close();
+    }
+  });
+
+  it("reports a damaged data file as DataCorruptionError naming its key", async () => {
+    const viper = await openViper(memoryRoots(1));
+    try {
+      const flushed = await viper.flush("hurt", makeRecords(3, 4));
+      const location = viper.locate("hurt");
+      if (!flushed || !location) throw new Error("not flushed");
+      await location.fs.write(flushed.key, new Uint8Array(64).fill(7));
+      const err = await viper.get("hurt", "rec-0").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataCorruptionError);
+      expect(err).toMatchObject({ code: "DATA_CORRUPTION", key: flushed.key });
     } finally {
       await viper.close();
     }

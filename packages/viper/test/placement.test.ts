@@ -1,5 +1,6 @@
+import { parseStorageUrl } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
-import { keysOf, localRoots, makeRecords, openViper, scanAll } from "./helpers.js";
+import { keysOf, localRoots, makeRecords, memoryRoots, openViper, scanAll } from "./helpers.js";
 
 describe("placement of VIPER collections", () => {
   it("keeps every file of each of 30 collections under its own root (3 roots), across flush, compaction and restart", async () => {
@@ -12,7 +13,7 @@ describe("placement of VIPER collections", () => {
         await viper.flush(id, makeRecords(4, 4, { seed: 2, start: 2 }));
       }
       for (const id of ids.filter((_, i) => i % 2 === 0)) await viper.compact(id);
-      const home = new Map(ids.map((id) => [id, viper.base.locate(id)?.url]));
+      const home = new Map(ids.map((id) => [id, viper.locate(id)?.url]));
       await viper.close();
 
       const reopened = await openViper(fixture, "node-b");
@@ -20,7 +21,7 @@ describe("placement of VIPER collections", () => {
         expect(reopened.collections().sort()).toEqual([...ids].sort());
         const perRoot = new Map<string, number>();
         for (const id of ids) {
-          const location = reopened.base.locate(id);
+          const location = reopened.locate(id);
           expect(location?.url, id).toBe(home.get(id));
           perRoot.set(location?.url as string, (perRoot.get(location?.url as string) ?? 0) + 1);
           expect(await scanAll(reopened, id)).toHaveLength(6);
@@ -28,8 +29,9 @@ describe("placement of VIPER collections", () => {
         // Round-robin: 10 per root.
         expect([...perRoot.values()]).toEqual([10, 10, 10]);
         // Every key under <id>/ is in exactly the collection's home root; no root holds another's files.
-        for (const [url, fs] of reopened.base.fileSystems) {
-          const keys = await keysOf(fs);
+        for (const root of fixture.urls.map((u) => parseStorageUrl(u))) {
+          const url = root.url;
+          const keys = await keysOf(fixture.openFileSystem(root));
           for (const key of keys) {
             if (key.startsWith("_")) continue; // root marker
             const id = key.slice(0, key.indexOf("/"));
@@ -45,6 +47,28 @@ describe("placement of VIPER collections", () => {
       }
     } finally {
       await fixture.dispose();
+    }
+  });
+
+  it("places a collection without writing a file, and drop deletes its files and placement", async () => {
+    const fixture = memoryRoots(2);
+    const viper = await openViper(fixture);
+    try {
+      expect(viper.component).toBe("viper");
+      expect(viper.report.roots.map((r) => r.url)).toEqual(fixture.urls);
+      const placed = await viper.place("docs");
+      expect(viper.locate("docs")).toEqual(placed);
+      expect(viper.locate("other")).toBeUndefined();
+      expect(viper.collections()).toEqual(["docs"]);
+      expect(await keysOf(placed.fs, "docs/")).toEqual([]);
+      await viper.flush("docs", makeRecords(2, 3));
+      expect(await keysOf(placed.fs, "docs/")).toHaveLength(1);
+      await viper.drop("docs");
+      expect(viper.locate("docs")).toBeUndefined();
+      expect(viper.collections()).toEqual([]);
+      expect(await keysOf(placed.fs, "docs/")).toEqual([]);
+    } finally {
+      await viper.close();
     }
   });
 });

@@ -87,7 +87,7 @@ export function describeViperRoundTrip(backend: string, fixture: () => Promise<R
       const after = await viper.files("big");
       expect(after?.live.map((f) => f.key)).toEqual(result.outputs);
       expect(after?.garbage).toEqual([]);
-      const fs = roots.openFileSystem(viper.base.locate("big")?.fs.root ?? (undefined as never));
+      const fs = roots.openFileSystem(viper.locate("big")?.fs.root ?? (undefined as never));
       expect(await keysOf(fs, "big/")).toEqual([...result.outputs].sort());
       // A second compaction with nothing to merge is a no-op.
       expect((await viper.compact("big", { targetFileBytes: 40_000 })).compacted).toBe(false);
@@ -125,7 +125,7 @@ export function describeViperRoundTrip(backend: string, fixture: () => Promise<R
       const { roots, viper } = await setup();
       for (let i = 0; i < 3; i++) await viper.flush("s", makeRecords(10, 4, { seed: i }));
       await viper.compact("s");
-      const location = viper.base.locate("s");
+      const location = viper.locate("s");
       if (!location) throw new Error("not placed");
       const keys = await keysOf(roots.openFileSystem(location.fs.root), "s/");
       expect(keys.filter((k) => k.includes("_staging"))).toEqual([]);

@@ -26,7 +26,8 @@ export async function openWal(
   const counter = { syncs: 0, writes: 0 };
   const service = new AssignmentService({ components: { wal: { roots: [url] } } });
   const wal = await WriteAheadLog.open({
-    engine: { service, openFileSystem: (r) => counting(new LocalFileSystem(r), counter) },
+    service,
+    openFileSystem: (r) => counting(new LocalFileSystem(r), counter),
     ...options,
   });
   return { wal, counter };

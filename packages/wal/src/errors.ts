@@ -2,14 +2,14 @@ import { ProximaError } from "@proximadb/core";
 
 /**
  * Why the WAL refused an operation:
- * - `closed`: the WAL was closed.
- * - `invalid-record`: a record breaks the record rules (unknown op, bad id, a non-JSON metadata value, …).
- * - `invalid-config`: a bad option (`encoding`, `sync`, `segmentBytes`).
- * - `sequence-overflow`: sequences would pass `Number.MAX_SAFE_INTEGER`.
+ * - `InvalidRecord`: a record breaks the record rules (unknown op, bad id, a non-JSON metadata value, …).
+ * - `SequenceOverflow`: sequences would pass `Number.MAX_SAFE_INTEGER`.
+ *
+ * Bad options are core's `InvalidArgumentError`, use after close core's `ClosedError`.
  */
-export type WalErrorKind = "closed" | "invalid-record" | "invalid-config" | "sequence-overflow";
+export type WalErrorKind = "InvalidRecord" | "SequenceOverflow";
 
-/** A typed WAL error. Storage failures are passed through as `FsError`s. */
+/** A typed WAL error (code `INVALID_ARGUMENT`). Storage failures are passed through as `FsError`s. */
 export class WalError extends ProximaError {
   readonly kind: WalErrorKind;
   constructor(kind: WalErrorKind, message: string) {

@@ -56,32 +56,32 @@ export function toEncodable(
   now: number,
 ): EncodableRecord {
   if (entry === null || typeof entry !== "object")
-    throw new WalError("invalid-record", "a WAL record must be an object");
+    throw new WalError("InvalidRecord", "a WAL record must be an object");
   if (entry.op !== "put" && entry.op !== "delete") {
     throw new WalError(
-      "invalid-record",
+      "InvalidRecord",
       `record op must be "put" or "delete" (got ${JSON.stringify(entry.op)})`,
     );
   }
-  if (typeof entry.id !== "string") throw new WalError("invalid-record", "record id must be a string");
+  if (typeof entry.id !== "string") throw new WalError("InvalidRecord", "record id must be a string");
   if (entry.vector !== undefined && !(entry.vector instanceof Float32Array)) {
-    throw new WalError("invalid-record", `record ${entry.id}: vector must be a Float32Array`);
+    throw new WalError("InvalidRecord", `record ${entry.id}: vector must be a Float32Array`);
   }
   if (entry.payload !== undefined && !(entry.payload instanceof Uint8Array)) {
-    throw new WalError("invalid-record", `record ${entry.id}: payload must be a Uint8Array`);
+    throw new WalError("InvalidRecord", `record ${entry.id}: payload must be a Uint8Array`);
   }
   const timestamp = entry.timestamp ?? now;
   if (!Number.isSafeInteger(timestamp))
-    throw new WalError("invalid-record", `record ${entry.id}: timestamp must be an integer`);
+    throw new WalError("InvalidRecord", `record ${entry.id}: timestamp must be an integer`);
   let metadata: string | undefined;
   if (entry.metadata !== undefined) {
     try {
       metadata = JSON.stringify(entry.metadata);
     } catch {
-      throw new WalError("invalid-record", `record ${entry.id}: metadata is not JSON-serialisable`);
+      throw new WalError("InvalidRecord", `record ${entry.id}: metadata is not JSON-serialisable`);
     }
     if (metadata === undefined)
-      throw new WalError("invalid-record", `record ${entry.id}: metadata is not a JSON value`);
+      throw new WalError("InvalidRecord", `record ${entry.id}: metadata is not a JSON value`);
   }
   return {
     sequence,

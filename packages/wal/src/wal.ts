@@ -1,13 +1,21 @@
 import {
   type AppendHandle,
+  ClosedError,
   type CollectionId,
+  type ComponentType,
   type FileSystem,
   InvalidArgumentError,
   isFsError,
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
-import { type CollectionLocation, EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import {
+  type CollectionLocation,
+  EngineBase,
+  EngineError,
+  type EngineOpenOptions,
+  type StorageEngine,
+} from "@proximadb/engine";
 import type { DecodeFailure, SegmentWriter, WalEncoding } from "./codec.js";
 import { WalError } from "./errors.js";
 import { type EncodableRecord, type WalEntry, type WalRecord, fromEncodable, toEncodable } from "./record.js";
@@ -35,13 +43,8 @@ export interface WalCorruption {
   readonly truncated: boolean;
 }
 
-/** Options of {@link WriteAheadLog.open}. */
-export interface WalOptions {
-  /**
-   * An open engine base of component `wal` (the WAL leaves it open on close), or the options to open
-   * one (`component` is set to `wal`; the WAL closes it on close).
-   */
-  readonly engine: EngineBase | Omit<EngineBaseOptions, "component">;
+/** Options of {@link WriteAheadLog.open}: the shared engine options (`now` also stamps records) plus the WAL's own. */
+export interface WalOptions extends EngineOpenOptions {
   /** Segment encoding for new segments (existing segments of either encoding are replayed). Default `bincode`. */
   readonly encoding?: WalEncoding;
   /** Default `batch`. */
@@ -50,8 +53,6 @@ export interface WalOptions {
   readonly segmentBytes?: number;
   /** Called for every torn or corrupt tail found (also kept in {@link WriteAheadLog.corruptions}). */
   readonly onCorruption?: (c: WalCorruption) => void;
-  /** Clock for default record timestamps. */
-  readonly now?: () => number;
 }
 
 /** The sequences an append was given. */
@@ -96,21 +97,21 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
  * `<root>/<id>/wal-<first sequence>.<avro|bincode>`.
  *
  * @example
- * const wal = await WriteAheadLog.open({ engine, encoding: "bincode", sync: "batch" });
+ * const wal = await WriteAheadLog.open({ service, openFileSystem: (r) => new LocalFileSystem(r), sync: "batch" });
  * const { first } = await wal.append("orders", [{ op: "put", id: "v1", vector: new Float32Array([1, 2]) }]);
  * for await (const r of wal.replay("orders")) apply(r);
  * await wal.checkpoint("orders", flushedUpTo);
  */
-export class WriteAheadLog {
-  /** The engine base placing this WAL's collections. */
-  readonly engine: EngineBase;
+export class WriteAheadLog implements StorageEngine {
+  readonly component: ComponentType = "wal";
   readonly encoding: WalEncoding;
   readonly syncPolicy: SyncPolicy;
   readonly segmentBytes: number;
   /** Every torn or corrupt tail found since open. */
   readonly corruptions: WalCorruption[] = [];
 
-  readonly #ownsEngine: boolean;
+  /** Placement, the collections' directories, and the roots' file systems. */
+  readonly #base: EngineBase;
   readonly #logs = new Map<string, Promise<CollectionLog>>();
   /** The recovered logs of {@link #logs}, for the append fast path (no await before queueing). */
   readonly #ready = new Map<string, CollectionLog>();
@@ -119,9 +120,8 @@ export class WriteAheadLog {
   readonly #now: () => number;
   #closed = false;
 
-  private constructor(engine: EngineBase, ownsEngine: boolean, options: WalOptions) {
-    this.engine = engine;
-    this.#ownsEngine = ownsEngine;
+  private constructor(base: EngineBase, options: WalOptions) {
+    this.#base = base;
     this.encoding = options.encoding ?? "bincode";
     this.syncPolicy = options.sync ?? "batch";
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
@@ -130,55 +130,64 @@ export class WriteAheadLog {
   }
 
   /**
-   * Opens the WAL (and its engine base when given options). Collections are recovered lazily, on
-   * their first append, replay or checkpoint.
-   * @throws WalError `invalid-config`
+   * Opens the WAL: discovery over the `wal` roots (unless `report` is given), placement map, stale
+   * staging removed. Collections are recovered lazily, on their first append, replay or checkpoint.
+   * @throws InvalidArgumentError for a bad `encoding`, `sync` or `segmentBytes` (before anything is
+   *   opened), and whatever {@link EngineBase.open} throws
    */
   static async open(options: WalOptions): Promise<WriteAheadLog> {
     const encoding = options.encoding ?? "bincode";
     if (!(encoding in CODECS))
-      throw new WalError(
-        "invalid-config",
+      throw new InvalidArgumentError(
         `encoding must be "avro" or "bincode" (got ${JSON.stringify(encoding)})`,
       );
     const sync = options.sync ?? "batch";
     if (sync !== "always" && sync !== "batch" && sync !== "none") {
-      throw new WalError(
-        "invalid-config",
+      throw new InvalidArgumentError(
         `sync must be "always", "batch" or "none" (got ${JSON.stringify(sync)})`,
       );
     }
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (!(Number.isSafeInteger(segmentBytes) && segmentBytes > 0)) {
-      throw new WalError("invalid-config", `segmentBytes must be a positive integer (got ${segmentBytes})`);
+      throw new InvalidArgumentError(`segmentBytes must be a positive integer (got ${segmentBytes})`);
     }
-    if (options.engine instanceof EngineBase) {
-      if (options.engine.component !== "wal") {
-        throw new WalError(
-          "invalid-config",
-          `the WAL needs an engine base of component wal (got ${options.engine.component})`,
-        );
-      }
-      return new WriteAheadLog(options.engine, false, options);
-    }
-    const engine = await EngineBase.open({ ...options.engine, component: "wal" });
-    return new WriteAheadLog(engine, true, options);
+    const { encoding: _e, sync: _s, segmentBytes: _b, onCorruption: _c, ...engineOptions } = options;
+    const base = await EngineBase.open({ ...engineOptions, component: "wal" });
+    return new WriteAheadLog(base, options);
+  }
+
+  /** The discovery report the placement map was rebuilt from. */
+  get report(): StorageEngine["report"] {
+    return this.#base.report;
   }
 
   /** Collections with a WAL root assigned. */
   collections(): CollectionId[] {
-    return this.engine.collections();
+    this.#assertOpen();
+    return this.#base.collections();
+  }
+
+  /** Where a collection's log lives, without placing it. */
+  locate(id: string): CollectionLocation | undefined {
+    this.#assertOpen();
+    return this.#base.locate(id);
+  }
+
+  /** Places a collection's log (assigning its WAL root on first use) without writing a segment. */
+  async place(id: string): Promise<CollectionLocation> {
+    this.#assertOpen();
+    return this.#base.place(id);
   }
 
   /**
    * Appends records to a collection's log (assigning its WAL root on first use). Resolves once the
    * records are durable under the sync policy, with the sequences they were given (consecutive,
    * in array order).
-   * @throws WalError `closed`, `invalid-record`; InvalidCollectionIdError; FsError from storage
+   * @throws WalError `InvalidRecord`, `SequenceOverflow`; ClosedError; InvalidCollectionIdError; FsError from storage
    */
   async append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
     this.#assertOpen();
-    if (!Array.isArray(entries)) throw new WalError("invalid-record", "append takes an array of records");
+    if (!Array.isArray(entries)) throw new WalError("InvalidRecord", "append takes an array of records");
     // Only ids that passed parseCollectionId are keys of #ready.
     let log = this.#ready.get(id);
     if (!log) {
@@ -189,7 +198,7 @@ export class WriteAheadLog {
     const first = log.nextSequence;
     if (first + entries.length > Number.MAX_SAFE_INTEGER) {
       throw new WalError(
-        "sequence-overflow",
+        "SequenceOverflow",
         `sequences of ${collection} would pass ${Number.MAX_SAFE_INTEGER}`,
       );
     }
@@ -215,7 +224,7 @@ export class WriteAheadLog {
   async *replay(id: string, options: { after?: number } = {}): AsyncGenerator<WalRecord> {
     this.#assertOpen();
     const collection = parseCollectionId(id);
-    if (!this.engine.locate(collection) && !this.#logs.has(collection)) return;
+    if (!this.#base.locate(collection) && !this.#logs.has(collection)) return;
     const log = await this.#log(collection, false);
     const after = options.after ?? 0;
     const fs = log.location.fs;
@@ -250,7 +259,7 @@ export class WriteAheadLog {
       throw new InvalidArgumentError(
         `checkpoint sequence must be a non-negative safe integer (got ${sequence})`,
       );
-    if (!this.engine.locate(collection) && !this.#logs.has(collection)) return 0;
+    if (!this.#base.locate(collection) && !this.#logs.has(collection)) return 0;
     const log = await this.#log(collection, false);
     const doomed: SegmentInfo[] = [];
     for (let i = 0; i + 1 < log.segments.length; i++) {
@@ -278,7 +287,7 @@ export class WriteAheadLog {
       this.#logs.delete(collection);
       this.#ready.delete(collection);
     }
-    await this.engine.drop(collection);
+    await this.#base.drop(collection);
   }
 
   /** Waits for every pending append and makes everything written durable (also under `none`). */
@@ -291,7 +300,7 @@ export class WriteAheadLog {
     );
   }
 
-  /** Flushes everything, closes segment handles (and the engine base when the WAL opened it). */
+  /** Flushes everything, closes segment handles and the roots' file systems. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -303,7 +312,7 @@ export class WriteAheadLog {
     );
     this.#logs.clear();
     this.#ready.clear();
-    if (this.#ownsEngine) await this.engine.close();
+    await this.#base.close();
   }
 
   async #quiesce(log: CollectionLog, closeHandle: boolean): Promise<void> {
@@ -321,10 +330,12 @@ export class WriteAheadLog {
     let p = this.#logs.get(collection);
     if (!p) {
       p = (async () => {
-        const location = assign
-          ? await this.engine.collectionDir(collection)
-          : this.engine.locate(collection);
-        if (!location) throw new WalError("closed", `collection ${collection} has no WAL root`);
+        const location = assign ? await this.#base.place(collection) : this.#base.locate(collection);
+        if (!location) {
+          throw new EngineError("NotAssigned", `collection ${collection} has no WAL root (dropped?)`, {
+            collection,
+          });
+        }
         const log = await this.#recover(collection, location);
         // Still the current entry (not dropped or closed meanwhile): open the fast path.
         if (this.#logs.get(collection) === p) this.#ready.set(collection, log);
@@ -502,6 +513,6 @@ export class WriteAheadLog {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new WalError("closed", "the WAL is closed");
+    if (this.#closed) throw new ClosedError("wal");
   }
 }

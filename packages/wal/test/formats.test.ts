@@ -104,7 +104,8 @@ describe(".avro segments", () => {
     const url = `file://${base}/wal`;
     const service = new AssignmentService({ components: { wal: { roots: [url] } } });
     const wal = await WriteAheadLog.open({
-      engine: { service, openFileSystem: (r) => new LocalFileSystem(r) },
+      service,
+      openFileSystem: (r) => new LocalFileSystem(r),
       encoding: "avro",
     });
     await wal.append("orders", entries(0, 3));

@@ -114,7 +114,9 @@ describe("WriteAheadLog under kill -9 (local disk, child process)", () => {
 
       const service = new AssignmentService({ components: { wal: { roots: [rootUrl] } } });
       const wal = await WriteAheadLog.open({
-        engine: { service, openFileSystem: (r) => new LocalFileSystem(r), nodeId: "parent" },
+        service,
+        openFileSystem: (r) => new LocalFileSystem(r),
+        nodeId: "parent",
         onCorruption: () => cut++,
       });
       replayed = await collect(wal.replay("stream"));

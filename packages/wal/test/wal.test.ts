@@ -1,4 +1,10 @@
-import { AssignmentService, listAll, parseStorageUrl } from "@proximadb/core";
+import {
+  AssignmentService,
+  ClosedError,
+  InvalidArgumentError,
+  listAll,
+  parseStorageUrl,
+} from "@proximadb/core";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type WalCorruption, type WalEncoding, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries, expected } from "./records.js";
@@ -28,10 +34,8 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
   async function openWal(options: Partial<WalOptions> = {}, counters?: Counters): Promise<WriteAheadLog> {
     const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
     const wal = await WriteAheadLog.open({
-      engine: {
-        service,
-        openFileSystem: (r) => (counters ? counting(tier.open(r), counters) : tier.open(r)),
-      },
+      service,
+      openFileSystem: (r) => (counters ? counting(tier.open(r), counters) : tier.open(r)),
       ...options,
     });
     open.push(wal);
@@ -69,7 +73,7 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
 
       const third = await openWal({ encoding });
       expect((await collect(third.replay("orders"))).map((r) => r.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
-      const home = third.engine.locate("orders");
+      const home = third.locate("orders");
       const segs = (await keys(home?.url as string)).filter((k) => k.startsWith("orders/"));
       const ext = encoding === "avro" ? "avro" : "bincode";
       expect(segs[0]).toBe(`orders/wal-00000000000000000001.${ext}`);
@@ -95,8 +99,8 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     const wal = await openWal();
     await Promise.all([wal.append("alpha", entries(0, 5)), wal.append("beta", entries(0, 5))]);
     await wal.append("alpha", entries(5, 1));
-    const alpha = wal.engine.locate("alpha");
-    const beta = wal.engine.locate("beta");
+    const alpha = wal.locate("alpha");
+    const beta = wal.locate("beta");
     expect(alpha?.url).not.toBe(beta?.url);
     const alphaKeys = await keys(alpha?.url as string);
     const betaKeys = await keys(beta?.url as string);
@@ -139,7 +143,7 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     const wal = await openWal({ encoding: "bincode" });
     await wal.append("orders", entries(0, 3));
     await wal.append("orders", entries(3, 2));
-    const home = wal.engine.locate("orders");
+    const home = wal.locate("orders");
     await wal.close();
 
     const fs = tier.open(parseStorageUrl(home?.url as string));
@@ -180,21 +184,42 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     await fs.close();
   });
 
+  it("places a collection without writing a segment, and drop deletes its files and placement", async () => {
+    const wal = await openWal();
+    expect(wal.component).toBe("wal");
+    expect(wal.report.roots.map((r) => r.url)).toEqual(tier.urls);
+    const placed = await wal.place("orders");
+    expect(wal.locate("orders")).toEqual(placed);
+    expect(wal.locate("other")).toBeUndefined();
+    expect(wal.collections()).toEqual(["orders"]);
+    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    await wal.append("orders", entries(0, 2));
+    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
+    await wal.drop("orders");
+    expect(wal.locate("orders")).toBeUndefined();
+    expect(wal.collections()).toEqual([]);
+    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect(await collect(wal.replay("orders"))).toEqual([]);
+  });
+
   it("refuses bad records and bad options with typed errors", async () => {
     const wal = await openWal();
     await expect(wal.append("orders", [{ op: "upsert" as "put", id: "x" }])).rejects.toMatchObject({
-      kind: "invalid-record",
+      kind: "InvalidRecord",
     });
     await expect(
       wal.append("orders", [{ op: "put", id: "x", vector: [1, 2] as unknown as Float32Array }]),
     ).rejects.toMatchObject({
-      kind: "invalid-record",
+      kind: "InvalidRecord",
     });
     await expect(wal.append("../x", entries(0, 1))).rejects.toMatchObject({ code: "INVALID_COLLECTION_ID" });
-    await expect(openWal({ segmentBytes: 0 })).rejects.toMatchObject({ kind: "invalid-config" });
-    await expect(openWal({ sync: "sometimes" as "batch" })).rejects.toMatchObject({ kind: "invalid-config" });
+    await expect(openWal({ segmentBytes: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(openWal({ sync: "sometimes" as "batch" })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(openWal({ encoding: "json" as "avro" })).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(await wal.append("orders", entries(0, 1))).toEqual({ first: 1, last: 1 }); // nothing was consumed
     await wal.close();
-    await expect(wal.append("orders", entries(0, 1))).rejects.toMatchObject({ kind: "closed" });
+    await expect(wal.append("orders", entries(0, 1))).rejects.toBeInstanceOf(ClosedError);
+    expect(() => wal.locate("orders")).toThrow(ClosedError);
+    await expect(wal.place("orders")).rejects.toBeInstanceOf(ClosedError);
   });
 });

@@ -1,0 +1,81 @@
+import type {
+  AssignmentService,
+  CollectionId,
+  ComponentType,
+  FileSystem,
+  StorageRoot,
+} from "@proximadb/core";
+import type { DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
+
+/** Where one collection's component lives. */
+export interface CollectionLocation {
+  readonly collection: CollectionId;
+  readonly component: ComponentType;
+  /** Canonical URL of the root. */
+  readonly url: string;
+  /** Index of the root in the component's configured list. */
+  readonly index: number;
+  /** The root's file system. */
+  readonly fs: FileSystem;
+  /** The collection directory, root-relative: `"<id>/"`. */
+  readonly dir: string;
+}
+
+/**
+ * What every storage engine (wal, viper, lsm, index) presents. Each engine is opened by its own
+ * `static open(options)`, whose options extend {@link EngineOpenOptions}.
+ */
+export interface StorageEngine {
+  /** The component this engine stores. */
+  readonly component: ComponentType;
+  /** The discovery report this engine's placement map was rebuilt from. */
+  readonly report: DiscoveryReport;
+  /** Collections this engine holds (discovered or placed since open). */
+  collections(): CollectionId[];
+  /**
+   * Where a collection lives, WITHOUT placing it (undefined when it has no root in this component).
+   * @throws InvalidCollectionIdError; ClosedError after close
+   */
+  locate(id: string): CollectionLocation | undefined;
+  /**
+   * Places the collection (assigning a root on first use, writing the root marker if needed) and
+   * returns its location.
+   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError; ClosedError after close
+   */
+  place(id: string): Promise<CollectionLocation>;
+  /** Deletes every file of the collection in this component and forgets its placement. */
+  drop(id: string): Promise<void>;
+  /** Finishes in-flight work and closes the roots' file systems. A second call does nothing. */
+  close(): Promise<void>;
+}
+
+/** What opening any engine takes (each engine's options extend this with its own). */
+export interface EngineOpenOptions {
+  /** The assignment service, configured with this component's roots. */
+  service: AssignmentService;
+  /** Opens the file system of one root; called once per root at open. The engine closes them on close. */
+  openFileSystem: (root: StorageRoot) => FileSystem;
+  /** This node's id, part of every staging name (`[A-Za-z0-9_-]`, 1–64 characters). Default: random. */
+  nodeId?: string;
+  /** Deployment name written into root markers and checked by discovery. */
+  deployment?: string;
+  /**
+   * Staging files of OTHER nodes are removed at open only when older than this many milliseconds
+   * (default one hour): another node sharing the root may still be writing them. This node's own
+   * staging from previous runs is always removed.
+   */
+  staleStagingMs?: number;
+  /** A discovery report made earlier (the node runs discovery once for every engine): no second listing. */
+  report?: DiscoveryReport;
+  /** Discovery progress events (only when the engine runs discovery itself). */
+  onEvent?: (e: DiscoveryEvent) => void;
+  /**
+   * Create roots that do not exist yet and that no marker expects (a new deployment, or a root just added
+   * to the config): each gets its identity marker at open and is online, empty. A missing root that a
+   * sibling's marker lists (or `expectedMarkers` names) is never created: it may be an unmounted disk.
+   * Default false: a missing root stays offline.
+   */
+  createMissingRoots?: boolean;
+  /** Clock (tests). */
+  now?: () => number;
+}
