@@ -110,19 +110,18 @@ function liveCopyOrder(a: DiscoveredCollection, b: DiscoveredCollection): number
  * Combines a component's discovery report with the deployment assessment: a root the assessment does not
  * find `online` takes its status (`empty`, `new`, `missing`, `foreign`, …) and contributes no collection,
  * conflict copy or ignored entry (so no staging is cleaned there); an online root whose marker recorded
- * another URL gets `moved`; the component's unconfigured roots are listed in `unconfigured`. A status
- * discovery found worse (a root that failed mid-listing) stays.
+ * another URL gets `moved`; the component's unconfigured roots are listed in `unconfigured`. A root the
+ * assessment finds online keeps what discovery found (a root that failed mid-listing stays `unreachable`).
  */
 export function applyAssessment(report: DiscoveryReport, a: DeploymentAssessment): DiscoveryReport {
   const byUrl = new Map(a.roots.filter((r) => r.component === report.component).map((r) => [r.url, r]));
   const offline = new Set<string>();
   const roots = report.roots.map((r): RootReport => {
     const assessed = byUrl.get(r.url);
-    if (!assessed || r.status !== "online") {
+    if (!assessed || assessed.status === "online") {
       if (r.status !== "online") offline.add(r.url);
-      return r;
+      return assessed?.moved && r.status === "online" ? { ...r, moved: assessed.moved } : r;
     }
-    if (assessed.status === "online") return assessed.moved ? { ...r, moved: assessed.moved } : r;
     offline.add(r.url);
     return {
       ...r,
