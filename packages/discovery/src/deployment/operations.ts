@@ -19,7 +19,7 @@ export interface DeploymentOptions {
   signal?: AbortSignal;
 }
 
-const ATTEMPTS = 3;
+const ATTEMPTS = 6;
 
 /** Every operation reads and assesses afresh, so that it decides on what storage holds now. */
 async function look(
@@ -37,13 +37,17 @@ async function look(
   });
 }
 
-/** Runs `op` again (it re-reads everything) when another writer won a marker version. */
-async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+/**
+ * Runs `op` again (it re-reads everything) when another writer won a marker version, after a short random
+ * pause so that two writers do not collide again in step. `op` learns whether an earlier attempt lost.
+ */
+async function withRetry<T>(op: (lostBefore: boolean) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await op();
+      return await op(attempt > 1);
     } catch (err) {
       if (!(err instanceof DeploymentError && err.kind === "Conflict") || attempt >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }
 }
@@ -151,11 +155,13 @@ export function initDeployment(
   roots: readonly ConfiguredRoot[],
   options: DeploymentOptions & { deployment?: string } = {},
 ): Promise<DeploymentAssessment> {
-  return withRetry(async () => {
+  return withRetry(async (lostBefore) => {
     if (roots.length === 0) throw new InvalidArgumentError("initDeployment needs at least one root");
     const a = await look(roots, options, undefined);
     if (a.format === 2 && a.deployment !== undefined) {
       if (a.next.complete) return joinNow(roots, a, [], options);
+      // Another node initialised these roots while we tried: that is the deployment.
+      if (lostBefore && a.roots.every((r) => r.status === "online")) return a;
       throw new DeploymentError(
         "AlreadyInitialized",
         `the roots already belong to deployment ${a.deployment}`,
@@ -227,11 +233,13 @@ async function joinNow(
   const concurrency = options.concurrency ?? 8;
   const ctx = { deployment, name: a.name, nowIso };
   await writeVersion(targets, ONLINE_OR_NEW, byUrl, { ...ctx, version: a.version + 1, entries }, concurrency);
+  // Only roots that now carry their marker become active; one still offline stays `initializing`.
   const abandoned = new Set(a.abandoned.map((e) => e.uuid));
+  const written = new Set(joining.map((r) => r.uuid));
   const settled = entries.map((e): DeploymentRootEntry => {
     if (e.state !== "initializing") return e;
     if (abandoned.has(e.uuid)) return { ...e, state: "retired", retiredAt: nowIso };
-    return { ...e, state: "active" };
+    return written.has(e.uuid) ? { ...e, state: "active" } : e;
   });
   await writeVersion(
     targets,

@@ -48,10 +48,7 @@ export async function prepareDeployment(
   for (let i = 0; i < 6; i++) {
     const before = a.version;
     if (a.next.init && options.init !== false) {
-      a = await initDeployment(roots, {
-        ...options,
-        ...(options.expectedDeployment === undefined ? {} : { deployment: options.expectedDeployment }),
-      });
+      a = await initDeployment(roots, options);
       performed.push("init");
     } else if (a.next.upgrade) {
       a = await rewriteMarkers(roots, options);

@@ -6,6 +6,7 @@ import {
   discover,
   ensureRootMarker,
   initDeployment,
+  markerRootUuid,
   prepareDeployment,
   type RootMarkerV2,
   readNewestMarker,
@@ -303,7 +304,7 @@ export function describeDeploymentScenarios(backend: DiskBackend): void {
       expect(assessment.format).toBe(2);
       expect(assessment.roots.map((r) => r.status)).toEqual(["missing", "online", "online"]);
       const m = await markerAt(disks, "disk2/wal");
-      expect(m.root).toBe(mb.uuid);
+      expect(m.root).toBe(markerRootUuid(mb));
       expect(m.roots.map((e) => e.url)).toEqual([b!.root.url, c!.root.url, a!.root.url]);
       expect(await disks.exists("disk1")).toBe(false);
       // The lost root comes back with its format-1 marker: it is recognised, and its UUID is learnt.
@@ -311,9 +312,9 @@ export function describeDeploymentScenarios(backend: DiskBackend): void {
       const back = await prepareDeployment(config);
       expect(back.performed).toEqual(["rewrite"]);
       expect(back.assessment.roots.map((r) => r.status)).toEqual(["online", "online", "online"]);
-      expect((await markerAt(disks, "disk1/wal")).root).toBe(ma.uuid);
+      expect((await markerAt(disks, "disk1/wal")).root).toBe(markerRootUuid(ma));
       expect((await markerAt(disks, "disk3/wal")).roots.find((e) => e.url === a!.root.url)?.uuid).toBe(
-        ma.uuid,
+        markerRootUuid(ma),
       );
     });
 
