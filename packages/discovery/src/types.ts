@@ -247,7 +247,10 @@ export interface DiscoverOptions {
   roots: readonly FileSystem[];
   /** Roots listed at once (default 4). */
   concurrency?: number;
-  /** Deployment name: a marker with another deployment makes its root `foreign`. */
+  /**
+   * Deployment a marker must belong to, or its root is `foreign`: compared with a format-1 marker's
+   * deployment name and a format-2 marker's deployment UUID (pass `assessment.deployment`).
+   */
   deployment?: string;
   /** Root URL → marker UUID the caller knows. Marker absent → `missing`; another UUID → `foreign`. */
   expectedMarkers?: Record<string, string>;

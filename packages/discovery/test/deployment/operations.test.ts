@@ -2,9 +2,11 @@ import { type FileSystem, FsError } from "@proximadb/core";
 import { createMemoryRoots, MemoryFileSystem } from "@proximadb/fs-memory";
 import { describe, expect, it } from "vitest";
 import {
+  applyAssessment,
   assessRoots,
   type ConfiguredRoot,
   DeploymentError,
+  discover,
   initDeployment,
   joinRoots,
   prepareDeployment,
@@ -139,5 +141,26 @@ describe("deployment operations", () => {
     const err = await joinRoots(t.roots()).catch((e) => e);
     expect(err).toBeInstanceOf(DeploymentError);
     expect(err).toMatchObject({ code: "DEPLOYMENT", kind: "NotInitialized", retryable: false });
+  });
+
+  it("folds the assessment into a discovery report: an offline root gives no copy, no conflict and no staging", async () => {
+    const t = setup(["a", "b"], {
+      x: { "dup/000001.avro": "theirs", "dup/_staging/f/000002.avro": "half", "only-x/1.avro": "x" },
+    });
+    await initDeployment(t.roots());
+    await t.fs("a").write("dup/000001.avro", "ours");
+    const fss = ["a", "b", "x"].map((n) => t.fs(n));
+    const report = await discover({ component: "wal", roots: fss });
+    expect(report.conflicts.map((c) => c.collection)).toEqual(["dup"]);
+    const assessment = await assessRoots(t.roots(["a", "b", "x"]));
+    const folded = applyAssessment(report, assessment);
+    expect(folded.roots.map((r) => r.status)).toEqual(["online", "online", "foreign"]);
+    expect(folded.roots[2]?.error).toMatch(/^UnmarkedData: /);
+    expect(folded.collections.dup?.url).toBe("mem://a");
+    expect(Object.keys(folded.collections)).toEqual(["dup"]);
+    expect(folded.conflicts).toEqual([]);
+    expect(folded.ignored.filter((e) => e.url === "mem://x")).toEqual([]);
+    expect(folded.ignoredCounts.staging).toBe(0);
+    expect(folded).toMatchObject({ deployment: assessment.deployment, unconfigured: [] });
   });
 });
