@@ -35,8 +35,8 @@ export function folderProblem(name: string): IgnoredReason | undefined {
 
 /**
  * Classifies a root-relative file key:
- * top-level files are the marker (or one of its versions, `_proximadb_root.v<N>.json`) or `top-level-file`; folders with reserved (`_`, `.`) or invalid
- * names are skipped whole; inside a candidate collection, `_staging/` is `staging`, hidden or
+ * top-level files are the marker (or one of its versions, `_proximadb_root.v<N>.json`) or
+ * `top-level-file`; folders with reserved (`_`, `.`) or invalid names are skipped whole; inside a candidate collection, `_staging/` is `staging`, hidden or
  * `.tmp`-like names are `temp`, other `_` segments `reserved`, files without the component's data
  * extension `not-data`, and the rest is data (files in sub-folders count).
  */
