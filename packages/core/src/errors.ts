@@ -14,6 +14,7 @@ export type ErrorCode =
   | "NO_ELIGIBLE_ROOT"
   | "ROOT_OFFLINE"
   | "FOREIGN_ROOT"
+  | "DEPLOYMENT"
   | "DATA_CORRUPTION"
   | "UNKNOWN_ROOT"
   | "STORE_CONFLICT"

@@ -7,6 +7,7 @@ import {
   ROOT_MARKER_FILE,
   STAGING_DIR,
 } from "@proximadb/core";
+import { markerVersionOf } from "./deployment/keys.js";
 import type { IgnoredReason } from "./types.js";
 
 /** What one root-relative key is, for discovery. */
@@ -34,15 +35,17 @@ export function folderProblem(name: string): IgnoredReason | undefined {
 
 /**
  * Classifies a root-relative file key:
- * top-level files are the marker or `top-level-file`; folders with reserved (`_`, `.`) or invalid
- * names are skipped whole; inside a candidate collection, `_staging/` is `staging`, hidden or
+ * top-level files are the marker (or one of its versions, `_proximadb_root.v<N>.json`) or
+ * `top-level-file`; folders with reserved (`_`, `.`) or invalid names are skipped whole; inside a candidate collection, `_staging/` is `staging`, hidden or
  * `.tmp`-like names are `temp`, other `_` segments `reserved`, files without the component's data
  * extension `not-data`, and the rest is data (files in sub-folders count).
  */
 export function classifyKey(component: ComponentType, key: string): KeyClass {
   const slash = key.indexOf("/");
   if (slash < 0)
-    return key === ROOT_MARKER_FILE ? { kind: "marker" } : { kind: "ignored", reason: "top-level-file" };
+    return key === ROOT_MARKER_FILE || markerVersionOf(key) !== undefined
+      ? { kind: "marker" }
+      : { kind: "ignored", reason: "top-level-file" };
   const folder = key.slice(0, slash);
   const problem = folderProblem(folder);
   if (problem) return { kind: "ignored-folder", folder, reason: problem };

@@ -10,7 +10,7 @@ import {
   ProximaError,
 } from "@proximadb/core";
 import pLimit, { type LimitFunction } from "p-limit";
-import { assertMarkerFits, ForeignRootError, readRootMarker } from "./marker.js";
+import { assertMarkerFits, ForeignRootError, markerRootUuid, readRootMarker, vouchedUrls } from "./marker.js";
 import { type RootScan, scanDelimiter, scanFlat, zeroCounts } from "./scan.js";
 import type {
   ConflictReport,
@@ -135,7 +135,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
         report.marker = marker;
         assertMarkerFits(url, marker, component, options.deployment);
         const want = expected[url];
-        if (want !== undefined && marker.uuid !== want)
+        if (want !== undefined && markerRootUuid(marker) !== want)
           throw new ForeignRootError(url, "uuid", "its marker has another UUID than expected");
       } else if (expected[url] !== undefined) {
         return finish({
@@ -186,7 +186,8 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
   // Markers of trusted roots vouch for their siblings: a vouched-for root without a marker is missing.
   const vouched = new Set<string>();
   for (const o of outcomes)
-    if (o.report.status === "online") for (const s of o.report.marker?.siblings ?? []) vouched.add(s);
+    if (o.report.status === "online")
+      for (const s of o.report.marker ? vouchedUrls(o.report.marker) : []) vouched.add(s);
   for (const o of outcomes) {
     if (o.report.absent)
       o.report.expected = vouched.has(o.report.url) || expected[o.report.url] !== undefined;

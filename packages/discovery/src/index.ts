@@ -4,14 +4,19 @@
  * @packageDocumentation
  */
 export { classifyKey, type KeyClass } from "./classify.js";
+export * from "./deployment/index.js";
 export { discover, discoverAll, isNewRoot } from "./discover.js";
 export {
+  assertMarkerFits,
   ensureRootMarker,
   ForeignRootError,
+  type ForeignRootKind,
   type ForeignRootReason,
+  markerRootUuid,
   parseRootMarker,
   ROOT_MARKER_FILE,
   readRootMarker,
+  vouchedUrls,
 } from "./marker.js";
 export { type RecordMismatch, type RecordResult, recordInto } from "./record.js";
 export type {
@@ -23,8 +28,13 @@ export type {
   IgnoredEntry,
   IgnoredReason,
   ListingPlan,
+  DeploymentRootEntry,
+  DeploymentRootState,
   PlanCosts,
   RootMarker,
+  RootMarkerV1,
+  RootMarkerV2,
   RootReport,
   RootStatus,
+  UnconfiguredRoot,
 } from "./types.js";

@@ -7,56 +7,154 @@ import {
   isFsError,
   ProximaError,
 } from "@proximadb/core";
-import type { RootMarker } from "./types.js";
+import type { DeploymentRootEntry, RootMarker, RootMarkerV1, RootMarkerV2 } from "./types.js";
 
 /** Name of the identity marker at the top of every root (re-exported from core). */
 export const ROOT_MARKER_FILE: typeof CORE_ROOT_MARKER_FILE = CORE_ROOT_MARKER_FILE;
 
-/** Why a root's marker does not fit the caller. */
+/** Why a root's marker does not fit the caller (the format-1 vocabulary; see {@link ForeignRootKind}). */
 export type ForeignRootReason = "invalid" | "component" | "deployment" | "uuid";
 
 /**
- * The root's identity marker belongs to something else (another component, deployment or root
- * identity) or cannot be parsed. Branch on {@link ForeignRootError.reason}.
+ * Why a root is foreign:
+ * - `Invalid`: its marker cannot be parsed;
+ * - `Component`: its marker names another component;
+ * - `Deployment`: its marker belongs to another deployment;
+ * - `Uuid`: it carries another root identity than expected (re-created, or a copy of another root);
+ * - `Unlisted`: its marker is of this deployment but the deployment does not list its root UUID;
+ * - `Retired`: the deployment retired this root;
+ * - `UnmarkedData`: it holds files but no marker (never initialised by this deployment).
+ */
+export type ForeignRootKind =
+  | "Invalid"
+  | "Component"
+  | "Deployment"
+  | "Uuid"
+  | "Unlisted"
+  | "Retired"
+  | "UnmarkedData";
+
+const KIND_OF_REASON: Record<ForeignRootReason, ForeignRootKind> = {
+  invalid: "Invalid",
+  component: "Component",
+  deployment: "Deployment",
+  uuid: "Uuid",
+};
+const REASON_OF_KIND: Record<ForeignRootKind, ForeignRootReason> = {
+  Invalid: "invalid",
+  Component: "component",
+  Deployment: "deployment",
+  Uuid: "uuid",
+  Unlisted: "uuid",
+  Retired: "uuid",
+  UnmarkedData: "invalid",
+};
+
+/**
+ * The root belongs to something else (another component, deployment or root identity), or its marker
+ * cannot be parsed. Branch on {@link ForeignRootError.kind} (or the older {@link ForeignRootError.reason}).
  *
  * Code `FOREIGN_ROOT`: the root cannot be used until an operator decides.
  */
 export class ForeignRootError extends ProximaError {
   readonly url: string;
+  /** PascalCase kind (the shared error vocabulary). */
+  readonly kind: ForeignRootKind;
+  /** @deprecated Format-1 vocabulary, kept for callers that branch on it; use {@link kind}. */
   readonly reason: ForeignRootReason;
-  constructor(url: string, reason: ForeignRootReason, detail: string) {
-    super("FOREIGN_ROOT", `storage root ${url} is foreign (${reason}): ${detail}`);
+  constructor(url: string, kind: ForeignRootKind | ForeignRootReason, detail: string) {
+    const k = kind in KIND_OF_REASON ? KIND_OF_REASON[kind as ForeignRootReason] : (kind as ForeignRootKind);
+    super("FOREIGN_ROOT", `storage root ${url} is foreign (${REASON_OF_KIND[k]}): ${detail}`);
     this.url = url;
-    this.reason = reason;
+    this.kind = k;
+    this.reason = REASON_OF_KIND[k];
   }
 }
 
 const decoder = new TextDecoder();
 
-/** Validates parsed JSON as a {@link RootMarker}; throws {@link ForeignRootError} (`invalid`). */
+const isString = (v: unknown): v is string => typeof v === "string";
+const isUuidLike = (v: unknown): v is string => typeof v === "string" && v !== "" && v.length <= 200;
+const ENTRY_STATES = new Set(["initializing", "active", "retired"]);
+
+function isEntry(v: unknown): v is DeploymentRootEntry {
+  const e = v as Partial<Record<keyof DeploymentRootEntry, unknown>> | null;
+  return (
+    e !== null &&
+    typeof e === "object" &&
+    (e.uuid === undefined || isUuidLike(e.uuid)) &&
+    isString(e.url) &&
+    isComponentType(e.component) &&
+    typeof e.state === "string" &&
+    ENTRY_STATES.has(e.state) &&
+    isString(e.addedAt) &&
+    (e.retiredAt === undefined || isString(e.retiredAt))
+  );
+}
+
+function isV1(v: Partial<Record<keyof RootMarkerV1, unknown>>): boolean {
+  return (
+    v.format === 1 &&
+    isUuidLike(v.uuid) &&
+    isComponentType(v.component) &&
+    isString(v.url) &&
+    isString(v.createdAt) &&
+    (v.deployment === undefined || isString(v.deployment)) &&
+    (v.siblings === undefined || (Array.isArray(v.siblings) && v.siblings.every(isString)))
+  );
+}
+
+function isV2(v: Partial<Record<keyof RootMarkerV2, unknown>>): boolean {
+  return (
+    v.format === 2 &&
+    isUuidLike(v.deployment) &&
+    isUuidLike(v.root) &&
+    isComponentType(v.component) &&
+    isString(v.url) &&
+    Number.isSafeInteger(v.version) &&
+    (v.version as number) >= 1 &&
+    isString(v.createdAt) &&
+    isString(v.updatedAt) &&
+    Array.isArray(v.roots) &&
+    v.roots.every(isEntry) &&
+    (v.name === undefined || isString(v.name))
+  );
+}
+
+/**
+ * Validates a marker's text as a {@link RootMarker} of format 1 or 2; throws {@link ForeignRootError}
+ * (`Invalid`) otherwise.
+ */
 export function parseRootMarker(url: string, text: string): RootMarker {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} is not valid JSON`);
+    throw new ForeignRootError(url, "Invalid", `${ROOT_MARKER_FILE} is not valid JSON`);
   }
-  const v = value as Partial<Record<keyof RootMarker, unknown>> | null;
-  const ok =
-    v !== null &&
-    typeof v === "object" &&
-    v.format === 1 &&
-    typeof v.uuid === "string" &&
-    v.uuid !== "" &&
-    isComponentType(v.component) &&
-    typeof v.url === "string" &&
-    typeof v.createdAt === "string" &&
-    (v.deployment === undefined || typeof v.deployment === "string") &&
-    (v.siblings === undefined ||
-      (Array.isArray(v.siblings) && v.siblings.every((s) => typeof s === "string")));
-  if (!ok)
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} is not a format-1 ProximaDB root marker`);
-  return v as RootMarker;
+  const v = value as Record<string, unknown> | null;
+  if (v !== null && typeof v === "object" && (isV1(v) || isV2(v))) return v as unknown as RootMarker;
+  throw new ForeignRootError(
+    url,
+    "Invalid",
+    `${ROOT_MARKER_FILE} is not a format-1 or format-2 ProximaDB root marker`,
+  );
+}
+
+/** The root's own UUID, whatever the marker's format. */
+export function markerRootUuid(marker: RootMarker): string {
+  return marker.format === 1 ? marker.uuid : marker.root;
+}
+
+/**
+ * URLs of the roots of `component` this marker vouches for (a listed root without a marker is `missing`):
+ * a format-1 marker's `siblings`, or a format-2 marker's non-retired roots of the same component.
+ */
+export function vouchedUrls(marker: RootMarker): string[] {
+  if (marker.format === 1) return marker.siblings ?? [];
+  return marker.roots
+    .filter((r) => r.component === marker.component && r.state !== "retired" && r.uuid !== marker.root)
+    .map((r) => r.url);
 }
 
 /**
@@ -75,7 +173,10 @@ export async function readRootMarker(fs: FileSystem): Promise<RootMarker | undef
   return parseRootMarker(fs.root.url, decoder.decode(bytes));
 }
 
-/** Throws {@link ForeignRootError} unless `marker` belongs to `component` (and `deployment`, when given). */
+/**
+ * Throws {@link ForeignRootError} unless `marker` belongs to `component` (and `deployment`, when given:
+ * a format-1 marker's deployment name, a format-2 marker's deployment UUID).
+ */
 export function assertMarkerFits(
   url: string,
   marker: RootMarker,
@@ -85,16 +186,20 @@ export function assertMarkerFits(
   if (marker.component !== component) {
     throw new ForeignRootError(
       url,
-      "component",
+      "Component",
       `its marker says component ${marker.component}, expected ${component}`,
     );
   }
   if (deployment !== undefined && marker.deployment !== deployment) {
-    throw new ForeignRootError(url, "deployment", "its marker belongs to another deployment");
+    throw new ForeignRootError(url, "Deployment", "its marker belongs to another deployment");
   }
 }
 
 /**
+ * @deprecated The previous release's per-root marker (format 1), kept until the node initialises roots
+ * through `prepareDeployment` / `initDeployment` / `joinRoots` (which write format 2, listing every root).
+ * An existing marker of either format is returned as it is.
+ *
  * Called by engines when they first open a root for writing: returns the existing marker, or creates
  * one by exclusive create (durable). Throws {@link ForeignRootError} when the marker belongs to another
  * component or deployment (or is unreadable).
@@ -116,7 +221,7 @@ export async function ensureRootMarker(
     assertMarkerFits(url, existing, component, options.deployment);
     return existing;
   }
-  const marker: RootMarker = {
+  const marker: RootMarkerV1 = {
     format: 1,
     uuid: randomUUID(),
     component,
@@ -136,7 +241,7 @@ export async function ensureRootMarker(
   }
   const stored = await readRootMarker(fs);
   if (!stored)
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} vanished right after it was written`);
+    throw new ForeignRootError(url, "Invalid", `${ROOT_MARKER_FILE} vanished right after it was written`);
   assertMarkerFits(url, stored, component, options.deployment);
   return stored;
 }

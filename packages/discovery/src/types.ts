@@ -4,19 +4,26 @@ import type { CollectionId, ComponentType, FileSystem } from "@proximadb/core";
  * What discovery concluded about one root.
  * - `online`: listed completely; its collections are in the report.
  * - `missing`: the root does not exist, or its identity marker is absent although collections are
- *   expected there (see {@link DiscoverOptions.expectedMarkers} and {@link RootMarker.siblings}).
+ *   expected there (see {@link DiscoverOptions.expectedMarkers} and {@link RootMarkerV1.siblings}).
  * - `unreachable`: probing, reading the marker or listing failed (also mid-listing).
  * - `foreign`: the marker belongs to another root identity, component or deployment, or is unreadable.
  *
+ * Set only by the deployment assessment (`assessDeployment`, `applyAssessment`):
+ * - `empty`: a root the deployment knows exists but is empty and unmarked (an unmounted mount point);
+ * - `new`: configured, known to no marker (or an interrupted initialisation) and empty or absent: it may be
+ *   initialised and joined;
+ * - `unconfigured`: known to the markers as active but no longer in the configuration.
+ *
  * Only `online` roots contribute collections; every other status makes the root offline.
  */
-export type RootStatus = "online" | "missing" | "unreachable" | "foreign";
+export type RootStatus = "online" | "missing" | "unreachable" | "foreign" | "empty" | "new" | "unconfigured";
 
 /**
- * The identity marker at the top of a root (`_proximadb_root.json`). Written once, by exclusive
- * create, when an engine first opens the root for writing; never by discovery.
+ * The identity marker of the previous release (format 1) at the top of a root (`_proximadb_root.json`).
+ * Written once, by exclusive create, when an engine first opens the root for writing; never by discovery.
+ * Still read, and upgraded to {@link RootMarkerV2} by `rewriteMarkers`.
  */
-export interface RootMarker {
+export interface RootMarkerV1 {
   /** Marker format version. */
   format: 1;
   /** Identity of this root; a different UUID at the same URL means another (or a re-created) root. */
@@ -35,6 +42,57 @@ export interface RootMarker {
    */
   siblings?: string[];
 }
+
+/** Lifecycle of a root inside its deployment. */
+export type DeploymentRootState = "initializing" | "active" | "retired";
+
+/** One root of a deployment, as every marker (format 2) lists it. */
+export interface DeploymentRootEntry {
+  /**
+   * The root's identity. Absent only for a root adopted from a format-1 sibling list whose own marker was
+   * not readable at the upgrade: it is then matched by URL and component, and its UUID is filled in from
+   * its format-1 marker when it comes back.
+   */
+  uuid?: string;
+  /** Canonical URL the deployment last saw the root at. */
+  url: string;
+  component: ComponentType;
+  state: DeploymentRootState;
+  /** ISO-8601 time the root joined the deployment. */
+  addedAt: string;
+  /** ISO-8601 time the root was retired. */
+  retiredAt?: string;
+}
+
+/**
+ * The identity marker (format 2) at the top of every root: the deployment's UUID, this root's UUID and
+ * every root of the deployment (all components), so any one surviving root knows every other.
+ * Stored as `_proximadb_root.v<version>.json` (created exclusively: the conditional step) and copied to
+ * `_proximadb_root.json`; see the package README.
+ */
+export interface RootMarkerV2 {
+  format: 2;
+  /** The deployment's UUID. */
+  deployment: string;
+  /** This root's UUID. */
+  root: string;
+  component: ComponentType;
+  /** Canonical URL of this root when this version was written. */
+  url: string;
+  /** Version of the deployment's roots list: +1 on every rewrite; the highest version seen wins. */
+  version: number;
+  /** ISO-8601 time this root's identity was created (kept across rewrites). */
+  createdAt: string;
+  /** ISO-8601 time this version was written. */
+  updatedAt: string;
+  /** Every root of the deployment, every component, retired ones included. */
+  roots: DeploymentRootEntry[];
+  /** The format-1 deployment name, kept when format-1 markers were upgraded. */
+  name?: string;
+}
+
+/** A root's identity marker, of either format. */
+export type RootMarker = RootMarkerV1 | RootMarkerV2;
 
 /** One collection found in one root. */
 export interface DiscoveredCollection {
@@ -84,6 +142,11 @@ export interface RootReport {
   costs?: PlanCosts;
   /** Why the root is not online (typed kind and message; never a secret). */
   error?: string;
+  /**
+   * Set by `applyAssessment` for an online root whose marker recorded another URL (a mount swap): the
+   * listing is the truth, the collections follow the disk; `rewriteMarkers` records the new URL.
+   */
+  moved?: { from: string };
   /** The root itself does not exist (its probe said so), as opposed to existing without its marker. */
   absent?: boolean;
   /**
@@ -140,6 +203,22 @@ export interface DiscoveryReport {
   /** LIST requests issued over all roots. */
   requests: number;
   durationMs: number;
+  /** Set by `applyAssessment`: the deployment's UUID, when it has one. */
+  deployment?: string;
+  /**
+   * Set by `applyAssessment`: roots of this component the markers know as active but the configuration no
+   * longer names. Not retired, not forgotten: `discover` must exit 3 and `serve` refuse while any is listed.
+   */
+  unconfigured?: UnconfiguredRoot[];
+}
+
+/** A root the deployment's markers list as active that the configuration does not name. */
+export interface UnconfiguredRoot {
+  url: string;
+  component: ComponentType;
+  /** Its UUID, when known (absent for a format-1 sibling whose marker was never read). */
+  uuid?: string;
+  status: "unconfigured";
 }
 
 /** Progress events, e.g. for a progress bar. The report is authoritative; events are progress only. */
@@ -168,7 +247,10 @@ export interface DiscoverOptions {
   roots: readonly FileSystem[];
   /** Roots listed at once (default 4). */
   concurrency?: number;
-  /** Deployment name: a marker with another deployment makes its root `foreign`. */
+  /**
+   * Deployment a marker must belong to, or its root is `foreign`: compared with a format-1 marker's
+   * deployment name and a format-2 marker's deployment UUID (pass `assessment.deployment`).
+   */
   deployment?: string;
   /** Root URL → marker UUID the caller knows. Marker absent → `missing`; another UUID → `foreign`. */
   expectedMarkers?: Record<string, string>;

@@ -1,0 +1,4 @@
+import { describeDeploymentScenarios } from "./scenarios.js";
+import { localDisks } from "./support.js";
+
+describeDeploymentScenarios(localDisks());

@@ -1,0 +1,4 @@
+import { describeDeploymentScenarios } from "./scenarios.js";
+import { memoryDisks } from "./support.js";
+
+describeDeploymentScenarios(memoryDisks);
