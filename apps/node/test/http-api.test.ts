@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLsmValue, encodeLsmValue } from "../src/collection.js";
+import { decodeLsmValue, encodeLsmValue } from "../src/engines/lsm.js";
 import { parseConfigText, embeddedDefaultToml } from "../src/config.js";
 import { createHttpServer } from "../src/http.js";
 import { NodeMetrics } from "../src/metrics.js";
