@@ -147,6 +147,7 @@ interface SchemaError {
   readonly message?: string;
   readonly params: Record<string, unknown>;
   readonly data?: unknown;
+  readonly parentSchema?: { minimum?: number; maximum?: number; type?: unknown };
 }
 
 const ARTICLE: Record<string, string> = {
@@ -189,14 +190,21 @@ export function validationMessage(error: SchemaError, part: string): string {
       return `${subject} must be ${ARTICLE[String(p.type)] ?? String(p.type)}${got(error.data)}`;
     case "enum":
       return `${subject} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}${got(error.data)}`;
-    case "format": {
-      const problem = FORMATS[String(p.format)]?.(String(error.data));
-      if (p.format === "collection-id") return `invalid collection id: ${problem}${got(error.data)}`;
-      return `${subject} ${problem ?? `must be a ${String(p.format)}`}`;
+    case "minimum":
+    case "maximum": {
+      const { minimum, maximum, type } = error.parentSchema ?? {};
+      if (minimum === undefined || maximum === undefined) break;
+      return `${subject} must be ${ARTICLE[String(type)] ?? "a number"} in ${minimum}..${maximum}${got(error.data)}`;
     }
-    default:
-      return `${subject} ${error.message ?? "is invalid"}${got(error.data)}`;
+    case "format": {
+      const problem = FORMATS[String(p.format)]?.(String(error.data)) ?? `must be a ${String(p.format)}`;
+      // A path parameter or the collection id: named as what it is; a field of a record: by its path.
+      if (p.format === "collection-id") return `invalid collection id: ${problem}${got(error.data)}`;
+      if (part === "params") return `invalid record id: ${problem}`;
+      return `${subject} ${problem}`;
+    }
   }
+  return `${subject} ${error.message ?? "is invalid"}${got(error.data)}`;
 }
 
 /** Fastify's `schemaErrorFormatter`: the first failed check as a NodeError `InvalidArgument` (400). */
