@@ -67,7 +67,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
     await node.close();
     throw err;
   }
-  logger.info({ address }, "listening");
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -87,5 +86,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    // Said once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this line.
+    logger.info({ address }, "listening");
   });
 }

@@ -1,11 +1,5 @@
-import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { embeddedDefaultToml, parseConfigText } from "../src/config.js";
-import { createHttpServer } from "../src/http.js";
-import { NodeMetrics } from "../src/metrics.js";
-import { StorageNode } from "../src/node.js";
-import { tempDir } from "./helpers.js";
+import { type InProcessNode, openInProcess } from "./in-process.js";
 
 /** [what, method, url, body, a fragment the message must contain] */
 const BAD: [string, string, string, unknown, string][] = [
@@ -133,30 +127,16 @@ const BAD: [string, string, string, unknown, string][] = [
 ];
 
 describe("HTTP input validation (route schemas)", () => {
-  const dir = tempDir();
-  let node: StorageNode;
-  let app: FastifyInstance;
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const r = await app.inject({
-      method: method as "GET",
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-    return { status: r.statusCode, json: r.json() };
-  };
+  let n: InProcessNode;
+  const call = (method: string, url: string, payload?: unknown) => n.call(method, url, payload);
 
   beforeAll(async () => {
-    const config = parseConfigText(embeddedDefaultToml(), { baseDir: dir, source: "test" });
-    const logger = pino({ level: "silent" });
-    const metrics = new NodeMetrics();
-    node = await StorageNode.open({ config, logger, metrics });
-    app = createHttpServer(node, { logger, metrics });
+    n = await openInProcess();
     await call("POST", "/collections", { id: "kv", engine: "lsm", dimension: 2 });
     await call("POST", "/collections/kv/records", { records: [{ id: "kept", vector: [1, 2] }] });
   });
   afterAll(async () => {
-    await app?.close();
-    await node?.close();
+    await n?.close();
   });
 
   it.each(BAD)(
@@ -166,7 +146,7 @@ describe("HTTP input validation (route schemas)", () => {
       expect(r.status).toBe(400);
       expect(r.json.error.kind).toBe("invalid");
       expect(r.json.error.message).toContain(fragment);
-      expect(node.collections().map((d) => d.id)).toEqual(["kv"]);
+      expect(n.node.collections().map((d) => d.id)).toEqual(["kv"]);
       expect((await call("GET", "/collections/kv/records/n")).status).toBe(404);
       expect((await call("GET", "/collections/kv/records/kept")).json).toEqual({
         id: "kept",
