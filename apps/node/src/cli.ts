@@ -3,25 +3,26 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ComponentType, InvalidComponentError, ProximaError, parseComponentType } from "@proximadb/core";
-import type { DiscoveryEvent } from "@proximadb/discovery";
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from "commander";
-import { ConfigError, type NodeConfig, embeddedDefaultConfig, loadConfigFile } from "./config.js";
+export { EXIT } from "./cli-common.js";
+import {
+  EXIT,
+  type GlobalOptions,
+  countRoots,
+  discoveryProgress,
+  loadConfig,
+  plainLine,
+} from "./cli-common.js";
+import { ConfigError, type NodeConfig } from "./config.js";
+import type { ServeOptions } from "./serve.js";
 import type { OpenRoots, discoverComponents as DiscoverComponents } from "./startup.js";
 
 // Engines, the HTTP server and the discovery code are imported by the commands that use them: `--help`,
 // `--version` and configuration errors answer without loading Parquet, Fastify or cloud SDKs.
 const startup = () => import("./startup.js");
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 configuration or usage error, 3 discovery found problems. */
-export const EXIT = { ok: 0, failure: 1, config: 2, problems: 3 } as const;
-
 /** A usage error (bad flag value): exit 2. */
 class UsageError extends Error {}
-
-interface GlobalOptions {
-  config?: string;
-  verbose?: boolean;
-}
 
 function version(): string {
   try {
@@ -32,51 +33,6 @@ function version(): string {
   } catch {
     return "unknown";
   }
-}
-
-async function loadConfig(opts: GlobalOptions): Promise<NodeConfig> {
-  return opts.config ? loadConfigFile(opts.config) : embeddedDefaultConfig(process.cwd());
-}
-
-/** Progress of discovery: a bar on a terminal, plain lines on stderr otherwise. */
-async function discoveryProgress(
-  totalRoots: number,
-  lines: (e: Extract<DiscoveryEvent, { type: "root-finished" }>) => void,
-) {
-  if (process.stderr.isTTY) {
-    const { default: cliProgress } = await import("cli-progress");
-    const bar = new cliProgress.SingleBar(
-      {
-        format: "discovery [{bar}] {value}/{total} roots | {component} {status}",
-        stream: process.stderr,
-        clearOnComplete: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(totalRoots, 0, { component: "", status: "" });
-    return {
-      onEvent: (e: DiscoveryEvent) => {
-        if (e.type === "root-finished") bar.increment({ component: e.component, status: e.status });
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  return {
-    onEvent: (e: DiscoveryEvent) => {
-      if (e.type === "root-finished") lines(e);
-    },
-    stop: () => undefined,
-  };
-}
-
-function countRoots(config: NodeConfig): number {
-  return Object.values(config.components).reduce((n, c) => n + (c?.roots.length ?? 0), 0);
-}
-
-function plainLine(e: Extract<DiscoveryEvent, { type: "root-finished" }>): void {
-  process.stderr.write(
-    `discovered ${e.component} ${e.url}: ${e.status}, ${e.collections} collections, ${e.files} files\n`,
-  );
 }
 
 /** Read-only discovery of every component (nothing is created, not even a missing root). */
@@ -97,81 +53,6 @@ function parsePort(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new CommanderArgumentError("must be an integer in 0..65535");
   return n;
-}
-
-async function serve(opts: GlobalOptions & { port?: number; host?: string }): Promise<void> {
-  let config = await loadConfig(opts);
-  if (opts.port !== undefined || opts.host !== undefined) {
-    config = {
-      ...config,
-      server: {
-        ...config.server,
-        ...(opts.port === undefined ? {} : { port: opts.port }),
-        ...(opts.host ? { host: opts.host } : {}),
-      },
-    };
-  }
-  const [{ pino }, { NodeMetrics }, { StorageNode, describe }, { createHttpServer }] = await Promise.all([
-    import("pino"),
-    import("./metrics.js"),
-    import("./node.js"),
-    import("./http.js"),
-  ]);
-  const logger = pino({ name: "proximadb", level: opts.verbose ? "debug" : "info" });
-  const metrics = new NodeMetrics();
-  logger.info({ config: config.source, store: config.assignmentStore.type }, "starting");
-  const progress = await discoveryProgress(countRoots(config), (e) =>
-    logger.info(
-      { component: e.component, root: e.url, status: e.status, collections: e.collections, files: e.files },
-      "root discovered",
-    ),
-  );
-  let node: Awaited<ReturnType<typeof StorageNode.open>>;
-  try {
-    node = await StorageNode.open({
-      config,
-      logger,
-      metrics,
-      onDiscoveryEvent: progress.onEvent,
-      onDiscovered: () => progress.stop(),
-    });
-  } finally {
-    progress.stop();
-  }
-  logger.info(
-    { collections: node.collections().length, orphans: node.orphans.length, timings: node.openTimings },
-    "engines open",
-  );
-  node.startBackground();
-  const app = createHttpServer(node, { logger, metrics });
-  let address: string;
-  try {
-    address = await app.listen({ host: config.server.host, port: config.server.port });
-  } catch (err) {
-    await node.close();
-    throw err;
-  }
-  logger.info({ address }, "listening");
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, "shutting down: draining requests, syncing the WAL");
-      (async () => {
-        await app.close();
-        await node.close();
-        logger.info("stopped");
-      })()
-        .catch((err) => {
-          logger.error({ err: describe(err) }, "shutdown failed");
-          process.exitCode = EXIT.failure;
-        })
-        .finally(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
 }
 
 async function discoverCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
@@ -281,12 +162,9 @@ async function definedPlacement(
   const fs = found ? roots.byUrl.get(found.url) : undefined;
   if (!fs) return undefined;
   try {
-    const { parseDefinition, DEFINITION_FILE } = await import("./collection.js");
-    const def = parseDefinition(
-      new TextDecoder().decode(await fs.read(`${collection}/${DEFINITION_FILE}`)),
-      DEFINITION_FILE,
-    );
-    return (def.placements as Record<string, { url: string } | undefined>)[component]?.url;
+    const { readDefinitionAt } = await import("./catalog.js");
+    const def = await readDefinitionAt(fs, collection);
+    return (def?.placements as Record<string, { url: string } | undefined> | undefined)?.[component]?.url;
   } catch {
     return undefined;
   }
@@ -328,8 +206,15 @@ export function buildProgram(run: (code: number) => void): Command {
       new Option("-p, --port <port>", "override [server] port (0 = any free port)").argParser(parsePort),
     )
     .option("--host <host>", "override [server] host")
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "log lines as JSON or readable text (default: [log] format, auto = pretty on a terminal)",
+      ).choices(["json", "pretty"]),
+    )
     .action(async (_o, cmd: Command) => {
-      await serve(globals(cmd) as GlobalOptions & { port?: number; host?: string });
+      const { serve } = await import("./serve.js");
+      await serve(globals(cmd) as ServeOptions);
       run(EXIT.ok);
     });
   program

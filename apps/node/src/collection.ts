@@ -1,7 +1,15 @@
 import { type CollectionId, InvalidArgumentError, collectionIdProblem } from "@proximadb/core";
 
+/** The storage engines that can keep a collection's records (each one is also the component it uses). */
+export const ENGINE_KINDS = ["viper", "lsm"] as const;
+
 /** The storage engine that keeps a collection's vectors. */
-export type EngineKind = "viper" | "lsm";
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+/** True when `x` names a record engine. */
+export function isEngineKind(x: unknown): x is EngineKind {
+  return (ENGINE_KINDS as readonly unknown[]).includes(x);
+}
 
 /** Where one component of a collection lives. */
 export interface Placement {
@@ -23,11 +31,6 @@ export interface CollectionDefinition {
   readonly createdAt: string;
   readonly placements: { readonly wal: Placement } & Partial<Record<EngineKind, Placement>>;
 }
-
-/** File name of a collection definition inside the collection's metadata directory. */
-export const DEFINITION_FILE = "collection.json";
-/** File name of the WAL checkpoint (last WAL sequence flushed into the engine). */
-export const CHECKPOINT_FILE = "wal-checkpoint.json";
 
 /** Largest dimension a collection may have. */
 export const MAX_DIMENSION = 65536;
@@ -57,7 +60,7 @@ export function parseDefinition(text: string, where: string): CollectionDefiniti
     typeof d === "object" &&
     d.format === 1 &&
     collectionIdProblem(d.id) === undefined &&
-    (d.engine === "viper" || d.engine === "lsm") &&
+    isEngineKind(d.engine) &&
     Number.isInteger(d.dimension) &&
     (d.dimension as number) >= 1 &&
     (d.dimension as number) <= MAX_DIMENSION &&
@@ -69,38 +72,40 @@ export function parseDefinition(text: string, where: string): CollectionDefiniti
   return d as CollectionDefinition;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * LSM value of a record: `u32 LE dimension | dimension × f32 LE | metadata as UTF-8 JSON` (the JSON
- * part is empty when the record has no metadata). The key is the record id in UTF-8, so a scan lists
- * records in id order.
- */
-export function encodeLsmValue(vector: Float32Array, metadata: unknown): Uint8Array {
-  const meta =
-    metadata === undefined || metadata === null
-      ? new Uint8Array(0)
-      : encoder.encode(JSON.stringify(metadata));
-  const out = new Uint8Array(4 + vector.length * 4 + meta.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, vector.length, true);
-  for (let i = 0; i < vector.length; i++) view.setFloat32(4 + i * 4, vector[i] as number, true);
-  out.set(meta, 4 + vector.length * 4);
-  return out;
+/** A record as the API takes it (validated by the HTTP route schema; the dimension by the node). */
+export interface RecordInput {
+  readonly id: string;
+  readonly vector: readonly number[];
+  readonly metadata?: Record<string, unknown> | null;
 }
 
-/** Decodes {@link encodeLsmValue}. */
-export function decodeLsmValue(value: Uint8Array): { vector: Float32Array; metadata: unknown } {
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const dim = view.getUint32(0, true);
-  const vector = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) vector[i] = view.getFloat32(4 + i * 4, true);
-  const rest = value.subarray(4 + dim * 4);
-  return { vector, metadata: rest.length === 0 ? null : JSON.parse(decoder.decode(rest)) };
+/** A record read back. */
+export interface RecordOutput {
+  readonly id: string;
+  readonly vector: number[];
+  readonly metadata: Record<string, unknown> | null;
 }
 
-/** UTF-8 key of a record id. */
-export function recordKey(id: string): Uint8Array {
-  return encoder.encode(id);
+/** The collection object of the API (creation response; `GET /collections/:id` adds `storage`). */
+export interface CollectionView {
+  readonly id: string;
+  readonly engine: EngineKind;
+  readonly dimension: number;
+  readonly createdAt: string;
+  readonly placements: Record<string, Placement>;
+}
+
+/** What `POST /collections` asks for (checked by the route schema). */
+export interface CollectionInput {
+  readonly id: string;
+  readonly engine: EngineKind;
+  readonly dimension: number;
+}
+
+/** Files and bytes of one component of a collection. */
+export interface ComponentUsage {
+  readonly url: string;
+  readonly index: number;
+  readonly files: number;
+  readonly bytes: number;
 }

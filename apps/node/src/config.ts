@@ -12,6 +12,7 @@ import {
 } from "@proximadb/core";
 import { TomlError, parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import { LOG_FORMAT_CHOICES } from "./logging.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
 export class ConfigError extends ProximaError {
@@ -143,6 +144,10 @@ const schema = z
       })
       .strict()
       .default({ flush_threshold_bytes: 32 << 20, compact_file_count: 8, background_interval_ms: 1000 }),
+    log: z
+      .object({ format: z.enum(LOG_FORMAT_CHOICES).default("auto") })
+      .strict()
+      .default({ format: "auto" }),
   })
   .strict();
 
@@ -181,6 +186,10 @@ export interface NodeConfig {
     readonly flushThresholdBytes: number;
     readonly compactFileCount: number;
     readonly backgroundIntervalMs: number;
+  };
+  readonly log: {
+    /** `auto`: readable lines on a terminal, JSON lines otherwise (`serve --log-format` overrides). */
+    readonly format: (typeof LOG_FORMAT_CHOICES)[number];
   };
 }
 
@@ -295,6 +304,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       compactFileCount: c.engine.compact_file_count,
       backgroundIntervalMs: c.engine.background_interval_ms,
     },
+    log: { format: c.log.format },
   };
 }
 

@@ -1,19 +1,32 @@
 import { ProximaError } from "@proximadb/core";
 
 /**
- * Why the node refused a request. The HTTP layer maps kinds to status codes:
- * `invalid` 400, `not-found` 404, `exists` 409, `unavailable` 503.
+ * Why the node refused a request (PascalCase, as every kind in ProximaDB). The HTTP status of each kind
+ * is in the error catalogue (`http-errors.ts`): `InvalidArgument` 400, `NotFound` 404,
+ * `AlreadyExists` 409, `Unavailable` 503.
  */
-export type NodeErrorKind = "invalid" | "not-found" | "exists" | "unavailable";
+export type NodeErrorKind = "InvalidArgument" | "NotFound" | "AlreadyExists" | "Unavailable";
 
 /** A typed refusal of the storage node. Callers branch on {@link NodeError.kind}. */
 export class NodeError extends ProximaError {
   readonly kind: NodeErrorKind;
   constructor(kind: NodeErrorKind, message: string, options?: { cause?: unknown }) {
-    super(kind === "unavailable" ? "STORE_UNAVAILABLE" : "INVALID_ARGUMENT", message, {
+    super(kind === "Unavailable" ? "STORE_UNAVAILABLE" : "INVALID_ARGUMENT", message, {
       ...options,
-      retryable: kind === "unavailable",
+      retryable: kind === "Unavailable",
     });
     this.kind = kind;
   }
+}
+
+/** The refusal for a collection this node does not serve. */
+export function collectionNotFound(id: string): NodeError {
+  return new NodeError("NotFound", `collection ${JSON.stringify(String(id))} not found`);
+}
+
+/** A secret-free one-line description of an error for logs. */
+export function describe(err: unknown): string {
+  if (err instanceof ProximaError) return `${err.name}: ${err.message}`;
+  if (err instanceof Error) return err.name;
+  return "unknown error";
 }

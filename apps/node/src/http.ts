@@ -1,27 +1,23 @@
-import { InvalidCollectionIdError, ProximaError } from "@proximadb/core";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  LogController,
-} from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
-import { NodeError, type NodeErrorKind } from "./errors.js";
+import { describe } from "./errors.js";
+import { httpErrorOf } from "./http-errors.js";
+import {
+  AJV_OPTIONS,
+  type CollectionParams,
+  type CreateCollectionBody,
+  type PutRecordsBody,
+  type RecordParams,
+  SCHEMAS,
+  schemaError,
+} from "./http-schemas.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { StorageNode } from "./node.js";
 
-const STATUS: Record<NodeErrorKind, number> = {
-  invalid: 400,
-  "not-found": 404,
-  exists: 409,
-  unavailable: 503,
-};
-
-type Params = { id: string; rid: string };
-
 /**
- * The node's HTTP API (JSON). Errors are `{ "error": { "kind", "message" } }` with the status of their
- * kind; storage failures are 500 with a secret-free message.
+ * The node's HTTP API (JSON). Input is validated by each route's schema (`http-schemas.ts`); errors are
+ * `{ "error": { "kind", "message" } }` with the status the error catalogue (`http-errors.ts`) gives
+ * their kind; storage failures are 500 with a secret-free message.
  */
 export function createHttpServer(
   node: StorageNode,
@@ -34,27 +30,14 @@ export function createHttpServer(
     bodyLimit: node.config.server.maxBodyBytes,
     // In-flight requests finish on close; idle keep-alive sockets are closed right away.
     forceCloseConnections: "idle",
+    ajv: AJV_OPTIONS,
+    schemaErrorFormatter: (errors, part) => schemaError(errors, part),
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    if (err instanceof NodeError) return send(reply, STATUS[err.kind], err.kind, err.message);
-    if (err instanceof InvalidCollectionIdError) return send(reply, 400, "invalid", err.message);
-    const e = err as { statusCode?: number; code?: string; message?: string };
-    if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
-      // Fastify's own refusals: body too large (413), malformed JSON (400), wrong content type (415).
-      const kind = e.statusCode === 413 ? "too-large" : "invalid";
-      return send(reply, e.statusCode, kind, e.message ?? "bad request");
-    }
-    const message = err instanceof ProximaError ? err.message : "internal error";
-    request.log.error(
-      {
-        err: err instanceof ProximaError ? `${err.name}: ${err.message}` : (err as Error)?.name,
-        url: request.url,
-      },
-      "request failed",
-    );
-    const retryable = err instanceof ProximaError && err.retryable;
-    return send(reply, retryable ? 503 : 500, retryable ? "unavailable" : "internal", message);
+    const { entry, message, logged } = httpErrorOf(err);
+    if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
+    return reply.code(entry.status).send({ error: { kind: entry.kind, message } });
   });
 
   app.get("/healthz", async () => ({ status: "ok", collections: node.collections().length }));
@@ -68,55 +51,62 @@ export function createHttpServer(
 
   app.get("/collections", async () => ({ collections: node.collections().map((d) => node.view(d)) }));
 
-  app.post("/collections", async (request, reply) => {
-    const body = objectBody(request.body);
-    for (const k of Object.keys(body))
-      if (k !== "id" && k !== "engine" && k !== "dimension")
-        throw new NodeError("invalid", `unknown field ${JSON.stringify(k)}`);
-    const view = await node.createCollection({ id: body.id, engine: body.engine, dimension: body.dimension });
-    return reply.code(201).send(view);
-  });
-
-  app.get<{ Params: Params }>("/collections/:id", async (request) => {
-    const def = await node.findDefinition(request.params.id);
-    return { ...node.view(def), storage: await node.usage(def) };
-  });
-
-  app.delete<{ Params: Params }>("/collections/:id", async (request) => {
-    await node.dropCollection(request.params.id);
-    return { id: request.params.id, dropped: true };
-  });
-
-  app.post<{ Params: Params }>("/collections/:id/records", async (request) => {
-    const body = objectBody(request.body);
-    const accepted = await node.putRecords(request.params.id, body.records);
-    return { accepted };
-  });
-
-  app.get<{ Params: Params }>("/collections/:id/records/:rid", async (request) =>
-    node.getRecord(request.params.id, request.params.rid),
+  app.post<{ Body: CreateCollectionBody }>(
+    "/collections",
+    { schema: SCHEMAS.createCollection },
+    async (request, reply) => reply.code(201).send(await node.createCollection(request.body)),
   );
 
-  app.delete<{ Params: Params }>("/collections/:id/records/:rid", async (request) => {
-    await node.deleteRecord(request.params.id, request.params.rid);
-    return { id: request.params.rid, deleted: true };
-  });
+  app.get<{ Params: CollectionParams }>(
+    "/collections/:id",
+    { schema: SCHEMAS.collection },
+    async (request) => {
+      const def = await node.findDefinition(request.params.id);
+      return { ...node.view(def), storage: await node.usage(def) };
+    },
+  );
 
-  app.post<{ Params: Params }>("/collections/:id/flush", async (request) => node.flush(request.params.id));
+  app.delete<{ Params: CollectionParams }>(
+    "/collections/:id",
+    { schema: SCHEMAS.collection },
+    async (request) => {
+      await node.dropCollection(request.params.id);
+      return { id: request.params.id, dropped: true };
+    },
+  );
 
-  app.post<{ Params: Params }>("/collections/:id/compact", async (request) =>
-    node.compact(request.params.id),
+  app.post<{ Params: CollectionParams; Body: PutRecordsBody }>(
+    "/collections/:id/records",
+    { schema: SCHEMAS.putRecords },
+    async (request) => ({ accepted: await node.putRecords(request.params.id, request.body.records) }),
+  );
+
+  app.get<{ Params: RecordParams }>(
+    "/collections/:id/records/:rid",
+    { schema: SCHEMAS.getRecord },
+    async (request) => node.getRecord(request.params.id, request.params.rid),
+  );
+
+  app.delete<{ Params: RecordParams }>(
+    "/collections/:id/records/:rid",
+    { schema: SCHEMAS.deleteRecord },
+    async (request) => {
+      await node.deleteRecord(request.params.id, request.params.rid);
+      return { id: request.params.rid, deleted: true };
+    },
+  );
+
+  app.post<{ Params: CollectionParams }>(
+    "/collections/:id/flush",
+    { schema: SCHEMAS.collection },
+    async (request) => node.flush(request.params.id),
+  );
+
+  app.post<{ Params: CollectionParams }>(
+    "/collections/:id/compact",
+    { schema: SCHEMAS.collection },
+    async (request) => node.compact(request.params.id),
   );
 
   return app;
-}
-
-function objectBody(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw new NodeError("invalid", "the request body must be a JSON object");
-  return body as Record<string, unknown>;
-}
-
-function send(reply: FastifyReply, status: number, kind: string, message: string): FastifyReply {
-  return reply.code(status).send({ error: { kind, message } });
 }

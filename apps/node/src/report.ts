@@ -1,4 +1,4 @@
-import type { ComponentType } from "@proximadb/core";
+import type { AssignmentService, ComponentType } from "@proximadb/core";
 import type { DiscoveryReport } from "@proximadb/discovery";
 
 /** The `discover --json` shape of one component. */
@@ -126,4 +126,34 @@ export function renderStats(stats: readonly StatsComponent[], width = 30): strin
     lines.push("");
   }
   return lines.join("\n");
+}
+
+/** Per component of the running node: strategy, skew and per-root figures (collections from the service,
+ * files and bytes from the discovery at open). */
+export function placementStats(
+  service: AssignmentService,
+  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+): Record<string, unknown> {
+  const components: Record<string, unknown> = {};
+  for (const c of service.stats()) {
+    const report = reports[c.component];
+    components[c.component] = {
+      strategy: c.strategy,
+      total: c.total,
+      skew: c.skew,
+      roots: c.roots.map((r) => {
+        const found = report?.roots.find((x) => x.url === r.url);
+        return {
+          url: r.url,
+          index: r.index,
+          state: r.state,
+          status: found?.status,
+          collections: r.collections,
+          filesAtStart: found?.files ?? 0,
+          bytesAtStart: found?.bytes ?? 0,
+        };
+      }),
+    };
+  }
+  return components;
 }

@@ -7,7 +7,9 @@ import {
   InMemoryAssignmentStore,
 } from "@proximadb/core";
 import { type DiscoveryEvent, type DiscoveryReport, discoverAll, isNewRoot } from "@proximadb/discovery";
+import type { Logger } from "pino";
 import type { NodeConfig } from "./config.js";
+import type { NodeMetrics } from "./metrics.js";
 import { fileSystemOpener } from "./storage.js";
 
 /** The assignment store the configuration asks for. etcd credentials come from `ETCD_USERNAME` / `ETCD_PASSWORD`. */
@@ -96,4 +98,41 @@ export function discoverComponents(
  */
 export function initializableRoots(report: DiscoveryReport): string[] {
   return report.roots.filter(isNewRoot).map((r) => r.url);
+}
+
+/**
+ * Logs what the engines' reports say after open (roots created at this open, offline roots, conflicts)
+ * and records discovery durations; returns the roots created at this open.
+ */
+export function reportRoots(
+  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+  discovered: Partial<Record<ComponentType, DiscoveryReport>>,
+  logger: Logger,
+  metrics: NodeMetrics | undefined,
+): string[] {
+  const initialized = Object.entries(reports).flatMap(([component, r]) =>
+    r.roots
+      .filter(
+        (root) =>
+          root.status === "online" &&
+          discovered[component as ComponentType]?.roots[root.index]?.status !== "online",
+      )
+      .map((root) => root.url),
+  );
+  if (initialized.length > 0) logger.info({ roots: initialized }, "initialised new storage roots");
+  for (const [component, r] of Object.entries(reports)) {
+    metrics?.discoverySeconds.set({ component }, r.durationMs / 1000);
+    for (const root of r.roots)
+      if (root.status !== "online")
+        logger.warn(
+          { component, root: root.url, status: root.status, error: root.error },
+          "storage root offline",
+        );
+    for (const c of r.conflicts)
+      logger.warn(
+        { component, collection: c.collection, chosen: c.chosen },
+        "collection found in several roots",
+      );
+  }
+  return initialized;
 }

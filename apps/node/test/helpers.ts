@@ -62,6 +62,16 @@ export interface RunningNode {
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
 
+/** The address of a "listening" log line, as JSON or as a pretty line (`… INFO (proximadb): listening {"address":…}`). */
+export function listeningAddress(line: string): string | undefined {
+  try {
+    const entry = JSON.parse(line) as { msg?: string; address?: string };
+    return entry.msg === "listening" ? entry.address : undefined;
+  } catch {
+    return /\): listening \{"address":"([^"]+)"/.exec(line)?.[1];
+  }
+}
+
 /** Starts `serve --port 0` in `cwd` and waits for its "listening" log line. */
 export function startNode(cwd: string, args: string[] = []): Promise<RunningNode> {
   return new Promise((resolve, reject) => {
@@ -74,8 +84,9 @@ export function startNode(cwd: string, args: string[] = []): Promise<RunningNode
     let stderr = "";
     let buffered = "";
     let started = false;
+    // "close", not "exit": every line the child wrote has been read by then.
     const exited = new Promise<number | string | null>((r) =>
-      child.on("exit", (code, signal) => r(code ?? signal)),
+      child.on("close", (code, signal) => r(code ?? signal)),
     );
     child.stderr?.on("data", (d) => {
       stderr += d;
@@ -89,15 +100,10 @@ export function startNode(cwd: string, args: string[] = []): Promise<RunningNode
         logs.push(line);
         nl = buffered.indexOf("\n");
         if (started) continue;
-        let entry: { msg?: string; address?: string };
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (entry.msg === "listening" && entry.address) {
+        const address = listeningAddress(line);
+        if (address) {
           started = true;
-          const url = entry.address;
+          const url = address;
           const pool = new Pool(url, { connections: 16, pipelining: 1 });
           const node: RunningNode = {
             child,

@@ -1,135 +1,176 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLsmValue, encodeLsmValue } from "../src/collection.js";
-import { parseConfigText, embeddedDefaultToml } from "../src/config.js";
-import { createHttpServer } from "../src/http.js";
-import { NodeMetrics } from "../src/metrics.js";
-import { StorageNode } from "../src/node.js";
-import { tempDir } from "./helpers.js";
+import { decodeLsmValue, encodeLsmValue } from "../src/engines/lsm.js";
+import { type InProcessNode, openInProcess } from "./in-process.js";
 
-describe("HTTP API (in process, local roots)", () => {
-  const dir = tempDir();
-  let node: StorageNode;
-  let app: FastifyInstance;
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const r = await app.inject({
-      method: method as "GET",
-      url,
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-    return { status: r.statusCode, json: r.json() };
-  };
+type Answer = Awaited<ReturnType<InProcessNode["call"]>>;
 
+describe("HTTP API (in process, local roots): POST /collections", () => {
+  let n: InProcessNode;
+  let created: Answer;
+  let again: Answer;
   beforeAll(async () => {
-    const toml = embeddedDefaultToml().replace("port = 7070", "port = 0\nmax_body_bytes = 65536");
-    const config = parseConfigText(
-      `${toml}\n[engine]\nflush_threshold_bytes = 4096\ncompact_file_count = 3\n`,
-      { baseDir: dir, source: "test" },
-    );
-    const logger = pino({ level: "silent" });
-    const metrics = new NodeMetrics();
-    node = await StorageNode.open({ config, logger, metrics });
-    app = createHttpServer(node, { logger, metrics });
+    n = await openInProcess();
+    created = await n.call("POST", "/collections", { id: "docs", engine: "viper", dimension: 3 });
+    again = await n.call("POST", "/collections", { id: "docs", engine: "lsm", dimension: 3 });
   });
-  afterAll(async () => {
-    await app?.close();
-    await node?.close();
+  afterAll(() => n?.close());
+
+  it("answers 201 with the WAL and VIPER placements in local roots", () => {
+    expect(created.status).toBe(201);
+    expect(created.json.placements.wal.url).toMatch(/^file:\/\/.*\/wal$/);
+    expect(created.json.placements.viper.url).toMatch(/^file:\/\/.*\/viper$/);
   });
 
-  it("POST /collections: 201 with placements, 409 when it exists, 400 for a bad id or body", async () => {
-    const ok = await call("POST", "/collections", { id: "docs", engine: "viper", dimension: 3 });
-    expect(ok.status).toBe(201);
-    expect(ok.json.placements.wal.url).toMatch(/^file:\/\/.*\/wal$/);
-    expect(ok.json.placements.viper.url).toMatch(/^file:\/\/.*\/viper$/);
-    expect(existsSync(join(dir, "data", `disk${ok.json.placements.wal.index + 1}`))).toBe(true);
-    expect((await call("POST", "/collections", { id: "docs", engine: "lsm", dimension: 3 })).status).toBe(
-      409,
-    );
-    for (const body of [
-      { id: "../etc", engine: "viper", dimension: 3 },
-      { id: "_hidden", engine: "viper", dimension: 3 },
-      { id: "ok", engine: "faiss", dimension: 3 },
-      { id: "ok", engine: "lsm", dimension: 0 },
-      { id: "ok", engine: "lsm", dimension: 2.5 },
-      { id: "ok", engine: "lsm", dimension: 3, extra: 1 },
-      [1, 2],
-    ]) {
-      const r = await call("POST", "/collections", body);
-      expect(r.status, JSON.stringify(body)).toBe(400);
-      expect(r.json.error.kind).toBe("invalid");
-    }
+  it("creates the placed roots under the data folder", () => {
+    expect(existsSync(join(n.dir, "data", `disk${created.json.placements.wal.index + 1}`))).toBe(true);
   });
 
-  it("records: dimension checked, 404 for absent records and collections, body size limited", async () => {
-    await call("POST", "/collections", { id: "kv", engine: "lsm", dimension: 2 });
-    expect(
-      (await call("POST", "/collections/kv/records", { records: [{ id: "a", vector: [1, 2, 3] }] })).status,
-    ).toBe(400);
-    expect(
-      (await call("POST", "/collections/kv/records", { records: [{ id: "a", vector: [1, "x"] }] })).status,
-    ).toBe(400);
-    expect(
-      (await call("POST", "/collections/kv/records", { records: [{ id: "", vector: [1, 2] }] })).status,
-    ).toBe(400);
-    expect((await call("POST", "/collections/nope/records", { records: [] })).status).toBe(404);
-    expect((await call("GET", "/collections/kv/records/a")).status).toBe(404);
-    const put = await call("POST", "/collections/kv/records", {
+  it("answers 409 for an id that exists", () => {
+    expect(again.status).toBe(409);
+  });
+});
+
+describe("HTTP API (in process, local roots): records", () => {
+  let n: InProcessNode;
+  const seen = {} as Record<
+    "absentCollection" | "neverWritten" | "put" | "read" | "deleted" | "afterDelete" | "tooBig",
+    Answer
+  >;
+  beforeAll(async () => {
+    n = await openInProcess((t) => t.replace("port = 7070", "port = 0\nmax_body_bytes = 65536"));
+    await n.call("POST", "/collections", { id: "kv", engine: "lsm", dimension: 2 });
+    seen.absentCollection = await n.call("POST", "/collections/nope/records", { records: [] });
+    seen.neverWritten = await n.call("GET", "/collections/kv/records/a");
+    seen.put = await n.call("POST", "/collections/kv/records", {
       records: [{ id: "a", vector: [1, 2], metadata: { k: "v" } }],
     });
-    expect(put).toEqual({ status: 200, json: { accepted: 1 } });
-    expect((await call("GET", "/collections/kv/records/a")).json).toEqual({
-      id: "a",
-      vector: [1, 2],
-      metadata: { k: "v" },
-    });
-    expect((await call("DELETE", "/collections/kv/records/a")).status).toBe(200);
-    expect((await call("GET", "/collections/kv/records/a")).status).toBe(404);
+    seen.read = await n.call("GET", "/collections/kv/records/a");
+    seen.deleted = await n.call("DELETE", "/collections/kv/records/a");
+    seen.afterDelete = await n.call("GET", "/collections/kv/records/a");
     const huge = { records: Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, vector: [i, i] })) };
-    const tooBig = await call("POST", "/collections/kv/records", huge);
-    expect(tooBig.status).toBe(413);
+    seen.tooBig = await n.call("POST", "/collections/kv/records", huge);
+  });
+  afterAll(() => n?.close());
+
+  it("answers 404 for records of an absent collection", () => {
+    expect(seen.absentCollection.status).toBe(404);
   });
 
-  it("flush moves records into the engine, background flush and compaction follow the thresholds", async () => {
+  it("answers 404 for a record never written", () => {
+    expect(seen.neverWritten.status).toBe(404);
+  });
+
+  it("acknowledges a put with 200 and accepted: 1", () => {
+    expect(seen.put).toEqual({ status: 200, json: { accepted: 1 } });
+  });
+
+  it("reads a record back with its vector and metadata", () => {
+    expect(seen.read.json).toEqual({ id: "a", vector: [1, 2], metadata: { k: "v" } });
+  });
+
+  it("deletes a record with 200; it is 404 after", () => {
+    expect(seen.deleted.status).toBe(200);
+    expect(seen.afterDelete.status).toBe(404);
+  });
+
+  it("answers 413 for a body over max_body_bytes", () => {
+    expect(seen.tooBig.status).toBe(413);
+  });
+});
+
+describe("HTTP API (in process, local roots): flush and compaction", () => {
+  let n: InProcessNode;
+  const puts: Answer[] = [];
+  let metrics: string;
+  let compact: Answer;
+  let record: Answer;
+  let info: Answer;
+  beforeAll(async () => {
+    n = await openInProcess(
+      (t) =>
+        `${t.replace("port = 7070", "port = 0")}\n[engine]\nflush_threshold_bytes = 4096\ncompact_file_count = 3\n`,
+    );
+    await n.call("POST", "/collections", { id: "docs", engine: "viper", dimension: 3 });
     for (let b = 0; b < 6; b++) {
       const records = Array.from({ length: 40 }, (_, i) => ({ id: `v${b * 40 + i}`, vector: [b, i, 1] }));
-      expect((await call("POST", "/collections/docs/records", { records })).status).toBe(200);
-      await node.flush("docs");
+      puts.push(await n.call("POST", "/collections/docs/records", { records }));
+      await n.node.flush("docs");
     }
-    const metrics = await app.inject({ method: "GET", url: "/metrics" });
-    expect(metrics.body).toMatch(/proximadb_flushes_total\{engine="viper",trigger="api"\} 6/);
-    const compact = await call("POST", "/collections/docs/compact");
+    metrics = (await n.app.inject({ method: "GET", url: "/metrics" })).body;
+    compact = await n.call("POST", "/collections/docs/compact");
+    record = await n.call("GET", "/collections/docs/records/v201");
+    info = await n.call("GET", "/collections/docs");
+  });
+  afterAll(() => n?.close());
+
+  it("accepts every batch", () => {
+    expect(puts).toHaveLength(6);
+    for (const p of puts) expect(p.status).toBe(200);
+  });
+
+  it("counts the six API flushes of the VIPER collection in /metrics", () => {
+    expect(metrics).toMatch(/proximadb_flushes_total\{engine="viper",trigger="api"\} 6/);
+  });
+
+  it("compacts the flushed files into one", () => {
     expect(compact.status).toBe(200);
     expect(compact.json.files).toBe(1);
-    expect((await call("GET", "/collections/docs/records/v201")).json).toEqual({
-      id: "v201",
-      vector: [5, 1, 1],
-      metadata: null,
-    });
-    const info = await call("GET", "/collections/docs");
+  });
+
+  it("reads a flushed record back after compaction", () => {
+    expect(record.json).toEqual({ id: "v201", vector: [5, 1, 1], metadata: null });
+  });
+
+  it("GET /collections/:id counts one VIPER file, the definition and checkpoint, and the WAL", () => {
     expect(info.json.storage.viper.files).toBe(1);
     expect(info.json.storage.metadata.files).toBe(2); // collection.json + wal-checkpoint.json
     expect(info.json.storage.wal.files).toBeGreaterThanOrEqual(1);
   });
+});
 
-  it("GET /collections, /stats; DELETE /collections/:id removes every file of the collection", async () => {
-    expect((await call("GET", "/collections")).json.collections.map((c: { id: string }) => c.id)).toEqual([
-      "docs",
-      "kv",
-    ]);
-    const stats = await call("GET", "/stats");
-    expect(stats.json.collections).toBe(2);
-    expect(stats.json.components.wal.total).toBe(2);
-    const placements = (await call("GET", "/collections/kv")).json.placements;
-    expect((await call("DELETE", "/collections/kv")).status).toBe(200);
-    expect((await call("GET", "/collections/kv")).status).toBe(404);
-    expect(existsSync(join(new URL(placements.wal.url).pathname, "kv"))).toBe(false);
-    expect((await call("POST", "/collections", { id: "kv", engine: "viper", dimension: 2 })).status).toBe(
-      201,
-    );
-    expect((await call("GET", "/collections/kv/records/a")).status).toBe(404);
+describe("HTTP API (in process, local roots): listing, stats and drop", () => {
+  let n: InProcessNode;
+  const seen = {} as Record<"listed" | "stats" | "dropped" | "afterDrop" | "recreated" | "oldRecord", Answer>;
+  let walDir: string;
+  beforeAll(async () => {
+    n = await openInProcess();
+    await n.call("POST", "/collections", { id: "docs", engine: "viper", dimension: 3 });
+    await n.call("POST", "/collections", { id: "kv", engine: "lsm", dimension: 2 });
+    await n.call("POST", "/collections/kv/records", { records: [{ id: "a", vector: [1, 2] }] });
+    seen.listed = await n.call("GET", "/collections");
+    seen.stats = await n.call("GET", "/stats");
+    const placements = (await n.call("GET", "/collections/kv")).json.placements;
+    walDir = join(new URL(placements.wal.url).pathname, "kv");
+    seen.dropped = await n.call("DELETE", "/collections/kv");
+    seen.afterDrop = await n.call("GET", "/collections/kv");
+    seen.recreated = await n.call("POST", "/collections", { id: "kv", engine: "viper", dimension: 2 });
+    seen.oldRecord = await n.call("GET", "/collections/kv/records/a");
+  });
+  afterAll(() => n?.close());
+
+  it("GET /collections lists every collection in id order", () => {
+    expect(seen.listed.json.collections.map((c: { id: string }) => c.id)).toEqual(["docs", "kv"]);
+  });
+
+  it("GET /stats counts the collections and their WAL placements", () => {
+    expect(seen.stats.json.collections).toBe(2);
+    expect(seen.stats.json.components.wal.total).toBe(2);
+  });
+
+  it("DELETE /collections/:id answers 200; the collection is 404 after", () => {
+    expect(seen.dropped.status).toBe(200);
+    expect(seen.afterDrop.status).toBe(404);
+  });
+
+  it("DELETE /collections/:id removes the collection's WAL directory", () => {
+    expect(existsSync(walDir)).toBe(false);
+  });
+
+  it("creates a dropped id again (with another engine) without its old records", () => {
+    expect(seen.recreated.status).toBe(201);
+    expect(seen.oldRecord.status).toBe(404);
   });
 });
 

@@ -15,10 +15,13 @@ import { type S3rverInstance, startS3rver } from "@proximadb/testing/emulators/s
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfigFile } from "../src/config.js";
 import { openRoots } from "../src/startup.js";
-import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
 const DIM = 4;
 const running: RunningNode[] = [];
+
+type Response = Awaited<ReturnType<RunningNode["request"]>>;
+type Placements = Record<string, { url: string; index: number }>;
 
 /** Deterministic vector of a record (exact in float32). */
 function vectorOf(collection: number, record: number): number[] {
@@ -116,99 +119,179 @@ describe("a node on s3rver (WAL), the GCS server (VIPER), Azurite (LSM) and loca
   const ids = ["vec-0", "kv-1", "vec-2", "kv-3", "vec-4", "kv-5"];
   const engineOf = (c: number) => (c % 2 === 0 ? "viper" : "lsm");
   const PER_BATCH = 40;
-  const created = new Map<string, { placements: Record<string, { url: string; index: number }> }>();
 
-  it("flushes, compacts, survives kill -9 with every acknowledged record, and keeps every placement", async () => {
+  /** What the scenario saw, step by step; each `it` below checks one property of it. */
+  const seen = {
+    creations: [] as { id: string; res: Response }[],
+    writes: [] as Response[],
+    flushes: [] as Response[],
+    compactions: [] as Response[],
+    deletes: [] as Response[],
+    views: [] as { id: string; res: Response }[],
+    killedBy: undefined as unknown,
+    listed: undefined as unknown as Response,
+    wrongAfterRestart: [] as string[],
+    stopCode: undefined as unknown,
+    before: {} as Record<string, number>,
+    after: {} as Record<string, number>,
+    discover: undefined as unknown as RunResult,
+  };
+  const placementsOf = (id: string): Placements =>
+    seen.creations.find((c) => c.id === id)?.res.json.placements ?? {};
+
+  // Collections of both engines written, flushed twice, compacted, written again (a third batch left in
+  // the WAL only) with a delete; kill -9; restart; every record read back; then `discover --json`.
+  beforeAll(async () => {
     const node = await startNode(cwd, ["--config", config]);
     running.push(node);
     for (const [c, id] of ids.entries()) {
-      const r = await node.request("POST", "/collections", { id, engine: engineOf(c), dimension: DIM });
-      expect(r.status, r.text).toBe(201);
-      created.set(id, r.json);
+      const res = await node.request("POST", "/collections", { id, engine: engineOf(c), dimension: DIM });
+      seen.creations.push({ id, res });
     }
-    // Round-robin spread over each component's roots, whatever their scheme.
-    const indexes = (component: string) =>
-      [...created.values()].map((v) => v.placements[component]?.index).filter((i) => i !== undefined);
-    expect(indexes("wal")).toEqual([0, 1, 2, 0, 1, 2]);
-    expect(indexes("viper")).toEqual([0, 1, 0]);
-    expect(indexes("lsm")).toEqual([0, 1, 2]);
-    const schemes = [...created.values()].map((v) =>
-      Object.values(v.placements).map((p) => p.url.split(":")[0]),
-    );
-    expect(new Set(schemes.flat())).toEqual(new Set(["s3", "file", "gcs", "adls"]));
-
     const write = async (id: string, c: number, batch: number) => {
       const records = Array.from({ length: PER_BATCH }, (_, k) => {
         const r = batch * PER_BATCH + k;
         return { id: `r${r}`, vector: vectorOf(c, r), metadata: { c, r } };
       });
-      const res = await node.request("POST", `/collections/${id}/records`, { records });
-      expect(res.status, res.text).toBe(200);
-      expect(res.json).toEqual({ accepted: PER_BATCH });
+      seen.writes.push(await node.request("POST", `/collections/${id}/records`, { records }));
     };
-    // Two flushed generations, a compaction of them, then a third batch left in the WAL only.
     await Promise.all(
       ids.map(async (id, c) => {
         for (const batch of [0, 1]) {
           await write(id, c, batch);
-          const f = await node.request("POST", `/collections/${id}/flush`);
-          expect(f.status, f.text).toBe(200);
-          expect(f.json.records).toBe(PER_BATCH);
+          seen.flushes.push(await node.request("POST", `/collections/${id}/flush`));
         }
-        const k = await node.request("POST", `/collections/${id}/compact`);
-        expect(k.status, k.text).toBe(200);
-        expect(k.json.files).toBe(1);
+        seen.compactions.push(await node.request("POST", `/collections/${id}/compact`));
         await write(id, c, 2);
-        const d = await node.request("DELETE", `/collections/${id}/records/r5`);
-        expect(d.status, d.text).toBe(200);
+        seen.deletes.push(await node.request("DELETE", `/collections/${id}/records/r5`));
       }),
     );
-    for (const id of ids) {
-      const view = await node.request("GET", `/collections/${id}`);
-      expect(view.status, view.text).toBe(200);
-      expect(view.json.placements).toEqual(created.get(id)?.placements);
-      // The compacted engine data and the WAL tail are in their own roots, on their own backends.
-      const engine = view.json.engine as string;
-      expect(view.json.storage[engine].url).toBe(created.get(id)?.placements[engine]?.url);
-      expect(view.json.storage[engine].files).toBeGreaterThan(0);
-      expect(view.json.storage.wal.files).toBeGreaterThan(0);
-    }
+    for (const id of ids) seen.views.push({ id, res: await node.request("GET", `/collections/${id}`) });
 
     node.child.kill("SIGKILL");
-    expect(await node.exited).toBe("SIGKILL");
+    seen.killedBy = await node.exited;
 
     const again = await startNode(cwd, ["--config", config]);
     running.push(again);
-    const listed = await again.request("GET", "/collections");
-    expect(listed.json.collections.map((c: { id: string }) => c.id).sort()).toEqual([...ids].sort());
-    for (const c of listed.json.collections) expect(c.placements).toEqual(created.get(c.id)?.placements);
-    const wrong: string[] = [];
+    seen.listed = await again.request("GET", "/collections");
     await Promise.all(
       ids.map(async (id, c) => {
         for (let r = 0; r < 3 * PER_BATCH; r++) {
           const res = await again.request("GET", `/collections/${id}/records/r${r}`);
           if (r === 5) {
-            if (res.status !== 404) wrong.push(`${id}/r5: deleted but ${res.status}`);
+            if (res.status !== 404) seen.wrongAfterRestart.push(`${id}/r5: deleted but ${res.status}`);
           } else if (
             res.status !== 200 ||
             JSON.stringify(res.json) !==
               JSON.stringify({ id: `r${r}`, vector: vectorOf(c, r), metadata: { c, r } })
           )
-            wrong.push(`${id}/r${r}: ${res.status} ${res.text}`);
+            seen.wrongAfterRestart.push(`${id}/r${r}: ${res.status} ${res.text}`);
         }
       }),
     );
-    expect(wrong).toEqual([]);
-    expect(await again.stop("SIGTERM")).toBe(0);
+    seen.stopCode = await again.stop("SIGTERM");
+
+    seen.before = await snapshot(config);
+    seen.discover = await runCli(["--config", config, "discover", "--json"], { cwd });
+    seen.after = await snapshot(config);
+  }, 180_000);
+
+  it("creates every collection with 201", () => {
+    expect(seen.creations).toHaveLength(ids.length);
+    for (const { res } of seen.creations) expect(res.status, res.text).toBe(201);
   });
 
-  it("discover --json changes nothing on any backend and reports every collection where it was placed", async () => {
-    const before = await snapshot(config);
-    expect(Object.keys(before).length).toBeGreaterThan(ids.length * 3);
-    const r = await runCli(["--config", config, "discover", "--json"], { cwd });
-    expect(r.code, r.stderr).toBe(0);
-    expect(await snapshot(config)).toEqual(before);
-    const report = JSON.parse(r.stdout);
+  it("spreads each component round-robin over its roots, whatever their scheme", () => {
+    const indexes = (component: string) =>
+      seen.creations.map((c) => c.res.json.placements[component]?.index).filter((i) => i !== undefined);
+    expect(indexes("wal")).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(indexes("viper")).toEqual([0, 1, 0]);
+    expect(indexes("lsm")).toEqual([0, 1, 2]);
+  });
+
+  it("places collections on every backend: S3, local, GCS and Azure", () => {
+    const schemes = seen.creations.map((c) =>
+      Object.values(c.res.json.placements as Placements).map((p) => p.url.split(":")[0]),
+    );
+    expect(new Set(schemes.flat())).toEqual(new Set(["s3", "file", "gcs", "adls"]));
+  });
+
+  it("acknowledges every batch with 200 and accepted: 40", () => {
+    expect(seen.writes).toHaveLength(3 * ids.length);
+    for (const res of seen.writes) {
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual({ accepted: PER_BATCH });
+    }
+  });
+
+  it("flushes each generation (40 records) with 200", () => {
+    expect(seen.flushes).toHaveLength(2 * ids.length);
+    for (const f of seen.flushes) {
+      expect(f.status, f.text).toBe(200);
+      expect(f.json.records).toBe(PER_BATCH);
+    }
+  });
+
+  it("compacts two flushed generations into one file", () => {
+    expect(seen.compactions).toHaveLength(ids.length);
+    for (const k of seen.compactions) {
+      expect(k.status, k.text).toBe(200);
+      expect(k.json.files).toBe(1);
+    }
+  });
+
+  it("deletes a record of each collection with 200", () => {
+    expect(seen.deletes).toHaveLength(ids.length);
+    for (const d of seen.deletes) expect(d.status, d.text).toBe(200);
+  });
+
+  it("GET /collections/:id shows the placements of creation", () => {
+    for (const { id, res } of seen.views) {
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.placements).toEqual(placementsOf(id));
+    }
+  });
+
+  it("keeps the compacted engine data and the WAL tail in their own roots, on their own backends", () => {
+    for (const { id, res } of seen.views) {
+      const engine = res.json.engine as string;
+      expect(res.json.storage[engine].url).toBe(placementsOf(id)[engine]?.url);
+      expect(res.json.storage[engine].files).toBeGreaterThan(0);
+      expect(res.json.storage.wal.files).toBeGreaterThan(0);
+    }
+  });
+
+  it("dies by SIGKILL", () => {
+    expect(seen.killedBy).toBe("SIGKILL");
+  });
+
+  it("lists every collection after the restart", () => {
+    expect(seen.listed.json.collections.map((c: { id: string }) => c.id).sort()).toEqual([...ids].sort());
+  });
+
+  it("keeps every placement across the restart", () => {
+    for (const c of seen.listed.json.collections) expect(c.placements).toEqual(placementsOf(c.id));
+  });
+
+  it("reads back every acknowledged record exactly, and the deleted one as 404", () => {
+    expect(seen.wrongAfterRestart).toEqual([]);
+  });
+
+  it("exits 0 on SIGTERM", () => {
+    expect(seen.stopCode).toBe(0);
+  });
+
+  it("discover --json exits 0", () => {
+    expect(seen.discover.code, seen.discover.stderr).toBe(0);
+  });
+
+  it("discover --json changes nothing on any backend", () => {
+    expect(Object.keys(seen.before).length).toBeGreaterThan(ids.length * 3);
+    expect(seen.after).toEqual(seen.before);
+  });
+
+  it("discover --json finds no conflict and every root online", () => {
+    const report = JSON.parse(seen.discover.stdout);
     for (const component of ["wal", "viper", "lsm", "metadata"] as ComponentType[]) {
       const c = report.components[component];
       expect(c.conflicts, component).toEqual([]);
@@ -217,8 +300,12 @@ describe("a node on s3rver (WAL), the GCS server (VIPER), Azurite (LSM) and loca
         component,
       ).toBe(true);
     }
-    for (const [id, view] of created) {
-      for (const [component, placement] of Object.entries(view.placements)) {
+  });
+
+  it("discover --json reports every collection where it was placed, with its files and its metadata", () => {
+    const report = JSON.parse(seen.discover.stdout);
+    for (const { id } of seen.creations) {
+      for (const [component, placement] of Object.entries(placementsOf(id))) {
         const found = report.components[component].collections[id];
         expect(found, `${component} of ${id}`).toBeDefined();
         expect({ url: found.url, index: found.index }).toEqual(placement);
@@ -226,9 +313,11 @@ describe("a node on s3rver (WAL), the GCS server (VIPER), Azurite (LSM) and loca
       }
       expect(report.components.metadata.collections[id]).toBeDefined();
     }
-    // Secrets never leak into output.
+  });
+
+  it("never prints a secret", () => {
     for (const secret of [s3.credentials.secretAccessKey, azurite.accountKey])
-      expect(r.stdout + r.stderr).not.toContain(secret);
+      expect(seen.discover.stdout + seen.discover.stderr).not.toContain(secret);
   });
 });
 
@@ -261,47 +350,61 @@ describe("two nodes sharing one etcd and the same local roots", () => {
     await etcd?.stop();
   });
 
-  it("places each node's collections once, identically seen by both nodes and by `assign`, round-robin across both", async () => {
+  const PER_NODE = 7;
+  type View = { id: string; placements: Placements };
+  const expected = { wal: 14, viper: 8, lsm: 6, metadata: 14 };
+  /** What the scenario saw; each `it` below checks one property of it. */
+  const seen = {
+    creations: [] as Response[],
+    writes: [] as Response[],
+    reads: [] as { id: string; through: string; res: Response }[],
+    assigns: [] as { view: View; component: string; placement: Placements[string]; r: RunResult }[],
+    totals: {} as Record<string, number>,
+    fromA: {} as Record<string, number[]>,
+    fromB: {} as Record<string, number[]>,
+    stopCodes: [] as unknown[],
+  };
+  const views = () => seen.creations.map((r) => r.json as View);
+
+  // Both nodes create their collections at once (placements race through etcd's transactions) and write
+  // one record to each; then every collection is read through both nodes and looked up by the CLI.
+  beforeAll(async () => {
     const a = await startNode(shared, ["--config", configOf("node-a")]);
     running.push(a);
     const b = await startNode(shared, ["--config", configOf("node-b")]);
     running.push(b);
-    const PER_NODE = 7;
     const mine = (node: string) =>
       Array.from({ length: PER_NODE }, (_, i) => ({
         id: `${node}-${i}`,
         engine: i % 2 === 0 ? "viper" : "lsm",
       }));
-    // Both nodes create at once: placements race through etcd's transactions.
-    const views = await Promise.all(
+    await Promise.all(
       (
         [
-          [a, "a"],
-          [b, "b"],
+          [a, "a", 0],
+          [b, "b", PER_NODE],
         ] as const
-      ).flatMap(([node, name]) =>
-        mine(name).map(async (c) => {
-          const r = await node.request("POST", "/collections", { ...c, dimension: DIM });
-          expect(r.status, r.text).toBe(201);
-          const w = await node.request("POST", `/collections/${c.id}/records`, {
-            records: [{ id: "x", vector: vectorOf(0, 1) }],
-          });
-          expect(w.status, w.text).toBe(200);
-          return r.json as { id: string; placements: Record<string, { url: string; index: number }> };
+      ).flatMap(([node, name, offset]) =>
+        mine(name).map(async (c, i) => {
+          // Kept in creation order (a-0…a-6, b-0…b-6), whatever order the requests finish in.
+          seen.creations[offset + i] = await node.request("POST", "/collections", { ...c, dimension: DIM });
+          seen.writes.push(
+            await node.request("POST", `/collections/${c.id}/records`, {
+              records: [{ id: "x", vector: vectorOf(0, 1) }],
+            }),
+          );
         }),
       ),
     );
-    expect(views).toHaveLength(2 * PER_NODE);
-
-    for (const view of views) {
-      for (const node of [a, b]) {
-        const got = await node.request("GET", `/collections/${view.id}`);
-        expect(got.status, `${view.id} through ${node.url}: ${got.text}`).toBe(200);
-        expect(got.json.placements, view.id).toEqual(view.placements);
-      }
-    }
+    for (const view of views())
+      for (const node of [a, b])
+        seen.reads.push({
+          id: view.id,
+          through: node.url,
+          res: await node.request("GET", `/collections/${view.id}`),
+        });
     // The CLI reads the same map from etcd, with the other node's configuration (a viper and an lsm collection).
-    for (const view of [views[0], views[PER_NODE + 1]] as (typeof views)[number][]) {
+    for (const view of [views()[0], views()[PER_NODE + 1]] as View[]) {
       for (const [component, placement] of Object.entries(view.placements)) {
         const r = await runCli(
           [
@@ -315,18 +418,9 @@ describe("two nodes sharing one etcd and the same local roots", () => {
           ],
           { cwd: shared },
         );
-        expect(r.code, r.stderr).toBe(0);
-        expect(JSON.parse(r.stdout)).toMatchObject({
-          collection: view.id,
-          component,
-          url: placement.url,
-          index: placement.index,
-          status: "existing",
-        });
+        seen.assigns.push({ view, component, placement, r });
       }
     }
-
-    // Both nodes report the same per-root counts (their caches follow etcd), spread within 1.
     const counts = async (node: RunningNode) => {
       const stats = (await node.request("GET", "/stats")).json;
       const out: Record<string, number[]> = {};
@@ -336,23 +430,68 @@ describe("two nodes sharing one etcd and the same local roots", () => {
         out[component] = c.roots.map((r) => r.collections);
       return out;
     };
-    const expected = { wal: 14, viper: 8, lsm: 6, metadata: 14 };
-    await expect
-      .poll(async () =>
-        Object.fromEntries(
-          Object.entries(await counts(b)).map(([k, v]) => [k, v.reduce((x, y) => x + y, 0)]),
-        ),
-      )
-      .toMatchObject(expected);
-    const fromA = await counts(a);
-    const fromB = await counts(b);
-    expect(fromA).toEqual(fromB);
-    for (const [component, perRoot] of Object.entries(fromA)) {
+    // B's cache follows etcd by a watch: wait (a bounded number of polls) until it has seen every placement.
+    for (let poll = 0; poll < 100; poll++) {
+      const perRoot = await counts(b);
+      seen.totals = Object.fromEntries(
+        Object.entries(perRoot).map(([k, v]) => [k, v.reduce((x, y) => x + y, 0)]),
+      );
+      if (Object.entries(expected).every(([k, n]) => seen.totals[k] === n)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    seen.fromA = await counts(a);
+    seen.fromB = await counts(b);
+    seen.stopCodes.push(await a.stop("SIGTERM"), await b.stop("SIGTERM"));
+  }, 180_000);
+
+  it("creates all 14 collections with 201", () => {
+    expect(seen.creations.filter(Boolean)).toHaveLength(2 * PER_NODE);
+    for (const r of seen.creations) expect(r.status, r.text).toBe(201);
+  });
+
+  it("writes a record to each collection with 200", () => {
+    expect(seen.writes).toHaveLength(2 * PER_NODE);
+    for (const w of seen.writes) expect(w.status, w.text).toBe(200);
+  });
+
+  it("shows every collection through both nodes with the placements of its creation", () => {
+    expect(seen.reads).toHaveLength(2 * 2 * PER_NODE);
+    for (const { id, through, res } of seen.reads) {
+      expect(res.status, `${id} through ${through}: ${res.text}`).toBe(200);
+      expect(res.json.placements, id).toEqual(views().find((v) => v.id === id)?.placements);
+    }
+  });
+
+  it("`assign` with the other node's configuration shows the same placements, read from etcd", () => {
+    expect(seen.assigns.length).toBeGreaterThanOrEqual(4);
+    for (const { view, component, placement, r } of seen.assigns) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        collection: view.id,
+        component,
+        url: placement?.url,
+        index: placement?.index,
+        status: "existing",
+      });
+    }
+  });
+
+  it("counts every placement in the other node's /stats (its cache follows etcd)", () => {
+    expect(seen.totals).toMatchObject(expected);
+  });
+
+  it("reports the same per-root counts on both nodes", () => {
+    expect(seen.fromA).toEqual(seen.fromB);
+  });
+
+  it("keeps every component's roots within one collection of each other (round-robin across both nodes)", () => {
+    for (const [component, perRoot] of Object.entries(seen.fromA)) {
       if (!(component in expected)) continue;
       expect(Math.max(...perRoot) - Math.min(...perRoot), `${component}: ${perRoot}`).toBeLessThanOrEqual(1);
     }
+  });
 
-    expect(await a.stop("SIGTERM")).toBe(0);
-    expect(await b.stop("SIGTERM")).toBe(0);
+  it("exits 0 on SIGTERM on both nodes", () => {
+    expect(seen.stopCodes).toEqual([0, 0]);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
 const DIM = 8;
 const COLLECTIONS = 20;
@@ -28,36 +28,45 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
+type Response = Awaited<ReturnType<RunningNode["request"]>>;
+type Placements = Record<string, { url: string; index: number }>;
+
 describe("the storage node binary (zero-config, kill -9, restart)", () => {
   const cwd = tempDir();
   const running: RunningNode[] = [];
-  afterAll(async () => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
-
   const ids = Array.from({ length: COLLECTIONS }, (_, c) => `col-${String(c).padStart(2, "0")}`);
   const engineOf = (c: number) => (c % 2 === 0 ? "viper" : "lsm");
-  const created = new Map<string, { placements: Record<string, { url: string; index: number }> }>();
-  const deleted = new Set<string>();
 
-  it("creates 20 collections of both engines, acknowledges 10,000 records, survives kill -9 with every acknowledged record", async () => {
+  /** What the scenario saw, step by step; each `it` below checks one property of it. */
+  const seen = {
+    health: undefined as unknown as Response,
+    creations: [] as { id: string; engine: string; res: Response }[],
+    writes: [] as Response[],
+    flushes: [] as Response[],
+    deletes: [] as Response[],
+    deleted: new Set<string>(),
+    deletedBeforeKill: undefined as unknown as Response,
+    killedBy: undefined as unknown,
+    listed: undefined as unknown as Response,
+    wrongAfterRestart: [] as string[],
+    metrics: undefined as unknown as Response,
+    stopCode: undefined as unknown,
+    discover: undefined as unknown as RunResult,
+  };
+  const placementsOf = (id: string): Placements | undefined =>
+    seen.creations.find((c) => c.id === id)?.res.json.placements;
+
+  // 20 collections of both engines; half of each collection's records, then a flush of every collection
+  // (WAL → engine + checkpoint), then the other half, which stays in the WAL and memory only; deletes of
+  // flushed and of unflushed records; kill -9; restart; every record read back; `discover --json`.
+  beforeAll(async () => {
     const node = await startNode(cwd);
     running.push(node);
-    expect((await node.request("GET", "/healthz")).json).toMatchObject({ status: "ok" });
-
+    seen.health = await node.request("GET", "/healthz");
     for (const [c, id] of ids.entries()) {
-      const r = await node.request("POST", "/collections", { id, engine: engineOf(c), dimension: DIM });
-      expect(r.status, r.text).toBe(201);
-      expect(r.json).toMatchObject({ id, engine: engineOf(c), dimension: DIM });
-      expect(Object.keys(r.json.placements).sort()).toEqual([engineOf(c), "wal"].sort());
-      created.set(id, r.json);
+      const res = await node.request("POST", "/collections", { id, engine: engineOf(c), dimension: DIM });
+      seen.creations.push({ id, engine: engineOf(c), res });
     }
-    // Round-robin WAL placement spreads 20 collections evenly over the three WAL roots.
-    const walRoots = [...created.values()].map((v) => v.placements.wal?.index);
-    expect([0, 1, 2].map((i) => walRoots.filter((x) => x === i).length)).toEqual([7, 7, 6]);
-
-    // Half of each collection's records, then a flush of every collection (WAL → engine + checkpoint),
-    // then the other half, which stays in the WAL and memory only.
     const batches = (from: number, to: number) =>
       ids.flatMap((id, c) =>
         Array.from({ length: (to - from) / BATCH }, (_, b) => ({
@@ -68,95 +77,181 @@ describe("the storage node binary (zero-config, kill -9, restart)", () => {
           }),
         })),
       );
-    const write = async (list: ReturnType<typeof batches>) => {
-      const statuses = await mapLimit(list, 16, async (b) => {
-        const res = await node.request("POST", `/collections/${b.id}/records`, { records: b.records });
-        expect(res.json).toEqual({ accepted: BATCH });
-        return res.status;
-      });
-      expect(statuses.every((s) => s === 200)).toBe(true);
-    };
+    const write = async (list: ReturnType<typeof batches>) =>
+      seen.writes.push(
+        ...(await mapLimit(list, 16, (b) =>
+          node.request("POST", `/collections/${b.id}/records`, { records: b.records }),
+        )),
+      );
     await write(batches(0, PER_COLLECTION / 2));
-    for (const id of ids) {
-      const f = await node.request("POST", `/collections/${id}/flush`);
-      expect(f.status, f.text).toBe(200);
-      expect(f.json.records).toBe(PER_COLLECTION / 2);
-    }
+    for (const id of ids) seen.flushes.push(await node.request("POST", `/collections/${id}/flush`));
     await write(batches(PER_COLLECTION / 2, PER_COLLECTION));
-    // Deletes of flushed and of unflushed records.
     for (const id of ids) {
       for (const r of [3, PER_COLLECTION - 3]) {
-        const d = await node.request("DELETE", `/collections/${id}/records/r${r}`);
-        expect(d.status).toBe(200);
-        deleted.add(`${id}/r${r}`);
+        seen.deletes.push(await node.request("DELETE", `/collections/${id}/records/r${r}`));
+        seen.deleted.add(`${id}/r${r}`);
       }
     }
-    expect((await node.request("GET", `/collections/${ids[0]}/records/r3`)).status).toBe(404);
+    seen.deletedBeforeKill = await node.request("GET", `/collections/${ids[0]}/records/r3`);
 
     node.child.kill("SIGKILL");
-    expect(await node.exited).toBe("SIGKILL");
+    seen.killedBy = await node.exited;
 
     const again = await startNode(cwd);
     running.push(again);
-    const listed = await again.request("GET", "/collections");
-    expect(listed.json.collections.map((c: { id: string }) => c.id)).toEqual(ids);
-    for (const c of listed.json.collections) expect(c.placements).toEqual(created.get(c.id)?.placements);
-
+    seen.listed = await again.request("GET", "/collections");
     const keys = ids.flatMap((id, c) => Array.from({ length: PER_COLLECTION }, (_, r) => ({ id, c, r })));
-    const wrong: string[] = [];
     await mapLimit(keys, 16, async ({ id, c, r }) => {
       const res = await again.request("GET", `/collections/${id}/records/r${r}`);
-      if (deleted.has(`${id}/r${r}`)) {
-        if (res.status !== 404) wrong.push(`${id}/r${r}: deleted but ${res.status}`);
+      if (seen.deleted.has(`${id}/r${r}`)) {
+        if (res.status !== 404) seen.wrongAfterRestart.push(`${id}/r${r}: deleted but ${res.status}`);
         return;
       }
-      if (res.status !== 200) wrong.push(`${id}/r${r}: ${res.status}`);
+      if (res.status !== 200) seen.wrongAfterRestart.push(`${id}/r${r}: ${res.status}`);
       else if (
         JSON.stringify(res.json) !==
         JSON.stringify({ id: `r${r}`, vector: vectorOf(c, r), metadata: { c, r } })
       )
-        wrong.push(`${id}/r${r}: ${res.text}`);
+        seen.wrongAfterRestart.push(`${id}/r${r}: ${res.text}`);
     });
-    expect(wrong).toEqual([]);
+    seen.metrics = await again.request("GET", "/metrics");
+    seen.stopCode = await again.stop("SIGTERM");
+    seen.discover = await runCli(["discover", "--json"], { cwd });
+  }, 180_000);
 
-    const metrics = await again.request("GET", "/metrics");
-    expect(metrics.text).toContain("proximadb_assignments{");
-    expect(metrics.text).toContain("proximadb_discovery_duration_seconds");
-    expect(metrics.text).toContain("proximadb_wal_sync_seconds");
-
-    expect(await again.stop("SIGTERM")).toBe(0);
+  afterAll(async () => {
+    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
   });
 
-  it("discover --json, run after the restart, reports every collection where creation placed it", async () => {
-    const r = await runCli(["discover", "--json"], { cwd });
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
-    for (const [id, view] of created) {
-      for (const [component, placement] of Object.entries(view.placements)) {
+  it("answers /healthz with status ok", () => {
+    expect(seen.health.json).toMatchObject({ status: "ok" });
+  });
+
+  it("creates each of the 20 collections with 201", () => {
+    expect(seen.creations).toHaveLength(COLLECTIONS);
+    for (const { res } of seen.creations) expect(res.status, res.text).toBe(201);
+  });
+
+  it("answers each creation with the collection's id, engine and dimension", () => {
+    for (const { id, engine, res } of seen.creations)
+      expect(res.json).toMatchObject({ id, engine, dimension: DIM });
+  });
+
+  it("places exactly the WAL and the collection's engine", () => {
+    for (const { engine, res } of seen.creations)
+      expect(Object.keys(res.json.placements).sort()).toEqual([engine, "wal"].sort());
+  });
+
+  it("spreads 20 WALs round-robin over the three WAL roots (7, 7, 6)", () => {
+    const walRoots = seen.creations.map((c) => c.res.json.placements.wal?.index);
+    expect([0, 1, 2].map((i) => walRoots.filter((x) => x === i).length)).toEqual([7, 7, 6]);
+  });
+
+  it("acknowledges every batch with 200 and accepted: 50", () => {
+    expect(seen.writes).toHaveLength(RECORDS / BATCH);
+    for (const res of seen.writes) expect(res.json).toEqual({ accepted: BATCH });
+    expect(seen.writes.every((res) => res.status === 200)).toBe(true);
+  });
+
+  it("flushes each collection's first half (250 records) with 200", () => {
+    expect(seen.flushes).toHaveLength(COLLECTIONS);
+    for (const f of seen.flushes) {
+      expect(f.status, f.text).toBe(200);
+      expect(f.json.records).toBe(PER_COLLECTION / 2);
+    }
+  });
+
+  it("deletes flushed and unflushed records with 200", () => {
+    expect(seen.deletes).toHaveLength(2 * COLLECTIONS);
+    for (const d of seen.deletes) expect(d.status).toBe(200);
+  });
+
+  it("answers 404 for a deleted record before the crash", () => {
+    expect(seen.deletedBeforeKill.status).toBe(404);
+  });
+
+  it("dies by SIGKILL (no shutdown code runs)", () => {
+    expect(seen.killedBy).toBe("SIGKILL");
+  });
+
+  it("lists every collection after the restart, in id order", () => {
+    expect(seen.listed.json.collections.map((c: { id: string }) => c.id)).toEqual(ids);
+  });
+
+  it("keeps every placement across the restart", () => {
+    for (const c of seen.listed.json.collections) expect(c.placements).toEqual(placementsOf(c.id));
+  });
+
+  it("reads back every acknowledged record exactly, and every deleted record as 404", () => {
+    expect(seen.wrongAfterRestart).toEqual([]);
+  });
+
+  it("exports assignment, discovery and WAL sync metrics", () => {
+    expect(seen.metrics.text).toContain("proximadb_assignments{");
+    expect(seen.metrics.text).toContain("proximadb_discovery_duration_seconds");
+    expect(seen.metrics.text).toContain("proximadb_wal_sync_seconds");
+  });
+
+  it("exits 0 on SIGTERM", () => {
+    expect(seen.stopCode).toBe(0);
+  });
+
+  it("discover --json, run after the restart, exits 0", () => {
+    expect(seen.discover.code, seen.discover.stderr).toBe(0);
+  });
+
+  it("discover --json reports every component of every collection where creation placed it", () => {
+    const report = JSON.parse(seen.discover.stdout);
+    for (const { id } of seen.creations) {
+      for (const [component, placement] of Object.entries(placementsOf(id) ?? {})) {
         const found = report.components[component].collections[id];
         expect(found, `${component} of ${id}`).toBeDefined();
         expect({ url: found.url, index: found.index }).toEqual(placement);
       }
-      expect(report.components.metadata.collections[id]).toBeDefined();
     }
+  });
+
+  it("discover --json reports every collection's metadata", () => {
+    const report = JSON.parse(seen.discover.stdout);
+    for (const { id } of seen.creations) expect(report.components.metadata.collections[id]).toBeDefined();
   });
 });
 
-describe("README quick start", () => {
-  it("`proximadb serve` with no config in an empty folder serves /healthz and exits 0 on SIGTERM", async () => {
-    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+describe("README quick start: `proximadb serve` with no config in an empty folder", () => {
+  const cwd = tempDir();
+  let node: RunningNode;
+  let health: Response;
+  let stopCode: unknown;
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+
+  beforeAll(async () => {
+    node = await startNode(cwd);
+    try {
+      health = await node.request("GET", "/healthz");
+    } finally {
+      stopCode = await node.stop("SIGTERM");
+    }
+  });
+  afterAll(() => {
+    if (node?.child.exitCode === null) node.child.kill("SIGKILL");
+  });
+
+  it("is the command the README shows, with its curl", () => {
     expect(readme).toContain("node apps/node/dist/cli.js serve");
     expect(readme).toContain("curl -s http://127.0.0.1:7070/healthz");
-    const cwd = tempDir();
-    const node = await startNode(cwd);
-    try {
-      const health = await node.request("GET", "/healthz");
-      expect(health.status).toBe(200);
-      expect(health.json).toEqual({ status: "ok", collections: 0 });
-      for (const c of ["wal", "viper", "lsm", "index", "metadata"])
-        expect(existsSync(join(cwd, "data", "disk1", c, "_proximadb_root.json"))).toBe(true);
-    } finally {
-      expect(await node.stop("SIGTERM")).toBe(0);
-    }
+  });
+
+  it("serves /healthz with 200 and no collections", () => {
+    expect(health.status).toBe(200);
+    expect(health.json).toEqual({ status: "ok", collections: 0 });
+  });
+
+  it("initialises a marked root for every component", () => {
+    for (const c of ["wal", "viper", "lsm", "index", "metadata"])
+      expect(existsSync(join(cwd, "data", "disk1", c, "_proximadb_root.json"))).toBe(true);
+  });
+
+  it("exits 0 on SIGTERM", () => {
+    expect(stopCode).toBe(0);
   });
 });

@@ -1,0 +1,142 @@
+import { type CollectionId, type FileSystem, isFsError } from "@proximadb/core";
+import type { CollectionLocation } from "@proximadb/engine";
+import { type CollectionDefinition, parseDefinition } from "./collection.js";
+import type { ComponentStore } from "./engines/component-store.js";
+import { NodeError } from "./errors.js";
+
+/** One kind of document the catalog keeps per collection, under `<metadata root>/<id>/<file>`. */
+interface CatalogDocument<T> {
+  readonly file: string;
+  /** Parses the stored text; throws a typed error naming `where` when it is not such a document. */
+  parse(text: string, where: string): T;
+  serialize(value: T): string;
+}
+
+const DEFINITION: CatalogDocument<CollectionDefinition> = {
+  file: "collection.json",
+  parse: parseDefinition,
+  serialize: (d) => `${JSON.stringify(d, null, 2)}\n`,
+};
+
+const CHECKPOINT: CatalogDocument<number> = {
+  file: "wal-checkpoint.json",
+  parse: (text) => {
+    const v = JSON.parse(text) as { walSequence?: unknown } | null;
+    return Number.isSafeInteger(v?.walSequence) ? (v?.walSequence as number) : 0;
+  },
+  serialize: (walSequence) => JSON.stringify({ walSequence }),
+};
+
+/** File names of the catalog's documents (for tests and operators; only the catalog builds their keys). */
+export const CATALOG_FILES = { definition: DEFINITION.file, checkpoint: CHECKPOINT.file } as const;
+
+const decoder = new TextDecoder();
+const JSON_WRITE = { durable: true, contentType: "application/json" } as const;
+
+/**
+ * The node's per-collection documents in the metadata component: the definition (written once, with an
+ * exclusive create: the commit point of a creation) and the WAL checkpoint (the last WAL sequence a flush
+ * wrote into the engine). The only code that knows their file names. Each document is a
+ * {@link CatalogDocument}; tombstones and owners join as two more, with their own methods here.
+ */
+export class CollectionCatalog {
+  readonly #metadata: ComponentStore;
+
+  constructor(metadata: ComponentStore) {
+    this.#metadata = metadata;
+  }
+
+  /** Collections the metadata listing shows (with or without a readable definition). */
+  listed(): CollectionId[] {
+    return this.#metadata.collections();
+  }
+
+  /** True when the collection has a metadata directory. */
+  has(id: string): boolean {
+    return this.#metadata.locate(id) !== undefined;
+  }
+
+  /**
+   * Writes a new collection's definition (placing its metadata directory first).
+   * @throws NodeError `AlreadyExists` when a definition is already there
+   */
+  async create(definition: CollectionDefinition): Promise<void> {
+    const loc = await this.#metadata.place(definition.id);
+    try {
+      await this.#write(loc, DEFINITION, definition, { exclusive: true });
+    } catch (err) {
+      if (isFsError(err, "AlreadyExists"))
+        throw new NodeError("AlreadyExists", `collection ${definition.id} already exists`);
+      throw err;
+    }
+  }
+
+  /**
+   * The stored definition, or undefined when the collection has no metadata directory or no definition.
+   * @throws InvalidArgumentError when the stored file is not a definition; FsError on storage failures
+   */
+  async definition(id: string): Promise<CollectionDefinition | undefined> {
+    const loc = this.#metadata.locate(id);
+    return loc ? this.#read(loc, DEFINITION) : undefined;
+  }
+
+  /**
+   * The WAL sequence up to which the engine's files hold the collection (0 when no flush recorded one).
+   * @throws when the checkpoint is there but unreadable (the caller replays everything)
+   */
+  async checkpoint(id: string): Promise<number> {
+    const loc = this.#metadata.locate(id);
+    return (loc && (await this.#read(loc, CHECKPOINT))) ?? 0;
+  }
+
+  /** Records that the engine's files hold the collection up to WAL sequence `sequence`. */
+  async setCheckpoint(id: CollectionId, sequence: number): Promise<void> {
+    await this.#write(await this.#metadata.place(id), CHECKPOINT, sequence);
+  }
+
+  /** Deletes every document of the collection (the definition goes with them: the commit point of a drop). */
+  async drop(id: CollectionId): Promise<void> {
+    await this.#metadata.drop(id);
+  }
+
+  async #read<T>(loc: CollectionLocation, doc: CatalogDocument<T>): Promise<T | undefined> {
+    return readDocument(loc.fs, `${loc.dir}${doc.file}`, `${loc.url}/${loc.dir}${doc.file}`, doc);
+  }
+
+  async #write<T>(
+    loc: CollectionLocation,
+    doc: CatalogDocument<T>,
+    value: T,
+    options: { exclusive?: boolean } = {},
+  ): Promise<void> {
+    await loc.fs.write(`${loc.dir}${doc.file}`, doc.serialize(value), { ...JSON_WRITE, ...options });
+  }
+}
+
+async function readDocument<T>(
+  fs: FileSystem,
+  key: string,
+  where: string,
+  doc: CatalogDocument<T>,
+): Promise<T | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.read(key);
+  } catch (err) {
+    if (isFsError(err, "NotFound")) return undefined;
+    throw err;
+  }
+  return doc.parse(decoder.decode(bytes), where);
+}
+
+/**
+ * The definition of `collection` in a metadata root opened directly (the read-only CLI, which opens no
+ * engine), or undefined when there is none.
+ */
+export function readDefinitionAt(
+  fs: FileSystem,
+  collection: string,
+): Promise<CollectionDefinition | undefined> {
+  const key = `${collection}/${DEFINITION.file}`;
+  return readDocument(fs, key, `${fs.root.url}/${key}`, DEFINITION);
+}

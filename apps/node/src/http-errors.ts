@@ -1,0 +1,47 @@
+import { type ErrorCode, ProximaError } from "@proximadb/core";
+import { NodeError, type NodeErrorKind } from "./errors.js";
+
+/** How one kind of refusal answers over HTTP: its status and the `kind` of the JSON error body. */
+export interface HttpErrorEntry {
+  readonly status: number;
+  /** `error.kind` in the body (the API's names, stable for clients). */
+  readonly kind: string;
+}
+
+/**
+ * The error catalogue: every answer the API gives to a failed request. NodeError kinds map one to one;
+ * other errors by their code (core's typed errors), Fastify's own refusals by their status.
+ */
+export const HTTP_ERRORS = {
+  InvalidArgument: { status: 400, kind: "invalid" },
+  NotFound: { status: 404, kind: "not-found" },
+  AlreadyExists: { status: 409, kind: "exists" },
+  TooLarge: { status: 413, kind: "too-large" },
+  Unavailable: { status: 503, kind: "unavailable" },
+  Internal: { status: 500, kind: "internal" },
+} as const satisfies Record<NodeErrorKind | "TooLarge" | "Internal", HttpErrorEntry>;
+
+/** Errors of other packages that are the caller's fault or a passing state, by code. */
+const BY_CODE: Partial<Record<ErrorCode, HttpErrorEntry>> = {
+  INVALID_COLLECTION_ID: HTTP_ERRORS.InvalidArgument,
+  ROOT_OFFLINE: HTTP_ERRORS.Unavailable,
+  STORE_UNAVAILABLE: HTTP_ERRORS.Unavailable,
+  CLOSED: HTTP_ERRORS.Unavailable,
+};
+
+/** The answer to a failed request, with a secret-free message; `logged` when it is the server's fault. */
+export function httpErrorOf(err: unknown): { entry: HttpErrorEntry; message: string; logged: boolean } {
+  if (err instanceof NodeError) return { entry: HTTP_ERRORS[err.kind], message: err.message, logged: false };
+  if (err instanceof ProximaError) {
+    const entry = BY_CODE[err.code] ?? (err.retryable ? HTTP_ERRORS.Unavailable : undefined);
+    if (entry) return { entry, message: err.message, logged: entry.status >= 500 };
+    return { entry: HTTP_ERRORS.Internal, message: err.message, logged: true };
+  }
+  const e = err as { statusCode?: unknown; message?: unknown };
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    // Fastify's own refusals: body too large (413), malformed JSON (400), wrong content type (415).
+    const entry = e.statusCode === 413 ? HTTP_ERRORS.TooLarge : { status: e.statusCode, kind: "invalid" };
+    return { entry, message: typeof e.message === "string" ? e.message : "bad request", logged: false };
+  }
+  return { entry: HTTP_ERRORS.Internal, message: "internal error", logged: true };
+}

@@ -1,0 +1,168 @@
+import {
+  type AssignmentService,
+  type CollectionId,
+  type ComponentType,
+  StoreConflictError,
+  UnknownRootError,
+} from "@proximadb/core";
+import type { WalEntry, WriteAheadLog } from "@proximadb/wal";
+import pLimit from "p-limit";
+import type { Logger } from "pino";
+import type { CollectionCatalog } from "./catalog.js";
+import type { CollectionDefinition } from "./collection.js";
+import { CollectionState } from "./collection-state.js";
+import type { EngineRegistry } from "./engines/registry.js";
+import { describe } from "./errors.js";
+
+/** A collection found on storage without a readable definition. Reported, never deleted. */
+export interface OrphanCollection {
+  readonly collection: string;
+  readonly components: ComponentType[];
+  readonly reason: string;
+}
+
+/** What recovery reads and writes. */
+export interface RecoveryOptions {
+  readonly catalog: CollectionCatalog;
+  readonly engines: EngineRegistry;
+  readonly service: AssignmentService;
+  readonly wal: WriteAheadLog;
+  readonly logger: Logger;
+}
+
+const DEFINITION_READS = 32;
+const REPLAY_CONCURRENCY = 8;
+const REPLAY_BATCH = 1000;
+
+/**
+ * Reads every definition the metadata listing shows and pins the placements it records (a collection
+ * created but never written keeps its roots); where discovery found the data elsewhere the listing wins.
+ * Data without a definition (an interrupted drop, or a definition in an offline root) is an orphan.
+ */
+export async function loadCollections(
+  o: RecoveryOptions,
+): Promise<{ states: CollectionState[]; orphans: OrphanCollection[] }> {
+  const orphans: OrphanCollection[] = [];
+  const limit = pLimit(DEFINITION_READS);
+  const defs = await Promise.all(
+    o.catalog.listed().map((id) =>
+      limit(async () => {
+        try {
+          const def = await o.catalog.definition(id);
+          if (!def)
+            orphans.push({ collection: id, components: ["metadata"], reason: "no collection definition" });
+          return def;
+        } catch (err) {
+          orphans.push({ collection: id, components: ["metadata"], reason: describe(err) });
+          return undefined;
+        }
+      }),
+    ),
+  );
+  const states: CollectionState[] = [];
+  for (const def of defs) {
+    if (!def) continue;
+    await pinPlacements(def, o);
+    states.push(new CollectionState(def, o.engines.record(def.engine)));
+  }
+  const defined = new Set(states.map((s) => s.definition.id as string));
+  const undefinedData = new Map<string, ComponentType[]>();
+  for (const store of o.engines.dataStores()) {
+    for (const id of store.collections()) {
+      if (defined.has(id)) continue;
+      const list = undefinedData.get(id) ?? [];
+      list.push(store.component);
+      undefinedData.set(id, list);
+    }
+  }
+  for (const [collection, components] of undefinedData) {
+    orphans.push({ collection, components, reason: "data without a collection definition" });
+    o.logger.warn({ collection, components }, "data without a collection definition (not served)");
+  }
+  return { states, orphans };
+}
+
+async function pinPlacements(def: CollectionDefinition, o: RecoveryOptions): Promise<void> {
+  for (const component of ["wal", def.engine] as const) {
+    const want = def.placements[component];
+    if (!want) continue;
+    const found = o.service.get(def.id, component);
+    if (found) {
+      if (found.url !== want.url)
+        o.logger.warn(
+          { collection: def.id, component, found: found.url, defined: want.url },
+          "collection found in another root than its definition says; the listing wins",
+        );
+      continue;
+    }
+    try {
+      await o.service.record({
+        collection: def.id,
+        component,
+        url: want.url,
+        assignedAt: Date.parse(def.createdAt),
+      });
+    } catch (err) {
+      if (!(err instanceof StoreConflictError || err instanceof UnknownRootError)) throw err;
+      o.logger.warn(
+        { collection: def.id, component, err: describe(err) },
+        "cannot keep the defined placement",
+      );
+    }
+  }
+}
+
+/** Replays each collection's WAL after its checkpoint into memory; resolves to the records replayed. */
+export async function replayWal(states: readonly CollectionState[], o: RecoveryOptions): Promise<number> {
+  const limit = pLimit(REPLAY_CONCURRENCY);
+  const wal = o.engines.store("wal");
+  let replayed = 0;
+  await Promise.all(
+    states.map((state) =>
+      limit(async () => {
+        const id = state.definition.id;
+        if (!wal.locate(id)) return;
+        const after = await checkpointOf(id, o);
+        state.lastApplied = after;
+        state.checkpointed = after;
+        let batch: WalEntry[] = [];
+        let first = 0;
+        const applyBatch = async () => {
+          if (batch.length === 0) return;
+          await state.apply(first, batch);
+          batch = [];
+        };
+        for await (const r of o.wal.replay(id, { after })) {
+          if (batch.length === 0 || r.sequence !== first + batch.length) {
+            await applyBatch();
+            first = r.sequence;
+          }
+          batch.push(
+            r.op === "delete"
+              ? { op: "delete", id: r.id }
+              : {
+                  op: "put",
+                  id: r.id,
+                  ...(r.vector ? { vector: r.vector } : {}),
+                  ...(r.metadata === undefined ? {} : { metadata: r.metadata }),
+                },
+          );
+          if (batch.length >= REPLAY_BATCH) await applyBatch();
+          replayed++;
+        }
+        await applyBatch();
+      }),
+    ),
+  );
+  o.logger.info({ collections: states.length, replayed }, "recovery finished");
+  return replayed;
+}
+
+async function checkpointOf(id: CollectionId, o: RecoveryOptions): Promise<number> {
+  try {
+    return await o.catalog.checkpoint(id);
+  } catch (err) {
+    o.logger.warn({ collection: id, err: describe(err) }, "unreadable WAL checkpoint; replaying all");
+    return 0;
+  }
+}

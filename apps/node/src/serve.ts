@@ -1,0 +1,92 @@
+import { EXIT, type GlobalOptions, countRoots, discoveryProgress, loadConfig } from "./cli-common.js";
+import { type LogFormat, createLogger, resolveLogFormat } from "./logging.js";
+
+/** Options of `serve`. */
+export interface ServeOptions extends GlobalOptions {
+  port?: number;
+  host?: string;
+  logFormat?: LogFormat;
+}
+
+/**
+ * `proximadb serve`: discovery, recovery, the engines and the HTTP API until SIGTERM or SIGINT, then a
+ * clean shutdown (requests drained, the WAL synced).
+ */
+export async function serve(opts: ServeOptions): Promise<void> {
+  let config = await loadConfig(opts);
+  if (opts.port !== undefined || opts.host !== undefined) {
+    config = {
+      ...config,
+      server: {
+        ...config.server,
+        ...(opts.port === undefined ? {} : { port: opts.port }),
+        ...(opts.host ? { host: opts.host } : {}),
+      },
+    };
+  }
+  const [{ NodeMetrics }, { StorageNode }, { createHttpServer }, { describe }] = await Promise.all([
+    import("./metrics.js"),
+    import("./node.js"),
+    import("./http.js"),
+    import("./errors.js"),
+  ]);
+  const logger = await createLogger({
+    format: resolveLogFormat(opts.logFormat, config.log.format, Boolean(process.stdout.isTTY)),
+    level: opts.verbose ? "debug" : "info",
+  });
+  const metrics = new NodeMetrics();
+  logger.info({ config: config.source, store: config.assignmentStore.type }, "starting");
+  const progress = await discoveryProgress(countRoots(config), (e) =>
+    logger.info(
+      { component: e.component, root: e.url, status: e.status, collections: e.collections, files: e.files },
+      "root discovered",
+    ),
+  );
+  let node: Awaited<ReturnType<typeof StorageNode.open>>;
+  try {
+    node = await StorageNode.open({
+      config,
+      logger,
+      metrics,
+      onDiscoveryEvent: progress.onEvent,
+      onDiscovered: () => progress.stop(),
+    });
+  } finally {
+    progress.stop();
+  }
+  logger.info(
+    { collections: node.collections().length, orphans: node.orphans.length, timings: node.openTimings },
+    "engines open",
+  );
+  node.startBackground();
+  const app = createHttpServer(node, { logger, metrics });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down: draining requests, syncing the WAL");
+      (async () => {
+        await app.close();
+        await node.close();
+        logger.info("stopped");
+      })()
+        .catch((err) => {
+          logger.error({ err: describe(err) }, "shutdown failed");
+          process.exitCode = EXIT.failure;
+        })
+        .finally(resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+    // Said once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this line.
+    logger.info({ address }, "listening");
+  });
+}

@@ -1,0 +1,114 @@
+import type { CollectionId } from "@proximadb/core";
+import { FsError, InvalidArgumentError } from "@proximadb/core";
+import type { CollectionLocation } from "@proximadb/engine";
+import { createMemoryRoots } from "@proximadb/fs-memory";
+import { describe, expect, it } from "vitest";
+import { CATALOG_FILES, CollectionCatalog, readDefinitionAt } from "../src/catalog.js";
+import type { CollectionDefinition } from "../src/collection.js";
+import type { ComponentStore } from "../src/engines/component-store.js";
+import { NodeError } from "../src/errors.js";
+
+const URL = "mem://catalog-test/meta";
+
+/** A metadata component on one memory root: placement is a set of ids, each at `<id>/`. */
+function metadataOn(files: Record<string, string> = {}) {
+  const roots = createMemoryRoots({ [URL]: files });
+  const fs = roots.fs(URL);
+  const placed = new Set(Object.keys(files).map((k) => k.split("/")[0] as string));
+  const location = (id: string): CollectionLocation => ({
+    collection: id as CollectionId,
+    component: "metadata",
+    url: fs.root.url,
+    index: 0,
+    fs,
+    dir: `${id}/`,
+  });
+  const store: ComponentStore = {
+    component: "metadata",
+    report: undefined as never,
+    collections: () => [...placed] as CollectionId[],
+    locate: (id) => (placed.has(id) ? location(id) : undefined),
+    place: async (id) => {
+      placed.add(id);
+      return location(id);
+    },
+    drop: async (id) => {
+      await fs.deletePrefix(`${id}/`);
+      placed.delete(id);
+    },
+    close: async () => undefined,
+  };
+  const text = async (key: string) => new TextDecoder().decode(await fs.read(key));
+  return { catalog: new CollectionCatalog(store), fs, text };
+}
+
+const definition = (id: string): CollectionDefinition => ({
+  format: 1,
+  id: id as CollectionId,
+  engine: "lsm",
+  dimension: 4,
+  createdAt: "2025-01-01T00:00:00.000Z",
+  placements: { wal: { url: "mem://x/wal", index: 0 }, lsm: { url: "mem://x/lsm", index: 1 } },
+});
+
+describe("CollectionCatalog", () => {
+  it("stores a definition at <id>/collection.json and reads it back", async () => {
+    const { catalog, text } = metadataOn();
+    await catalog.create(definition("docs"));
+    expect(JSON.parse(await text(`docs/${CATALOG_FILES.definition}`))).toEqual(definition("docs"));
+    expect(await catalog.definition("docs")).toEqual(definition("docs"));
+    expect(catalog.listed()).toEqual(["docs"]);
+  });
+
+  it("refuses a second definition of an id with AlreadyExists and keeps the first", async () => {
+    const { catalog } = metadataOn();
+    await catalog.create(definition("docs"));
+    const err = await catalog.create({ ...definition("docs"), dimension: 9 }).catch((e) => e);
+    expect(err).toBeInstanceOf(NodeError);
+    expect(err.kind).toBe("AlreadyExists");
+    expect((await catalog.definition("docs"))?.dimension).toBe(4);
+  });
+
+  it("has no definition for an unplaced collection or a directory without one", async () => {
+    const { catalog } = metadataOn({ "bare/wal-checkpoint.json": '{"walSequence":3}' });
+    expect(await catalog.definition("absent")).toBeUndefined();
+    expect(await catalog.definition("bare")).toBeUndefined();
+  });
+
+  it("refuses a stored file that is not a definition with InvalidArgumentError naming it", async () => {
+    const { catalog } = metadataOn({ "docs/collection.json": '{"format":2}' });
+    const err = await catalog.definition("docs").catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.message).toContain(`${URL}/docs/collection.json`);
+  });
+
+  it("records the WAL checkpoint at <id>/wal-checkpoint.json; 0 before any", async () => {
+    const { catalog, text } = metadataOn();
+    await catalog.create(definition("docs"));
+    expect(await catalog.checkpoint("docs")).toBe(0);
+    await catalog.setCheckpoint("docs" as CollectionId, 42);
+    expect(JSON.parse(await text(`docs/${CATALOG_FILES.checkpoint}`))).toEqual({ walSequence: 42 });
+    expect(await catalog.checkpoint("docs")).toBe(42);
+  });
+
+  it("throws for an unreadable checkpoint (the caller replays everything)", async () => {
+    const { catalog } = metadataOn({ "docs/wal-checkpoint.json": "{not json" });
+    await expect(catalog.checkpoint("docs")).rejects.toThrow();
+  });
+
+  it("drop deletes every document of the collection", async () => {
+    const { catalog, fs } = metadataOn();
+    await catalog.create(definition("docs"));
+    await catalog.setCheckpoint("docs" as CollectionId, 7);
+    await catalog.drop("docs" as CollectionId);
+    expect(await catalog.definition("docs")).toBeUndefined();
+    await expect(fs.read(`docs/${CATALOG_FILES.checkpoint}`)).rejects.toBeInstanceOf(FsError);
+  });
+
+  it("readDefinitionAt reads the same definition through a root's file system (the read-only CLI)", async () => {
+    const { catalog, fs } = metadataOn();
+    await catalog.create(definition("docs"));
+    expect(await readDefinitionAt(fs, "docs")).toEqual(definition("docs"));
+    expect(await readDefinitionAt(fs, "other")).toBeUndefined();
+  });
+});

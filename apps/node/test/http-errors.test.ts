@@ -1,0 +1,68 @@
+import {
+  ClosedError,
+  FsError,
+  InvalidCollectionIdError,
+  RootOfflineError,
+  StoreUnavailableError,
+} from "@proximadb/core";
+import { describe, expect, it } from "vitest";
+import { NodeError, type NodeErrorKind } from "../src/errors.js";
+import { HTTP_ERRORS, httpErrorOf } from "../src/http-errors.js";
+
+describe("the HTTP error catalogue", () => {
+  it.each([
+    ["InvalidArgument", 400, "invalid"],
+    ["NotFound", 404, "not-found"],
+    ["AlreadyExists", 409, "exists"],
+    ["Unavailable", 503, "unavailable"],
+  ] as [NodeErrorKind, number, string][])(
+    "NodeError %s answers %i (%s) with its message",
+    (kind, status, body) => {
+      const { entry, message, logged } = httpErrorOf(new NodeError(kind, "why"));
+      expect(entry).toEqual({ status, kind: body });
+      expect(message).toBe("why");
+      expect(logged).toBe(false);
+    },
+  );
+
+  it("answers a bad collection id from an engine with 400", () => {
+    expect(httpErrorOf(new InvalidCollectionIdError("../x", "bad")).entry).toBe(HTTP_ERRORS.InvalidArgument);
+  });
+
+  it.each([
+    ["an offline root", new RootOfflineError("c", "wal", "file:///w")],
+    ["an unreachable store", new StoreUnavailableError("etcd down")],
+    ["a closed engine (shutdown)", new ClosedError("wal")],
+    ["a transient storage failure", new FsError("Transient", "reset")],
+  ])("answers %s with 503 and logs it", (_name, err) => {
+    const { entry, logged } = httpErrorOf(err);
+    expect(entry).toBe(HTTP_ERRORS.Unavailable);
+    expect(logged).toBe(true);
+  });
+
+  it("answers a storage failure with 500, its secret-free message, and logs it", () => {
+    expect(httpErrorOf(new FsError("PermissionDenied", "denied on key a/b"))).toEqual({
+      entry: HTTP_ERRORS.Internal,
+      message: "denied on key a/b",
+      logged: true,
+    });
+  });
+
+  it("answers an unknown error with 500 and never its message", () => {
+    expect(httpErrorOf(new Error("password=hunter2"))).toEqual({
+      entry: HTTP_ERRORS.Internal,
+      message: "internal error",
+      logged: true,
+    });
+  });
+
+  it("keeps Fastify's own refusals: 413 as too-large, other 4xx as invalid", () => {
+    expect(httpErrorOf(Object.assign(new Error("too big"), { statusCode: 413 })).entry).toBe(
+      HTTP_ERRORS.TooLarge,
+    );
+    expect(httpErrorOf(Object.assign(new Error("bad type"), { statusCode: 415 })).entry).toEqual({
+      status: 415,
+      kind: "invalid",
+    });
+  });
+});

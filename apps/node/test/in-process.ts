@@ -1,0 +1,44 @@
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { embeddedDefaultToml, parseConfigText } from "../src/config.js";
+import { createHttpServer } from "../src/http.js";
+import { NodeMetrics } from "../src/metrics.js";
+import { StorageNode } from "../src/node.js";
+import { tempDir } from "./helpers.js";
+
+/** A node and its HTTP API in this process, on local roots in a fresh folder (requests by `inject`). */
+export interface InProcessNode {
+  readonly dir: string;
+  readonly node: StorageNode;
+  readonly app: FastifyInstance;
+  // biome-ignore lint/suspicious/noExplicitAny: responses are arbitrary JSON the tests compare
+  call(method: string, url: string, payload?: unknown): Promise<{ status: number; json: any }>;
+  close(): Promise<void>;
+}
+
+/** Opens a node on the embedded default configuration, as `edit` changes its TOML text. */
+export async function openInProcess(edit: (toml: string) => string = (t) => t): Promise<InProcessNode> {
+  const dir = tempDir();
+  const config = parseConfigText(edit(embeddedDefaultToml()), { baseDir: dir, source: "test" });
+  const logger = pino({ level: "silent" });
+  const metrics = new NodeMetrics();
+  const node = await StorageNode.open({ config, logger, metrics });
+  const app = createHttpServer(node, { logger, metrics });
+  return {
+    dir,
+    node,
+    app,
+    async call(method, url, payload) {
+      const r = await app.inject({
+        method: method as "GET",
+        url,
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+      return { status: r.statusCode, json: r.json() };
+    },
+    async close() {
+      await app.close();
+      await node.close();
+    },
+  };
+}
