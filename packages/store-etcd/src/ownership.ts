@@ -1,0 +1,750 @@
+import {
+  ClosedError,
+  type CollectionId,
+  InvalidArgumentError,
+  StoreConflictError,
+  StoreUnavailableError,
+  isCollectionId,
+  parseCollectionId,
+} from "@proximadb/core";
+import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Watcher } from "etcd3";
+import {
+  type OwnerRecord,
+  clusterError,
+  decodeEpoch,
+  decodeOwner,
+  encodeEpoch,
+  encodeOwner,
+} from "./cluster-values.js";
+import { EtcdStoreError } from "./errors.js";
+import type { KeyLayout } from "./keys.js";
+import { Listeners } from "./listeners.js";
+import type { Membership } from "./membership.js";
+import { rankNodes } from "./rendezvous.js";
+
+/** How this node came to own a collection. */
+export type AcquisitionKind =
+  /** {@link Ownership.claim}: a new (or free) collection. */
+  | "Claimed"
+  /** A rendezvous takeover of a collection whose owner key disappeared. */
+  | "TakenOver"
+  /** The lease was confirmed again after a loss of contact; the epoch was raised. */
+  | "Restored";
+
+/** Why this node stopped owning a collection. */
+export type LossReason =
+  /** {@link Ownership.release} or {@link Ownership.releaseAll}. */
+  | "Released"
+  /** The lease is no longer confirmed (see {@link Membership}); the owner key may still exist. */
+  | "LeaseLost"
+  /** The owner key was deleted or now names another node or epoch. */
+  | "Removed";
+
+/** Events of an {@link Ownership}. */
+export interface OwnershipEvents {
+  /** This node owns `collection` at `epoch` from now on: replay its WAL, then serve it. */
+  acquired: { readonly collection: CollectionId; readonly epoch: number; readonly how: AcquisitionKind };
+  /** This node no longer owns `collection`: acknowledge nothing more for it. */
+  lost: { readonly collection: CollectionId; readonly epoch: number; readonly reason: LossReason };
+}
+
+/** Outcome of {@link Ownership.claim}. */
+export type ClaimResult =
+  | { readonly acquired: true; readonly epoch: number }
+  | { readonly acquired: false; readonly owner: OwnerRecord | undefined };
+
+/** Options of {@link Ownership}. */
+export interface OwnershipOptions {
+  /** This node's membership (started by `start()` if it is not yet). */
+  readonly membership: Membership;
+  /**
+   * A node ranked `r` (> 0) for an orphaned collection tries the takeover itself after `r ×` this,
+   * in case the better-ranked live nodes do not (an old version, a stuck process). Default: the TTL.
+   */
+  readonly takeoverFallbackMs?: number;
+  /** Takeover transactions in flight at once. Default 16. */
+  readonly concurrency?: number;
+}
+
+interface OwnerEntry {
+  /** `undefined` when the value could not be read (such a key is never taken over). */
+  readonly record: OwnerRecord | undefined;
+  readonly lease: string;
+  readonly modRevision: number;
+}
+
+interface EpochEntry {
+  readonly epoch: number | undefined;
+  readonly modRevision: number;
+}
+
+type State = "Idle" | "Running" | "Draining" | "Closed";
+const RETRY = Symbol("retry");
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Exactly one owner per collection, on etcd leases.
+ *
+ * `<prefix>/<cluster>/owners/<collectionId>` = `{"v":1,"node","epoch"}` is bound to the owner's
+ * lease; `<prefix>/<cluster>/epochs/<collectionId>` = `{"v":1,"epoch"}` has no lease, so the epoch
+ * survives the owner key. Every acquisition is one transaction "owner key absent and epoch key
+ * unchanged → put owner {me, epoch + 1} with my lease, put epoch + 1": of any number of nodes exactly
+ * one wins, and epochs never repeat. When an owner key disappears (lease expired, released), every
+ * live node ranks the live nodes for the collection by rendezvous hash (the previous owner excluded
+ * when another node is live) and only the first tries; the r-th tries after `r × takeoverFallbackMs`.
+ *
+ * {@link isOwner} is a local check (held set + lease deadline), cheap enough per group commit.
+ *
+ * @example
+ * const ownership = new Ownership({ membership });
+ * ownership.on("acquired", ({ collection, epoch }) => engine.open(collection, epoch)); // replay, then serve
+ * ownership.on("lost", ({ collection }) => engine.fence(collection));
+ * await ownership.start();
+ * const r = await ownership.claim("orders"); // { acquired: true, epoch: 1 } or { acquired: false, owner }
+ */
+export class Ownership {
+  readonly membership: Membership;
+  readonly #client: Etcd3;
+  readonly #keys: KeyLayout;
+  readonly #self: string;
+  readonly #fallbackMs: number;
+  readonly #concurrency: number;
+  readonly #listeners = new Listeners<OwnershipEvents>();
+  readonly #owners = new Map<CollectionId, OwnerEntry>();
+  readonly #epochs = new Map<CollectionId, EpochEntry>();
+  /** Epoch key without an owner key. */
+  readonly #orphans = new Set<CollectionId>();
+  /** Owned and served. */
+  readonly #held = new Map<CollectionId, number>();
+  /** Owner key is (or may be) ours, but not served: the lease is unconfirmed. */
+  readonly #suspended = new Map<CollectionId, number>();
+  /** A release that has not completed. */
+  readonly #releasing = new Map<CollectionId, number>();
+  /** Who owned an orphan before its key disappeared (excluded from its takeover ranking). */
+  readonly #previous = new Map<CollectionId, string>();
+  readonly #trying = new Set<CollectionId>();
+  /** Acquisitions in flight, so a watch event that overtakes the reply is adopted with the right kind. */
+  readonly #pending = new Map<CollectionId, AcquisitionKind>();
+  readonly #fallback = new Map<CollectionId, NodeJS.Timeout>();
+  readonly #queue: CollectionId[] = [];
+  #active = 0;
+  #state: State = "Idle";
+  #started: Promise<void> | undefined;
+  #watcher: Watcher | undefined;
+  #unsubscribe: (() => void)[] = [];
+  #evaluation: NodeJS.Immediate | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = 100;
+
+  constructor(options: OwnershipOptions) {
+    this.membership = options.membership;
+    this.#client = options.membership.client;
+    this.#keys = options.membership.keys;
+    this.#self = options.membership.nodeId;
+    const fallback = options.takeoverFallbackMs ?? options.membership.leaseTtlMs;
+    if (!Number.isFinite(fallback) || fallback < 0) {
+      throw new InvalidArgumentError(`takeoverFallbackMs must be a number >= 0 (got ${fallback})`);
+    }
+    const concurrency = options.concurrency ?? 16;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError(`concurrency must be an integer >= 1 (got ${concurrency})`);
+    }
+    this.#fallbackMs = fallback;
+    this.#concurrency = concurrency;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof OwnershipEvents>(event: K, listener: (value: OwnershipEvents[K]) => void): () => void {
+    return this.#listeners.on(event, listener);
+  }
+
+  /**
+   * Starts the membership if needed, loads owners and epochs, watches them, and begins taking over
+   * free collections this node is the rendezvous winner for. Idempotent.
+   * @throws StoreUnavailableError when etcd cannot be reached (the next call tries again).
+   */
+  start(): Promise<void> {
+    if (this.#state === "Closed") return Promise.reject(new ClosedError("ownership", "start"));
+    this.#started ??= this.#start().catch((err) => {
+      this.#started = undefined;
+      throw clusterError(err, "ownership start");
+    });
+    return this.#started;
+  }
+
+  /**
+   * True when this node holds `collection` at exactly `epoch` and its lease is surely valid. No I/O:
+   * check it after a write is durable and before acknowledging it (per record or per group commit).
+   */
+  isOwner(collection: string, epoch: number): boolean {
+    return this.#held.get(collection as CollectionId) === epoch && this.membership.leaseValid();
+  }
+
+  /** The owner of `collection` from the watch cache (`undefined`: none, or unreadable). */
+  owner(collection: string): OwnerRecord | undefined {
+    return this.#owners.get(collection as CollectionId)?.record;
+  }
+
+  /** Every collection with an owner, from the watch cache. */
+  owners(): Map<CollectionId, OwnerRecord> {
+    const out = new Map<CollectionId, OwnerRecord>();
+    for (const [c, e] of this.#owners) if (e.record) out.set(c, e.record);
+    return out;
+  }
+
+  /** The collections this node holds, with their epochs (acquired and not lost). */
+  owned(): Map<CollectionId, number> {
+    return new Map(this.#held);
+  }
+
+  /**
+   * Acquires a new or free collection: one transaction that creates the owner key (bound to this
+   * node's lease) and raises the epoch. Already held: its current epoch. Owned by another node:
+   * `{ acquired: false, owner }` (redirect there). Emits `acquired` on success.
+   * @throws InvalidCollectionIdError for a bad id (nothing written).
+   * @throws StoreUnavailableError when etcd is unreachable or this node's lease is not confirmed.
+   */
+  async claim(collection: string): Promise<ClaimResult> {
+    const id = parseCollectionId(collection);
+    this.#assertRunning("claim");
+    if (this.#state === "Draining")
+      throw new StoreUnavailableError(`this node is handing its collections off (claim ${id})`);
+    const held = this.#held.get(id);
+    if (held !== undefined) return { acquired: true, epoch: held };
+    for (let round = 0; round < 100; round++) {
+      if (!this.membership.leaseValid())
+        throw new StoreUnavailableError(`this node's etcd lease is not confirmed (claim ${id}); retry later`);
+      const result = await this.#acquire(id, "Claimed");
+      if (result !== RETRY) return result;
+    }
+    throw new StoreConflictError(`gave up claiming ${id}: its epoch kept moving`);
+  }
+
+  /**
+   * Records collections that exist (found on storage, or placed before ownership existed) so that
+   * they get an owner: creates their epoch key at 0 where it is missing. Free ones are then taken
+   * over by the rendezvous winner like any orphan. Returns how many keys were created.
+   * @throws InvalidCollectionIdError for a bad id (nothing written).
+   */
+  async enroll(collections: Iterable<string>): Promise<number> {
+    const ids = [...collections].map((c) => parseCollectionId(c));
+    this.#assertRunning("enroll");
+    let created = 0;
+    const missing = ids.filter((c) => !this.#epochs.has(c));
+    for (let i = 0; i < missing.length; i += this.#concurrency) {
+      const batch = missing.slice(i, i + this.#concurrency);
+      const results = await Promise.all(
+        batch.map((c) =>
+          this.#client
+            .if(this.#keys.epoch(c), "Create", "==", 0)
+            .then(this.#client.put(this.#keys.epoch(c)).value(encodeEpoch(0)))
+            .commit()
+            .catch((err: unknown) => {
+              throw clusterError(err, `enroll ${c}`);
+            }),
+        ),
+      );
+      created += results.filter((r) => r.succeeded).length;
+    }
+    return created;
+  }
+
+  /**
+   * Hands a collection off: stops holding it at once (emits `lost` with `Released`), then deletes
+   * its owner key if it is still this node's at this node's epoch. The best-ranked other live node
+   * takes it over immediately (alone in the cluster, this node takes it back). Returns `false` when
+   * the key was not ours any more (or this node did not hold it).
+   * @throws StoreUnavailableError when etcd is unreachable (call again; the key otherwise expires with the lease).
+   */
+  async release(collection: string): Promise<boolean> {
+    const id = parseCollectionId(collection);
+    this.#assertRunning("release");
+    const epoch = this.#held.get(id) ?? this.#suspended.get(id) ?? this.#releasing.get(id);
+    if (epoch === undefined) return false;
+    this.#releasing.set(id, epoch);
+    this.#suspended.delete(id);
+    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
+    const key = this.#keys.owner(id);
+    try {
+      const res = await this.#client
+        .if(key, "Value", "==", encodeOwner({ node: this.#self, epoch }))
+        .then(this.#client.delete().key(key))
+        .commit();
+      this.#releasing.delete(id);
+      return res.succeeded;
+    } catch (err) {
+      throw clusterError(err, `release ${id}`);
+    }
+  }
+
+  /**
+   * Graceful handoff of everything: stops taking anything over, then releases every collection this
+   * node holds. Returns how many owner keys were deleted. Call `close()` (and the membership's) next.
+   * @throws StoreUnavailableError (after trying every collection) when etcd was unreachable for some.
+   */
+  async releaseAll(): Promise<number> {
+    this.#assertRunning("releaseAll");
+    this.#state = "Draining";
+    this.#clearFallbacks();
+    this.#queue.length = 0;
+    const all = new Set([...this.#held.keys(), ...this.#suspended.keys(), ...this.#releasing.keys()]);
+    let released = 0;
+    let failure: unknown;
+    const ids = [...all];
+    for (let i = 0; i < ids.length; i += this.#concurrency) {
+      const results = await Promise.allSettled(
+        ids.slice(i, i + this.#concurrency).map((c) => this.release(c)),
+      );
+      for (const r of results) {
+        if (r.status === "fulfilled") released += r.value ? 1 : 0;
+        else failure ??= r.reason;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return released;
+  }
+
+  /** Stops watching and taking over. Holds nothing afterwards (`isOwner` is false); keys stay until the lease ends. */
+  async close(): Promise<void> {
+    if (this.#state === "Closed") return;
+    this.#state = "Closed";
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    this.#clearFallbacks();
+    clearTimeout(this.#retryTimer);
+    if (this.#evaluation) clearImmediate(this.#evaluation);
+    this.#queue.length = 0;
+    this.#held.clear();
+    this.#suspended.clear();
+    this.#releasing.clear();
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    if (watcher) await watcher.cancel().catch(() => undefined);
+    this.#listeners.clear();
+  }
+
+  // --- start, cache and watch -----------------------------------------------------------------
+
+  async #start(): Promise<void> {
+    await this.membership.start();
+    if (this.#state === "Closed") throw new ClosedError("ownership", "start");
+    if (this.#unsubscribe.length === 0) {
+      this.#unsubscribe = [
+        this.membership.on("join", () => this.#scheduleEvaluation()),
+        this.membership.on("leave", () => this.#scheduleEvaluation()),
+        this.membership.on("leaseLost", () => this.#suspendAll()),
+        this.membership.on("leaseRestored", ({ sameLease }) => this.#onRestored(sameLease)),
+      ];
+    }
+    await this.#load();
+    if (this.#state === "Idle") this.#state = "Running";
+    // Keys still bound to this node's current lease (a lost reply, a new Ownership on a live membership).
+    for (const [c, e] of this.#owners) if (this.#isMine(e)) this.#suspended.set(c, e.record!.epoch);
+    void this.#restoreAll();
+    this.#scheduleEvaluation();
+  }
+
+  async #load(): Promise<void> {
+    const owners = await this.#client.getAll().prefix(this.#keys.owners).exec();
+    const revision = owners.header.revision;
+    const epochs = await this.#client.getAll().prefix(this.#keys.epochs).revision(revision).exec();
+    this.#owners.clear();
+    this.#epochs.clear();
+    this.#orphans.clear();
+    for (const kv of epochs.kvs) this.#putEpoch(kv);
+    for (const kv of owners.kvs) this.#putOwner(kv);
+    // After a resync: drop what is no longer ours.
+    for (const [c, epoch] of this.#held) {
+      const e = this.#owners.get(c);
+      if (!e || e.record?.node !== this.#self || e.record.epoch !== epoch) {
+        this.#held.delete(c);
+        this.#emitLost(c, epoch, "Removed");
+      }
+    }
+    this.#watch(Number(revision) + 1);
+  }
+
+  #watch(fromRevision: number): void {
+    if (this.#state === "Closed") return;
+    // One watch over the cluster prefix keeps owner and epoch events in revision order.
+    const watcher = this.#client
+      .watch()
+      .prefix(this.#keys.base)
+      .startRevision(String(fromRevision))
+      .watcher();
+    this.#watcher = watcher;
+    watcher.on("put", (kv) => {
+      const key = kv.key.toString();
+      if (key.startsWith(this.#keys.owners)) this.#putOwner(kv);
+      else if (key.startsWith(this.#keys.epochs)) this.#putEpoch(kv);
+      else return;
+      this.#scheduleEvaluation();
+    });
+    watcher.on("delete", (kv) => {
+      const key = kv.key.toString();
+      if (key.startsWith(this.#keys.owners)) this.#deleteOwner(kv);
+      else if (key.startsWith(this.#keys.epochs)) this.#deleteEpoch(kv);
+      else return;
+      this.#scheduleEvaluation();
+    });
+    watcher.on("error", () => {
+      if (this.#watcher !== watcher || this.#state === "Closed") return;
+      this.#watcher = undefined;
+      void watcher.cancel().catch(() => undefined);
+      void this.#reload();
+    });
+  }
+
+  async #reload(): Promise<void> {
+    for (let delay = 100; this.#state !== "Closed"; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.#load();
+        this.#scheduleEvaluation();
+        return;
+      } catch {
+        await sleep(delay);
+      }
+    }
+  }
+
+  #collectionOf(kv: IKeyValue, prefix: string): CollectionId | undefined {
+    const c = kv.key.toString().slice(prefix.length);
+    return isCollectionId(c) ? c : undefined;
+  }
+
+  #isMine(e: OwnerEntry | undefined): boolean {
+    return e?.record?.node === this.#self && e.lease === this.membership.lease;
+  }
+
+  #putOwner(kv: IKeyValue): void {
+    const c = this.#collectionOf(kv, this.#keys.owners);
+    if (!c) return;
+    const modRevision = Number(kv.mod_revision);
+    const old = this.#owners.get(c);
+    if (old && old.modRevision >= modRevision) return;
+    const entry: OwnerEntry = {
+      record: decodeOwner(kv.value.toString()),
+      lease: String(kv.lease),
+      modRevision,
+    };
+    this.#owners.set(c, entry);
+    this.#orphans.delete(c);
+    this.#previous.delete(c);
+    this.#clearFallback(c);
+    const mine = entry.record?.node === this.#self ? entry.record.epoch : undefined;
+    const held = this.#held.get(c);
+    if (held !== undefined && held !== mine) {
+      this.#held.delete(c);
+      this.#emitLost(c, held, "Removed");
+    }
+    const suspended = this.#suspended.get(c);
+    if (suspended !== undefined && suspended !== mine) this.#suspended.delete(c);
+    // Ours under the current lease but unknown here: a claim whose reply was lost. Adopt it.
+    if (mine !== undefined && this.#isMine(entry) && !this.#releasing.has(c))
+      this.#take(c, mine, this.#pending.get(c) ?? "Claimed");
+  }
+
+  #deleteOwner(kv: IKeyValue): void {
+    const c = this.#collectionOf(kv, this.#keys.owners);
+    if (!c) return;
+    const old = this.#owners.get(c);
+    if (!old || old.modRevision >= Number(kv.mod_revision)) return;
+    this.#owners.delete(c);
+    this.#clearFallback(c);
+    if (old.record) this.#previous.set(c, old.record.node);
+    if (this.#epochs.has(c)) this.#orphans.add(c);
+    const held = this.#held.get(c);
+    if (held !== undefined) {
+      this.#held.delete(c);
+      this.#emitLost(c, held, "Removed");
+    }
+    this.#suspended.delete(c);
+  }
+
+  #putEpoch(kv: IKeyValue): void {
+    const c = this.#collectionOf(kv, this.#keys.epochs);
+    if (!c) return;
+    const modRevision = Number(kv.mod_revision);
+    const old = this.#epochs.get(c);
+    if (old && old.modRevision >= modRevision) return;
+    this.#epochs.set(c, { epoch: decodeEpoch(kv.value.toString()), modRevision });
+    if (!this.#owners.has(c)) this.#orphans.add(c);
+  }
+
+  #deleteEpoch(kv: IKeyValue): void {
+    const c = this.#collectionOf(kv, this.#keys.epochs);
+    if (!c) return;
+    const old = this.#epochs.get(c);
+    if (!old || old.modRevision >= Number(kv.mod_revision)) return;
+    this.#epochs.delete(c);
+    this.#orphans.delete(c);
+  }
+
+  // --- acquisition ----------------------------------------------------------------------------
+
+  /**
+   * One compare-and-set: owner key absent and epoch key as cached → owner {me, epoch + 1} with my
+   * lease, epoch + 1. `RETRY` when only the epoch moved (the cache is now refreshed).
+   */
+  async #acquire(c: CollectionId, how: AcquisitionKind): Promise<ClaimResult | typeof RETRY> {
+    const lease = this.membership.lease;
+    if (lease === undefined) throw new StoreUnavailableError(`this node has no etcd lease (${how} ${c})`);
+    const cached = this.#epochs.get(c);
+    if (cached && cached.epoch === undefined) {
+      throw new EtcdStoreError("InvalidValue", `etcd holds an unreadable epoch for collection ${c}`, {
+        key: this.#keys.epoch(c),
+      });
+    }
+    const epoch = (cached?.epoch ?? 0) + 1;
+    const ownerKey = this.#keys.owner(c);
+    const epochKey = this.#keys.epoch(c);
+    const txn = this.#client.if(ownerKey, "Create", "==", 0);
+    if (cached) txn.and(epochKey, "Mod", "==", cached.modRevision);
+    else txn.and(epochKey, "Create", "==", 0);
+    let res: Awaited<ReturnType<typeof txn.commit>>;
+    this.#pending.set(c, how);
+    try {
+      res = await txn
+        .then(
+          this.#client
+            .put(ownerKey)
+            .value(encodeOwner({ node: this.#self, epoch }))
+            .lease(lease),
+          this.#client.put(epochKey).value(encodeEpoch(epoch)),
+        )
+        .else(this.#client.get(ownerKey), this.#client.get(epochKey))
+        .commit();
+    } catch (err) {
+      if (err instanceof EtcdLeaseInvalidError) {
+        this.membership.reportLeaseGone(lease);
+        throw new StoreUnavailableError(`this node's etcd lease expired (${how} ${c}); it re-registers`, {
+          cause: err,
+        });
+      }
+      throw clusterError(err, `${how === "Claimed" ? "claim" : "takeover"} ${c}`);
+    } finally {
+      this.#pending.delete(c);
+    }
+    const revision = Number(res.header.revision);
+    if (res.succeeded) {
+      this.#owners.set(c, { record: { node: this.#self, epoch }, lease, modRevision: revision });
+      this.#epochs.set(c, { epoch, modRevision: revision });
+      this.#orphans.delete(c);
+      this.#previous.delete(c);
+      this.#clearFallback(c);
+      this.#take(c, epoch, how);
+      return { acquired: true, epoch };
+    }
+    const ownerKv = res.responses[0]?.response_range?.kvs?.[0];
+    const epochKv = res.responses[1]?.response_range?.kvs?.[0];
+    if (epochKv) this.#putEpoch(epochKv);
+    else if (this.#epochs.delete(c)) this.#orphans.delete(c);
+    if (ownerKv) {
+      this.#putOwner(ownerKv);
+      const record = decodeOwner(ownerKv.value.toString());
+      if (record?.node === this.#self && String(ownerKv.lease) === lease)
+        return { acquired: true, epoch: record.epoch }; // our own earlier attempt (a retried call)
+      return { acquired: false, owner: record };
+    }
+    return RETRY;
+  }
+
+  /** Starts holding `c` at `epoch` (idempotent); while the lease is unconfirmed it is only suspended. */
+  #take(c: CollectionId, epoch: number, how: AcquisitionKind): void {
+    if (this.#held.get(c) === epoch) return;
+    this.#previous.delete(c);
+    if (this.#state !== "Running" || !this.membership.leaseValid()) {
+      if (this.#state !== "Closed") this.#suspended.set(c, epoch);
+      return;
+    }
+    this.#suspended.delete(c);
+    this.#held.set(c, epoch);
+    this.#listeners.emit("acquired", { collection: c, epoch, how });
+  }
+
+  #emitLost(c: CollectionId, epoch: number, reason: LossReason): void {
+    this.#listeners.emit("lost", { collection: c, epoch, reason });
+  }
+
+  #assertRunning(operation: string): void {
+    if (this.#state === "Closed") throw new ClosedError("ownership", operation);
+    if (this.#state === "Idle") throw new ClosedError("ownership (not started)", operation);
+  }
+
+  // --- lease loss and restore -----------------------------------------------------------------
+
+  #suspendAll(): void {
+    this.#clearFallbacks();
+    for (const [c, epoch] of this.#held) {
+      this.#held.delete(c);
+      this.#suspended.set(c, epoch);
+      this.#emitLost(c, epoch, "LeaseLost");
+    }
+  }
+
+  #onRestored(sameLease: boolean): void {
+    if (this.#state === "Closed") return;
+    // A new lease: whatever was bound to the old one is gone (or going); peers take it over.
+    if (!sameLease) this.#suspended.clear();
+    else void this.#restoreAll();
+    this.#scheduleEvaluation();
+  }
+
+  /**
+   * Re-acquires suspended collections whose owner key is still ours under the current lease, with a
+   * raised epoch, so that every `acquired` carries an epoch never used before.
+   */
+  async #restoreAll(): Promise<void> {
+    const ids = [...this.#suspended.keys()];
+    let failed = false;
+    for (let i = 0; i < ids.length; i += this.#concurrency) {
+      await Promise.all(
+        ids.slice(i, i + this.#concurrency).map(async (c) => {
+          try {
+            await this.#restore(c);
+          } catch {
+            failed = true;
+          }
+        }),
+      );
+    }
+    if (failed) this.#scheduleRetry();
+  }
+
+  async #restore(c: CollectionId, round = 0): Promise<void> {
+    const epoch = this.#suspended.get(c);
+    const entry = this.#owners.get(c);
+    if (epoch === undefined || this.#state !== "Running" || !this.membership.leaseValid()) return;
+    if (!this.#isMine(entry) || entry?.record?.epoch !== epoch) {
+      this.#suspended.delete(c);
+      return;
+    }
+    const lease = this.membership.lease as string;
+    const cached = this.#epochs.get(c);
+    const next = Math.max(epoch, cached?.epoch ?? 0) + 1;
+    const ownerKey = this.#keys.owner(c);
+    const epochKey = this.#keys.epoch(c);
+    const txn = this.#client.if(ownerKey, "Mod", "==", entry.modRevision);
+    if (cached) txn.and(epochKey, "Mod", "==", cached.modRevision);
+    else txn.and(epochKey, "Create", "==", 0);
+    this.#pending.set(c, "Restored");
+    const res = await txn
+      .then(
+        this.#client
+          .put(ownerKey)
+          .value(encodeOwner({ node: this.#self, epoch: next }))
+          .lease(lease),
+        this.#client.put(epochKey).value(encodeEpoch(next)),
+      )
+      .else(this.#client.get(ownerKey), this.#client.get(epochKey))
+      .commit()
+      .catch((err: unknown) => {
+        if (err instanceof EtcdLeaseInvalidError) this.membership.reportLeaseGone(lease);
+        throw err;
+      })
+      .finally(() => this.#pending.delete(c));
+    const revision = Number(res.header.revision);
+    if (res.succeeded) {
+      this.#owners.set(c, { record: { node: this.#self, epoch: next }, lease, modRevision: revision });
+      this.#epochs.set(c, { epoch: next, modRevision: revision });
+      this.#take(c, next, "Restored");
+      return;
+    }
+    const ownerKv = res.responses[0]?.response_range?.kvs?.[0];
+    const epochKv = res.responses[1]?.response_range?.kvs?.[0];
+    if (epochKv) this.#putEpoch(epochKv);
+    if (ownerKv) this.#putOwner(ownerKv);
+    // Still ours but the cache was stale: try again with the fresh revisions.
+    if (round < 5 && this.#suspended.has(c) && this.#isMine(this.#owners.get(c)))
+      await this.#restore(c, round + 1);
+  }
+
+  // --- takeover -------------------------------------------------------------------------------
+
+  #scheduleEvaluation(): void {
+    if (this.#evaluation || this.#state !== "Running") return;
+    this.#evaluation = setImmediate(() => {
+      this.#evaluation = undefined;
+      this.#evaluate();
+    });
+  }
+
+  /** For every orphan, the rendezvous rank of this node among live nodes decides whether (and when) it tries. */
+  #evaluate(): void {
+    if (this.#state !== "Running" || !this.membership.leaseValid()) return;
+    const live = this.membership.memberIds();
+    for (const c of this.#orphans) {
+      if (this.#trying.has(c)) continue;
+      const previous = this.#previous.get(c);
+      const others = live.filter((id) => id !== previous);
+      const rank = rankNodes(c, others.length > 0 ? others : live).indexOf(this.#self);
+      if (rank < 0) {
+        this.#clearFallback(c);
+      } else if (rank === 0) {
+        this.#clearFallback(c);
+        this.#enqueue(c);
+      } else if (!this.#fallback.has(c)) {
+        const timer = setTimeout(() => {
+          this.#fallback.delete(c);
+          if (this.#orphans.has(c)) this.#enqueue(c);
+        }, rank * this.#fallbackMs);
+        timer.unref();
+        this.#fallback.set(c, timer);
+      }
+    }
+  }
+
+  #enqueue(c: CollectionId): void {
+    if (this.#trying.has(c)) return;
+    this.#trying.add(c);
+    this.#queue.push(c);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#active < this.#concurrency && this.#queue.length > 0) {
+      const c = this.#queue.shift() as CollectionId;
+      this.#active++;
+      void this.#takeover(c).finally(() => {
+        this.#active--;
+        this.#trying.delete(c);
+        this.#pump();
+      });
+    }
+  }
+
+  async #takeover(c: CollectionId): Promise<void> {
+    if (this.#state !== "Running" || !this.#orphans.has(c) || !this.membership.leaseValid()) return;
+    try {
+      const result = await this.#acquire(c, "TakenOver");
+      this.#retryDelayMs = 100;
+      if (result === RETRY) this.#scheduleEvaluation();
+    } catch {
+      // etcd unreachable (or the lease went): evaluate again later; ownership is decided only by etcd.
+      this.#scheduleRetry();
+    }
+  }
+
+  /** Tries pending restores and takeovers again after a backoff (etcd was unreachable). */
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#state === "Closed") return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#suspended.size > 0) void this.#restoreAll();
+      this.#scheduleEvaluation();
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, Math.max(200, this.membership.leaseTtlMs / 3));
+  }
+
+  #clearFallback(c: CollectionId): void {
+    const t = this.#fallback.get(c);
+    if (t) clearTimeout(t);
+    this.#fallback.delete(c);
+  }
+
+  #clearFallbacks(): void {
+    for (const t of this.#fallback.values()) clearTimeout(t);
+    this.#fallback.clear();
+  }
+}
