@@ -32,12 +32,12 @@ export {
   type MembershipOptions,
   type MembershipState,
 } from "./membership.js";
-export {
-  type AcquisitionKind,
-  type ClaimResult,
-  type LossReason,
-  Ownership,
-  type OwnershipEvents,
-  type OwnershipOptions,
-} from "./ownership.js";
+export { Ownership } from "./ownership.js";
+export type {
+  AcquisitionKind,
+  ClaimResult,
+  LossReason,
+  OwnershipEvents,
+  OwnershipOptions,
+} from "./ownership-types.js";
 export { rankNodes, rendezvousWinner } from "./rendezvous.js";

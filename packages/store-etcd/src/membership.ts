@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { ClosedError, InvalidArgumentError, StoreConflictError } from "@proximadb/core";
-import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Watcher } from "etcd3";
+import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue } from "etcd3";
 import {
   type MemberInfo,
   checkAdvertiseUrl,
@@ -12,6 +12,7 @@ import {
 import { KeyLayout } from "./keys.js";
 import { LeaseKeeper } from "./lease.js";
 import { Listeners } from "./listeners.js";
+import { ResumableWatch } from "./resumable-watch.js";
 
 /**
  * Where a {@link Membership} stands.
@@ -112,7 +113,7 @@ export class Membership {
   #state: MembershipState = "Idle";
   #started: Promise<void> | undefined;
   #rejoin: Promise<void> | undefined;
-  #watcher: Watcher | undefined;
+  readonly #watch: ResumableWatch;
   #startedAt = 0;
 
   constructor(options: MembershipOptions) {
@@ -132,6 +133,11 @@ export class Membership {
     this.leaseTtlMs = ttl;
     this.safetyMarginMs = margin;
     this.client = options.client;
+    this.#watch = new ResumableWatch(this.client, this.keys.nodes, {
+      load: () => this.#load(),
+      put: (kv) => this.#apply(kv, true),
+      delete: (kv) => this.#remove(kv),
+    });
     this.#keeper = new LeaseKeeper(this.client, ttl, margin, {
       onAcked: () => this.#onAcked(),
       onDeadline: () => this.#onDeadline(),
@@ -212,9 +218,7 @@ export class Membership {
     if (this.#state === "Closed") return;
     this.#state = "Closed";
     this.#keeper.stop();
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    if (watcher) await watcher.cancel().catch(() => undefined);
+    await this.#watch.stop();
     if (options.revoke !== false) await this.#keeper.revoke().catch(() => undefined);
     this.#members.clear();
     this.#listeners.clear();
@@ -280,7 +284,7 @@ export class Membership {
     this.#startedAt = Date.now();
     const lease = await this.#keeper.grant();
     await this.#register(lease);
-    await this.#load();
+    await this.#watch.start();
     if (this.#state !== "Joining") throw new ClosedError("membership", "start");
     // Owns nothing yet: an unconfirmed lease here just waits for the next acknowledgement.
     this.#state = this.#keeper.valid() ? "Live" : "Unconfirmed";
@@ -318,7 +322,8 @@ export class Membership {
     }
   }
 
-  async #load(): Promise<void> {
+  /** Loads the member list; on a reload, reports who came and went meanwhile. */
+  async #load(): Promise<number> {
     const res = await this.client.getAll().prefix(this.keys.nodes).exec();
     const before = new Map(this.#members);
     this.#members.clear();
@@ -329,33 +334,7 @@ export class Membership {
       if (!old) this.#listeners.emit("join", m.info);
       else if (encodeMember(old.info) !== encodeMember(m.info)) this.#listeners.emit("update", m.info);
     }
-    this.#watch(Number(res.header.revision) + 1);
-  }
-
-  #watch(fromRevision: number): void {
-    if (this.#state === "Closed") return;
-    const watcher = this.client.watch().prefix(this.keys.nodes).startRevision(String(fromRevision)).watcher();
-    this.#watcher = watcher;
-    watcher.on("put", (kv) => this.#apply(kv, true));
-    watcher.on("delete", (kv) => this.#remove(kv));
-    watcher.on("error", () => {
-      // Cancelled by etcd (its revision was compacted): reload and watch again.
-      if (this.#watcher !== watcher || this.#state === "Closed") return;
-      this.#watcher = undefined;
-      void watcher.cancel().catch(() => undefined);
-      void this.#reload();
-    });
-  }
-
-  async #reload(): Promise<void> {
-    for (let delay = 100; this.#state !== "Closed"; delay = Math.min(delay * 2, 2000)) {
-      try {
-        await this.#load();
-        return;
-      } catch {
-        await sleep(delay);
-      }
-    }
+    return Number(res.header.revision);
   }
 
   #apply(kv: IKeyValue, emit: boolean): void {

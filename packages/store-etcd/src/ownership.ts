@@ -7,64 +7,22 @@ import {
   isCollectionId,
   parseCollectionId,
 } from "@proximadb/core";
-import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Watcher } from "etcd3";
-import {
-  type OwnerRecord,
-  clusterError,
-  decodeEpoch,
-  decodeOwner,
-  encodeEpoch,
-  encodeOwner,
-} from "./cluster-values.js";
+import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue } from "etcd3";
+import { type OwnerRecord, clusterError, decodeEpoch, decodeOwner } from "./cluster-values.js";
+import { createEpochIfAbsent, deleteOwnerIf, raiseEpoch } from "./epoch-txn.js";
 import { EtcdStoreError } from "./errors.js";
 import type { KeyLayout } from "./keys.js";
 import { Listeners } from "./listeners.js";
 import type { Membership } from "./membership.js";
-import { rankNodes } from "./rendezvous.js";
-
-/** How this node came to own a collection. */
-export type AcquisitionKind =
-  /** {@link Ownership.claim}: a new (or free) collection. */
-  | "Claimed"
-  /** A rendezvous takeover of a collection whose owner key disappeared. */
-  | "TakenOver"
-  /** The lease was confirmed again after a loss of contact; the epoch was raised. */
-  | "Restored";
-
-/** Why this node stopped owning a collection. */
-export type LossReason =
-  /** {@link Ownership.release} or {@link Ownership.releaseAll}. */
-  | "Released"
-  /** The lease is no longer confirmed (see {@link Membership}); the owner key may still exist. */
-  | "LeaseLost"
-  /** The owner key was deleted or now names another node or epoch. */
-  | "Removed";
-
-/** Events of an {@link Ownership}. */
-export interface OwnershipEvents {
-  /** This node owns `collection` at `epoch` from now on: replay its WAL, then serve it. */
-  acquired: { readonly collection: CollectionId; readonly epoch: number; readonly how: AcquisitionKind };
-  /** This node no longer owns `collection`: acknowledge nothing more for it. */
-  lost: { readonly collection: CollectionId; readonly epoch: number; readonly reason: LossReason };
-}
-
-/** Outcome of {@link Ownership.claim}. */
-export type ClaimResult =
-  | { readonly acquired: true; readonly epoch: number }
-  | { readonly acquired: false; readonly owner: OwnerRecord | undefined };
-
-/** Options of {@link Ownership}. */
-export interface OwnershipOptions {
-  /** This node's membership (started by `start()` if it is not yet). */
-  readonly membership: Membership;
-  /**
-   * A node ranked `r` (> 0) for an orphaned collection tries the takeover itself after `r ×` this,
-   * in case the better-ranked live nodes do not (an old version, a stuck process). Default: the TTL.
-   */
-  readonly takeoverFallbackMs?: number;
-  /** Takeover transactions in flight at once. Default 16. */
-  readonly concurrency?: number;
-}
+import type {
+  AcquisitionKind,
+  ClaimResult,
+  LossReason,
+  OwnershipEvents,
+  OwnershipOptions,
+} from "./ownership-types.js";
+import { ResumableWatch } from "./resumable-watch.js";
+import { TakeoverScheduler } from "./takeover.js";
 
 interface OwnerEntry {
   /** `undefined` when the value could not be read (such a key is never taken over). */
@@ -80,7 +38,6 @@ interface EpochEntry {
 
 type State = "Idle" | "Running" | "Draining" | "Closed";
 const RETRY = Symbol("retry");
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Exactly one owner per collection, on etcd leases.
@@ -107,8 +64,8 @@ export class Ownership {
   readonly #client: Etcd3;
   readonly #keys: KeyLayout;
   readonly #self: string;
-  readonly #fallbackMs: number;
   readonly #concurrency: number;
+  readonly #takeovers: TakeoverScheduler;
   readonly #listeners = new Listeners<OwnershipEvents>();
   readonly #owners = new Map<CollectionId, OwnerEntry>();
   readonly #epochs = new Map<CollectionId, EpochEntry>();
@@ -122,17 +79,12 @@ export class Ownership {
   readonly #releasing = new Map<CollectionId, number>();
   /** Who owned an orphan before its key disappeared (excluded from its takeover ranking). */
   readonly #previous = new Map<CollectionId, string>();
-  readonly #trying = new Set<CollectionId>();
   /** Acquisitions in flight, so a watch event that overtakes the reply is adopted with the right kind. */
   readonly #pending = new Map<CollectionId, AcquisitionKind>();
-  readonly #fallback = new Map<CollectionId, NodeJS.Timeout>();
-  readonly #queue: CollectionId[] = [];
-  #active = 0;
   #state: State = "Idle";
   #started: Promise<void> | undefined;
-  #watcher: Watcher | undefined;
+  readonly #watch: ResumableWatch;
   #unsubscribe: (() => void)[] = [];
-  #evaluation: NodeJS.Immediate | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelayMs = 100;
 
@@ -149,8 +101,35 @@ export class Ownership {
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
       throw new InvalidArgumentError(`concurrency must be an integer >= 1 (got ${concurrency})`);
     }
-    this.#fallbackMs = fallback;
     this.#concurrency = concurrency;
+    // One watch over the cluster prefix keeps owner and epoch events in revision order.
+    this.#watch = new ResumableWatch(this.#client, this.#keys.base, {
+      load: () => this.#load(),
+      put: (kv) => {
+        const key = kv.key.toString();
+        if (key.startsWith(this.#keys.owners)) this.#putOwner(kv);
+        else if (key.startsWith(this.#keys.epochs)) this.#putEpoch(kv);
+      },
+      delete: (kv) => {
+        const key = kv.key.toString();
+        if (key.startsWith(this.#keys.owners)) this.#deleteOwner(kv);
+        else if (key.startsWith(this.#keys.epochs)) this.#deleteEpoch(kv);
+      },
+      changed: () => this.#takeovers.schedule(),
+    });
+    this.#takeovers = new TakeoverScheduler(
+      {
+        self: this.#self,
+        canTakeOver: () => this.#state === "Running" && this.membership.leaseValid(),
+        orphans: () => this.#orphans,
+        isOrphan: (c) => this.#orphans.has(c),
+        previousOwner: (c) => this.#previous.get(c),
+        liveNodes: () => this.membership.memberIds(),
+        attempt: (c) => this.#takeover(c),
+      },
+      fallback,
+      concurrency,
+    );
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -235,16 +214,12 @@ export class Ownership {
       const batch = missing.slice(i, i + this.#concurrency);
       const results = await Promise.all(
         batch.map((c) =>
-          this.#client
-            .if(this.#keys.epoch(c), "Create", "==", 0)
-            .then(this.#client.put(this.#keys.epoch(c)).value(encodeEpoch(0)))
-            .commit()
-            .catch((err: unknown) => {
-              throw clusterError(err, `enroll ${c}`);
-            }),
+          createEpochIfAbsent(this.#client, this.#keys, c).catch((err: unknown) => {
+            throw clusterError(err, `enroll ${c}`);
+          }),
         ),
       );
-      created += results.filter((r) => r.succeeded).length;
+      created += results.filter(Boolean).length;
     }
     return created;
   }
@@ -264,14 +239,10 @@ export class Ownership {
     this.#releasing.set(id, epoch);
     this.#suspended.delete(id);
     if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
-    const key = this.#keys.owner(id);
     try {
-      const res = await this.#client
-        .if(key, "Value", "==", encodeOwner({ node: this.#self, epoch }))
-        .then(this.#client.delete().key(key))
-        .commit();
+      const deleted = await deleteOwnerIf(this.#client, this.#keys, id, { node: this.#self, epoch });
       this.#releasing.delete(id);
-      return res.succeeded;
+      return deleted;
     } catch (err) {
       throw clusterError(err, `release ${id}`);
     }
@@ -285,8 +256,7 @@ export class Ownership {
   async releaseAll(): Promise<number> {
     this.#assertRunning("releaseAll");
     this.#state = "Draining";
-    this.#clearFallbacks();
-    this.#queue.length = 0;
+    this.#takeovers.pause();
     const all = new Set([...this.#held.keys(), ...this.#suspended.keys(), ...this.#releasing.keys()]);
     let released = 0;
     let failure: unknown;
@@ -310,16 +280,12 @@ export class Ownership {
     this.#state = "Closed";
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
-    this.#clearFallbacks();
+    this.#takeovers.stop();
     clearTimeout(this.#retryTimer);
-    if (this.#evaluation) clearImmediate(this.#evaluation);
-    this.#queue.length = 0;
     this.#held.clear();
     this.#suspended.clear();
     this.#releasing.clear();
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    if (watcher) await watcher.cancel().catch(() => undefined);
+    await this.#watch.stop();
     this.#listeners.clear();
   }
 
@@ -330,21 +296,22 @@ export class Ownership {
     if (this.#state === "Closed") throw new ClosedError("ownership", "start");
     if (this.#unsubscribe.length === 0) {
       this.#unsubscribe = [
-        this.membership.on("join", () => this.#scheduleEvaluation()),
-        this.membership.on("leave", () => this.#scheduleEvaluation()),
+        this.membership.on("join", () => this.#takeovers.schedule()),
+        this.membership.on("leave", () => this.#takeovers.schedule()),
         this.membership.on("leaseLost", () => this.#suspendAll()),
         this.membership.on("leaseRestored", ({ sameLease }) => this.#onRestored(sameLease)),
       ];
     }
-    await this.#load();
+    await this.#watch.start();
     if (this.#state === "Idle") this.#state = "Running";
     // Keys still bound to this node's current lease (a lost reply, a new Ownership on a live membership).
     for (const [c, e] of this.#owners) if (this.#isMine(e)) this.#suspended.set(c, e.record!.epoch);
     void this.#restoreAll();
-    this.#scheduleEvaluation();
+    this.#takeovers.schedule();
   }
 
-  async #load(): Promise<void> {
+  /** Loads owners and epochs at one revision; after a resync, drops what is no longer ours. */
+  async #load(): Promise<number> {
     const owners = await this.#client.getAll().prefix(this.#keys.owners).exec();
     const revision = owners.header.revision;
     const epochs = await this.#client.getAll().prefix(this.#keys.epochs).revision(revision).exec();
@@ -353,7 +320,6 @@ export class Ownership {
     this.#orphans.clear();
     for (const kv of epochs.kvs) this.#putEpoch(kv);
     for (const kv of owners.kvs) this.#putOwner(kv);
-    // After a resync: drop what is no longer ours.
     for (const [c, epoch] of this.#held) {
       const e = this.#owners.get(c);
       if (!e || e.record?.node !== this.#self || e.record.epoch !== epoch) {
@@ -361,50 +327,7 @@ export class Ownership {
         this.#emitLost(c, epoch, "Removed");
       }
     }
-    this.#watch(Number(revision) + 1);
-  }
-
-  #watch(fromRevision: number): void {
-    if (this.#state === "Closed") return;
-    // One watch over the cluster prefix keeps owner and epoch events in revision order.
-    const watcher = this.#client
-      .watch()
-      .prefix(this.#keys.base)
-      .startRevision(String(fromRevision))
-      .watcher();
-    this.#watcher = watcher;
-    watcher.on("put", (kv) => {
-      const key = kv.key.toString();
-      if (key.startsWith(this.#keys.owners)) this.#putOwner(kv);
-      else if (key.startsWith(this.#keys.epochs)) this.#putEpoch(kv);
-      else return;
-      this.#scheduleEvaluation();
-    });
-    watcher.on("delete", (kv) => {
-      const key = kv.key.toString();
-      if (key.startsWith(this.#keys.owners)) this.#deleteOwner(kv);
-      else if (key.startsWith(this.#keys.epochs)) this.#deleteEpoch(kv);
-      else return;
-      this.#scheduleEvaluation();
-    });
-    watcher.on("error", () => {
-      if (this.#watcher !== watcher || this.#state === "Closed") return;
-      this.#watcher = undefined;
-      void watcher.cancel().catch(() => undefined);
-      void this.#reload();
-    });
-  }
-
-  async #reload(): Promise<void> {
-    for (let delay = 100; this.#state !== "Closed"; delay = Math.min(delay * 2, 2000)) {
-      try {
-        await this.#load();
-        this.#scheduleEvaluation();
-        return;
-      } catch {
-        await sleep(delay);
-      }
-    }
+    return Number(revision);
   }
 
   #collectionOf(kv: IKeyValue, prefix: string): CollectionId | undefined {
@@ -430,7 +353,7 @@ export class Ownership {
     this.#owners.set(c, entry);
     this.#orphans.delete(c);
     this.#previous.delete(c);
-    this.#clearFallback(c);
+    this.#takeovers.forget(c);
     const mine = entry.record?.node === this.#self ? entry.record.epoch : undefined;
     const held = this.#held.get(c);
     if (held !== undefined && held !== mine) {
@@ -450,7 +373,7 @@ export class Ownership {
     const old = this.#owners.get(c);
     if (!old || old.modRevision >= Number(kv.mod_revision)) return;
     this.#owners.delete(c);
-    this.#clearFallback(c);
+    this.#takeovers.forget(c);
     if (old.record) this.#previous.set(c, old.record.node);
     if (this.#epochs.has(c)) this.#orphans.add(c);
     const held = this.#held.get(c);
@@ -496,24 +419,19 @@ export class Ownership {
       });
     }
     const epoch = (cached?.epoch ?? 0) + 1;
-    const ownerKey = this.#keys.owner(c);
-    const epochKey = this.#keys.epoch(c);
-    const txn = this.#client.if(ownerKey, "Create", "==", 0);
-    if (cached) txn.and(epochKey, "Mod", "==", cached.modRevision);
-    else txn.and(epochKey, "Create", "==", 0);
-    let res: Awaited<ReturnType<typeof txn.commit>>;
+    let res: Awaited<ReturnType<typeof raiseEpoch>>;
     this.#pending.set(c, how);
     try {
-      res = await txn
-        .then(
-          this.#client
-            .put(ownerKey)
-            .value(encodeOwner({ node: this.#self, epoch }))
-            .lease(lease),
-          this.#client.put(epochKey).value(encodeEpoch(epoch)),
-        )
-        .else(this.#client.get(ownerKey), this.#client.get(epochKey))
-        .commit();
+      res = await raiseEpoch({
+        client: this.#client,
+        keys: this.#keys,
+        collection: c,
+        node: this.#self,
+        lease,
+        ownerModRevision: undefined,
+        epochModRevision: cached?.modRevision,
+        epoch,
+      });
     } catch (err) {
       if (err instanceof EtcdLeaseInvalidError) {
         this.membership.reportLeaseGone(lease);
@@ -525,18 +443,16 @@ export class Ownership {
     } finally {
       this.#pending.delete(c);
     }
-    const revision = Number(res.header.revision);
+    const { revision, ownerKv, epochKv } = res;
     if (res.succeeded) {
       this.#owners.set(c, { record: { node: this.#self, epoch }, lease, modRevision: revision });
       this.#epochs.set(c, { epoch, modRevision: revision });
       this.#orphans.delete(c);
       this.#previous.delete(c);
-      this.#clearFallback(c);
+      this.#takeovers.forget(c);
       this.#take(c, epoch, how);
       return { acquired: true, epoch };
     }
-    const ownerKv = res.responses[0]?.response_range?.kvs?.[0];
-    const epochKv = res.responses[1]?.response_range?.kvs?.[0];
     if (epochKv) this.#putEpoch(epochKv);
     else if (this.#epochs.delete(c)) this.#orphans.delete(c);
     if (ownerKv) {
@@ -574,7 +490,7 @@ export class Ownership {
   // --- lease loss and restore -----------------------------------------------------------------
 
   #suspendAll(): void {
-    this.#clearFallbacks();
+    this.#takeovers.pause();
     for (const [c, epoch] of this.#held) {
       this.#held.delete(c);
       this.#suspended.set(c, epoch);
@@ -587,7 +503,7 @@ export class Ownership {
     // A new lease: whatever was bound to the old one is gone (or going); peers take it over.
     if (!sameLease) this.#suspended.clear();
     else void this.#restoreAll();
-    this.#scheduleEvaluation();
+    this.#takeovers.schedule();
   }
 
   /**
@@ -622,38 +538,30 @@ export class Ownership {
     const lease = this.membership.lease as string;
     const cached = this.#epochs.get(c);
     const next = Math.max(epoch, cached?.epoch ?? 0) + 1;
-    const ownerKey = this.#keys.owner(c);
-    const epochKey = this.#keys.epoch(c);
-    const txn = this.#client.if(ownerKey, "Mod", "==", entry.modRevision);
-    if (cached) txn.and(epochKey, "Mod", "==", cached.modRevision);
-    else txn.and(epochKey, "Create", "==", 0);
     this.#pending.set(c, "Restored");
-    const res = await txn
-      .then(
-        this.#client
-          .put(ownerKey)
-          .value(encodeOwner({ node: this.#self, epoch: next }))
-          .lease(lease),
-        this.#client.put(epochKey).value(encodeEpoch(next)),
-      )
-      .else(this.#client.get(ownerKey), this.#client.get(epochKey))
-      .commit()
+    const res = await raiseEpoch({
+      client: this.#client,
+      keys: this.#keys,
+      collection: c,
+      node: this.#self,
+      lease,
+      ownerModRevision: entry.modRevision,
+      epochModRevision: cached?.modRevision,
+      epoch: next,
+    })
       .catch((err: unknown) => {
         if (err instanceof EtcdLeaseInvalidError) this.membership.reportLeaseGone(lease);
         throw err;
       })
       .finally(() => this.#pending.delete(c));
-    const revision = Number(res.header.revision);
     if (res.succeeded) {
-      this.#owners.set(c, { record: { node: this.#self, epoch: next }, lease, modRevision: revision });
-      this.#epochs.set(c, { epoch: next, modRevision: revision });
+      this.#owners.set(c, { record: { node: this.#self, epoch: next }, lease, modRevision: res.revision });
+      this.#epochs.set(c, { epoch: next, modRevision: res.revision });
       this.#take(c, next, "Restored");
       return;
     }
-    const ownerKv = res.responses[0]?.response_range?.kvs?.[0];
-    const epochKv = res.responses[1]?.response_range?.kvs?.[0];
-    if (epochKv) this.#putEpoch(epochKv);
-    if (ownerKv) this.#putOwner(ownerKv);
+    if (res.epochKv) this.#putEpoch(res.epochKv);
+    if (res.ownerKv) this.#putOwner(res.ownerKv);
     // Still ours but the cache was stale: try again with the fresh revisions.
     if (round < 5 && this.#suspended.has(c) && this.#isMine(this.#owners.get(c)))
       await this.#restore(c, round + 1);
@@ -661,64 +569,12 @@ export class Ownership {
 
   // --- takeover -------------------------------------------------------------------------------
 
-  #scheduleEvaluation(): void {
-    if (this.#evaluation || this.#state !== "Running") return;
-    this.#evaluation = setImmediate(() => {
-      this.#evaluation = undefined;
-      this.#evaluate();
-    });
-  }
-
-  /** For every orphan, the rendezvous rank of this node among live nodes decides whether (and when) it tries. */
-  #evaluate(): void {
-    if (this.#state !== "Running" || !this.membership.leaseValid()) return;
-    const live = this.membership.memberIds();
-    for (const c of this.#orphans) {
-      if (this.#trying.has(c)) continue;
-      const previous = this.#previous.get(c);
-      const others = live.filter((id) => id !== previous);
-      const rank = rankNodes(c, others.length > 0 ? others : live).indexOf(this.#self);
-      if (rank < 0) {
-        this.#clearFallback(c);
-      } else if (rank === 0) {
-        this.#clearFallback(c);
-        this.#enqueue(c);
-      } else if (!this.#fallback.has(c)) {
-        const timer = setTimeout(() => {
-          this.#fallback.delete(c);
-          if (this.#orphans.has(c)) this.#enqueue(c);
-        }, rank * this.#fallbackMs);
-        timer.unref();
-        this.#fallback.set(c, timer);
-      }
-    }
-  }
-
-  #enqueue(c: CollectionId): void {
-    if (this.#trying.has(c)) return;
-    this.#trying.add(c);
-    this.#queue.push(c);
-    this.#pump();
-  }
-
-  #pump(): void {
-    while (this.#active < this.#concurrency && this.#queue.length > 0) {
-      const c = this.#queue.shift() as CollectionId;
-      this.#active++;
-      void this.#takeover(c).finally(() => {
-        this.#active--;
-        this.#trying.delete(c);
-        this.#pump();
-      });
-    }
-  }
-
   async #takeover(c: CollectionId): Promise<void> {
     if (this.#state !== "Running" || !this.#orphans.has(c) || !this.membership.leaseValid()) return;
     try {
       const result = await this.#acquire(c, "TakenOver");
       this.#retryDelayMs = 100;
-      if (result === RETRY) this.#scheduleEvaluation();
+      if (result === RETRY) this.#takeovers.schedule();
     } catch {
       // etcd unreachable (or the lease went): evaluate again later; ownership is decided only by etcd.
       this.#scheduleRetry();
@@ -731,20 +587,9 @@ export class Ownership {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.#suspended.size > 0) void this.#restoreAll();
-      this.#scheduleEvaluation();
+      this.#takeovers.schedule();
     }, this.#retryDelayMs);
     this.#retryTimer.unref();
     this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, Math.max(200, this.membership.leaseTtlMs / 3));
-  }
-
-  #clearFallback(c: CollectionId): void {
-    const t = this.#fallback.get(c);
-    if (t) clearTimeout(t);
-    this.#fallback.delete(c);
-  }
-
-  #clearFallbacks(): void {
-    for (const t of this.#fallback.values()) clearTimeout(t);
-    this.#fallback.clear();
   }
 }
