@@ -194,7 +194,11 @@ export class Ownership {
       if (!this.membership.leaseValid())
         throw new StoreUnavailableError(`this node's etcd lease is not confirmed (claim ${id}); retry later`);
       const result = await this.#acquire(id, "Claimed");
-      if (result !== RETRY) return result;
+      if (result === RETRY) continue;
+      // Won at etcd while the lease stopped being confirmed: not served until it is restored.
+      if (result.acquired && this.#held.get(id) !== result.epoch)
+        throw new StoreUnavailableError(`this node's etcd lease is not confirmed (claim ${id}); retry later`);
+      return result;
     }
     throw new StoreConflictError(`gave up claiming ${id}: its epoch kept moving`);
   }

@@ -1,7 +1,14 @@
 import { InvalidCollectionIdError, StoreUnavailableError } from "@proximadb/core";
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
-import { EtcdStoreError, Ownership, rankNodes } from "../src/index.js";
+import {
+  EtcdAssignmentStore,
+  EtcdStoreError,
+  Membership,
+  Ownership,
+  connectEtcd,
+  rankNodes,
+} from "../src/index.js";
 import { type TestNode, eventually, newCluster, startNode, stopAll } from "./helpers/cluster.js";
 
 const endpoint = inject("etcdEndpoint");
@@ -281,6 +288,29 @@ describe("Ownership: graceful handoff", () => {
     await a!.ownership.claim("orders");
     await a!.ownership.release("orders");
     await holders([a!], ["orders"], 2);
+  });
+
+  it("shares one client and one cluster prefix with the assignment store, which ignores the ownership keys", async () => {
+    const cluster = newCluster();
+    const client = connectEtcd({ hosts: endpoint });
+    try {
+      const store = new EtcdAssignmentStore({ client, cluster });
+      const membership = new Membership({ client, cluster, nodeId: "node-a", url: "http://127.0.0.1:7700" });
+      const ownership = new Ownership({ membership });
+      await ownership.start();
+      await store.start();
+      expect(await ownership.claim("orders")).toEqual({ acquired: true, epoch: 1 });
+      await store.putIfAbsent({ collection: "orders" as never, component: "wal", url: "file:///a/wal", assignedAt: 1 });
+      await ownership.release("orders");
+      await ownership.claim("orders");
+      expect((await store.list()).map((a) => a.collection)).toEqual(["orders"]);
+      expect(store.metrics.invalidValues).toBe(0);
+      await ownership.close();
+      await membership.close();
+      await store.close();
+    } finally {
+      client.close();
+    }
   });
 
   it("after close(), isOwner is false and calls fail with ClosedError", async () => {
