@@ -200,7 +200,8 @@ export class Membership {
     if (this.#state === "Closed") return Promise.reject(new ClosedError("membership", "start"));
     this.#started ??= this.#start().catch((err) => {
       this.#started = undefined;
-      this.#keeper.stop();
+      // Revoke what was granted (best effort), so a retry does not wait out its own registration.
+      void this.#keeper.revoke().catch(() => undefined);
       if (this.#state !== "Closed") this.#state = "Idle";
       throw clusterError(err, "join");
     });

@@ -139,7 +139,8 @@ export class Ownership {
 
   /**
    * Starts the membership if needed, loads owners and epochs, watches them, and begins taking over
-   * free collections this node is the rendezvous winner for. Idempotent.
+   * free collections this node is the rendezvous winner for. Idempotent; called by the first
+   * `claim`/`enroll`/`release` when not called explicitly (subscribe to the events before).
    * @throws StoreUnavailableError when etcd cannot be reached (the next call tries again).
    */
   start(): Promise<void> {
@@ -185,7 +186,7 @@ export class Ownership {
    */
   async claim(collection: string): Promise<ClaimResult> {
     const id = parseCollectionId(collection);
-    this.#assertRunning("claim");
+    await this.#ready("claim");
     if (this.#state === "Draining")
       throw new StoreUnavailableError(`this node is handing its collections off (claim ${id})`);
     const held = this.#held.get(id);
@@ -211,7 +212,7 @@ export class Ownership {
    */
   async enroll(collections: Iterable<string>): Promise<number> {
     const ids = [...collections].map((c) => parseCollectionId(c));
-    this.#assertRunning("enroll");
+    await this.#ready("enroll");
     let created = 0;
     const missing = ids.filter((c) => !this.#epochs.has(c));
     for (let i = 0; i < missing.length; i += this.#concurrency) {
@@ -237,7 +238,7 @@ export class Ownership {
    */
   async release(collection: string): Promise<boolean> {
     const id = parseCollectionId(collection);
-    this.#assertRunning("release");
+    await this.#ready("release");
     const epoch = this.#held.get(id) ?? this.#suspended.get(id) ?? this.#releasing.get(id);
     if (epoch === undefined) return false;
     this.#releasing.set(id, epoch);
@@ -258,7 +259,7 @@ export class Ownership {
    * @throws StoreUnavailableError (after trying every collection) when etcd was unreachable for some.
    */
   async releaseAll(): Promise<number> {
-    this.#assertRunning("releaseAll");
+    await this.#ready("releaseAll");
     this.#state = "Draining";
     this.#takeovers.pause();
     const all = new Set([...this.#held.keys(), ...this.#suspended.keys(), ...this.#releasing.keys()]);
@@ -486,9 +487,10 @@ export class Ownership {
     this.#listeners.emit("lost", { collection: c, epoch, reason });
   }
 
-  #assertRunning(operation: string): void {
+  /** Starts on first use (like the assignment store); `ClosedError` after close. */
+  async #ready(operation: string): Promise<void> {
     if (this.#state === "Closed") throw new ClosedError("ownership", operation);
-    if (this.#state === "Idle") throw new ClosedError("ownership (not started)", operation);
+    if (this.#state === "Idle") await this.start();
   }
 
   // --- lease loss and restore -----------------------------------------------------------------

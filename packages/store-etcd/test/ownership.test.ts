@@ -325,7 +325,26 @@ describe("Ownership: graceful handoff", () => {
     await a!.ownership.close();
     expect(a!.ownership.isOwner("orders", 1)).toBe(false);
     await expect(a!.ownership.claim("x")).rejects.toMatchObject({ code: "CLOSED" });
+    await a!.membership.close();
     const fresh = new Ownership({ membership: a!.membership });
     await expect(fresh.claim("x")).rejects.toMatchObject({ code: "CLOSED" });
+  });
+
+  it("a new Ownership on a live membership starts on first use and takes back the keys bound to its lease, epoch raised", async () => {
+    const cluster = newCluster();
+    const [a] = await nodes(cluster, ["node-a"]);
+    await a!.ownership.claim("orders");
+    await a!.ownership.close(); // the owner key stays, bound to the lease
+    const fresh = new Ownership({ membership: a!.membership });
+    const acquired: string[] = [];
+    fresh.on("acquired", (e) => acquired.push(`${e.collection}@${e.epoch}:${e.how}`));
+    expect(await fresh.claim("users")).toEqual({ acquired: true, epoch: 1 });
+    await eventually(
+      () => fresh.owned().size,
+      (n) => n === 2,
+    );
+    expect(Object.fromEntries(fresh.owned())).toEqual({ orders: 2, users: 1 });
+    expect(acquired.sort()).toEqual(["orders@2:Restored", "users@1:Claimed"]);
+    await fresh.close();
   });
 });
