@@ -63,6 +63,11 @@ export class LeaseKeeper {
     return this.#id;
   }
 
+  /** True between {@link grant} and {@link stop} (or the lease being reported gone). */
+  get running(): boolean {
+    return this.#running;
+  }
+
   /** `performance.now()` instant until which the lease is surely valid at etcd; −∞ when none. */
   deadline(): number {
     return this.#mono;

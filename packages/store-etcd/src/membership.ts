@@ -289,6 +289,11 @@ export class Membership {
     if (this.#state !== "Joining") throw new ClosedError("membership", "start");
     // Owns nothing yet: an unconfirmed lease here just waits for the next acknowledgement.
     this.#state = this.#keeper.valid() ? "Live" : "Unconfirmed";
+    // etcd reported the lease gone while joining: get a new one.
+    if (!this.#keeper.running) {
+      this.#state = "Unconfirmed";
+      this.#onGone();
+    }
   }
 
   #info(): MemberInfo {
