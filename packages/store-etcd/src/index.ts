@@ -14,3 +14,30 @@ export {
   type ReconcileReport,
   reconcile,
 } from "./reconcile.js";
+export {
+  type MemberInfo,
+  type OwnerRecord,
+  decodeEpoch,
+  decodeMember,
+  decodeOwner,
+  encodeEpoch,
+  encodeMember,
+  encodeOwner,
+} from "./cluster-values.js";
+export { type EtcdConnection, connectEtcd } from "./connect.js";
+export {
+  type LeaseLossReason,
+  Membership,
+  type MembershipEvents,
+  type MembershipOptions,
+  type MembershipState,
+} from "./membership.js";
+export { Ownership } from "./ownership.js";
+export type {
+  AcquisitionKind,
+  ClaimResult,
+  LossReason,
+  OwnershipEvents,
+  OwnershipOptions,
+} from "./ownership-types.js";
+export { rankNodes, rendezvousWinner } from "./rendezvous.js";

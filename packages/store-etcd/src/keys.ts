@@ -40,6 +40,36 @@ export class KeyLayout {
     return `${this.base}counters/${component}`;
   }
 
+  /** `<prefix>/<cluster>/nodes/`: one key per live node (membership), bound to the node's lease. */
+  get nodes(): string {
+    return `${this.base}nodes/`;
+  }
+
+  /** `<prefix>/<cluster>/nodes/<nodeId>`. */
+  node(nodeId: string): string {
+    return `${this.nodes}${nodeId}`;
+  }
+
+  /** `<prefix>/<cluster>/owners/`: one key per owned collection, bound to the owner's lease. */
+  get owners(): string {
+    return `${this.base}owners/`;
+  }
+
+  /** `<prefix>/<cluster>/owners/<collectionId>` → `{"v":1,"node":…,"epoch":…}`. */
+  owner(collection: string): string {
+    return `${this.owners}${collection}`;
+  }
+
+  /** `<prefix>/<cluster>/epochs/`: one persistent (lease-less) epoch counter per collection. */
+  get epochs(): string {
+    return `${this.base}epochs/`;
+  }
+
+  /** `<prefix>/<cluster>/epochs/<collectionId>` → `{"v":1,"epoch":…}`; outlives the owner key. */
+  epoch(collection: string): string {
+    return `${this.epochs}${collection}`;
+  }
+
   /** Classifies a key of this cluster; `undefined` for keys this store does not own. */
   parse(
     key: string,
