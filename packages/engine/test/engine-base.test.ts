@@ -128,9 +128,7 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(
-      (await tier.keys(staged.url)).filter(
-        (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE,
-      ),
+      (await tier.keys(staged.url)).filter((k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE),
     ).toEqual([]);
   });
 

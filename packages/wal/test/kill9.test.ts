@@ -51,51 +51,58 @@ describe("WriteAheadLog under kill -9 (local disk, child process)", () => {
     const acked = Array.from({ length: LANES }, () => new Map<string, number>()); // every acknowledgement of every run
     const cut = Array.from({ length: LANES }, () => 0);
     const replayedCount = Array.from({ length: LANES }, () => 0);
-    await runTrials({ trials: KILL_POINTS, seed: 20240611, lanes: LANES }, async ({ index, lane, random }) => {
-      const run = Math.floor(index / LANES);
-      const name = lane === 0 ? "a" : "b";
-      const rootUrl = roots.urls[lane] as string;
-      const laneAcked = acked[lane] as Map<string, number>;
-      const encoding: WalEncoding = run % 2 === 0 ? "bincode" : "avro";
-      const t0 = Date.now();
-      const killed = await runAndKill(tsChild(child, [rootUrl, encoding, String(run)]), {
-        ack,
-        delayMs: randomInt(random, 0, 150),
-      });
-      for (const [id, seq] of killed.acked) laneAcked.set(id, seq);
-      const t1 = Date.now();
+    await runTrials(
+      { trials: KILL_POINTS, seed: 20240611, lanes: LANES },
+      async ({ index, lane, random }) => {
+        const run = Math.floor(index / LANES);
+        const name = lane === 0 ? "a" : "b";
+        const rootUrl = roots.urls[lane] as string;
+        const laneAcked = acked[lane] as Map<string, number>;
+        const encoding: WalEncoding = run % 2 === 0 ? "bincode" : "avro";
+        const t0 = Date.now();
+        const killed = await runAndKill(tsChild(child, [rootUrl, encoding, String(run)]), {
+          ack,
+          delayMs: randomInt(random, 0, 150),
+        });
+        for (const [id, seq] of killed.acked) laneAcked.set(id, seq);
+        const t1 = Date.now();
 
-      const service = new AssignmentService({ components: { wal: { roots: [rootUrl] } } });
-      const wal = await WriteAheadLog.open({
-        service,
-        openFileSystem: (r) => roots.openFileSystem(r),
-        nodeId: "parent",
-        onCorruption: () => {
-          cut[lane] = (cut[lane] as number) + 1;
-        },
-      });
-      const replayed = await collect(wal.replay("stream"));
-      await wal.close();
-      replayedCount[lane] = replayed.length;
-      if (process.env.KILL9_DEBUG)
-        console.error(
-          `${name} run ${run}: child ${t1 - t0} ms, verify ${Date.now() - t1} ms, ${replayed.length} records`,
-        );
+        const service = new AssignmentService({ components: { wal: { roots: [rootUrl] } } });
+        const wal = await WriteAheadLog.open({
+          service,
+          openFileSystem: (r) => roots.openFileSystem(r),
+          nodeId: "parent",
+          onCorruption: () => {
+            cut[lane] = (cut[lane] as number) + 1;
+          },
+        });
+        const replayed = await collect(wal.replay("stream"));
+        await wal.close();
+        replayedCount[lane] = replayed.length;
+        if (process.env.KILL9_DEBUG)
+          console.error(
+            `${name} run ${run}: child ${t1 - t0} ms, verify ${Date.now() - t1} ms, ${replayed.length} records`,
+          );
 
-      // No duplicates; strictly increasing sequences.
-      const seqs = replayed.map((r) => r.sequence);
-      expect(seqs.every((s, i) => i === 0 || s > (seqs[i - 1] as number))).toBe(true);
-      expect(new Set(replayed.map((r) => r.id)).size).toBe(replayed.length);
-      // Nothing else: every replayed record is exactly one the child appended (checked by hand:
-      // a vitest matcher per record would stall the event loop that times the other lane's kill).
-      const wrong = replayed.filter((r) => !sameAsAppended(r)).map((r) => r.id);
-      expect(wrong).toEqual([]);
-      // Every acknowledged record, with the sequence it was acknowledged with.
-      const bySeq = new Map(replayed.map((r) => [r.id, r.sequence]));
-      const missing = [...laneAcked].filter(([id, seq]) => bySeq.get(id) !== seq);
-      expect(missing).toEqual([]);
-    });
-    const lanes = acked.map((a, l) => ({ acked: a.size, replayed: replayedCount[l] as number, cut: cut[l] as number }));
+        // No duplicates; strictly increasing sequences.
+        const seqs = replayed.map((r) => r.sequence);
+        expect(seqs.every((s, i) => i === 0 || s > (seqs[i - 1] as number))).toBe(true);
+        expect(new Set(replayed.map((r) => r.id)).size).toBe(replayed.length);
+        // Nothing else: every replayed record is exactly one the child appended (checked by hand:
+        // a vitest matcher per record would stall the event loop that times the other lane's kill).
+        const wrong = replayed.filter((r) => !sameAsAppended(r)).map((r) => r.id);
+        expect(wrong).toEqual([]);
+        // Every acknowledged record, with the sequence it was acknowledged with.
+        const bySeq = new Map(replayed.map((r) => [r.id, r.sequence]));
+        const missing = [...laneAcked].filter(([id, seq]) => bySeq.get(id) !== seq);
+        expect(missing).toEqual([]);
+      },
+    );
+    const lanes = acked.map((a, l) => ({
+      acked: a.size,
+      replayed: replayedCount[l] as number,
+      cut: cut[l] as number,
+    }));
     for (const l of lanes) {
       expect(l.acked).toBeGreaterThan(KILL_POINTS / LANES);
       expect(l.replayed).toBeGreaterThanOrEqual(l.acked);
