@@ -7,34 +7,24 @@ import {
   InvalidArgumentError,
   InvalidCollectionIdError,
   ROOT_MARKER_FILE,
-  listAll,
-  parseStorageUrl,
+  type StorageRoot,
 } from "@proximadb/core";
 import { discover } from "@proximadb/discovery";
+import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineBase, type EngineBaseOptions, isEngineError } from "../src/index.js";
-import { type Tier, localTier, memoryTier } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 
-async function keysOf(tier: Tier, url: string): Promise<string[]> {
-  const { files } = await listAll(tier.open(parseStorageUrl(url)), "");
-  return files.map((f) => f.key).sort();
-}
-
-describe.each([
-  ["memfs", memoryTier],
-  ["local disk", localTier],
-] as const)("EngineBase on %s", (_name, makeTier) => {
-  let tier: Tier;
+describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
+  let tier: RootSet;
   const opened: EngineBase[] = [];
 
   beforeEach(async () => {
-    tier = await makeTier();
+    tier = await backend.roots("disk", 2);
   });
   afterEach(async () => {
     for (const e of opened.splice(0)) await e.close();
-    await tier.cleanup();
   });
 
   async function open(extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
@@ -42,7 +32,7 @@ describe.each([
     const engine = await EngineBase.open({
       component: "viper",
       service,
-      openFileSystem: (r) => tier.open(r),
+      openFileSystem: (r) => tier.openFileSystem(r),
       nodeId: "node-a",
       ...extra,
     });
@@ -70,7 +60,7 @@ describe.each([
     expect(engine.locate("alpha")?.url).toBe(a.url);
     expect(engine.locate("gamma")).toBeUndefined();
     expect(engine.collections().sort()).toEqual(["alpha", "beta"]);
-    for (const url of tier.urls) expect(await keysOf(tier, url)).toContain(ROOT_MARKER_FILE);
+    for (const url of tier.urls) expect(await tier.keys(url)).toContain(ROOT_MARKER_FILE);
   });
 
   it("gives staging keys <id>/_staging/<name>.<nodeId>.<unique> in the collection's own root", async () => {
@@ -92,8 +82,8 @@ describe.each([
     expect(finalKey).toBe("orders/vectors/part-00000001.parquet");
     const home = engine.locate("orders");
     expect(home?.url).toBe(tier.urls[0]);
-    expect(await keysOf(tier, tier.urls[0] as string)).toEqual([ROOT_MARKER_FILE, finalKey]);
-    expect(await keysOf(tier, tier.urls[1] as string)).toEqual([]);
+    expect(await tier.keys(tier.urls[0] as string)).toEqual([ROOT_MARKER_FILE, finalKey]);
+    expect(await tier.keys(tier.urls[1] as string)).toEqual([]);
     expect(new TextDecoder().decode(await home?.fs.read(finalKey))).toBe("parquet bytes");
   });
 
@@ -109,7 +99,7 @@ describe.each([
     await expect(engine.commit(crossing, "x.parquet")).rejects.toSatisfy((e) =>
       isEngineError(e, "ForeignCollection"),
     );
-    const otherFs = { ...staged, fs: tier.open(parseStorageUrl(staged.url)) as FileSystem };
+    const otherFs = { ...staged, fs: tier.openFileSystem(staged.url) as FileSystem };
     await expect(engine.commit(otherFs, "x.parquet")).rejects.toSatisfy((e) =>
       isEngineError(e, "ForeignCollection"),
     );
@@ -138,9 +128,7 @@ describe.each([
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(
-      (await keysOf(tier, staged.url)).filter(
-        (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE,
-      ),
+      (await tier.keys(staged.url)).filter((k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE),
     ).toEqual([]);
   });
 
@@ -195,7 +183,7 @@ describe.each([
       await expect(engine.stage(bad, "f")).rejects.toBeInstanceOf(InvalidCollectionIdError);
       expect(() => engine.locate(bad)).toThrow(InvalidCollectionIdError);
     }
-    for (const url of tier.urls) expect(await keysOf(tier, url)).toEqual([]);
+    for (const url of tier.urls) expect(await tier.keys(url)).toEqual([]);
   });
 
   it("cleans stale staging at open: this node's always, another node's only when older than staleStagingMs", async () => {
@@ -215,7 +203,7 @@ describe.each([
     const second = await open();
     expect([...second.cleanup.removed].sort()).toEqual([foreignOld, own.key, otherOld].sort());
     expect([...second.cleanup.kept].sort()).toEqual([foreignFresh, otherFresh].sort());
-    const left = await keysOf(tier, own.url);
+    const left = await tier.keys(own.url);
     expect(left).toContain(otherFresh);
     expect(left).toContain(foreignFresh);
     expect(left).not.toContain(own.key);
@@ -232,11 +220,11 @@ describe.each([
     const first = await open();
     await writeData(first, "orders");
     await first.close();
-    const fileSystems = tier.urls.map((u) => tier.open(parseStorageUrl(u)));
+    const fileSystems = tier.fileSystems();
     const report = await discover({ component: "viper", roots: fileSystems });
     let lists = 0;
-    const counting = (r: ReturnType<typeof parseStorageUrl>): FileSystem => {
-      const fs = tier.open(r);
+    const counting = (r: StorageRoot): FileSystem => {
+      const fs = tier.openFileSystem(r);
       const list = fs.list.bind(fs);
       return Object.assign(Object.create(fs) as FileSystem, {
         list: (...args: Parameters<FileSystem["list"]>) => {
@@ -257,8 +245,8 @@ describe.each([
     await engine.drop("alpha");
     expect(engine.locate("alpha")).toBeUndefined();
     expect(engine.collections()).toEqual(["beta"]);
-    expect((await keysOf(tier, tier.urls[0] as string)).filter((k) => k.startsWith("alpha/"))).toEqual([]);
-    expect(await keysOf(tier, tier.urls[1] as string)).toContain("beta/vectors/part-00000001.parquet");
+    expect((await tier.keys(tier.urls[0] as string)).filter((k) => k.startsWith("alpha/"))).toEqual([]);
+    expect(await tier.keys(tier.urls[1] as string)).toContain("beta/vectors/part-00000001.parquet");
     await engine.drop("never-placed"); // nothing to do
   });
 
@@ -294,45 +282,43 @@ describe.each([
 });
 
 describe("EngineBase with roots that do not exist yet (local disk)", () => {
+  const local = useBackend("local");
+
   it("creates an absent root only when asked, and never one that a sibling's marker expects", async () => {
-    const tier = await localTier(2);
-    const absent = (tier.urls[0] as string).replace(/disk1$/, "disk9");
+    const tier = await local.roots("disk", 2);
+    const absent = tier.absentUrl("disk9");
     const urls = [...tier.urls, absent];
     const open = (createMissingRoots: boolean) =>
       EngineBase.open({
         component: "viper",
         service: new AssignmentService({ components: { viper: { roots: urls } } }),
-        openFileSystem: (r) => tier.open(r),
+        openFileSystem: (r) => tier.openFileSystem(r),
         nodeId: "node-a",
         createMissingRoots,
       });
-    try {
-      const plain = await open(false);
-      expect(plain.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: false });
-      expect(plain.offlineRoots).toEqual([absent]);
-      await plain.close();
-      expect(existsSync(absent.slice("file://".length))).toBe(false);
+    const plain = await open(false);
+    expect(plain.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: false });
+    expect(plain.offlineRoots).toEqual([absent]);
+    await plain.close();
+    expect(existsSync(tier.localPath(absent))).toBe(false);
 
-      const creating = await open(true);
-      expect(creating.offlineRoots).toEqual([]);
-      expect(creating.report.roots[2]?.status).toBe("online");
-      expect(await keysOf(tier, absent)).toEqual(["_proximadb_root.json"]);
-      // A write to root 0 gives it a marker that lists its marked siblings, disk9 among them.
-      const staged = await creating.stage("c1", "part.parquet");
-      await staged.fs.write(staged.key, "bytes", { durable: true });
-      await creating.commit(staged, "vectors/part-00000001.parquet");
-      expect(staged.url).toBe(urls[0]);
-      await creating.close();
+    const creating = await open(true);
+    expect(creating.offlineRoots).toEqual([]);
+    expect(creating.report.roots[2]?.status).toBe("online");
+    expect(await tier.keys(absent)).toEqual(["_proximadb_root.json"]);
+    // A write to root 0 gives it a marker that lists its marked siblings, disk9 among them.
+    const staged = await creating.stage("c1", "part.parquet");
+    await staged.fs.write(staged.key, "bytes", { durable: true });
+    await creating.commit(staged, "vectors/part-00000001.parquet");
+    expect(staged.url).toBe(urls[0]);
+    await creating.close();
 
-      // disk9 vanishes (an unmounted disk): it is expected now, so it is reported missing, not re-created.
-      await rm(absent.slice("file://".length), { recursive: true });
-      const after = await open(true);
-      expect(after.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: true });
-      expect(after.offlineRoots).toEqual([absent]);
-      expect(existsSync(absent.slice("file://".length))).toBe(false);
-      await after.close();
-    } finally {
-      await tier.cleanup();
-    }
+    // disk9 vanishes (an unmounted disk): it is expected now, so it is reported missing, not re-created.
+    await rm(tier.localPath(absent), { recursive: true });
+    const after = await open(true);
+    expect(after.report.roots[2]).toMatchObject({ status: "missing", absent: true, expected: true });
+    expect(after.offlineRoots).toEqual([absent]);
+    expect(existsSync(tier.localPath(absent))).toBe(false);
+    await after.close();
   });
 });

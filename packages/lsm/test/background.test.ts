@@ -1,8 +1,8 @@
-import { FsError, type PositionalReader, type StorageRoot, type WriteOptions } from "@proximadb/core";
+import { FsError, type PositionalReader, type WriteOptions } from "@proximadb/core";
 import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BlockCache } from "../src/sstable.js";
-import { type Tier, openEngine, scanText, text } from "./helpers.js";
+import { type EngineRoots, openEngine, scanText, text } from "./helpers.js";
 
 /** memfs whose writes can be held at a gate or made to fail, and which counts positional readers. */
 class ControlledFs extends MemoryFileSystem {
@@ -41,14 +41,13 @@ class ControlledFs extends MemoryFileSystem {
   }
 }
 
-function controlledTier(): Tier {
+/** One root on a fresh memfs volume, opened as {@link ControlledFs}. */
+function controlledTier(): EngineRoots {
   const volume = new Volume();
   volume.mkdirSync("/disk1", { recursive: true });
   return {
-    name: "controlled memfs",
     urls: ["mem://disk1"],
-    open: (root: StorageRoot) => new ControlledFs(root, { volume }),
-    cleanup: async () => {},
+    openFileSystem: (root) => new ControlledFs(root, { volume }),
   };
 }
 
@@ -64,7 +63,7 @@ const puts = (prefix: string, n: number) =>
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("background flush and compaction", () => {
-  let tier: Tier;
+  let tier: EngineRoots;
   let release: () => void = () => undefined;
   beforeEach(() => {
     tier = controlledTier();
@@ -72,9 +71,8 @@ describe("background flush and compaction", () => {
     ControlledFs.failNext = undefined;
     ControlledFs.readers = { opened: 0, closed: 0, reads: 0 };
   });
-  afterEach(async () => {
+  afterEach(() => {
     release();
-    await tier.cleanup();
   });
 
   function closeGate(): void {

@@ -1,17 +1,14 @@
-import { ClosedError, DataCorruptionError, ROOT_MARKER_FILE, parseStorageUrl } from "@proximadb/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClosedError, DataCorruptionError, ROOT_MARKER_FILE } from "@proximadb/core";
+import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
+import { beforeEach, expect, it } from "vitest";
 import { LsmCorruptionError } from "../src/index.js";
-import { type Tier, keysIn, localTier, memoryTier, openEngine, scanText, text } from "./helpers.js";
+import { openEngine, scanText, text } from "./helpers.js";
 
-describe.each([
-  ["memfs", memoryTier],
-  ["local disk", localTier],
-] as const)("LsmEngine on %s", (_name, makeTier) => {
-  let tier: Tier;
+describeOnBackends("LsmEngine", ["memory", "local"], (backend) => {
+  let tier: RootSet;
   beforeEach(async () => {
-    tier = await makeTier();
+    tier = await backend.roots("disk", 2);
   });
-  afterEach(() => tier.cleanup());
 
   it("puts, gets, deletes and scans ascending with gte/lt/limit, from memtable and SSTables alike", async () => {
     const lsm = await openEngine(tier);
@@ -55,12 +52,12 @@ describe.each([
     await lsm.flush("alpha");
     await lsm.close();
     const [first, second] = tier.urls as [string, string];
-    expect(await keysIn(tier, first)).toEqual([
+    expect(await tier.keys(first)).toEqual([
       ROOT_MARKER_FILE,
       "alpha/level-0/00000001.sst",
       "alpha/level-0/00000002.sst",
     ]);
-    expect(await keysIn(tier, second)).toEqual([ROOT_MARKER_FILE, "beta/level-0/00000001.sst"]);
+    expect(await tier.keys(second)).toEqual([ROOT_MARKER_FILE, "beta/level-0/00000001.sst"]);
 
     const again = await openEngine(tier);
     await again.put("alpha", "k3", "v3");
@@ -91,7 +88,7 @@ describe.each([
     }
     expect((await lsm.stats("c1"))?.levels).toEqual([[], [4]]);
     const url = tier.urls[0] as string;
-    expect((await keysIn(tier, url)).filter((k) => k.startsWith("c1/"))).toEqual(["c1/level-1/00000004.sst"]);
+    expect((await tier.keys(url)).filter((k) => k.startsWith("c1/"))).toEqual(["c1/level-1/00000004.sst"]);
     expect(await scanText(lsm, "c1")).toEqual([
       ["k0", "v0"],
       ["k1", "v1"],
@@ -112,7 +109,7 @@ describe.each([
     const stats = await lsm.stats("c1");
     expect(stats?.levels.flat()).toEqual([3]);
     expect(await scanText(lsm, "c1")).toEqual([["b", "2"]]);
-    expect((await keysIn(tier, tier.urls[0] as string)).filter((k) => k.startsWith("c1/"))).toEqual([
+    expect((await tier.keys(tier.urls[0] as string)).filter((k) => k.startsWith("c1/"))).toEqual([
       "c1/level-1/00000003.sst",
     ]);
     await lsm.close();
@@ -133,7 +130,7 @@ describe.each([
     const lsm = await openEngine(tier, { levelFanout: 2 });
     await lsm.put("c1", "a", "old");
     await lsm.flush("c1");
-    const fs = tier.open(parseStorageUrl(tier.urls[0] as string));
+    const fs = tier.openFileSystem(tier.urls[0] as string);
     const input1 = await fs.read("c1/level-0/00000001.sst");
     await lsm.put("c1", "a", "new");
     await lsm.flush("c1"); // level 0 full: 1 + 2 → level-1/00000003.sst
@@ -179,7 +176,7 @@ describe.each([
     for (let i = 0; i < 500; i++) await lsm.put("c1", `key-${String(i).padStart(4, "0")}`, `value-${i}`);
     await lsm.flush("c1");
     await lsm.close();
-    const fs = tier.open(parseStorageUrl(tier.urls[0] as string));
+    const fs = tier.openFileSystem(tier.urls[0] as string);
     const key = "c1/level-0/00000001.sst";
     const good = await fs.read(key);
 
@@ -217,14 +214,14 @@ describe.each([
     expect(lsm.locate("orders")).toEqual(placed);
     expect(lsm.locate("other")).toBeUndefined();
     expect(lsm.collections()).toEqual(["orders"]);
-    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     await lsm.put("orders", "k", "v");
     await lsm.flush("orders");
-    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
     await lsm.drop("orders");
     expect(lsm.locate("orders")).toBeUndefined();
     expect(lsm.collections()).toEqual([]);
-    expect((await keysIn(tier, placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     await lsm.close();
   });
 

@@ -1,7 +1,8 @@
 import fc from "fast-check";
+import { useBackend } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import type { LsmEngine } from "../src/index.js";
-import { memoryTier, openEngine, scanText, text } from "./helpers.js";
+import { openEngine, scanText, text } from "./helpers.js";
 
 type Op =
   | { op: "put"; key: string; value: string }
@@ -58,10 +59,12 @@ function modelScan(
 }
 
 describe("LsmEngine against a Map model (fast-check, memfs)", () => {
+  const memory = useBackend("memory");
+
   it("agrees with the model on random put/delete/get/scan/flush/compact/reopen sequences; reopen without flush reverts to the last flush", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
-        const tier = await memoryTier(1);
+        const tier = await memory.roots("lsm", 1);
         // Tiny blocks and fanout 2: multi-block tables, restarts and compaction cascades on a handful of keys.
         // The memtable never fills on its own, so the model knows exactly what was flushed.
         const options = { blockBytes: 64, levelFanout: 2, memtableBytes: 1 << 30 };
@@ -101,6 +104,7 @@ describe("LsmEngine against a Map model (fast-check, memfs)", () => {
           expect(await scanText(lsm, "c")).toEqual(modelScan(live, {}));
         } finally {
           await lsm.close({ flush: false });
+          await tier.cleanup(); // a test runs many properties: remove each one's roots at once
         }
       }),
       { numRuns: 1000 },

@@ -1,32 +1,15 @@
-import { AssignmentService, parseStorageUrl } from "@proximadb/core";
-import { S3FileSystem } from "@proximadb/fs-s3";
-import { type S3rverInstance, startS3rver } from "@proximadb/testing/emulators/s3rver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LsmEngine } from "../src/index.js";
-import { scanText, text } from "./helpers.js";
+import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
+import { openEngine, scanText, text } from "./helpers.js";
 
 // The object-store tier is kept small: every flush is a PUT + server-side copy + DELETE.
-describe("LsmEngine on s3rver (S3 SDK v3 against a real emulator)", () => {
-  let s3: S3rverInstance;
-  const bucket = "lsm-test";
-  const roots = [`s3://${bucket}/node-a/lsm1`, `s3://${bucket}/node-a/lsm2`];
-  beforeAll(async () => {
-    s3 = await startS3rver({ buckets: [bucket] });
-  }, 60_000);
-  afterAll(() => s3?.stop());
-
-  function open(): Promise<LsmEngine> {
-    const service = new AssignmentService({ components: { lsm: { roots } } });
-    return LsmEngine.open({
-      service,
-      nodeId: "s3-node",
-      levelFanout: 2,
-      openFileSystem: (root) => new S3FileSystem(root, { ...s3.clientConfig }),
-    });
-  }
+// S3 SDK v3 against a real emulator.
+describeOnBackends("LsmEngine", ["s3"], (backend) => {
+  const open = (roots: RootSet) => openEngine(roots, { nodeId: "s3-node", levelFanout: 2 });
 
   it("flushes and compacts inside the collection's own bucket prefix and reads everything back after a restart", async () => {
-    const lsm = await open();
+    const roots = await backend.roots("lsm", 2);
+    const lsm = await open(roots);
     for (let f = 0; f < 3; f++) {
       await lsm.batch(
         "orders",
@@ -43,10 +26,10 @@ describe("LsmEngine on s3rver (S3 SDK v3 against a real emulator)", () => {
     await lsm.flush("users");
     await lsm.close();
 
-    const again = await open();
+    const again = await open(roots);
     expect(again.collections().sort()).toEqual(["orders", "users"]);
-    expect(again.locate("orders")?.url).toBe(parseStorageUrl(roots[0] as string).url);
-    expect(again.locate("users")?.url).toBe(parseStorageUrl(roots[1] as string).url);
+    expect(again.locate("orders")?.url).toBe(roots.urls[0]);
+    expect(again.locate("users")?.url).toBe(roots.urls[1]);
     const rows = await scanText(again, "orders");
     expect(rows.length).toBe(49); // each flush re-puts every key; only the last delete (k002) stands
     expect(rows[0]).toEqual(["k000", "f2-0"]);

@@ -1,10 +1,13 @@
 import { ClosedError } from "@proximadb/core";
+import { useBackend } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
-import { expected, makeRecords, memoryRoots, openViper, plain, scanAll } from "./helpers.js";
+import { expected, makeRecords, openViper, plain, scanAll } from "./helpers.js";
 
 describe("compaction edge cases (memfs)", () => {
+  const memory = useBackend("memory");
+
   it("names every part with the number of parts actually written, even one row per part", async () => {
-    const viper = await openViper(memoryRoots(1));
+    const viper = await openViper(await memory.roots("viper", 1));
     try {
       const a = makeRecords(12, 4, { seed: 1 });
       const b = makeRecords(8, 4, { seed: 2, start: 6 });
@@ -21,7 +24,7 @@ describe("compaction edge cases (memfs)", () => {
   });
 
   it("keeps a collection whose records are all deleted as one empty part, so its dimension survives", async () => {
-    const fixture = memoryRoots(1);
+    const fixture = await memory.roots("viper", 1);
     const viper = await openViper(fixture);
     const batch = makeRecords(5, 6);
     await viper.flush("gone", batch);
@@ -41,7 +44,7 @@ describe("compaction edge cases (memfs)", () => {
   });
 
   it("does not pull files from under a scan in progress: the inputs stay until the next compaction", async () => {
-    const viper = await openViper(memoryRoots(1));
+    const viper = await openViper(await memory.roots("viper", 1));
     try {
       const batches = [makeRecords(30, 4, { seed: 1 }), makeRecords(30, 4, { seed: 2, start: 20 })];
       for (const b of batches) await viper.flush("busy", b);
@@ -64,7 +67,7 @@ describe("compaction edge cases (memfs)", () => {
   });
 
   it("refuses work after close with a typed error", async () => {
-    const viper = await openViper(memoryRoots(1));
+    const viper = await openViper(await memory.roots("viper", 1));
     await viper.close();
     const err = await viper.flush("late", makeRecords(1, 2)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClosedError);

@@ -1,23 +1,24 @@
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { type RootSet, useBackend } from "@proximadb/testing-backends";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ViperEngine } from "../src/index.js";
-import { expected, localRoots, makeRecords, openViper, plain } from "./helpers.js";
+import { expected, makeRecords, openViper, plain } from "./helpers.js";
 
 /** DuckDB is an independent Parquet reader: every file VIPER writes must read back as the same rows. */
 describe("DuckDB reads VIPER's Parquet files on local disk", () => {
-  let fixture: Awaited<ReturnType<typeof localRoots>>;
+  const local = useBackend("local");
+  let fixture: RootSet; // made in beforeAll: it lives until the suite ends
   let viper: ViperEngine;
   let db: DuckDBInstance;
   beforeAll(async () => {
-    fixture = await localRoots(1);
+    fixture = await local.roots("root", 1);
     viper = await openViper(fixture);
     db = await DuckDBInstance.create(":memory:");
   });
   afterAll(async () => {
     db?.closeSync();
     await viper?.close();
-    await fixture?.dispose();
   });
 
   async function query(sql: string): Promise<Record<string, unknown>[]> {
@@ -28,7 +29,7 @@ describe("DuckDB reads VIPER's Parquet files on local disk", () => {
       conn.closeSync();
     }
   }
-  const path = (key: string) => join(fixture.dir, "root1", key).replaceAll("'", "''");
+  const path = (key: string) => join(fixture.localPath(fixture.urls[0] as string), key).replaceAll("'", "''");
 
   it("sees the ids, vectors, metadata, sequence and deleted flag of a flush file", async () => {
     const batch = [...makeRecords(200, 8, { seed: 3 }), { id: "gone", deleted: true }];

@@ -1,11 +1,14 @@
-import { describe, expect, it } from "vitest";
 import { DataCorruptionError, InvalidArgumentError } from "@proximadb/core";
+import { useBackend } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { isViperError } from "../src/index.js";
-import { makeRecords, memoryRoots, openViper } from "./helpers.js";
+import { makeRecords, openViper } from "./helpers.js";
 
 describe("bad input gets a typed error and writes nothing", () => {
+  const memory = useBackend("memory");
+
   it("rejects malformed records and wrong dimensions by kind, and bad options as InvalidArgumentError", async () => {
-    const viper = await openViper(memoryRoots(1));
+    const viper = await openViper(await memory.roots("viper", 1));
     try {
       await viper.createCollection("typed", { dimension: 3 });
       const cases: [Promise<unknown>, "InvalidRecord" | "DimensionMismatch" | "InvalidArgument"][] = [
@@ -34,7 +37,7 @@ describe("bad input gets a typed error and writes nothing", () => {
   });
 
   it("reports a damaged data file as DataCorruptionError naming its key", async () => {
-    const viper = await openViper(memoryRoots(1));
+    const viper = await openViper(await memory.roots("viper", 1));
     try {
       const flushed = await viper.flush("hurt", makeRecords(3, 4));
       const location = viper.locate("hurt");

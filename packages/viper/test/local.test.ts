@@ -1,4 +1,4 @@
-import { localRoots } from "./helpers.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeViperRoundTrip } from "./round-trip.js";
 
-describeViperRoundTrip("local disk", () => localRoots(2));
+describeOnBackends("VIPER round trips", ["local"], describeViperRoundTrip);

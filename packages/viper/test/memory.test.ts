@@ -1,4 +1,4 @@
-import { memoryRoots } from "./helpers.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeViperRoundTrip } from "./round-trip.js";
 
-describeViperRoundTrip("memfs", async () => memoryRoots(2));
+describeOnBackends("VIPER round trips", ["memory"], describeViperRoundTrip);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { type SyncPolicy, type WalEncoding, type WalEntry, WriteAheadLog } from "../src/index.js";
-import { counting } from "../test/tiers.js";
+import { counting } from "../test/counting.js";
 
 /** A 1 KiB record: the payload is 1,024 bytes. */
 export function record(i: number): WalEntry {

@@ -1,11 +1,10 @@
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { AssignmentService } from "@proximadb/core";
-import { LocalFileSystem } from "@proximadb/fs-local";
+import { useBackend } from "@proximadb/testing-backends";
 import avro from "avsc";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { crc32c } from "@node-rs/crc32";
 import { scanFrames } from "../src/bincode.js";
 import { WriteAheadLog, decodeFrames, encodeFrames } from "../src/index.js";
@@ -92,29 +91,25 @@ describe(".bincode layout", () => {
 });
 
 describe(".avro segments", () => {
-  let base: string | undefined;
-  afterEach(async () => {
-    if (base) await rm(base, { recursive: true, force: true });
-    base = undefined;
-  });
+  const local = useBackend("local");
 
   it("are Avro object container files that avsc's own file decoder reads, block by block", async () => {
-    base = await mkdtemp(join(tmpdir(), "proximadb-wal-avro-"));
-    await mkdir(join(base, "wal"));
-    const url = `file://${base}/wal`;
-    const service = new AssignmentService({ components: { wal: { roots: [url] } } });
+    const roots = await local.roots("wal", 1);
+    const url = roots.urls[0] as string;
+    const dir = roots.localPath(url);
+    const service = new AssignmentService({ components: { wal: { roots: roots.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => new LocalFileSystem(r),
+      openFileSystem: roots.openFileSystem,
       encoding: "avro",
     });
     await wal.append("orders", entries(0, 3));
     await wal.append("orders", entries(3, 4));
     await wal.close();
 
-    const [segment] = (await readdir(join(base, "wal/orders"))).filter((f) => f.endsWith(".avro"));
+    const [segment] = (await readdir(join(dir, "orders"))).filter((f) => f.endsWith(".avro"));
     expect(segment).toBe("wal-00000000000000000001.avro");
-    const path = join(base, "wal/orders", segment as string);
+    const path = join(dir, "orders", segment as string);
     const read = (decoder: NodeJS.ReadableStream) =>
       new Promise<{ schema: unknown; records: Record<string, unknown>[] }>((resolve, reject) => {
         const records: Record<string, unknown>[] = [];
@@ -146,7 +141,7 @@ describe(".avro segments", () => {
     });
 
     // The same through a BlockDecoder fed from the raw bytes.
-    const bytes = await new LocalFileSystem(url).read(`orders/${segment}`);
+    const bytes = await roots.openFileSystem(url).read(`orders/${segment}`);
     const decoder = new avro.streams.BlockDecoder();
     Readable.from([Buffer.from(bytes)]).pipe(decoder);
     expect((await read(decoder)).records).toEqual(fromFile.records);

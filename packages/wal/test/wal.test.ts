@@ -1,52 +1,32 @@
-import {
-  AssignmentService,
-  ClosedError,
-  InvalidArgumentError,
-  listAll,
-  parseStorageUrl,
-} from "@proximadb/core";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AssignmentService, ClosedError, InvalidArgumentError, listAll } from "@proximadb/core";
+import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type WalCorruption, type WalEncoding, type WalOptions, WriteAheadLog } from "../src/index.js";
+import { type Counters, counting } from "./counting.js";
 import { collect, entries, expected } from "./records.js";
-import { type Counters, type Tier, counting, localTier, memoryTier, s3Tier, stopS3 } from "./tiers.js";
 
-afterAll(stopS3);
-
-const tiers = [
-  ["memfs", memoryTier],
-  ["local disk", localTier],
-  ["s3rver", s3Tier],
-] as const;
 const encodings: WalEncoding[] = ["bincode", "avro"];
 
-describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
-  let tier: Tier;
+describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
+  let tier: RootSet;
   const open: WriteAheadLog[] = [];
 
   beforeEach(async () => {
-    tier = await makeTier();
+    tier = await backend.roots("wal", 2);
   });
   afterEach(async () => {
     for (const w of open.splice(0)) await w.close();
-    await tier.cleanup();
   });
 
   async function openWal(options: Partial<WalOptions> = {}, counters?: Counters): Promise<WriteAheadLog> {
     const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => (counters ? counting(tier.open(r), counters) : tier.open(r)),
+      openFileSystem: (r) => (counters ? counting(tier.openFileSystem(r), counters) : tier.openFileSystem(r)),
       ...options,
     });
     open.push(wal);
     return wal;
-  }
-
-  async function keys(url: string): Promise<string[]> {
-    const fs = tier.open(parseStorageUrl(url));
-    const { files } = await listAll(fs, "");
-    await fs.close();
-    return files.map((f) => f.key).sort();
   }
 
   describe.each(encodings)("with %s segments", (encoding) => {
@@ -74,7 +54,7 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
       const third = await openWal({ encoding });
       expect((await collect(third.replay("orders"))).map((r) => r.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
       const home = third.locate("orders");
-      const segs = (await keys(home?.url as string)).filter((k) => k.startsWith("orders/"));
+      const segs = (await tier.keys(home?.url as string)).filter((k) => k.startsWith("orders/"));
       const ext = encoding === "avro" ? "avro" : "bincode";
       expect(segs[0]).toBe(`orders/wal-00000000000000000001.${ext}`);
       expect(segs).toContain(`orders/wal-00000000000000000005.${ext}`);
@@ -102,8 +82,8 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     const alpha = wal.locate("alpha");
     const beta = wal.locate("beta");
     expect(alpha?.url).not.toBe(beta?.url);
-    const alphaKeys = await keys(alpha?.url as string);
-    const betaKeys = await keys(beta?.url as string);
+    const alphaKeys = await tier.keys(alpha?.url as string);
+    const betaKeys = await tier.keys(beta?.url as string);
     expect(alphaKeys.filter((k) => !k.startsWith("_"))).toEqual([
       "alpha/wal-00000000000000000001.bincode",
       ...(alphaKeys.length > 2 ? alphaKeys.slice(2) : []),
@@ -146,7 +126,7 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     const home = wal.locate("orders");
     await wal.close();
 
-    const fs = tier.open(parseStorageUrl(home?.url as string));
+    const fs = tier.openFileSystem(home?.url as string);
     const segs = (await listAll(fs, "orders/")).files.map((f) => f.key).sort();
     const last = segs[segs.length - 1] as string;
     const good = await fs.read(last);
@@ -192,13 +172,13 @@ describe.each(tiers)("WriteAheadLog on %s", (_name, makeTier) => {
     expect(wal.locate("orders")).toEqual(placed);
     expect(wal.locate("other")).toBeUndefined();
     expect(wal.collections()).toEqual(["orders"]);
-    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     await wal.append("orders", entries(0, 2));
-    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
     await wal.drop("orders");
     expect(wal.locate("orders")).toBeUndefined();
     expect(wal.collections()).toEqual([]);
-    expect((await keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     expect(await collect(wal.replay("orders"))).toEqual([]);
   });
 
