@@ -136,7 +136,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
         assertMarkerFits(url, marker, component, options.deployment);
         const want = expected[url];
         if (want !== undefined && marker.uuid !== want)
-          throw new ForeignRootError(url, "uuid", "its marker has another UUID than expected");
+          throw new ForeignRootError(url, "OtherUuid", "its marker has another UUID than expected");
       } else if (expected[url] !== undefined) {
         return finish({
           report: {

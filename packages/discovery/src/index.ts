@@ -8,7 +8,7 @@ export { discover, discoverAll, isNewRoot } from "./discover.js";
 export {
   ensureRootMarker,
   ForeignRootError,
-  type ForeignRootReason,
+  type ForeignRootKind,
   parseRootMarker,
   ROOT_MARKER_FILE,
   readRootMarker,

@@ -12,34 +12,37 @@ import type { RootMarker } from "./types.js";
 /** Name of the identity marker at the top of every root (re-exported from core). */
 export const ROOT_MARKER_FILE: typeof CORE_ROOT_MARKER_FILE = CORE_ROOT_MARKER_FILE;
 
-/** Why a root's marker does not fit the caller. */
-export type ForeignRootReason = "invalid" | "component" | "deployment" | "uuid";
+/**
+ * Why a root's marker does not fit the caller: it cannot be parsed (`InvalidMarker`), or it names another
+ * component, deployment or root identity.
+ */
+export type ForeignRootKind = "InvalidMarker" | "OtherComponent" | "OtherDeployment" | "OtherUuid";
 
 /**
  * The root's identity marker belongs to something else (another component, deployment or root
- * identity) or cannot be parsed. Branch on {@link ForeignRootError.reason}.
+ * identity) or cannot be parsed. Branch on {@link ForeignRootError.kind}.
  *
  * Code `FOREIGN_ROOT`: the root cannot be used until an operator decides.
  */
 export class ForeignRootError extends ProximaError {
   readonly url: string;
-  readonly reason: ForeignRootReason;
-  constructor(url: string, reason: ForeignRootReason, detail: string) {
-    super("FOREIGN_ROOT", `storage root ${url} is foreign (${reason}): ${detail}`);
+  readonly kind: ForeignRootKind;
+  constructor(url: string, kind: ForeignRootKind, detail: string) {
+    super("FOREIGN_ROOT", `storage root ${url} is foreign (${kind}): ${detail}`);
     this.url = url;
-    this.reason = reason;
+    this.kind = kind;
   }
 }
 
 const decoder = new TextDecoder();
 
-/** Validates parsed JSON as a {@link RootMarker}; throws {@link ForeignRootError} (`invalid`). */
+/** Validates parsed JSON as a {@link RootMarker}; throws {@link ForeignRootError} (`InvalidMarker`). */
 export function parseRootMarker(url: string, text: string): RootMarker {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} is not valid JSON`);
+    throw new ForeignRootError(url, "InvalidMarker", `${ROOT_MARKER_FILE} is not valid JSON`);
   }
   const v = value as Partial<Record<keyof RootMarker, unknown>> | null;
   const ok =
@@ -55,13 +58,17 @@ export function parseRootMarker(url: string, text: string): RootMarker {
     (v.siblings === undefined ||
       (Array.isArray(v.siblings) && v.siblings.every((s) => typeof s === "string")));
   if (!ok)
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} is not a format-1 ProximaDB root marker`);
+    throw new ForeignRootError(
+      url,
+      "InvalidMarker",
+      `${ROOT_MARKER_FILE} is not a format-1 ProximaDB root marker`,
+    );
   return v as RootMarker;
 }
 
 /**
  * Reads the root's identity marker. Resolves to `undefined` when there is none; throws
- * {@link ForeignRootError} (`invalid`) for an unparseable marker and the adapter's `FsError` otherwise.
+ * {@link ForeignRootError} (`InvalidMarker`) for an unparseable marker and the adapter's `FsError` otherwise.
  * Read-only.
  */
 export async function readRootMarker(fs: FileSystem): Promise<RootMarker | undefined> {
@@ -85,12 +92,12 @@ export function assertMarkerFits(
   if (marker.component !== component) {
     throw new ForeignRootError(
       url,
-      "component",
+      "OtherComponent",
       `its marker says component ${marker.component}, expected ${component}`,
     );
   }
   if (deployment !== undefined && marker.deployment !== deployment) {
-    throw new ForeignRootError(url, "deployment", "its marker belongs to another deployment");
+    throw new ForeignRootError(url, "OtherDeployment", "its marker belongs to another deployment");
   }
 }
 
@@ -136,7 +143,11 @@ export async function ensureRootMarker(
   }
   const stored = await readRootMarker(fs);
   if (!stored)
-    throw new ForeignRootError(url, "invalid", `${ROOT_MARKER_FILE} vanished right after it was written`);
+    throw new ForeignRootError(
+      url,
+      "InvalidMarker",
+      `${ROOT_MARKER_FILE} vanished right after it was written`,
+    );
   assertMarkerFits(url, stored, component, options.deployment);
   return stored;
 }
