@@ -8,7 +8,7 @@ import {
   InvalidStorageUrlError,
 } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
-import { collect, expectError, expectFsError, listPages, writeAll } from "./helpers.js";
+import { collect, errorOf, expectError, expectFsError, listPages, writeAll } from "./helpers.js";
 import type { DescribeFileSystemOptions } from "./options.js";
 
 /** One root of each scheme; the suite hands every one not of the adapter's own scheme to `openRoot`. */
@@ -176,6 +176,14 @@ export function describeErrorVocabulary(
       await expect(fs.move("self/key", "self/key")).resolves.toBeUndefined();
       await expectFsError(fs.move("self/key", "self/key", { overwrite: false }), "AlreadyExists");
       expect(Buffer.from(await fs.read("self/key")).toString()).toBe("bytes");
+    });
+
+    it("rejects a listing whose signal is aborted with the signal's own reason, not a storage error", async () => {
+      const fs = current();
+      await fs.write("ab/x", "1");
+      const ac = new AbortController();
+      ac.abort();
+      expect(await errorOf(listPages(fs, "ab/", { signal: ac.signal }))).toBe(ac.signal.reason);
     });
 
     it("after close(), rejects every operation with ClosedError (CLOSED); closing again is harmless", async () => {
