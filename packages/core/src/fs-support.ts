@@ -14,7 +14,8 @@ import { ClosedError, InvalidArgumentError, InvalidStorageUrlError } from "./err
 import { type FileSystem, type FsCapabilities, FsError, type ReadRange, assertKey, isFsError } from "./fs.js";
 import { type StorageRoot, type StorageScheme, parseStorageUrl } from "./storage-url.js";
 
-const FLAGS = [
+/** The boolean flags of {@link FsCapabilities} (every key but `maxListPageSize`). */
+export const FS_CAPABILITY_FLAGS = [
   "atomicMove",
   "serverSideMove",
   "conditionalCreate",
@@ -38,7 +39,7 @@ export function fsCapabilities(
   overrides: Partial<FsCapabilities> = {},
 ): FsCapabilities {
   const caps = { ...base, ...overrides };
-  for (const flag of FLAGS) {
+  for (const flag of FS_CAPABILITY_FLAGS) {
     if (typeof caps[flag] !== "boolean")
       throw new InvalidArgumentError(`capability ${flag} must be a boolean (got ${String(caps[flag])})`);
   }
@@ -164,6 +165,28 @@ export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): P
     if (isFsError(err, "NotFound")) return false;
     throw err;
   }
+}
+
+/** `read` through `readStream`: the chunks joined into one buffer (a single chunk is returned as it is). */
+export async function readByStream(
+  fs: Pick<FileSystem, "readStream">,
+  key: string,
+  range?: ReadRange,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of fs.readStream(key, range)) {
+    chunks.push(chunk);
+    total += chunk.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** Parallel deletes `deleteMany` keeps in flight when the backend has no batch delete. */

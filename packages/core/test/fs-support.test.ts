@@ -19,6 +19,7 @@ import {
   listPageSize,
   moveOntoItself,
   parseStorageUrl,
+  readByStream,
 } from "../src/index.js";
 
 const root = parseStorageUrl("mem://support");
@@ -231,5 +232,30 @@ describe("moveOntoItself", () => {
     expect(err).toBeInstanceOf(FsError);
     expect((err as FsError).kind).toBe("AlreadyExists");
     expect((err as FsError).key).toBe("here");
+  });
+});
+
+describe("readByStream", () => {
+  const streaming = (parts: number[][]) => ({
+    async *readStream() {
+      for (const p of parts) yield Uint8Array.from(p);
+    },
+  });
+
+  it("joins the chunks of readStream in order into one buffer", async () => {
+    expect([...(await readByStream(streaming([[1, 2], [], [3], [4, 5, 6]]), "k"))]).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    expect((await readByStream(streaming([]), "k")).byteLength).toBe(0);
+  });
+
+  it("returns a single chunk as it is, without a copy", async () => {
+    const only = Uint8Array.from([9, 8]);
+    const fs = {
+      async *readStream() {
+        yield only;
+      },
+    };
+    expect(await readByStream(fs, "k")).toBe(only);
   });
 });

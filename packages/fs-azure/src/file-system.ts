@@ -20,6 +20,7 @@ import {
   type ListPage,
   listPageSize,
   moveOntoItself,
+  readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
@@ -166,14 +167,9 @@ export class AzureBlobFileSystem implements FileSystem {
     return existsByStat(this, key);
   }
 
+  /** Reads a key (or a range) into one buffer, through {@link readStream}. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.readStream(key, range)) {
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
+    return readByStream(this, key, range);
   }
 
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {

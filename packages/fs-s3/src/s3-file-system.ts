@@ -31,6 +31,7 @@ import {
   type ListPage,
   listPageSize,
   moveOntoItself,
+  readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
@@ -279,20 +280,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Reads a key (or a range: `Range: bytes=…`). A range starting at or past the end reads nothing. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.readStream(key, range)) {
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-    if (chunks.length === 1) return chunks[0] as Uint8Array;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return readByStream(this, key, range);
   }
 
   /** Streams a key (or a range) from `GetObject` without buffering it whole. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type FileSystem, FsError, ProximaError } from "@proximadb/core";
+import { FS_CAPABILITY_FLAGS, type FileSystem, FsError, ProximaError } from "@proximadb/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeErrorVocabulary } from "./errors.js";
 import {
@@ -61,18 +61,7 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
     describe("capabilities and probe", () => {
       it("declares every capability with the right type", () => {
         const c = fs.capabilities;
-        for (const k of [
-          "atomicMove",
-          "serverSideMove",
-          "conditionalCreate",
-          "append",
-          "fsync",
-          "delimiterList",
-          "rangeRead",
-          "remote",
-        ] as const) {
-          expect(typeof c[k], k).toBe("boolean");
-        }
+        for (const k of FS_CAPABILITY_FLAGS) expect(typeof c[k], k).toBe("boolean");
         expect(Number.isInteger(c.maxListPageSize) && c.maxListPageSize > 0).toBe(true);
       });
 
