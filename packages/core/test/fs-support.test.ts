@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ClosedError,
   DELETE_CONCURRENCY,
+  FS_CAPABILITY_FLAGS,
   type FileEntry,
   type FsCapabilities,
   FsError,
@@ -23,17 +24,11 @@ import {
 } from "../src/index.js";
 
 const root = parseStorageUrl("mem://support");
-const CAPS: FsCapabilities = {
-  atomicMove: true,
-  serverSideMove: true,
-  conditionalCreate: true,
-  append: false,
-  fsync: false,
-  delimiterList: true,
-  rangeRead: true,
+/** Every flag false, 1,000-key pages. */
+const CAPS = {
+  ...Object.fromEntries(FS_CAPABILITY_FLAGS.map((flag) => [flag, false])),
   maxListPageSize: 1000,
-  remote: false,
-};
+} as unknown as FsCapabilities;
 
 function thrown(fn: () => unknown): unknown {
   try {
