@@ -108,6 +108,18 @@ export function assertDeletePrefix(prefix: string, root: StorageRoot): string {
 }
 
 /**
+ * The `Unsupported` error of `openAppend` on a backend without appends (`capabilities.append: false`):
+ * object stores write one object per batch instead.
+ */
+export function appendUnsupported(root: StorageRoot, key: string): FsError {
+  return new FsError(
+    "Unsupported",
+    `openAppend ${JSON.stringify(key)} in ${root.url}: objects cannot be appended to (capabilities.append is false); write one object per batch`,
+    { key, root: root.url },
+  );
+}
+
+/**
  * Checks a read range: `offset`, and `length` when given, must be non-negative safe integers.
  * @throws InvalidArgumentError (code `INVALID_ARGUMENT`) otherwise
  */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ClosedError,
+  appendUnsupported,
   DELETE_CONCURRENCY,
   FS_CAPABILITY_FLAGS,
   type FileEntry,
@@ -252,5 +253,15 @@ describe("readByStream", () => {
       },
     };
     expect(await readByStream(fs, "k")).toBe(only);
+  });
+});
+
+describe("appendUnsupported", () => {
+  it("is a non-retryable FsError Unsupported naming the key and the root", () => {
+    const err = appendUnsupported(root, "wal/seg");
+    expect(err).toBeInstanceOf(FsError);
+    expect(err.kind).toBe("Unsupported");
+    expect(err.retryable).toBe(false);
+    expect({ key: err.key, root: err.root }).toEqual({ key: "wal/seg", root: "mem://support" });
   });
 });

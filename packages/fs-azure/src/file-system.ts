@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import type { BlobBatchClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import {
   type AppendHandle,
+  appendUnsupported,
   assertDeletePrefix,
   assertFileKey,
   assertKey,
@@ -260,14 +261,7 @@ export class AzureBlobFileSystem implements FileSystem {
 
   async openAppend(key: string): Promise<AppendHandle> {
     this.#name("openAppend", key);
-    throw new FsError(
-      "Unsupported",
-      "openAppend: object stores write one object per batch (capabilities.append is false)",
-      {
-        key,
-        root: this.root.url,
-      },
-    );
+    throw appendUnsupported(this.root, key);
   }
 
   /**

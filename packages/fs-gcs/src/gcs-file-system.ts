@@ -11,6 +11,7 @@ import {
 export type RetryOptions = NonNullable<StorageOptions["retryOptions"]>;
 import {
   type AppendHandle,
+  appendUnsupported,
   type FileEntry,
   type FileSystem,
   type FileSystemProvider,
@@ -380,10 +381,7 @@ export class GcsFileSystem implements FileSystem {
 
   async openAppend(key: string): Promise<AppendHandle> {
     this.#name("openAppend", key);
-    throw new FsError("Unsupported", "gcs objects cannot be appended to; write one object per batch", {
-      key,
-      root: this.root.url,
-    });
+    throw appendUnsupported(this.root, key);
   }
 
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {

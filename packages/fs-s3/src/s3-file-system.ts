@@ -14,6 +14,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   type AppendHandle,
+  appendUnsupported,
   assertDeletePrefix,
   assertFileKey,
   assertKey,
@@ -349,14 +350,7 @@ export class S3FileSystem implements FileSystem {
   /** Always throws `Unsupported`: objects cannot be appended to (`capabilities.append` is false). */
   async openAppend(key: string): Promise<AppendHandle> {
     this.#key("openAppend", key);
-    throw new FsError(
-      "Unsupported",
-      `S3 openAppend ${this.root.url}/${key}: S3 objects cannot be appended to; write one object per batch`,
-      {
-        key,
-        root: this.root.url,
-      },
-    );
+    throw appendUnsupported(this.root, key);
   }
 
   /**
