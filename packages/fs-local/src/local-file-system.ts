@@ -235,6 +235,15 @@ export class LocalFileSystem implements FileSystem {
     );
   }
 
+  /** Opens a key for reading; a missing key (or a folder in its path) is `NotFound`. */
+  async #openRead(op: string, key: string): Promise<FileHandle> {
+    try {
+      return await this.#fs.open(this.#path(key), "r");
+    } catch (err) {
+      throw this.#readErr(err, op, key);
+    }
+  }
+
   /** True when the key exists (as a file). */
   async exists(key: string): Promise<boolean> {
     return existsByStat(this, key);
@@ -246,12 +255,7 @@ export class LocalFileSystem implements FileSystem {
     checkReadRange(range, key);
     // One open and one positional read into one buffer: no stream, no concatenation. A bounded range
     // (an SSTable block, a footer) does not even need the file's size.
-    let handle: FileHandle;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "read", key);
-    }
+    const handle = await this.#openRead("read", key);
     try {
       const offset = range?.offset ?? 0;
       let length = range?.length;
@@ -271,12 +275,7 @@ export class LocalFileSystem implements FileSystem {
   /** Opens a file for positional reads through one descriptor (an SSTable's block reads). */
   async openReader(key: string): Promise<PositionalReader> {
     this.#file("openReader", key);
-    let handle: FileHandle;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "openReader", key);
-    }
+    const handle = await this.#openRead("openReader", key);
     const readErr = (err: unknown) => this.#readErr(err, "read", key);
     return {
       async read(offset: number, length: number): Promise<Uint8Array> {
@@ -295,13 +294,8 @@ export class LocalFileSystem implements FileSystem {
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
     this.#file("readStream", key);
     checkReadRange(range, key);
-    let handle: FileHandle;
+    const handle = await this.#openRead("read", key);
     let size: number;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "read", key);
-    }
     try {
       try {
         const st = await handle.stat();

@@ -469,27 +469,30 @@ export class S3FileSystem implements FileSystem {
     }
   }
 
+  /** The error context of a write: an exclusive create's 412/409 means AlreadyExists; an abort is the signal's. */
+  #writeCtx(key: string, options: WriteOptions): S3ErrorContext & { signal?: AbortSignal } {
+    return {
+      op: "write",
+      root: this.root.url,
+      key,
+      exclusiveCreate: options.exclusive === true,
+      signal: options.signal,
+    };
+  }
+
   async #put(key: string, body: Uint8Array, options: WriteOptions): Promise<void> {
-    await this.#call(
-      {
-        op: "write",
-        root: this.root.url,
-        key,
-        exclusiveCreate: options.exclusive === true,
-        signal: options.signal,
-      },
-      () =>
-        this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: this.#base + key,
-            Body: body,
-            ContentLength: body.byteLength,
-            ContentType: options.contentType,
-            IfNoneMatch: options.exclusive ? "*" : undefined,
-          }),
-          { abortSignal: options.signal },
-        ),
+    await this.#call(this.#writeCtx(key, options), () =>
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#base + key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: options.contentType,
+          IfNoneMatch: options.exclusive ? "*" : undefined,
+        }),
+        { abortSignal: options.signal },
+      ),
     );
   }
 
@@ -512,16 +515,7 @@ export class S3FileSystem implements FileSystem {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       options.signal?.throwIfAborted();
-      await this.#call(
-        {
-          op: "write",
-          root: this.root.url,
-          key,
-          exclusiveCreate: options.exclusive === true,
-          signal: options.signal,
-        },
-        () => upload.done(),
-      );
+      await this.#call(this.#writeCtx(key, options), () => upload.done());
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       if (body instanceof Readable) body.destroy();
