@@ -168,8 +168,12 @@ export class InvalidArgumentError extends ProximaError {
 export class ClosedError extends ProximaError {
   /** What was closed: `"wal"`, `"viper engine"`, `"etcd store"`, … */
   readonly subject: string;
-  constructor(subject: string, operation?: string) {
-    super("CLOSED", operation === undefined ? `${subject} is closed` : `${subject} is closed (${operation})`);
+  constructor(subject: string, operation?: string, options?: { cause?: unknown }) {
+    super(
+      "CLOSED",
+      operation === undefined ? `${subject} is closed` : `${subject} is closed (${operation})`,
+      options,
+    );
     this.subject = subject;
   }
 }

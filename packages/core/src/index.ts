@@ -7,3 +7,4 @@ export * from "./strategy.js";
 export * from "./assignment-store.js";
 export * from "./assignment-service.js";
 export * from "./fs.js";
+export * from "./fs-support.js";

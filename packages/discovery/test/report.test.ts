@@ -131,11 +131,15 @@ describe("root markers", () => {
   it("refuses a root whose marker belongs to another component or deployment, or is not a marker", async () => {
     const [root, junk] = memRoots({ "mem://a": {}, "mem://b": { [ROOT_MARKER_FILE]: "{not json" } });
     await ensureRootMarker(root!, "wal", { deployment: "prod" });
-    await expect(ensureRootMarker(root!, "lsm")).rejects.toMatchObject({ reason: "component" });
+    await expect(ensureRootMarker(root!, "lsm")).rejects.toMatchObject({ kind: "Component" });
     await expect(ensureRootMarker(root!, "wal", { deployment: "dev" })).rejects.toMatchObject({
-      reason: "deployment",
+      kind: "Deployment",
     });
     await expect(ensureRootMarker(junk!, "wal")).rejects.toBeInstanceOf(ForeignRootError);
+    await expect(ensureRootMarker(junk!, "wal")).rejects.toMatchObject({
+      kind: "Invalid",
+      code: "FOREIGN_ROOT",
+    });
     const report = await discover({ component: "wal", roots: [root!, junk!], deployment: "prod" });
     expect(report.roots.map((r) => r.status)).toEqual(["online", "foreign"]);
     const other = await discover({ component: "lsm", roots: [root!] });

@@ -3,14 +3,25 @@ import { inspect } from "node:util";
 import type { BlobBatchClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import {
   type AppendHandle,
+  appendUnsupported,
+  assertDeletePrefix,
+  assertFileKey,
   assertKey,
+  assertOpen,
+  assertRootScheme,
+  checkReadRange,
+  existsByStat,
   type FileEntry,
   FsError,
   type FileSystem,
   type FsCapabilities,
+  fsCapabilities,
+  intOption,
   type ListOptions,
   type ListPage,
-  parseStorageUrl,
+  listPageSize,
+  moveOntoItself,
+  readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
@@ -24,14 +35,26 @@ import {
   createContainerClient,
 } from "./options.js";
 
-/** Largest page one List Blobs request returns. */
-const MAX_LIST_PAGE = 5000;
-/** Page size when the caller names none (the contract's common 1,000-key page). */
-const DEFAULT_LIST_PAGE = 1000;
 /** Sub-requests per Blob Batch request (the service's limit). */
 const MAX_BATCH = 256;
 /** Bodies up to this size go in one Put Blob; larger ones are staged as blocks by the SDK. */
 const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * What Azure Blob Storage does natively on the blob endpoint: server-side Copy Blob + delete (not atomic),
+ * `If-None-Match: *` creates, delimiter listings of up to 5,000 keys a page; no append, no fsync.
+ */
+export const AZURE_CAPABILITIES: FsCapabilities = fsCapabilities({
+  atomicMove: false,
+  serverSideMove: true,
+  conditionalCreate: true,
+  append: false,
+  fsync: false,
+  delimiterList: true,
+  rangeRead: true,
+  maxListPageSize: 5000,
+  remote: true,
+});
 
 /**
  * A {@link FileSystem} on Azure Blob Storage for `adls://account/container/prefix` roots.
@@ -48,7 +71,7 @@ const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
  */
 export class AzureBlobFileSystem implements FileSystem {
   readonly root: StorageRoot;
-  readonly capabilities: FsCapabilities;
+  readonly capabilities: FsCapabilities = AZURE_CAPABILITIES;
   /** The account has a hierarchical namespace (as configured; informational). */
   readonly hierarchicalNamespace: boolean;
   /** How the adapter authenticates (the mode only, never the secret). */
@@ -58,21 +81,17 @@ export class AzureBlobFileSystem implements FileSystem {
   readonly #base: string;
   readonly #blockSize: number;
   readonly #concurrency: number;
-  readonly #deleteConcurrency: number;
   #batch: BlobBatchClient | undefined;
+  #closed = false;
 
   /**
    * @param root an `adls://account/container/prefix` root (parsed or as a URL).
    * @param options exactly one way to authenticate, plus endpoint and retry settings.
-   * @throws InvalidArgumentError for conflicting options; FsError `Unsupported` for `useDfsRename: true`.
+   * @throws InvalidStorageUrlError for a root that is not `adls://`; InvalidArgumentError for conflicting or
+   *   out-of-range options; FsError `Unsupported` for `useDfsRename: true`.
    */
   constructor(root: StorageRoot | string, options: AzureFileSystemOptions) {
-    const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
-    if (parsed.scheme !== "adls" || !parsed.account || !parsed.container) {
-      throw new FsError("InvalidKey", `AzureBlobFileSystem serves adls:// roots, not ${parsed.url}`, {
-        root: parsed.url,
-      });
-    }
+    const parsed = assertRootScheme(root, ["adls"], "AzureBlobFileSystem");
     if (options.useDfsRename) {
       throw new FsError(
         "Unsupported",
@@ -85,24 +104,18 @@ export class AzureBlobFileSystem implements FileSystem {
     this.hierarchicalNamespace = options.hierarchicalNamespace ?? false;
     this.#client = createContainerClient(parsed, options, this.authMode);
     this.#base = parsed.prefix ? `${parsed.prefix}/` : "";
-    this.#blockSize = options.streamBlockSize ?? 4 * 1024 * 1024;
-    this.#concurrency = options.streamConcurrency ?? 4;
-    this.#deleteConcurrency = options.deleteConcurrency ?? 16;
-    this.capabilities = Object.freeze({
-      atomicMove: false,
-      serverSideMove: true,
-      conditionalCreate: true,
-      append: false,
-      fsync: false,
-      delimiterList: true,
-      rangeRead: true,
-      maxListPageSize: MAX_LIST_PAGE,
-      remote: true,
-    });
+    this.#blockSize = intOption(
+      "AzureBlobFileSystem",
+      "streamBlockSize",
+      options.streamBlockSize,
+      4 * 1024 * 1024,
+    );
+    this.#concurrency = intOption("AzureBlobFileSystem", "streamConcurrency", options.streamConcurrency, 4);
   }
 
   /** Container exists and is reachable. Never creates it. */
   async probe(): Promise<RootProbe> {
+    assertOpen(this.#closed, this.root, "probe");
     try {
       return { exists: await this.#client.exists() };
     } catch (err) {
@@ -111,8 +124,9 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    assertOpen(this.#closed, this.root, "list");
     assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxPageSize = Math.max(1, Math.min(options.pageSize ?? DEFAULT_LIST_PAGE, MAX_LIST_PAGE));
+    const maxPageSize = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
     const full = this.#base + prefix;
     const listOptions = { prefix: full, abortSignal: options.signal };
     const pages = options.delimiter
@@ -135,12 +149,13 @@ export class AzureBlobFileSystem implements FileSystem {
         if (files.length > 0 || prefixes.length > 0) yield { files, prefixes };
       }
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       throw this.#error(err, { op: "list", key: prefix });
     }
   }
 
   async stat(key: string): Promise<FileEntry> {
-    const blob = this.#blob(key);
+    const blob = this.#blob("stat", key);
     try {
       const p = await blob.getProperties();
       return { key, size: p.contentLength ?? 0, mtimeMs: (p.lastModified ?? new Date(0)).getTime() };
@@ -150,27 +165,17 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async exists(key: string): Promise<boolean> {
-    const blob = this.#blob(key);
-    try {
-      return await blob.exists();
-    } catch (err) {
-      throw this.#error(err, { op: "exists", key });
-    }
+    return existsByStat(this, key);
   }
 
+  /** Reads a key (or a range) into one buffer, through {@link readStream}. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.readStream(key, range)) {
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
+    return readByStream(this, key, range);
   }
 
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
-    const blob = this.#blob(key);
-    assertRange(range, key, this.root.url);
+    const blob = this.#blob("read", key);
+    checkReadRange(range, key);
     if (range?.length === 0) {
       // A zero-length range still has to say whether the key exists.
       await this.stat(key);
@@ -198,7 +203,7 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
-    const blob = this.#blob(key);
+    const blob = this.#blob("write", key);
     const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     const exclusive = options.exclusive === true;
     const common = {
@@ -215,6 +220,7 @@ export class AzureBlobFileSystem implements FileSystem {
           concurrency: this.#concurrency,
         });
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       throw this.#error(err, { op: "write", key, exclusive });
     }
   }
@@ -224,7 +230,7 @@ export class AzureBlobFileSystem implements FileSystem {
     source: AsyncIterable<Uint8Array>,
     options: WriteOptions = {},
   ): Promise<{ bytes: number }> {
-    const blob = this.#blob(key);
+    const blob = this.#blob("writeStream", key);
     const exclusive = options.exclusive === true;
     let bytes = 0;
     const signal = options.signal;
@@ -247,21 +253,15 @@ export class AzureBlobFileSystem implements FileSystem {
       });
     } catch (err) {
       counted.destroy();
+      if (signal?.aborted) throw signal.reason;
       throw this.#error(err, { op: "writeStream", key, exclusive });
     }
     return { bytes };
   }
 
   async openAppend(key: string): Promise<AppendHandle> {
-    assertKey(key, { root: this.root.url });
-    throw new FsError(
-      "Unsupported",
-      "openAppend: object stores write one object per batch (capabilities.append is false)",
-      {
-        key,
-        root: this.root.url,
-      },
-    );
+    this.#name("openAppend", key);
+    throw appendUnsupported(this.root, key);
   }
 
   /**
@@ -270,8 +270,9 @@ export class AzureBlobFileSystem implements FileSystem {
    * leaves both keys (never neither).
    */
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    const src = this.#blob(from);
-    const dst = this.#blob(to);
+    const src = this.#blob("move", from);
+    const dst = this.#blob("move", to);
+    if (from === to) return moveOntoItself(this, from, options);
     const overwrite = options.overwrite ?? true;
     let etag: string | undefined;
     try {
@@ -279,7 +280,6 @@ export class AzureBlobFileSystem implements FileSystem {
     } catch (err) {
       throw this.#error(err, { op: "move", key: from });
     }
-    if (from === to) return;
     try {
       const poller = await dst.beginCopyFromURL(src.url, {
         conditions: overwrite ? undefined : { ifNoneMatch: "*" },
@@ -311,7 +311,7 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async delete(key: string): Promise<void> {
-    const blob = this.#blob(key);
+    const blob = this.#blob("delete", key);
     try {
       await blob.deleteIfExists();
     } catch (err) {
@@ -322,24 +322,15 @@ export class AzureBlobFileSystem implements FileSystem {
   /** Blob Batch deletes, 256 per request; missing keys are ignored. */
   async deleteMany(keys: readonly string[]): Promise<void> {
     const names = [...new Set(keys)];
-    for (const k of names) this.#name(k);
+    for (const k of names) this.#name("deleteMany", k);
     for (let i = 0; i < names.length; i += MAX_BATCH) {
       await this.#deleteBatch(names.slice(i, i + MAX_BATCH));
     }
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertKey(prefix, { root: this.root.url });
-    if (!prefix.endsWith("/")) {
-      throw new FsError(
-        "InvalidKey",
-        `deletePrefix needs a prefix ending with '/', got ${JSON.stringify(prefix)}`,
-        {
-          key: prefix,
-          root: this.root.url,
-        },
-      );
-    }
+    assertOpen(this.#closed, this.root, "deletePrefix");
+    assertDeletePrefix(prefix, this.root);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -349,8 +340,9 @@ export class AzureBlobFileSystem implements FileSystem {
     return count;
   }
 
+  /** Every later call rejects with `ClosedError`. The SDK holds nothing to release (its HTTP agent is shared and unref'd). */
   async close(): Promise<void> {
-    // The SDK keeps no resources that need releasing (its HTTP agent is shared and unref'd).
+    this.#closed = true;
   }
 
   /** Shows the root and the auth mode only. */
@@ -367,7 +359,7 @@ export class AzureBlobFileSystem implements FileSystem {
     if (keys.length === 1) return this.delete(keys[0] as string);
     this.#batch ??= this.#client.getBlobBatchClient();
     try {
-      const res = await this.#batch.deleteBlobs(keys.map((k) => this.#client.getBlobClient(this.#name(k))));
+      const res = await this.#batch.deleteBlobs(keys.map((k) => this.#client.getBlobClient(this.#base + k)));
       for (const [i, sub] of res.subResponses.entries()) {
         if (sub.status === 404 || (sub.status >= 200 && sub.status < 300)) continue;
         throw this.#error(
@@ -381,36 +373,17 @@ export class AzureBlobFileSystem implements FileSystem {
     }
   }
 
-  #name(key: string): string {
-    assertKey(key, { root: this.root.url });
-    if (key.endsWith("/")) {
-      throw new FsError(
-        "InvalidKey",
-        `invalid key ${JSON.stringify(key)}: a file key must not end with '/'`,
-        { key, root: this.root.url },
-      );
-    }
-    return this.#base + key;
+  /** The blob name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
+  #name(op: string, key: string): string {
+    assertOpen(this.#closed, this.root, op);
+    return this.#base + assertFileKey(key, this.root);
   }
 
-  #blob(key: string): BlockBlobClient {
-    return this.#client.getBlockBlobClient(this.#name(key));
+  #blob(op: string, key: string): BlockBlobClient {
+    return this.#client.getBlockBlobClient(this.#name(op, key));
   }
 
   #error(err: unknown, ctx: Omit<ErrorContext, "root">): FsError {
     return toFsError(err, { ...ctx, root: this.root.url });
   }
-}
-
-function assertRange(range: ReadRange | undefined, key: string, root: string): void {
-  if (range === undefined) return;
-  const ok =
-    Number.isSafeInteger(range.offset) &&
-    range.offset >= 0 &&
-    (range.length === undefined || (Number.isSafeInteger(range.length) && range.length >= 0));
-  if (!ok)
-    throw new FsError("InvalidKey", `invalid range ${JSON.stringify(range)} for ${JSON.stringify(key)}`, {
-      key,
-      root,
-    });
 }

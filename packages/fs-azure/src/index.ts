@@ -1,4 +1,4 @@
-export { AzureBlobFileSystem } from "./file-system.js";
+export { AZURE_CAPABILITIES, AzureBlobFileSystem } from "./file-system.js";
 export { azureFileSystemProvider } from "./provider.js";
 export type { AzureAuthMode, AzureCommonOptions, AzureFileSystemOptions } from "./options.js";
 export { AzureErrorSummary, toFsError } from "./errors.js";

@@ -37,7 +37,10 @@ export interface AzureCommonOptions {
   readonly streamBlockSize?: number;
   /** Blocks uploaded in parallel by `writeStream` (default 4). */
   readonly streamConcurrency?: number;
-  /** Deletes in flight at once when a batch cannot be used (default 16). */
+  /**
+   * @deprecated Ignored: `deleteMany` always sends Blob Batch requests (256 deletes each). Kept so existing
+   * configurations still type-check.
+   */
   readonly deleteConcurrency?: number;
 }
 

@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
 import { inspect } from "node:util";
-import { type FileSystem, FsError, InvalidArgumentError, listAll, parseStorageUrl } from "@proximadb/core";
+import {
+  type FileSystem,
+  FsError,
+  InvalidArgumentError,
+  InvalidStorageUrlError,
+  listAll,
+  parseStorageUrl,
+} from "@proximadb/core";
 import { describe, expect, it } from "vitest";
 import { AzureBlobFileSystem, azureFileSystemProvider } from "../src/index.js";
 import { azurite, FAST_RETRIES, freshFs, freshRoot, rawContainer } from "./helpers.js";
@@ -494,8 +501,19 @@ describe("AzureBlobFileSystem on Azurite", () => {
       expect(fs.capabilities.atomicMove).toBe(false);
     });
 
-    it("serves only adls:// roots", () => {
-      expect(() => new AzureBlobFileSystem("s3://bucket/p", { accountKey: "a2V5" })).toThrow(FsError);
+    it("serves only adls:// roots: another scheme is InvalidStorageUrlError", () => {
+      expect(() => new AzureBlobFileSystem("s3://bucket/p", { accountKey: "a2V5" })).toThrow(
+        InvalidStorageUrlError,
+      );
+    });
+
+    it("refuses a stream block size or concurrency below 1 with InvalidArgumentError", () => {
+      for (const bad of [{ streamBlockSize: 0 }, { streamConcurrency: -1 }, { streamConcurrency: 1.5 }]) {
+        expect(
+          () => new AzureBlobFileSystem("adls://acct1/data", { accountKey: "a2V5", ...bad }),
+          JSON.stringify(bad),
+        ).toThrow(InvalidArgumentError);
+      }
     });
 
     it("opens adls roots through the provider with shared options", async () => {

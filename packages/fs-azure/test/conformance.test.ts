@@ -1,10 +1,17 @@
 import { describeFileSystem } from "@proximadb/testing/conformance";
-import { freshFs } from "./helpers.js";
+import { AzureBlobFileSystem } from "../src/index.js";
+import { FAST_RETRIES, azurite, freshFs } from "./helpers.js";
 
 // The shared FileSystem conformance suite, against Azurite's blob service (a real server driven by the
 // real SDK). Every create() gets a fresh prefix in the "conformance" container.
 describeFileSystem("fs-azure (Azurite)", {
   create: () => freshFs("conformance"),
+  openRoot: (url) =>
+    new AzureBlobFileSystem(url, {
+      accountKey: azurite().accountKey,
+      endpoint: azurite().blobEndpoint,
+      retryOptions: FAST_RETRIES,
+    }),
   cleanup: async (fs) => {
     await fs.deletePrefix("many/").catch(() => undefined);
   },

@@ -11,6 +11,7 @@ import {
 export type RetryOptions = NonNullable<StorageOptions["retryOptions"]>;
 import {
   type AppendHandle,
+  appendUnsupported,
   type FileEntry,
   type FileSystem,
   type FileSystemProvider,
@@ -22,11 +23,19 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  InvalidStorageUrlError,
+  assertDeletePrefix,
+  assertFileKey,
   assertKey,
-  parseStorageUrl,
+  assertOpen,
+  assertRootScheme,
+  checkReadRange,
+  deleteManyBounded,
+  existsByStat,
+  fsCapabilities,
+  intOption,
+  listPageSize,
+  moveOntoItself,
 } from "@proximadb/core";
-import pMap from "p-map";
 import { type ErrorContext, toFsError } from "./errors.js";
 import { ReplayableBody, uploadResumable } from "./resumable.js";
 
@@ -75,6 +84,19 @@ export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
   maxRetries: 6,
   idempotencyStrategy: IdempotencyStrategy.RetryAlways,
 };
+
+/** What GCS does natively: the atomic `objects.move`, `ifGenerationMatch: 0` creates, 1,000-key pages. */
+export const GCS_CAPABILITIES: FsCapabilities = fsCapabilities({
+  atomicMove: true,
+  serverSideMove: true,
+  conditionalCreate: true,
+  append: false,
+  fsync: false,
+  delimiterList: true,
+  rangeRead: true,
+  maxListPageSize: 1000,
+  remote: true,
+});
 
 /** First delay between two resumable-upload attempts (each a new session). */
 const MIN_RETRY_DELAY_MS = 100;
@@ -125,17 +147,7 @@ export function createGcsClient(options: GcsFileSystemOptions = {}): Storage {
  */
 export class GcsFileSystem implements FileSystem {
   readonly root: StorageRoot;
-  readonly capabilities: FsCapabilities = {
-    atomicMove: true,
-    serverSideMove: true,
-    conditionalCreate: true,
-    append: false,
-    fsync: false,
-    delimiterList: true,
-    rangeRead: true,
-    maxListPageSize: 1000,
-    remote: true,
-  };
+  readonly capabilities: FsCapabilities = GCS_CAPABILITIES;
   // Private fields: the client holds the credentials and must never show up in util.inspect or JSON.
   readonly #storage: Storage;
   readonly #bucket: Bucket;
@@ -147,34 +159,38 @@ export class GcsFileSystem implements FileSystem {
   readonly #threshold: number;
   readonly #chunkSize: number;
   readonly #deleteConcurrency: number;
+  #closed = false;
 
   /**
    * @param root a parsed `gcs` root or its URL (`gcs://bucket/prefix`, `gs://bucket/prefix`).
    * @param options connection and tuning options; credentials come from here or the standard chain.
+   * @throws InvalidStorageUrlError for a root that is not `gcs://` (`gs://`)
+   * @throws InvalidArgumentError for a numeric option out of range
    */
   constructor(root: StorageRoot | string, options: GcsFileSystemOptions = {}) {
-    const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
-    if (parsed.scheme !== "gcs" || !parsed.bucket)
-      throw new InvalidStorageUrlError(parsed.url, "GcsFileSystem serves gcs:// (gs://) roots only");
+    const parsed = assertRootScheme(root, ["gcs"], "GcsFileSystem");
+    const int = (name: keyof GcsFileSystemOptions, fallback: number, min: number) =>
+      intOption("GcsFileSystem", name, options[name] as number | undefined, fallback, min);
+    this.#uploadTimeoutMs = int("uploadTimeoutMs", 10 * 60_000, 1);
+    this.#threshold = int("resumableThresholdBytes", 8 * MiB, 0);
+    const chunk = int("resumableChunkBytes", 8 * MiB, CHUNK_UNIT);
+    this.#chunkSize = Math.round(chunk / CHUNK_UNIT) * CHUNK_UNIT;
+    this.#deleteConcurrency = int("deleteConcurrency", 16, 1);
     this.root = parsed;
     this.#storage = createGcsClient(options);
-    this.#bucket = this.#storage.bucket(parsed.bucket);
-    this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket);
+    this.#bucket = this.#storage.bucket(parsed.bucket as string);
+    this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket as string);
     const retry = { ...DEFAULT_GCS_RETRY_OPTIONS, ...options.retryOptions };
     this.#retry = {
       retries: retry.autoRetry === false ? 0 : Math.max(0, retry.maxRetries ?? 6),
       factor: retry.retryDelayMultiplier ?? 2,
       maxDelayMs: Math.max(MIN_RETRY_DELAY_MS, (retry.maxRetryDelay ?? 64) * 1000),
     };
-    this.#uploadTimeoutMs = Math.max(1, options.uploadTimeoutMs ?? 10 * 60_000);
     this.#prefix = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
-    this.#threshold = Math.max(0, options.resumableThresholdBytes ?? 8 * MiB);
-    const chunk = options.resumableChunkBytes ?? 8 * MiB;
-    this.#chunkSize = Math.max(CHUNK_UNIT, Math.round(chunk / CHUNK_UNIT) * CHUNK_UNIT);
-    this.#deleteConcurrency = Math.max(1, options.deleteConcurrency ?? 16);
   }
 
   async probe(): Promise<RootProbe> {
+    assertOpen(this.#closed, this.root, "probe");
     try {
       const [exists] = await this.#bucket.exists();
       return { exists };
@@ -184,8 +200,9 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    assertOpen(this.#closed, this.root, "list");
     assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxResults = Math.max(1, Math.min(options.pageSize ?? 1000, this.capabilities.maxListPageSize));
+    const maxResults = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
     let pageToken: string | undefined;
     do {
       options.signal?.throwIfAborted();
@@ -217,7 +234,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async stat(key: string): Promise<FileEntry> {
-    const file = this.#file(key);
+    const file = this.#file("stat", key);
     try {
       const [metadata] = await file.getMetadata();
       return entryOf(key, metadata);
@@ -227,17 +244,12 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async exists(key: string): Promise<boolean> {
-    const file = this.#file(key);
-    try {
-      const [exists] = await file.exists();
-      return exists;
-    } catch (err) {
-      throw this.#error(err, { op: "exists", key });
-    }
+    return existsByStat(this, key);
   }
 
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const file = this.#file(key);
+    const file = this.#file("read", key);
+    checkReadRange(range, key);
     const opts = rangeOptions(range);
     if (opts === "empty") {
       await this.stat(key); // still NotFound for a missing key
@@ -253,7 +265,8 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
-    const file = this.#file(key);
+    const file = this.#file("readStream", key);
+    checkReadRange(range, key);
     const opts = rangeOptions(range);
     if (opts === "empty") {
       await this.stat(key);
@@ -268,7 +281,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
-    const file = this.#file(key);
+    const file = this.#file("write", key);
     options.signal?.throwIfAborted();
     const body =
       typeof data === "string"
@@ -295,7 +308,7 @@ export class GcsFileSystem implements FileSystem {
     source: AsyncIterable<Uint8Array>,
     options: WriteOptions = {},
   ): Promise<{ bytes: number }> {
-    this.#name(key);
+    this.#name("writeStream", key);
     options.signal?.throwIfAborted();
     // Read up to the threshold first: a small stream is one multipart request, a large one a resumable session.
     const iterator = source[Symbol.asyncIterator]();
@@ -341,7 +354,7 @@ export class GcsFileSystem implements FileSystem {
     const ctx = { op, key, exclusive: options.exclusive, bareErrorIsTransient: true };
     try {
       await uploadResumable({
-        file: this.#uploadBucket.file(this.#name(key)),
+        file: this.#uploadBucket.file(this.#prefix + key),
         body,
         chunkSize: this.#chunkSize,
         contentType: options.contentType ?? "application/octet-stream",
@@ -367,31 +380,14 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async openAppend(key: string): Promise<AppendHandle> {
-    assertKey(key, { root: this.root.url });
-    throw new FsError("Unsupported", "gcs objects cannot be appended to; write one object per batch", {
-      key,
-      root: this.root.url,
-    });
+    this.#name("openAppend", key);
+    throw appendUnsupported(this.root, key);
   }
 
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    const src = this.#file(from);
-    const toName = this.#name(to);
-    if (from === to) {
-      if (!(await this.exists(from)))
-        throw new FsError("NotFound", `gcs move: ${JSON.stringify(from)} does not exist`, {
-          key: from,
-          root: this.root.url,
-          status: 404,
-        });
-      if (options.overwrite === false)
-        throw new FsError("AlreadyExists", `gcs move: ${JSON.stringify(to)} exists`, {
-          key: to,
-          root: this.root.url,
-          status: 412,
-        });
-      return;
-    }
+    const src = this.#file("move", from);
+    const toName = this.#name("move", to);
+    if (from === to) return moveOntoItself(this, from, options);
     try {
       await src.moveFileAtomic(
         toName,
@@ -403,7 +399,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async delete(key: string): Promise<void> {
-    const file = this.#file(key);
+    const file = this.#file("delete", key);
     try {
       await file.delete({ ignoreNotFound: true });
     } catch (err) {
@@ -412,19 +408,14 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async deleteMany(keys: readonly string[]): Promise<void> {
-    for (const k of keys) assertKey(k, { root: this.root.url });
+    for (const k of keys) this.#name("deleteMany", k);
     // GCS has no multi-object delete in the JSON API (batch requests aside): parallel DELETEs, bounded.
-    await pMap(keys, (k) => this.delete(k), { concurrency: this.#deleteConcurrency });
+    await deleteManyBounded(keys, (k) => this.delete(k), this.#deleteConcurrency);
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertKey(prefix, { root: this.root.url });
-    if (!prefix.endsWith("/"))
-      throw new FsError(
-        "InvalidKey",
-        `deletePrefix needs a prefix ending with '/': ${JSON.stringify(prefix)}`,
-        { key: prefix, root: this.root.url },
-      );
+    assertOpen(this.#closed, this.root, "deletePrefix");
+    assertDeletePrefix(prefix, this.root);
     let deleted = 0;
     for await (const page of this.list(prefix)) {
       await this.deleteMany(page.files.map((f) => f.key));
@@ -433,8 +424,9 @@ export class GcsFileSystem implements FileSystem {
     return deleted;
   }
 
+  /** Every later call rejects with `ClosedError`. The client holds nothing else to release (its keep-alive sockets are unref'd). */
   async close(): Promise<void> {
-    // The client keeps no open handles of its own beyond keep-alive sockets, which it unrefs.
+    this.#closed = true;
   }
 
   /** What `util.inspect` and `console.log` show: the root, never the client or its credentials. */
@@ -446,12 +438,14 @@ export class GcsFileSystem implements FileSystem {
     return { root: this.root.url };
   }
 
-  #name(key: string): string {
-    return this.#prefix + assertKey(key, { root: this.root.url });
+  /** The object name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
+  #name(op: string, key: string): string {
+    assertOpen(this.#closed, this.root, op);
+    return this.#prefix + assertFileKey(key, this.root);
   }
 
-  #file(key: string): File {
-    return this.#bucket.file(this.#name(key));
+  #file(op: string, key: string): File {
+    return this.#bucket.file(this.#name(op, key));
   }
 
   #keyOf(name: string): string {
@@ -471,13 +465,10 @@ function entryOf(
   return { key, size: Number(metadata.size ?? 0), mtimeMs: when ? Date.parse(when) : 0 };
 }
 
+/** The client's download options for a (checked) range; `"empty"` for a zero-length one. */
 function rangeOptions(range: ReadRange | undefined): { start?: number; end?: number } | "empty" {
   if (!range) return {};
-  if (!Number.isInteger(range.offset) || range.offset < 0)
-    throw new FsError("InvalidKey", `invalid read offset ${range.offset}`);
   if (range.length === undefined) return range.offset === 0 ? {} : { start: range.offset };
-  if (!Number.isInteger(range.length) || range.length < 0)
-    throw new FsError("InvalidKey", `invalid read length ${range.length}`);
   if (range.length === 0) return "empty";
   return { start: range.offset, end: range.offset + range.length - 1 };
 }

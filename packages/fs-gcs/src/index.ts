@@ -1,5 +1,6 @@
 export {
   DEFAULT_GCS_RETRY_OPTIONS,
+  GCS_CAPABILITIES,
   GcsFileSystem,
   type GcsFileSystemOptions,
   type RetryOptions,

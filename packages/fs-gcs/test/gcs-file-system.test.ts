@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { ApiError } from "@google-cloud/storage";
-import { FsError, listAll, parseStorageUrl } from "@proximadb/core";
+import { FsError, InvalidArgumentError, listAll, parseStorageUrl } from "@proximadb/core";
 import { type GcsServer, startGcsServer } from "@proximadb/testing/emulators/gcs-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toFsError } from "../src/errors.js";
@@ -41,6 +41,19 @@ describe("GcsFileSystem", () => {
   it("accepts gs:// as an alias and serves the canonical gcs:// root; refuses other schemes", () => {
     expect(open().root.url).toMatch(/^gcs:\/\/adapter-spec\/spec-\d+$/);
     expect(() => new GcsFileSystem("s3://bucket/x")).toThrow(/gcs/);
+  });
+
+  it("refuses tuning options out of range with InvalidArgumentError instead of clamping them", () => {
+    for (const bad of [
+      { deleteConcurrency: 0 },
+      { uploadTimeoutMs: -5 },
+      { resumableThresholdBytes: -1 },
+      { resumableChunkBytes: 1024 },
+      { deleteConcurrency: 2.5 },
+    ]) {
+      expect(() => open(bad), JSON.stringify(bad)).toThrow(InvalidArgumentError);
+    }
+    expect(() => open({ resumableThresholdBytes: 0 })).not.toThrow();
   });
 
   it("declares an atomic, server-side move, conditional create and 1,000-key pages", () => {

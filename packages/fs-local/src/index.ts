@@ -2,9 +2,8 @@ export {
   LocalFileSystem,
   localFileSystemProvider,
   LOCAL_CAPABILITIES,
-  type FsModule,
-  type FsPromisesModule,
   type LocalFileSystemOptions,
 } from "./local-file-system.js";
+export type { FsModule, FsPromisesModule } from "./fs-module.js";
 export { kindOfErrno } from "./errors.js";
 export { compareUtf8 } from "./keys.js";

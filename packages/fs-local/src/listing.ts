@@ -2,7 +2,7 @@
 import type { Dirent } from "node:fs";
 import type { FsError } from "@proximadb/core";
 import { errnoOf } from "./errors.js";
-import type { FsModule, FsPromisesModule } from "./local-file-system.js";
+import type { FsModule, FsPromisesModule } from "./fs-module.js";
 
 /** An entry met while walking a folder: a file key, or (delimiter mode) a sub-prefix ending in `/`. */
 export interface WalkItem {

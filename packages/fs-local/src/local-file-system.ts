@@ -8,8 +8,6 @@ import {
   type FileSystemProvider,
   type FsCapabilities,
   FsError,
-  isFsError,
-  InvalidArgumentError,
   type ListOptions,
   type ListPage,
   type PositionalReader,
@@ -17,10 +15,21 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
+  assertDeletePrefix,
+  assertFileKey,
   assertKey,
-  parseStorageUrl,
+  assertOpen,
+  assertRootScheme,
+  checkReadRange,
+  deleteManyBounded,
+  existsByStat,
+  fsCapabilities,
+  listPageSize,
+  moveOntoItself,
 } from "@proximadb/core";
 import { errnoOf, toFsError } from "./errors.js";
+import type { FsModule, FsPromisesModule } from "./fs-module.js";
+import { LocalAppendHandle, readAt } from "./handles.js";
 import { baseOf, parentOf, splitPrefix } from "./keys.js";
 import {
   FolderWalker,
@@ -34,25 +43,6 @@ import {
   listingIo,
 } from "./listing.js";
 
-/** The promise API this adapter uses: `node:fs/promises`, or memfs's `fs.promises`. */
-export type FsPromisesModule = Pick<
-  typeof import("node:fs/promises"),
-  "open" | "readdir" | "stat" | "rename" | "link" | "unlink" | "mkdir" | "rm" | "rmdir"
->;
-
-/**
- * A node:fs-compatible module: `node:fs` itself, or memfs's `fs` (`createFsFromVolume(volume)`).
- * When it also has the callback `readdir` and `stat` (both do), listings use them: they cost far less
- * per call than the promise API. A module with `promises` only still works, listing more slowly.
- */
-export interface FsModule {
-  readonly promises: unknown;
-  /** Callback `readdir(path, { withFileTypes: true }, cb)`, used by listings when present. */
-  readonly readdir?: unknown;
-  /** Callback `stat(path, cb)`, used by listings when present. */
-  readonly stat?: unknown;
-}
-
 /** Options of {@link LocalFileSystem}. */
 export interface LocalFileSystemOptions {
   /** The file-system module to use (default `node:fs`); memfs's `fs` plugs in here. */
@@ -62,7 +52,7 @@ export interface LocalFileSystemOptions {
 }
 
 /** What the local disk does natively. */
-export const LOCAL_CAPABILITIES: FsCapabilities = Object.freeze({
+export const LOCAL_CAPABILITIES: FsCapabilities = fsCapabilities({
   atomicMove: true,
   serverSideMove: true,
   conditionalCreate: true,
@@ -74,11 +64,11 @@ export const LOCAL_CAPABILITIES: FsCapabilities = Object.freeze({
   remote: false,
 });
 
-const DEFAULT_PAGE_SIZE = 1000;
+/** Files a deletePrefix walk counts per step. */
+const COUNT_STEP = 1000;
 const CHUNK_BYTES = 1 << 20;
 /** Ranged reads up to this size skip the stat: one positional read. */
 const SMALL_READ_BYTES = 4 << 20;
-const DELETE_CONCURRENCY = 16;
 
 /**
  * {@link FileSystem} on a local folder (`file://` roots), through `node:fs/promises` or an injected
@@ -107,31 +97,33 @@ export class LocalFileSystem implements FileSystem {
   readonly #fs: FsPromisesModule;
   readonly #io: ListingIo;
   readonly #base: string;
+  #closed = false;
 
   /**
    * @param root a `file://` root (or an absolute path), or a `mem://` root when an in-memory module is injected
    * @param options the file-system module to use
+   * @throws InvalidStorageUrlError for a root of another scheme (`mem://` too, unless `options.fs` is given)
    */
   constructor(root: StorageRoot | string, options: LocalFileSystemOptions = {}) {
-    const parsed =
-      typeof root === "string" ? parseStorageUrl(root.startsWith("/") ? `file://${root}` : root) : root;
-    if ((parsed.scheme !== "file" && parsed.scheme !== "mem") || !parsed.path) {
-      throw new InvalidArgumentError(`LocalFileSystem serves file:// roots, not ${parsed.url}`);
-    }
+    const url = typeof root === "string" && root.startsWith("/") ? `file://${root}` : root;
+    // mem:// names a folder of an in-memory volume: on node:fs it would land on the real disk.
+    const parsed = assertRootScheme(url, options.fs ? ["file", "mem"] : ["file"], "LocalFileSystem");
     this.root = parsed;
-    this.#base = parsed.path;
+    this.#base = parsed.path as string;
     const mod = options.fs ?? nodeFs;
     this.#fs = mod.promises as FsPromisesModule;
     this.#io = listingIo(mod, this.#fs);
-    this.capabilities = Object.freeze({ ...LOCAL_CAPABILITIES, ...options.capabilities });
+    this.capabilities = fsCapabilities(LOCAL_CAPABILITIES, options.capabilities);
   }
 
   #path(key: string): string {
     return key === "" ? this.#base : `${this.#base}/${key}`;
   }
 
-  #key(key: string, allowEmpty = false): string {
-    return assertKey(key, { allowEmpty, root: this.root.url });
+  /** Checks that this instance is open and `key` names a file (`InvalidKey` otherwise). */
+  #file(op: string, key: string): string {
+    assertOpen(this.#closed, this.root, op);
+    return assertFileKey(key, this.root);
   }
 
   #err(err: unknown, op: string, key?: string): FsError {
@@ -140,6 +132,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** True when the root folder exists. Never creates it. */
   async probe(): Promise<RootProbe> {
+    assertOpen(this.#closed, this.root, "probe");
     try {
       const st = await this.#fs.stat(this.#base);
       return { exists: st.isDirectory() };
@@ -157,12 +150,9 @@ export class LocalFileSystem implements FileSystem {
    * that runs ahead of the page being handed out, so readdir, stat and the caller's work overlap.
    */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    this.#key(prefix, true);
-    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1) {
-      throw new InvalidArgumentError(`list pageSize must be a positive integer (got ${pageSize})`);
-    }
-    const size = Math.min(pageSize, this.capabilities.maxListPageSize);
+    assertOpen(this.#closed, this.root, "list");
+    assertKey(prefix, { allowEmpty: true, root: this.root.url });
+    const size = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
     const { dir, name } = splitPrefix(prefix);
     const walker = this.#walker(options.delimiter !== true);
     const stats = new StatWindow(this.#io, (key) => this.#path(key));
@@ -219,7 +209,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Size and mtime of one file; `NotFound` when absent (a folder is not a key). */
   async stat(key: string): Promise<FileEntry> {
-    this.#key(key);
+    this.#file("stat", key);
     try {
       const st = await this.#fs.stat(this.#path(key));
       if (!st.isFile())
@@ -245,31 +235,27 @@ export class LocalFileSystem implements FileSystem {
     );
   }
 
+  /** Opens a key for reading; a missing key (or a folder in its path) is `NotFound`. */
+  async #openRead(op: string, key: string): Promise<FileHandle> {
+    try {
+      return await this.#fs.open(this.#path(key), "r");
+    } catch (err) {
+      throw this.#readErr(err, op, key);
+    }
+  }
+
   /** True when the key exists (as a file). */
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (isFsError(err, "NotFound")) return false;
-      throw err;
-    }
+    return existsByStat(this, key);
   }
 
   /** Reads a whole file or a range of it. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    this.#key(key);
-    if (range && (!(range.offset >= 0) || (range.length !== undefined && !(range.length >= 0)))) {
-      throw new InvalidArgumentError(`invalid read range ${JSON.stringify(range)}`);
-    }
+    this.#file("read", key);
+    checkReadRange(range, key);
     // One open and one positional read into one buffer: no stream, no concatenation. A bounded range
     // (an SSTable block, a footer) does not even need the file's size.
-    let handle: FileHandle;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "read", key);
-    }
+    const handle = await this.#openRead("read", key);
     try {
       const offset = range?.offset ?? 0;
       let length = range?.length;
@@ -288,19 +274,12 @@ export class LocalFileSystem implements FileSystem {
 
   /** Opens a file for positional reads through one descriptor (an SSTable's block reads). */
   async openReader(key: string): Promise<PositionalReader> {
-    this.#key(key);
-    let handle: FileHandle;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "openReader", key);
-    }
+    this.#file("openReader", key);
+    const handle = await this.#openRead("openReader", key);
     const readErr = (err: unknown) => this.#readErr(err, "read", key);
     return {
       async read(offset: number, length: number): Promise<Uint8Array> {
-        if (!(offset >= 0 && length >= 0)) {
-          throw new InvalidArgumentError(`invalid read range ${JSON.stringify({ offset, length })}`);
-        }
+        checkReadRange({ offset, length }, key);
         try {
           return await readAt(handle, offset, length);
         } catch (err) {
@@ -313,17 +292,10 @@ export class LocalFileSystem implements FileSystem {
 
   /** Streams a file (or a range) in chunks of up to 1 MiB. */
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
-    this.#key(key);
-    if (range && (!(range.offset >= 0) || (range.length !== undefined && !(range.length >= 0)))) {
-      throw new InvalidArgumentError(`invalid read range ${JSON.stringify(range)}`);
-    }
-    let handle: FileHandle;
+    this.#file("readStream", key);
+    checkReadRange(range, key);
+    const handle = await this.#openRead("read", key);
     let size: number;
-    try {
-      handle = await this.#fs.open(this.#path(key), "r");
-    } catch (err) {
-      throw this.#readErr(err, "read", key);
-    }
     try {
       try {
         const st = await handle.stat();
@@ -391,12 +363,7 @@ export class LocalFileSystem implements FileSystem {
     options: WriteOptions,
     body: (h: FileHandle) => Promise<number>,
   ): Promise<number> {
-    this.#key(key);
-    if (key.endsWith("/"))
-      throw new FsError("InvalidKey", `invalid key ${JSON.stringify(key)}: a file key cannot end with '/'`, {
-        key,
-        root: this.root.url,
-      });
+    this.#file("write", key);
     options.signal?.throwIfAborted();
     const dir = parentOf(key);
     const tmp = `${dir === "" ? "" : `${dir}/`}.${baseOf(key)}.tmp-${randomBytes(6).toString("hex")}`;
@@ -488,7 +455,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Opens (creating if absent) a file for appending. */
   async openAppend(key: string): Promise<AppendHandle> {
-    this.#key(key);
+    this.#file("openAppend", key);
     const dir = parentOf(key);
     const path = this.#path(key);
     let handle: FileHandle;
@@ -513,12 +480,9 @@ export class LocalFileSystem implements FileSystem {
 
   /** Renames `from` to `to` inside the root (atomic); `EXDEV` is refused, never emulated. */
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    this.#key(from);
-    this.#key(to);
-    if (from === to) {
-      await this.stat(from);
-      return;
-    }
+    this.#file("move", from);
+    this.#file("move", to);
+    if (from === to) return moveOntoItself(this, from, options);
     const src = this.#path(from);
     const dst = this.#path(to);
     try {
@@ -559,7 +523,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Deletes a file; a missing key is not an error. */
   async delete(key: string): Promise<void> {
-    this.#key(key);
+    this.#file("delete", key);
     try {
       await this.#fs.unlink(this.#path(key));
     } catch (err) {
@@ -582,31 +546,21 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
-  /** Deletes many files, 16 at a time; missing keys are not errors. */
+  /** Deletes many files, 16 at a time; missing keys are not errors. Every key is checked first. */
   async deleteMany(keys: readonly string[]): Promise<void> {
-    for (const k of keys) this.#key(k);
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) await this.delete(keys[next++] as string);
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
+    for (const k of keys) this.#file("deleteMany", k);
+    await deleteManyBounded(keys, (k) => this.delete(k));
   }
 
   /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. */
   async deletePrefix(prefix: string): Promise<number> {
-    this.#key(prefix);
-    if (!prefix.endsWith("/")) {
-      throw new FsError(
-        "InvalidKey",
-        `deletePrefix needs a prefix ending with '/' (got ${JSON.stringify(prefix)})`,
-        { key: prefix, root: this.root.url },
-      );
-    }
+    assertOpen(this.#closed, this.root, "deletePrefix");
+    assertDeletePrefix(prefix, this.root);
     const dir = prefix.slice(0, -1);
     let count = 0;
     const walker = this.#walker(true);
     await walker.open(dir, "");
-    while (!walker.done) count += await walker.fill(() => {}, DEFAULT_PAGE_SIZE);
+    while (!walker.done) count += await walker.fill(() => {}, COUNT_STEP);
     try {
       await this.#fs.rm(this.#path(dir), { recursive: true, force: true });
     } catch (err) {
@@ -616,81 +570,12 @@ export class LocalFileSystem implements FileSystem {
     return count;
   }
 
-  /** Nothing to release: every operation opens and closes its own handles. */
-  async close(): Promise<void> {}
-}
-
-/** Reads `length` bytes at `offset` into one buffer (fewer only at the end of the file). */
-async function readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buf, filled, length - filled, offset + filled);
-    if (bytesRead === 0) break; // end of file (or truncated under us)
-    filled += bytesRead;
-  }
-  return filled === length ? buf : buf.subarray(0, filled);
-}
-
-class LocalAppendHandle implements AppendHandle {
-  #size: number;
-  #syncParent: (() => Promise<void>) | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    size: number,
-    syncParent: (() => Promise<void>) | undefined,
-    private readonly fail: (err: unknown, op: string) => FsError,
-  ) {
-    this.#size = size;
-    this.#syncParent = syncParent;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  async write(data: Uint8Array): Promise<void> {
-    try {
-      let off = 0;
-      while (off < data.length) off += (await this.handle.write(data, off, data.length - off)).bytesWritten;
-      this.#size += data.length;
-    } catch (err) {
-      throw this.fail(err, "append");
-    }
-  }
-
-  async sync(): Promise<void> {
-    try {
-      await this.handle.sync();
-      // A new file is durable only once its folder entry is.
-      if (this.#syncParent) {
-        await this.#syncParent();
-        this.#syncParent = undefined;
-      }
-    } catch (err) {
-      throw this.fail(err, "sync");
-    }
-  }
-
-  async truncate(size: number): Promise<void> {
-    if (!Number.isInteger(size) || size < 0 || size > this.#size) {
-      throw new InvalidArgumentError(`truncate size must be an integer in [0, ${this.#size}] (got ${size})`);
-    }
-    try {
-      await this.handle.truncate(size);
-      this.#size = size;
-    } catch (err) {
-      throw this.fail(err, "truncate");
-    }
-  }
-
+  /**
+   * Every later call rejects with `ClosedError`. Nothing else to release: every operation opens and closes
+   * its own handles (readers and append handles already open stay usable until closed themselves).
+   */
   async close(): Promise<void> {
-    try {
-      await this.handle.close();
-    } catch (err) {
-      throw this.fail(err, "close");
-    }
+    this.#closed = true;
   }
 }
 

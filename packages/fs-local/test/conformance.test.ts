@@ -6,6 +6,7 @@ import { describeFileSystem } from "@proximadb/testing/conformance";
 
 describeFileSystem("fs-local", {
   create: async () => new LocalFileSystem(await mkdtemp(join(tmpdir(), "pdb-fs-local-"))),
+  openRoot: (url) => new LocalFileSystem(url),
   cleanup: async (fs) => {
     await rm(fs.root.path as string, { recursive: true, force: true });
   },

@@ -1,5 +1,6 @@
 export {
   MemoryFileSystem,
+  MEMORY_CAPABILITIES,
   memoryFileSystemProvider,
   createMemoryRoots,
   sharedMemoryVolume,

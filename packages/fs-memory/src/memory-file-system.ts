@@ -1,11 +1,13 @@
 import {
   type FileSystemProvider,
+  type FsCapabilities,
   InvalidArgumentError,
   type StorageRoot,
   assertKey,
-  parseStorageUrl,
+  assertRootScheme,
+  fsCapabilities,
 } from "@proximadb/core";
-import { type FsModule, LocalFileSystem } from "@proximadb/fs-local";
+import { type FsModule, LOCAL_CAPABILITIES, LocalFileSystem } from "@proximadb/fs-local";
 import { Volume, createFsFromVolume } from "memfs";
 
 let sharedVolume: Volume | undefined;
@@ -27,11 +29,11 @@ function moduleOf(volume: Volume): FsModule {
 }
 
 function parseMemRoot(root: StorageRoot | string): StorageRoot {
-  const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
-  if (parsed.scheme !== "mem")
-    throw new InvalidArgumentError(`MemoryFileSystem serves mem:// roots, not ${parsed.url}`);
-  return parsed;
+  return assertRootScheme(root, ["mem"], "MemoryFileSystem");
 }
+
+/** The local disk's capabilities, but `fsync: false`: nothing on a memfs volume survives the process. */
+export const MEMORY_CAPABILITIES: FsCapabilities = fsCapabilities(LOCAL_CAPABILITIES, { fsync: false });
 
 /** Options of {@link MemoryFileSystem}. */
 export interface MemoryFileSystemOptions {
@@ -54,9 +56,10 @@ export class MemoryFileSystem extends LocalFileSystem {
   /** The memfs volume the files live in. */
   readonly volume: Volume;
 
+  /** @throws InvalidStorageUrlError for a root that is not `mem://` */
   constructor(root: StorageRoot | string, options: MemoryFileSystemOptions = {}) {
     const volume = options.volume ?? sharedMemoryVolume();
-    super(parseMemRoot(root), { fs: moduleOf(volume), capabilities: { fsync: false } });
+    super(parseMemRoot(root), { fs: moduleOf(volume), capabilities: MEMORY_CAPABILITIES });
     this.volume = volume;
   }
 }

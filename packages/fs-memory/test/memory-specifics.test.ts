@@ -1,4 +1,4 @@
-import { FsError, InvalidArgumentError, listAll } from "@proximadb/core";
+import { FsError, InvalidArgumentError, InvalidStorageUrlError, listAll } from "@proximadb/core";
 import {
   MemoryFileSystem,
   Volume,
@@ -32,8 +32,9 @@ describe("MemoryFileSystem", () => {
     expect(volume.existsSync("/fresh")).toBe(false);
   });
 
-  it("refuses roots that are not mem://", () => {
-    expect(() => new MemoryFileSystem("file:///tmp/x")).toThrow(InvalidArgumentError);
+  it("refuses roots that are not mem:// with InvalidStorageUrlError, in the harness too", () => {
+    expect(() => new MemoryFileSystem("file:///tmp/x")).toThrow(InvalidStorageUrlError);
+    expect(() => createMemoryRoots({ "s3://bucket/p": {} })).toThrow(InvalidStorageUrlError);
   });
 
   it("reports fsync as not provided (nothing outlives the process) and the rest like the local adapter", () => {

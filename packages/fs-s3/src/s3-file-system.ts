@@ -14,16 +14,25 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   type AppendHandle,
+  appendUnsupported,
+  assertDeletePrefix,
+  assertFileKey,
   assertKey,
+  assertOpen,
+  assertRootScheme,
+  checkReadRange,
+  existsByStat,
   type FileEntry,
   type FileSystem,
   type FsCapabilities,
   FsError,
-  isFsError,
-  InvalidArgumentError,
+  fsCapabilities,
+  intOption,
   type ListOptions,
   type ListPage,
-  parseStorageUrl,
+  listPageSize,
+  moveOntoItself,
+  readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
@@ -83,7 +92,7 @@ export interface S3FileSystemOptions {
  * steps leaves both, and repeating the move finishes it). Exclusive creates use `If-None-Match: *`,
  * which AWS enforces. There is no append, and no fsync: a successful PUT is durable.
  */
-export const S3_CAPABILITIES: FsCapabilities = Object.freeze({
+export const S3_CAPABILITIES: FsCapabilities = fsCapabilities({
   atomicMove: false,
   serverSideMove: true,
   conditionalCreate: true,
@@ -95,15 +104,8 @@ export const S3_CAPABILITIES: FsCapabilities = Object.freeze({
   remote: true,
 });
 
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidArgumentError(
-      `S3FileSystem option ${name} must be an integer >= ${min}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+const positiveInt = (name: string, value: number | undefined, fallback: number, min = 1) =>
+  intOption("S3FileSystem", name, value, fallback, min);
 
 /**
  * S3 counts files and common prefixes together against `MaxKeys`; some S3-compatible servers (s3rver)
@@ -162,14 +164,16 @@ export class S3FileSystem implements FileSystem {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #precheck: boolean;
+  #closed = false;
 
+  /**
+   * @throws InvalidStorageUrlError for a root that is not `s3://`
+   * @throws InvalidArgumentError for a numeric option out of range
+   */
   constructor(root: StorageRoot | string, options: S3FileSystemOptions = {}) {
-    const parsed = typeof root === "string" ? parseStorageUrl(root) : root;
-    if (parsed.scheme !== "s3" || parsed.bucket === undefined) {
-      throw new InvalidArgumentError(`S3FileSystem serves s3:// roots, got ${JSON.stringify(parsed.url)}`);
-    }
+    const parsed = assertRootScheme(root, ["s3"], "S3FileSystem");
     this.root = parsed;
-    this.#bucket = parsed.bucket;
+    this.#bucket = parsed.bucket as string;
     this.#base = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
     this.#threshold = positiveInt(
       "multipartThresholdBytes",
@@ -200,6 +204,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Checks with `HeadBucket` that the bucket exists and is reachable. Never creates it. */
   async probe(): Promise<RootProbe> {
+    assertOpen(this.#closed, this.root, "probe");
     try {
       await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
       return { exists: true };
@@ -216,24 +221,27 @@ export class S3FileSystem implements FileSystem {
    * repeats it across pages.
    */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+    assertOpen(this.#closed, this.root, "list");
     assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxKeys = Math.max(1, Math.min(S3_PAGE, Math.floor(options.pageSize ?? S3_PAGE)));
+    const maxKeys = listPageSize(options.pageSize, S3_PAGE);
     const base = this.#base;
     let token: string | undefined;
     let lastPrefix: string | undefined;
     do {
       options.signal?.throwIfAborted();
-      const out = await this.#call({ op: "list", root: this.root.url, key: prefix }, () =>
-        this.#client.send(
-          new ListObjectsV2Command({
-            Bucket: this.#bucket,
-            Prefix: base + prefix,
-            Delimiter: options.delimiter ? "/" : undefined,
-            MaxKeys: maxKeys,
-            ContinuationToken: token,
-          }),
-          { abortSignal: options.signal },
-        ),
+      const out = await this.#call(
+        { op: "list", root: this.root.url, key: prefix, signal: options.signal },
+        () =>
+          this.#client.send(
+            new ListObjectsV2Command({
+              Bucket: this.#bucket,
+              Prefix: base + prefix,
+              Delimiter: options.delimiter ? "/" : undefined,
+              MaxKeys: maxKeys,
+              ContinuationToken: token,
+            }),
+            { abortSignal: options.signal },
+          ),
       );
       const files: FileEntry[] = [];
       for (const o of out.Contents ?? []) {
@@ -260,7 +268,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Size and mtime from `HeadObject`; throws `NotFound`. */
   async stat(key: string): Promise<FileEntry> {
-    assertKey(key, { root: this.root.url });
+    this.#key("stat", key);
     const out = await this.#call({ op: "stat", root: this.root.url, key }, () =>
       this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#base + key })),
     );
@@ -268,37 +276,19 @@ export class S3FileSystem implements FileSystem {
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (isFsError(err, "NotFound")) return false;
-      throw err;
-    }
+    return existsByStat(this, key);
   }
 
   /** Reads a key (or a range: `Range: bytes=…`). A range starting at or past the end reads nothing. */
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.readStream(key, range)) {
-      chunks.push(chunk);
-      total += chunk.byteLength;
-    }
-    if (chunks.length === 1) return chunks[0] as Uint8Array;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return readByStream(this, key, range);
   }
 
   /** Streams a key (or a range) from `GetObject` without buffering it whole. */
   async *readStream(key: string, range?: ReadRange): AsyncIterable<Uint8Array> {
-    assertKey(key, { root: this.root.url });
-    const header = this.#rangeHeader(range);
+    this.#key("read", key);
+    checkReadRange(range, key);
+    const header = rangeHeader(range);
     const ctx: S3ErrorContext = { op: "read", root: this.root.url, key };
     if (header === null) {
       await this.stat(key); // zero-length range: nothing to read, but the key must exist
@@ -326,7 +316,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Writes a whole key: one `PutObject`, or a multipart upload from `multipartThresholdBytes` on. */
   async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
-    assertKey(key, { root: this.root.url });
+    this.#key("write", key);
     const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     await this.#checkAbsent(key, options);
     if (body.byteLength < this.#threshold) await this.#put(key, body, options);
@@ -344,7 +334,7 @@ export class S3FileSystem implements FileSystem {
     source: AsyncIterable<Uint8Array>,
     options: WriteOptions = {},
   ): Promise<{ bytes: number }> {
-    assertKey(key, { root: this.root.url });
+    this.#key("writeStream", key);
     await this.#checkAbsent(key, options);
     let bytes = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
@@ -359,15 +349,8 @@ export class S3FileSystem implements FileSystem {
 
   /** Always throws `Unsupported`: objects cannot be appended to (`capabilities.append` is false). */
   async openAppend(key: string): Promise<AppendHandle> {
-    assertKey(key, { root: this.root.url });
-    throw new FsError(
-      "Unsupported",
-      `S3 openAppend ${this.root.url}/${key}: S3 objects cannot be appended to; write one object per batch`,
-      {
-        key,
-        root: this.root.url,
-      },
-    );
+    this.#key("openAppend", key);
+    throw appendUnsupported(this.root, key);
   }
 
   /**
@@ -377,10 +360,10 @@ export class S3FileSystem implements FileSystem {
    * (a single CopyObject cannot copy them; multipart UploadPartCopy is not implemented).
    */
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    assertKey(from, { root: this.root.url });
-    assertKey(to, { root: this.root.url });
+    this.#key("move", from);
+    this.#key("move", to);
+    if (from === to) return moveOntoItself(this, from, options);
     const source = await this.stat(from);
-    if (from === to) return;
     if (source.size > MAX_COPY_OBJECT_BYTES) {
       throw new FsError(
         "Unsupported",
@@ -405,7 +388,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Deletes a key; a missing key is not an error (a missing bucket is `NotFound`). */
   async delete(key: string): Promise<void> {
-    assertKey(key, { root: this.root.url });
+    this.#key("delete", key);
     await this.#call({ op: "delete", root: this.root.url, key }, async () => {
       try {
         await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#base + key }));
@@ -419,20 +402,15 @@ export class S3FileSystem implements FileSystem {
 
   /** Deletes keys with `DeleteObjects`, 1,000 per request. Missing keys are not errors. */
   async deleteMany(keys: readonly string[]): Promise<void> {
-    for (const k of keys) assertKey(k, { root: this.root.url });
+    for (const k of keys) this.#key("deleteMany", k);
     const unique = [...new Set(keys)];
     for (let i = 0; i < unique.length; i += S3_PAGE) await this.#deleteBatch(unique.slice(i, i + S3_PAGE));
   }
 
   /** Deletes every key under `prefix` (non-empty, ending with `/`), one listing page at a time; returns the count. */
   async deletePrefix(prefix: string): Promise<number> {
-    assertKey(prefix, { root: this.root.url });
-    if (!prefix.endsWith("/")) {
-      throw new FsError("InvalidKey", `S3 deletePrefix: prefix ${JSON.stringify(prefix)} must end with '/'`, {
-        key: prefix,
-        root: this.root.url,
-      });
-    }
+    assertOpen(this.#closed, this.root, "deletePrefix");
+    assertDeletePrefix(prefix, this.root);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -442,8 +420,13 @@ export class S3FileSystem implements FileSystem {
     return count;
   }
 
-  /** Destroys the client this instance built (a client passed in `options.client` is left open). */
+  /**
+   * Destroys the client this instance built (a client passed in `options.client` is left open). Every later
+   * call rejects with `ClosedError`; closing again does nothing.
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     if (this.#ownsClient) this.#client.destroy();
   }
 
@@ -460,29 +443,20 @@ export class S3FileSystem implements FileSystem {
     return this.toString();
   }
 
-  async #call<T>(ctx: S3ErrorContext, fn: () => Promise<T>): Promise<T> {
+  /** Checks that this instance is open and `key` names an object (`InvalidKey` otherwise). */
+  #key(op: string, key: string): void {
+    assertOpen(this.#closed, this.root, op);
+    assertFileKey(key, this.root);
+  }
+
+  /** Runs one SDK call; its failure becomes an {@link FsError}, an abort by `ctx.signal` its reason. */
+  async #call<T>(ctx: S3ErrorContext & { signal?: AbortSignal }, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
       throw toFsError(err, ctx);
     }
-  }
-
-  /** `bytes=a-b` for a range, `undefined` for the whole object, `null` for an empty range. */
-  #rangeHeader(range: ReadRange | undefined): string | undefined | null {
-    if (range === undefined) return undefined;
-    const { offset, length } = range;
-    if (
-      !Number.isSafeInteger(offset) ||
-      offset < 0 ||
-      (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
-    ) {
-      throw new InvalidArgumentError(
-        `read range must have a non-negative integer offset and length, got ${JSON.stringify(range)}`,
-      );
-    }
-    if (length === 0) return null;
-    return length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
   }
 
   async #checkAbsent(key: string, options: WriteOptions): Promise<void> {
@@ -495,21 +469,30 @@ export class S3FileSystem implements FileSystem {
     }
   }
 
+  /** The error context of a write: an exclusive create's 412/409 means AlreadyExists; an abort is the signal's. */
+  #writeCtx(key: string, options: WriteOptions): S3ErrorContext & { signal?: AbortSignal } {
+    return {
+      op: "write",
+      root: this.root.url,
+      key,
+      exclusiveCreate: options.exclusive === true,
+      signal: options.signal,
+    };
+  }
+
   async #put(key: string, body: Uint8Array, options: WriteOptions): Promise<void> {
-    await this.#call(
-      { op: "write", root: this.root.url, key, exclusiveCreate: options.exclusive === true },
-      () =>
-        this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: this.#base + key,
-            Body: body,
-            ContentLength: body.byteLength,
-            ContentType: options.contentType,
-            IfNoneMatch: options.exclusive ? "*" : undefined,
-          }),
-          { abortSignal: options.signal },
-        ),
+    await this.#call(this.#writeCtx(key, options), () =>
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#base + key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: options.contentType,
+          IfNoneMatch: options.exclusive ? "*" : undefined,
+        }),
+        { abortSignal: options.signal },
+      ),
     );
   }
 
@@ -532,10 +515,7 @@ export class S3FileSystem implements FileSystem {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       options.signal?.throwIfAborted();
-      await this.#call(
-        { op: "write", root: this.root.url, key, exclusiveCreate: options.exclusive === true },
-        () => upload.done(),
-      );
+      await this.#call(this.#writeCtx(key, options), () => upload.done());
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       if (body instanceof Readable) body.destroy();
@@ -565,4 +545,12 @@ export class S3FileSystem implements FileSystem {
       });
     }
   }
+}
+
+/** `bytes=a-b` for a (checked) range, `undefined` for the whole object, `null` for an empty range. */
+function rangeHeader(range: ReadRange | undefined): string | undefined | null {
+  if (range === undefined) return undefined;
+  const { offset, length } = range;
+  if (length === 0) return null;
+  return length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
 }

@@ -1,5 +1,6 @@
 import { describeFileSystem } from "@proximadb/testing/conformance";
-import { openFresh } from "./support/s3.js";
+import { S3FileSystem } from "../src/index.js";
+import { emulatorOptions, openFresh } from "./support/s3.js";
 
 const MiB = 1024 * 1024;
 
@@ -7,6 +8,7 @@ const MiB = 1024 * 1024;
 // stream's memory far below the body size (about part size × (queue + 2)).
 describeFileSystem("fs-s3 on s3rver", {
   create: () => openFresh({ multipartThresholdBytes: 5 * MiB, partSizeBytes: 5 * MiB, queueSize: 1 }),
+  openRoot: (url) => new S3FileSystem(url, emulatorOptions()),
   cleanup: async (fs) => {
     for await (const page of fs.list("")) await fs.deleteMany(page.files.map((f) => f.key));
   },

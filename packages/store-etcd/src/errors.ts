@@ -1,4 +1,4 @@
-import { ProximaError, StoreUnavailableError } from "@proximadb/core";
+import { ClosedError, ProximaError, StoreUnavailableError } from "@proximadb/core";
 import { BrokenCircuitError, TaskCancelledError } from "cockatiel";
 import {
   ClientClosedError,
@@ -10,11 +10,11 @@ import {
 } from "etcd3";
 
 /** Why an etcd operation failed, when it is not a plain outage ({@link StoreUnavailableError}). */
-export type EtcdStoreErrorKind = "AccessDenied" | "InvalidValue" | "Closed";
+export type EtcdStoreErrorKind = "AccessDenied" | "InvalidValue";
 
 /**
- * A non-retryable etcd store failure: credentials refused, a value this version cannot read, or a
- * call after `close()`. Outages are {@link StoreUnavailableError} (retryable) instead.
+ * A non-retryable etcd store failure: credentials refused, or a value this version cannot read. Outages are
+ * {@link StoreUnavailableError} (retryable) instead; a call after `close()` is core's {@link ClosedError}.
  */
 export class EtcdStoreError extends ProximaError {
   readonly kind: EtcdStoreErrorKind;
@@ -27,14 +27,18 @@ export class EtcdStoreError extends ProximaError {
   }
 }
 
+/** What a call after `close()` raises: core's {@link ClosedError} (code `CLOSED`), naming the operation. */
+export function storeClosed(operation: string, cause?: unknown): ClosedError {
+  return new ClosedError("etcd store", operation, { cause });
+}
+
 /**
  * Maps whatever the etcd client threw into a typed error. Messages name the operation only: the
  * original error (which may name hosts) is kept as `cause`, and credentials are never in either.
  */
 export function toStoreError(err: unknown, operation: string): Error {
   if (err instanceof ProximaError) return err;
-  if (err instanceof ClientClosedError)
-    return new EtcdStoreError("Closed", `etcd store is closed (${operation})`, { cause: err });
+  if (err instanceof ClientClosedError) return storeClosed(operation, err);
   if (
     err instanceof EtcdAuthenticationFailedError ||
     err instanceof EtcdPermissionDeniedError ||

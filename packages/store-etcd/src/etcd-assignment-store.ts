@@ -11,7 +11,7 @@ import {
 } from "@proximadb/core";
 import { ExponentialBackoff, handleWhen, noop, retry } from "cockatiel";
 import { Etcd3, type IKeyValue, type IOptions, type Watcher, isRecoverableError } from "etcd3";
-import { EtcdStoreError, toStoreError } from "./errors.js";
+import { EtcdStoreError, storeClosed, toStoreError } from "./errors.js";
 import { KeyLayout, decodeAssignment, encodeAssignment } from "./keys.js";
 
 /** Bounded retries with exponential backoff for calls to etcd. */
@@ -187,7 +187,7 @@ export class EtcdAssignmentStore implements AssignmentStore {
    * unreachable) is a `StoreUnavailableError` and the next call tries again.
    */
   start(): Promise<void> {
-    if (this.#closed) return Promise.reject(new EtcdStoreError("Closed", "etcd store is closed (start)"));
+    if (this.#closed) return Promise.reject(storeClosed("start"));
     this.#ready ??= this.#load().catch((err) => {
       this.#ready = undefined;
       throw toStoreError(err, "start");
@@ -391,7 +391,7 @@ export class EtcdAssignmentStore implements AssignmentStore {
     let items = batch;
     const counterKey = this.#keys.counter(component);
     for (let round = 0; items.length > 0; round++) {
-      if (this.#closed) throw new EtcdStoreError("Closed", "etcd store is closed (putIfAbsent)");
+      if (this.#closed) throw storeClosed("putIfAbsent");
       if (round > 10_000)
         throw new StoreConflictError(
           `gave up placing in ${component} after ${round} conflicting transactions`,

@@ -1,4 +1,4 @@
-import { AssignmentService, type CollectionId, StoreUnavailableError } from "@proximadb/core";
+import { AssignmentService, ClosedError, type CollectionId, StoreUnavailableError } from "@proximadb/core";
 import { freePort, startEtcd } from "@proximadb/testing/emulators/etcd";
 import { Etcd3 } from "etcd3";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -197,6 +197,45 @@ describe("EtcdAssignmentStore (contract)", () => {
     expect(counts).toEqual([100, 100, 100]);
     a.close();
     b.close();
+  });
+
+  it("after close(), rejects every call with core's ClosedError (code CLOSED), not a store outage", async () => {
+    const name = cluster();
+    const store = open(name);
+    await store.putIfAbsent({
+      collection: id("c"),
+      component: "wal",
+      url: ROOTS[0] as string,
+      assignedAt: 1,
+    });
+    await store.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ["start", () => store.start()],
+      ["list", () => store.list()],
+      ["get", () => store.get("wal", id("c"))],
+      ["delete", () => store.delete("wal", id("c"))],
+      [
+        "putIfAbsent",
+        () =>
+          store.putIfAbsent({
+            collection: id("d"),
+            component: "wal",
+            url: ROOTS[1] as string,
+            assignedAt: 2,
+          }),
+      ],
+    ];
+    for (const [name, call] of calls) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, name).toBeInstanceOf(ClosedError);
+      expect((err as ClosedError).code, name).toBe("CLOSED");
+      expect(err, name).not.toBeInstanceOf(StoreUnavailableError);
+    }
+    expect(await raw.get(`/proximadb/${name}/assignments/wal/d`).string()).toBeNull();
+    expect(await raw.get(`/proximadb/${name}/assignments/wal/c`).string()).not.toBeNull();
   });
 
   it("rejects bad cluster names and prefixes with a typed error", () => {

@@ -59,6 +59,12 @@ describe("the conformance suite rejects broken adapters", () => {
     ["racy-exclusive", "exactly one wins"],
     ["whole-body-read", "without buffering the whole body"],
     ["strict-delete", "deleting a missing key succeeds"],
+    [
+      "range-as-invalid-key",
+      "refuses a read range that is not non-negative integers with InvalidArgumentError",
+    ],
+    ["usable-after-close", "after close(), rejects every operation with ClosedError"],
+    ["scheme-as-invalid-argument", "refuses a root of another scheme with InvalidStorageUrlError"],
   ])("%s fails the case '%s'", (variant, title) => {
     expect(statusOf(variant, title)).toEqual(["failed"]);
   });
@@ -66,5 +72,9 @@ describe("the conformance suite rejects broken adapters", () => {
   it("a broken adapter still passes the cases its bug does not touch", () => {
     expect(statusOf("drops-key-1001", "reads back exactly the bytes written")).toEqual(["passed"]);
     expect(statusOf("stem-prefix", "exactly one wins")).toEqual(["passed"]);
+    expect(statusOf("range-as-invalid-key", "after close(), rejects every operation")).toEqual(["passed"]);
+    expect(statusOf("usable-after-close", "refuses a read range")).toEqual(["passed"]);
+    // Without an openRoot hook the scheme case is reported as skipped, naming why.
+    expect(statusOf("drops-key-1001", "refuses a root of another scheme")).toEqual(["skipped"]);
   });
 });

@@ -5,6 +5,7 @@ import { MapFileSystem } from "./fixtures/map-file-system.js";
 let n = 0;
 describeFileSystem("reference Map adapter", {
   create: () => new MapFileSystem(`mem://map-${++n}`),
+  openRoot: (url) => new MapFileSystem(url),
   streamBytes: 8 * 1024 * 1024,
   memoryResident: true,
 });

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
-import { type FileSystem, FsError, type FsErrorKind, type ListOptions } from "@proximadb/core";
+import {
+  type ErrorCode,
+  type FileSystem,
+  FsError,
+  type FsErrorKind,
+  type ListOptions,
+  type ProximaError,
+} from "@proximadb/core";
 
 /** Ascending UTF-8 byte order, the order object stores list keys in. */
 export function compareUtf8(a: string, b: string): number {
@@ -37,6 +44,40 @@ export async function writeAll(fs: FileSystem, keys: readonly string[], concurre
   await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
 }
 
+/** Awaits `p` (or calls it: a synchronous throw counts) and returns what it threw; fails when it succeeded. */
+export async function errorOf(p: Promise<unknown> | (() => unknown)): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await (typeof p === "function" ? p() : p);
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`expected an error, but the operation succeeded (${String(value)})`);
+}
+
+/**
+ * Asserts that `p` rejects (or throws) with an instance of `type` whose `code` is `code` and, when given,
+ * whose `kind` is `kind`. Returns the error.
+ *
+ * @example
+ * await expectError(fs.read("k", { offset: -1 }), InvalidArgumentError, "INVALID_ARGUMENT");
+ */
+export async function expectError<T extends ProximaError>(
+  p: Promise<unknown> | (() => unknown),
+  type: abstract new (...args: never[]) => T,
+  code: ErrorCode,
+  kind?: string,
+): Promise<T> {
+  const err = await errorOf(p);
+  const shown = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (!(err instanceof type)) throw new Error(`expected ${type.name}, got ${shown}`, { cause: err });
+  if (err.code !== code) throw new Error(`expected code ${code}, got ${err.code} (${shown})`, { cause: err });
+  const got = (err as { kind?: unknown }).kind;
+  if (kind !== undefined && got !== kind)
+    throw new Error(`expected kind ${kind}, got ${String(got)} (${shown})`, { cause: err });
+  return err;
+}
+
 /** Awaits `p` and returns the {@link FsError} it rejected with; fails when it resolved or threw something else. */
 export async function fsErrorOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<FsError> {
   let value: unknown;
@@ -49,15 +90,12 @@ export async function fsErrorOf(p: Promise<unknown> | (() => Promise<unknown>)):
   throw new Error(`expected an FsError, but the operation succeeded (${String(value)})`);
 }
 
-/** Asserts that `p` rejects with an {@link FsError} of `kind`. */
+/** Asserts that `p` rejects with an {@link FsError} (code `FS_ERROR`) of `kind`. */
 export async function expectFsError(
   p: Promise<unknown> | (() => Promise<unknown>),
   kind: FsErrorKind,
 ): Promise<FsError> {
-  const err = await fsErrorOf(p);
-  if (err.kind !== kind)
-    throw new Error(`expected FsError ${kind}, got ${err.kind}: ${err.message}`, { cause: err });
-  return err;
+  return expectError(p, FsError, "FS_ERROR", kind);
 }
 
 /** Drains a readable stream of bytes into one buffer. */

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
-import { type FileSystem, FsError, ProximaError } from "@proximadb/core";
+import { FS_CAPABILITY_FLAGS, type FileSystem, FsError, ProximaError } from "@proximadb/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describeErrorVocabulary } from "./errors.js";
 import {
   collect,
   compareUtf8,
+  errorOf,
   expectFsError,
   fsErrorOf,
   listPages,
@@ -12,35 +14,10 @@ import {
   retainedBytes,
   writeAll,
 } from "./helpers.js";
+import type { DescribeFileSystemOptions } from "./options.js";
 
-export { compareUtf8, expectFsError, fsErrorOf, listPages } from "./helpers.js";
-
-/** Options of {@link describeFileSystem}. */
-export interface DescribeFileSystemOptions {
-  /** Returns a file system on a fresh, empty root; called once per test (and once per listing group). */
-  readonly create: () => Promise<FileSystem> | FileSystem;
-  /** Removes what a test left behind (the suite calls `close()` itself afterwards). */
-  readonly cleanup?: (fs: FileSystem) => Promise<void>;
-  /**
-   * Properties this backend (or its emulator) cannot demonstrate, each with the reason. Their cases are
-   * reported as skipped, naming the reason, instead of passing silently.
-   */
-  readonly notVerifiable?: {
-    /** Two racing exclusive creates: exactly one wins (e.g. "s3rver does not enforce If-None-Match"). */
-    readonly conditionalCreateRace?: string;
-    /** Readers never see a missing or partial target while a move overwrites it. */
-    readonly atomicMove?: string;
-  };
-  /** Size of the streamed body (default 50 MiB). */
-  readonly streamBytes?: number;
-  /** Keys in the large-listing cases (default 1100: more than one 1,000-key page). */
-  readonly manyKeys?: number;
-  /**
-   * The backend keeps file bodies in this process's memory (memfs): the streaming-write memory bound then
-   * allows for the stored body itself (twice, while its buffer grows).
-   */
-  readonly memoryResident?: boolean;
-}
+export { compareUtf8, errorOf, expectError, expectFsError, fsErrorOf, listPages } from "./helpers.js";
+export type { DescribeFileSystemOptions } from "./options.js";
 
 const MiB = 1024 * 1024;
 const INVALID_KEYS = ["../x", "a/../../x", "/abs", "a//b", "a\0b", "./x"];
@@ -59,6 +36,7 @@ const ESCAPING_KEYS = [
  * @example
  * describeFileSystem("fs-local", {
  *   create: async () => new LocalFileSystem(await mkdtemp(join(tmpdir(), "pdb-"))),
+ *   openRoot: (url) => new LocalFileSystem(url),
  * });
  */
 export function describeFileSystem(name: string, options: DescribeFileSystemOptions): void {
@@ -83,18 +61,7 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
     describe("capabilities and probe", () => {
       it("declares every capability with the right type", () => {
         const c = fs.capabilities;
-        for (const k of [
-          "atomicMove",
-          "serverSideMove",
-          "conditionalCreate",
-          "append",
-          "fsync",
-          "delimiterList",
-          "rangeRead",
-          "remote",
-        ] as const) {
-          expect(typeof c[k], k).toBe("boolean");
-        }
+        for (const k of FS_CAPABILITY_FLAGS) expect(typeof c[k], k).toBe("boolean");
         expect(Number.isInteger(c.maxListPageSize) && c.maxListPageSize > 0).toBe(true);
       });
 
@@ -237,6 +204,8 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         expect(await fs.exists("esc/with space.txt")).toBe(false);
       });
     });
+
+    describeErrorVocabulary(() => fs, open, options);
 
     describe("listing semantics", () => {
       it("a prefix ending in '/' never matches a sibling that shares its stem (coll-1/ vs coll-10/)", async () => {
@@ -467,7 +436,7 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         expect(readPeak, "memory retained while reading").toBeLessThan(streamBytes * 0.75);
       }, 300_000);
 
-      it("an aborted streaming write leaves no visible key", async () => {
+      it("an aborted streaming write rejects with the signal's reason and leaves no visible key", async () => {
         const ac = new AbortController();
         async function* source() {
           yield Buffer.alloc(64 * 1024, 1);
@@ -475,7 +444,9 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
           ac.abort();
           yield Buffer.alloc(64 * 1024, 3);
         }
-        await expect(fs.writeStream("ab/partial.bin", source(), { signal: ac.signal })).rejects.toBeDefined();
+        const err = await errorOf(fs.writeStream("ab/partial.bin", source(), { signal: ac.signal }));
+        // The rejection is the signal's own reason (as for fetch and node:fs), not a wrapped storage error.
+        expect(err).toBe(ac.signal.reason);
         expect(await fs.exists("ab/partial.bin")).toBe(false);
         expect((await listPages(fs, "ab/partial.bin")).files).not.toContain("ab/partial.bin");
       });
