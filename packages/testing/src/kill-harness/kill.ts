@@ -94,7 +94,14 @@ export async function runAndKill<A>(command: ChildCommand, options: KillOptions<
     armedAt = performance.now();
     clearTimeout(armGuard);
     if (options.afterAcks !== undefined && acked.length >= options.afterAcks) return kill();
-    if (delay !== undefined) killTimer = setTimeout(kill, delay);
+    if (delay !== undefined) killTimer = setTimeout(killWhenDue, delay);
+  };
+  // Node's timers may fire a fraction of a millisecond before `performance.now()` says the delay passed:
+  // wait out the remainder so `killedAfterMs >= delayMs` always holds.
+  const killWhenDue = () => {
+    const left = (armedAt ?? 0) + (delay ?? 0) - performance.now();
+    if (left > 0) killTimer = setTimeout(killWhenDue, Math.ceil(left));
+    else kill();
   };
   child.onLine((line) => {
     if (armedBy?.(line)) arm();
