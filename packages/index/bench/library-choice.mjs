@@ -147,7 +147,12 @@ if (!hnswlib.missing) {
 }
 
 console.log(`library-choice: N=${N} D=${D} queries=${Q} k=${K} M=${M} efConstruction=${EF_CONSTRUCTION}`);
-console.log(`node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `node ${process.version}, ${os.cpus().length} cpus, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 if (usearch.missing) console.log(`usearch: missing (${usearch.missing})`);
 if (hnswlib.missing) console.log(`hnswlib-node: missing (${hnswlib.missing})`);
 const rows = [];
@@ -166,10 +171,22 @@ for (const kind of ["random", "clustered"]) {
       const s0 = performance.now();
       for (let q = 0; q < Q; q++) found.push(c.search(index, queries.subarray(q * D, (q + 1) * D), ef));
       const qps = Q / ((performance.now() - s0) / 1000);
-      const row = { data: kind, library: c.name, buildS: +buildS.toFixed(2), ef, qps: Math.round(qps), recall10: +recall(found, expected).toFixed(4) };
+      const row = {
+        data: kind,
+        library: c.name,
+        buildS: +buildS.toFixed(2),
+        ef,
+        qps: Math.round(qps),
+        recall10: +recall(found, expected).toFixed(4),
+      };
       rows.push(row);
       console.log(JSON.stringify(row));
     }
   }
 }
-console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `\nload average after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);

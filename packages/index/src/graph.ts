@@ -29,11 +29,9 @@ export interface GraphFileDigest {
  */
 export class Graph {
   readonly #index: Hnsw;
-  readonly #settings: IndexSettings;
 
-  private constructor(index: Hnsw, settings: IndexSettings) {
+  private constructor(index: Hnsw) {
     this.#index = index;
-    this.#settings = settings;
   }
 
   /** An empty graph with room for `capacity` nodes before its first resize. */
@@ -45,7 +43,7 @@ export class Graph {
       efConstruction: settings.efConstruction,
       randomSeed: RANDOM_SEED,
     });
-    return new Graph(index, settings);
+    return new Graph(index);
   }
 
   /** Nodes in the graph, deleted ones included. */
@@ -152,7 +150,7 @@ export class Graph {
           cause,
         });
       }
-      return new Graph(index, settings);
+      return new Graph(index);
     } finally {
       await rm(tmp, { force: true });
     }

@@ -74,19 +74,32 @@ export function decodeIdMap(bytes: Uint8Array, where: { key: string; root?: stri
   const h = v.hnsw as Record<string, unknown> | undefined;
   if (v.format !== FORMAT) throw bad(`unknown format ${JSON.stringify(v.format)}`);
   if (typeof v.collection !== "string") throw bad("no collection");
-  if (!s || !int(s.dimension, 1) || !isMetric(s.metric) || !int(s.m, 2) || !int(s.efConstruction, 1) || !int(s.efSearch, 1)) {
+  if (
+    !s ||
+    !int(s.dimension, 1) ||
+    !isMetric(s.metric) ||
+    !int(s.m, 2) ||
+    !int(s.efConstruction, 1) ||
+    !int(s.efSearch, 1)
+  ) {
     throw bad("bad settings");
   }
   if (!int(v.generation, 1) || !int(v.sequence) || !int(v.nextLabel)) throw bad("bad counters");
   if (!h || !int(h.bytes) || !int(h.crc32)) throw bad("bad .hnsw reference");
   const { ids, labels, tombstones } = v;
-  if (!Array.isArray(ids) || !Array.isArray(labels) || !Array.isArray(tombstones) || ids.length !== labels.length) {
+  if (
+    !Array.isArray(ids) ||
+    !Array.isArray(labels) ||
+    !Array.isArray(tombstones) ||
+    ids.length !== labels.length
+  ) {
     throw bad("bad id lists");
   }
   const next = v.nextLabel as number;
   const seen = new Set<number>();
   for (const l of [...labels, ...tombstones]) {
-    if (!int(l) || (l as number) >= next || seen.has(l as number)) throw bad(`bad label ${JSON.stringify(l)}`);
+    if (!int(l) || (l as number) >= next || seen.has(l as number))
+      throw bad(`bad label ${JSON.stringify(l)}`);
     seen.add(l as number);
   }
   const unique = new Set<string>();

@@ -280,12 +280,15 @@ export class IndexEngine {
   async add(id: string, records: readonly IndexRecord[], options: CoverOptions = {}): Promise<void> {
     const collection = parseCollectionId(id);
     const sequence = checkSequence(options.sequence);
-    if (!Array.isArray(records)) throw new IndexError("InvalidRecord", "records must be an array", { collection });
+    if (!Array.isArray(records))
+      throw new IndexError("InvalidRecord", "records must be an array", { collection });
     await this.#exclusive(collection, "add", async () => {
       const state = await this.#required(collection);
       const batch = checkRecords(records, state.settings, collection);
       if (state.nextLabel + batch.size > MAX_LABEL) {
-        throw new IndexError("InvalidRecord", `collection ${collection} ran out of labels: compact it`, { collection });
+        throw new IndexError("InvalidRecord", `collection ${collection} ran out of labels: compact it`, {
+          collection,
+        });
       }
       let n = 0;
       for (const [recordId, vector] of batch) {
@@ -371,7 +374,8 @@ export class IndexEngine {
       const hits: SearchHit[] = [];
       for (let i = 0; i < r.labels.length && hits.length < want; i++) {
         const recordId = state.labels.get(r.labels[i] as number);
-        if (recordId !== undefined) hits.push({ id: recordId, score: scoreOf(settings.metric, r.distances[i] as number) });
+        if (recordId !== undefined)
+          hits.push({ id: recordId, score: scoreOf(settings.metric, r.distances[i] as number) });
       }
       if (hits.length >= want || ask >= state.graph.size) return hits;
       ask = Math.min(ask * 2, state.graph.size);
@@ -426,7 +430,14 @@ export class IndexEngine {
         labels.set(label, recordId);
         if (++label % YIELD_EVERY === 0) await yieldToLoop();
       }
-      Object.assign(state, { graph, ids, labels, tombstones: new Set<number>(), nextLabel: label, dirty: true });
+      Object.assign(state, {
+        graph,
+        ids,
+        labels,
+        tombstones: new Set<number>(),
+        nextLabel: label,
+        dirty: true,
+      });
       const saved = await this.#save(state, this.#located(collection));
       return { compacted: true, removed, count: ids.size, generation: saved.generation };
     });
@@ -469,10 +480,21 @@ export class IndexEngine {
       state.generation = existing?.generation ?? 0;
       let n = 0;
       for await (const record of source) {
-        if (record === null || typeof record !== "object" || typeof record.id !== "string" || record.id === "") {
+        if (
+          record === null ||
+          typeof record !== "object" ||
+          typeof record.id !== "string" ||
+          record.id === ""
+        ) {
           throw new IndexError("InvalidRecord", `record ${n} needs a non-empty string id`, { collection });
         }
-        const vector = checkVector(record.vector, settings.dimension, settings.metric, `record ${JSON.stringify(record.id)}`, collection);
+        const vector = checkVector(
+          record.vector,
+          settings.dimension,
+          settings.metric,
+          `record ${JSON.stringify(record.id)}`,
+          collection,
+        );
         const label = state.nextLabel++;
         state.graph.add(vector, label);
         const old = state.ids.get(record.id);
@@ -593,7 +615,14 @@ export class IndexEngine {
     // at a generation that could look live.
     const order = [...garbage.filter((f) => f.kind === "idx"), ...garbage.filter((f) => f.kind === "hnsw")];
     for (const f of order) await fs.delete(f.key);
-    return { saved: true, generation, hnswKey, idxKey, hnswBytes: digest.bytes, garbageRemoved: order.length };
+    return {
+      saved: true,
+      generation,
+      hnswKey,
+      idxKey,
+      hnswBytes: digest.bytes,
+      garbageRemoved: order.length,
+    };
   }
 
   /** The collection's index in memory, loading the live pair on first use; undefined when it has none. */
@@ -654,7 +683,8 @@ export class IndexEngine {
 
   #located(collection: CollectionId): CollectionLocation {
     const location = this.#base.locate(collection);
-    if (!location) throw new IndexError("NotFound", `collection ${collection} has no index root`, { collection });
+    if (!location)
+      throw new IndexError("NotFound", `collection ${collection} has no index root`, { collection });
     return location;
   }
 
@@ -709,7 +739,9 @@ function statsOf(state: CollectionIndex): IndexStats {
 function checkSettings(s: IndexSettings): void {
   const int = (name: string, v: unknown, min: number, max: number) => {
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max} (got ${JSON.stringify(v)})`);
+      throw new InvalidArgumentError(
+        `${name} must be an integer in ${min}..${max} (got ${JSON.stringify(v)})`,
+      );
     }
   };
   int("dimension", s.dimension, 1, MAX_DIMENSION);
@@ -724,20 +756,35 @@ function checkSettings(s: IndexSettings): void {
 function checkSequence(sequence: unknown): number | undefined {
   if (sequence === undefined) return undefined;
   if (!Number.isSafeInteger(sequence) || (sequence as number) < 0) {
-    throw new InvalidArgumentError(`sequence must be a non-negative integer (got ${JSON.stringify(sequence)})`);
+    throw new InvalidArgumentError(
+      `sequence must be a non-negative integer (got ${JSON.stringify(sequence)})`,
+    );
   }
   return sequence as number;
 }
 
 /** Checks a batch; returns id → vector with the last record of each id, in first-seen order. */
-function checkRecords(records: readonly IndexRecord[], settings: IndexSettings, collection: string): Map<string, number[]> {
+function checkRecords(
+  records: readonly IndexRecord[],
+  settings: IndexSettings,
+  collection: string,
+): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     if (r === null || typeof r !== "object" || typeof r.id !== "string" || r.id === "") {
       throw new IndexError("InvalidRecord", `record ${i} needs a non-empty string id`, { collection });
     }
-    out.set(r.id, checkVector(r.vector, settings.dimension, settings.metric, `record ${JSON.stringify(r.id)}`, collection));
+    out.set(
+      r.id,
+      checkVector(
+        r.vector,
+        settings.dimension,
+        settings.metric,
+        `record ${JSON.stringify(r.id)}`,
+        collection,
+      ),
+    );
   }
   return out;
 }

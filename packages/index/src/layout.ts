@@ -27,7 +27,9 @@ export interface IndexFile {
 /** What a listing of `<id>/` says about a collection's index files. */
 export interface IndexFiles {
   /** The live pair, or undefined when the collection has no complete generation. */
-  readonly live: { readonly generation: number; readonly hnsw: IndexFile; readonly idx: IndexFile } | undefined;
+  readonly live:
+    | { readonly generation: number; readonly hnsw: IndexFile; readonly idx: IndexFile }
+    | undefined;
   /** Index files that are not the live pair, in deletion order: every `.idx` before any `.hnsw`. */
   readonly garbage: readonly IndexFile[];
   /** One past the highest generation any index file name mentions (never reuses a name). */

@@ -19,7 +19,8 @@ export type Vector = Float32Array | readonly number[];
  * by the same number.
  */
 export function distance(metric: Metric, a: Vector, b: Vector): number {
-  if (a.length !== b.length) throw new IndexError("DimensionMismatch", `vectors of length ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new IndexError("DimensionMismatch", `vectors of length ${a.length} and ${b.length}`);
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -60,9 +61,13 @@ export function checkVector(
   collection: string,
 ): number[] {
   if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
-    throw new IndexError("InvalidRecord", `${what}: the vector must be a Float32Array or an array of numbers`, {
-      collection,
-    });
+    throw new IndexError(
+      "InvalidRecord",
+      `${what}: the vector must be a Float32Array or an array of numbers`,
+      {
+        collection,
+      },
+    );
   }
   if (vector.length !== dimension) {
     throw new IndexError(

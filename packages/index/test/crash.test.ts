@@ -35,7 +35,10 @@ function runChild(
   args: string[],
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childBundle, ...args], { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [childBundle, ...args], {
+      cwd: packageDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -55,7 +58,13 @@ describe("a crash at any instant of a save or a compaction", () => {
       let model = applyChanges(new Map(), roundChanges(0));
       {
         const index = await openIndex(fixture, { nodeId: "crash-node" });
-        await index.create("victim", { dimension: CRASH_DIM, metric: "l2", m: 8, efConstruction: 64, efSearch: 64 });
+        await index.create("victim", {
+          dimension: CRASH_DIM,
+          metric: "l2",
+          m: 8,
+          efConstruction: 64,
+          efSearch: 64,
+        });
         await index.add("victim", roundChanges(0).adds);
         await index.close();
       }
@@ -81,7 +90,10 @@ describe("a crash at any instant of a save or a compaction", () => {
           const fs = index.locate("victim")?.fs;
           expect(fs, label).toBeDefined();
           const keys = await keysOf(fs as never, "victim/");
-          expect(keys.filter((k) => k.includes("/_staging/")), `${label}: staging after open`).toEqual([]);
+          expect(
+            keys.filter((k) => k.includes("/_staging/")),
+            `${label}: staging after open`,
+          ).toEqual([]);
           const files = indexFiles("victim/", (await listAll(fs as never, "victim/")).files);
           expect(files.live, `${label}: ${keys.join(", ")}`).toBeDefined();
           // Loading checks the pair (the .idx names the .hnsw's size and CRC-32): a mismatch would throw here.
@@ -92,14 +104,16 @@ describe("a crash at any instant of a save or a compaction", () => {
           const isNew = sameKeys(live, after);
           expect(isOld || isNew, `${label}: live ids are neither the old set nor the new one`).toBe(true);
           const chosen = isNew ? after : model;
-          if (child.signal !== "SIGKILL") expect(isNew, `${label}: a finished save must be visible`).toBe(true);
+          if (child.signal !== "SIGKILL")
+            expect(isNew, `${label}: a finished save must be visible`).toBe(true);
           expect(stats.count, label).toBe(chosen.size);
           // Every live record is found at distance 0 by its own vector: the graph is the id map's generation.
           for (const [id, vector] of chosen) {
             const [hit] = await index.search("victim", vector, { k: 1, ef: 64 });
             expect(hit?.score, `${label}: ${id}`).toBeCloseTo(0, 4);
           }
-          for (const d of roundChanges(round).deletes) if (!chosen.has(d)) expect(await index.has("victim", d)).toBe(false);
+          for (const d of roundChanges(round).deletes)
+            if (!chosen.has(d)) expect(await index.has("victim", d)).toBe(false);
           model = chosen;
         } finally {
           await index.close({ flush: false });

@@ -1,7 +1,23 @@
 import { ClosedError, DataCorruptionError, InvalidArgumentError, parseStorageUrl } from "@proximadb/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type IndexEngine, IndexError, type IndexRecord, distance, indexFileName, isIndexError } from "../src/index.js";
-import { type RootsFixture, exactNearest, keysOf, memoryRoots, openIndex, recordsOf, rng, vectors } from "./helpers.js";
+import {
+  type IndexEngine,
+  type IndexError,
+  type IndexRecord,
+  distance,
+  indexFileName,
+  isIndexError,
+} from "../src/index.js";
+import {
+  type RootsFixture,
+  exactNearest,
+  keysOf,
+  memoryRoots,
+  openIndex,
+  recordsOf,
+  rng,
+  vectors,
+} from "./helpers.js";
 
 const DIM = 16;
 
@@ -77,7 +93,10 @@ describe("the index engine on memfs", () => {
     await index.create("c", { dimension: DIM, metric: "l2" });
     const a = records[1]?.vector as Float32Array;
     const b = records[2]?.vector as Float32Array;
-    await index.add("c", [{ id: "x", vector: a }, { id: "x", vector: b }]);
+    await index.add("c", [
+      { id: "x", vector: a },
+      { id: "x", vector: b },
+    ]);
     expect(await index.search("c", b, { k: 1 })).toEqual([{ id: "x", score: expect.closeTo(0, 5) }]);
     expect((await index.stats("c")).count).toBe(1);
   });
@@ -103,7 +122,12 @@ describe("the index engine on memfs", () => {
     await index.create("c", { dimension: DIM, metric: "l2" });
     await index.add("c", records.slice(0, 5));
     await index.delete("c", ["r0"]);
-    expect((await index.search("c", query(0), { k: 50 })).map((h) => h.id).sort()).toEqual(["r1", "r2", "r3", "r4"]);
+    expect((await index.search("c", query(0), { k: 50 })).map((h) => h.id).sort()).toEqual([
+      "r1",
+      "r2",
+      "r3",
+      "r4",
+    ]);
   });
 
   it("gives the same answers after flush and a restart, and the stats survive", async () => {
@@ -119,7 +143,13 @@ describe("the index engine on memfs", () => {
     index = await openIndex(fixture);
     expect(await index.stats("c")).toEqual(stats);
     expect(stats).toMatchObject({ count: 498, tombstones: 2, sequence: 42, savedSequence: 42, dirty: false });
-    expect(stats.settings).toEqual({ dimension: DIM, metric: "cosine", m: 8, efConstruction: 64, efSearch: 50 });
+    expect(stats.settings).toEqual({
+      dimension: DIM,
+      metric: "cosine",
+      m: 8,
+      efConstruction: 64,
+      efSearch: 50,
+    });
     for (let q = 0; q < 20; q++) expect(await index.search("c", query(q), { k: 10 })).toEqual(before[q]);
   });
 
@@ -138,7 +168,10 @@ describe("the index engine on memfs", () => {
   it("compacts: tombstones are dropped, answers stay, a new generation is live", async () => {
     await index.create("c", { dimension: DIM, metric: "l2" });
     await index.add("c", records);
-    await index.delete("c", records.slice(0, 100).map((r) => r.id));
+    await index.delete(
+      "c",
+      records.slice(0, 100).map((r) => r.id),
+    );
     await index.add("c", [{ id: "r300", vector: records[0]?.vector as Float32Array }]);
     await index.flush("c");
     const generation = (await index.stats("c")).generation;
@@ -146,9 +179,13 @@ describe("the index engine on memfs", () => {
     expect(result).toMatchObject({ compacted: true, removed: 101, count: 400 });
     expect(result.generation).toBeGreaterThan(generation);
     expect(await index.stats("c")).toMatchObject({ count: 400, tombstones: 0, dirty: false });
-    const live = records.slice(100).map((r) => (r.id === "r300" ? { id: "r300", vector: records[0]?.vector as Float32Array } : r));
+    const live = records
+      .slice(100)
+      .map((r) => (r.id === "r300" ? { id: "r300", vector: records[0]?.vector as Float32Array } : r));
     for (let q = 0; q < 10; q++) {
-      expect((await index.search("c", query(q), { k: 10 })).map((h) => h.id)).toEqual(exactNearest("l2", live, query(q), 10));
+      expect((await index.search("c", query(q), { k: 10 })).map((h) => h.id)).toEqual(
+        exactNearest("l2", live, query(q), 10),
+      );
     }
     expect(await index.compact("c")).toMatchObject({ compacted: false, removed: 0 });
   });
@@ -156,12 +193,15 @@ describe("the index engine on memfs", () => {
   it("compacts a cosine collection to the same answers", async () => {
     await index.create("c", { dimension: DIM, metric: "cosine" });
     await index.add("c", records);
-    await index.delete("c", records.slice(0, 50).map((r) => r.id));
+    await index.delete(
+      "c",
+      records.slice(0, 50).map((r) => r.id),
+    );
     const before = await index.search("c", query(3), { k: 10 });
     await index.compact("c");
     const after = await index.search("c", query(3), { k: 10 });
     expect(after.map((h) => h.id)).toEqual(before.map((h) => h.id));
-    after.forEach((h, i) => expect(h.score).toBeCloseTo(before[i]?.score as number, 5));
+    for (const [i, h] of after.entries()) expect(h.score).toBeCloseTo(before[i]?.score as number, 5);
   });
 
   it("rebuilds from a source, replacing what was indexed", async () => {
@@ -177,8 +217,12 @@ describe("the index engine on memfs", () => {
   });
 
   it("rebuilds a collection without an index when given settings", async () => {
-    expect(await rejection(index.rebuild("fresh", records.slice(0, 5)))).toSatisfy(expectIndexError("NotFound"));
-    const stats = await index.rebuild("fresh", records.slice(0, 5), { settings: { dimension: DIM, metric: "ip" } });
+    expect(await rejection(index.rebuild("fresh", records.slice(0, 5)))).toSatisfy(
+      expectIndexError("NotFound"),
+    );
+    const stats = await index.rebuild("fresh", records.slice(0, 5), {
+      settings: { dimension: DIM, metric: "ip" },
+    });
     expect(stats).toMatchObject({ count: 5, settings: { metric: "ip", dimension: DIM } });
   });
 
@@ -215,12 +259,18 @@ describe("the index engine on memfs", () => {
 
     it("NaN components, zero vectors under cosine and empty ids are InvalidRecord", async () => {
       const nan = Array.from({ length: DIM }, (_, i) => (i === 3 ? Number.NaN : 1));
-      expect(await rejection(index.add("c", [{ id: "n", vector: nan }]))).toSatisfy(expectIndexError("InvalidRecord"));
+      expect(await rejection(index.add("c", [{ id: "n", vector: nan }]))).toSatisfy(
+        expectIndexError("InvalidRecord"),
+      );
       const zero = new Float32Array(DIM);
-      expect(await rejection(index.add("c", [{ id: "z", vector: zero }]))).toSatisfy(expectIndexError("InvalidRecord"));
+      expect(await rejection(index.add("c", [{ id: "z", vector: zero }]))).toSatisfy(
+        expectIndexError("InvalidRecord"),
+      );
       expect(await rejection(index.search("c", zero, { k: 1 }))).toSatisfy(expectIndexError("InvalidRecord"));
       const v = records[0]?.vector as Float32Array;
-      expect(await rejection(index.add("c", [{ id: "", vector: v }]))).toSatisfy(expectIndexError("InvalidRecord"));
+      expect(await rejection(index.add("c", [{ id: "", vector: v }]))).toSatisfy(
+        expectIndexError("InvalidRecord"),
+      );
       expect(await rejection(index.add("c", [{ id: "s", vector: "abc" as never }]))).toSatisfy(
         expectIndexError("InvalidRecord"),
       );
@@ -246,7 +296,9 @@ describe("the index engine on memfs", () => {
         expect(await rejection(index.create("other", options))).toBeInstanceOf(InvalidArgumentError);
       }
       expect(index.locate("other")).toBeUndefined();
-      expect(await rejection(openIndex(fixture, { defaults: { m: 1000 } }))).toBeInstanceOf(InvalidArgumentError);
+      expect(await rejection(openIndex(fixture, { defaults: { m: 1000 } }))).toBeInstanceOf(
+        InvalidArgumentError,
+      );
     });
 
     it("an unknown collection is NotFound for every operation", async () => {
@@ -274,7 +326,9 @@ describe("the index engine on memfs", () => {
       expect(await rejection(index.create("c", { dimension: DIM, metric: "l2" }))).toSatisfy(
         expectIndexError("AlreadyExists"),
       );
-      expect(await rejection(index.create("c", { dimension: DIM, m: 5 }))).toSatisfy(expectIndexError("AlreadyExists"));
+      expect(await rejection(index.create("c", { dimension: DIM, m: 5 }))).toSatisfy(
+        expectIndexError("AlreadyExists"),
+      );
     });
 
     it("every operation after close is ClosedError", async () => {
@@ -350,9 +404,9 @@ describe("the index engine on memfs", () => {
       await index.create("c", { dimension: DIM });
       const { idxKey } = await index.flush("c");
       const fs = index.locate("c")?.fs;
-      const bytes = await fs?.read(idxKey);
-      (bytes as Uint8Array)[(bytes as Uint8Array).length - 2] ^= 0xff;
-      await fs?.write(idxKey, bytes as Uint8Array);
+      const bytes = (await fs?.read(idxKey)) as Uint8Array;
+      bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 0xff;
+      await fs?.write(idxKey, bytes);
       await index.close();
       index = await openIndex(fixture);
       const err = await rejection(index.stats("c"));

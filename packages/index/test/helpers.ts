@@ -7,7 +7,13 @@ import { MemoryFileSystem, createMemoryRoots } from "@proximadb/fs-memory";
 import { S3FileSystem } from "@proximadb/fs-s3";
 import type { S3rverInstance } from "@proximadb/testing/emulators/s3rver";
 import { seededRandom } from "@proximadb/testing/fault-proxy";
-import { type IndexEngineOptions, IndexEngine, type IndexRecord, type Metric, distance } from "../src/index.js";
+import {
+  type IndexEngineOptions,
+  IndexEngine,
+  type IndexRecord,
+  type Metric,
+  distance,
+} from "../src/index.js";
 
 /** A deterministic pseudo-random generator (mulberry32). */
 export const rng = seededRandom;
@@ -76,7 +82,12 @@ export async function openIndex(
 }
 
 /** `count` vectors of dimension `dim` as one flat array: uniform in [-1, 1), or around 100 Gaussian centres. */
-export function vectors(kind: "random" | "clustered", count: number, dim: number, seed: number): Float32Array {
+export function vectors(
+  kind: "random" | "clustered",
+  count: number,
+  dim: number,
+  seed: number,
+): Float32Array {
   const next = rng(seed);
   const out = new Float32Array(count * dim);
   if (kind === "random") {
@@ -101,12 +112,18 @@ export function vectors(kind: "random" | "clustered", count: number, dim: number
 /** Rows of a flat array as records `<prefix><i>`. */
 export function recordsOf(flat: Float32Array, dim: number, prefix = "r"): IndexRecord[] {
   const out: IndexRecord[] = [];
-  for (let i = 0; i < flat.length / dim; i++) out.push({ id: `${prefix}${i}`, vector: flat.subarray(i * dim, (i + 1) * dim) });
+  for (let i = 0; i < flat.length / dim; i++)
+    out.push({ id: `${prefix}${i}`, vector: flat.subarray(i * dim, (i + 1) * dim) });
   return out;
 }
 
 /** The exact `k` nearest records by brute force. */
-export function exactNearest(metric: Metric, records: readonly IndexRecord[], query: ArrayLike<number>, k: number): string[] {
+export function exactNearest(
+  metric: Metric,
+  records: readonly IndexRecord[],
+  query: ArrayLike<number>,
+  k: number,
+): string[] {
   const q = Array.from(query);
   const best: { id: string; d: number }[] = [];
   for (const r of records) {

@@ -38,7 +38,10 @@ export function describeIndexRoundTrip(name: string, makeFixture: () => Promise<
           for (const c of collections) {
             if (index.locate(c)?.url !== url) continue;
             const { generation } = await index.stats(c);
-            expected.push(`${c}/${indexFileName(generation, "hnsw")}`, `${c}/${indexFileName(generation, "idx")}`);
+            expected.push(
+              `${c}/${indexFileName(generation, "hnsw")}`,
+              `${c}/${indexFileName(generation, "idx")}`,
+            );
           }
           const keys = (await keysOf(fs)).filter((k) => k !== "_proximadb_root.json");
           expect(keys, url).toEqual(expected.sort());
@@ -54,15 +57,23 @@ export function describeIndexRoundTrip(name: string, makeFixture: () => Promise<
       await index.add("docs", records, { sequence: 3 });
       await index.delete("docs", ["r5", "r6"], { sequence: 4 });
       const before = [];
-      for (let q = 0; q < 10; q++) before.push(await index.search("docs", queries.subarray(q * DIM, (q + 1) * DIM), { k: 10 }));
+      for (let q = 0; q < 10; q++)
+        before.push(await index.search("docs", queries.subarray(q * DIM, (q + 1) * DIM), { k: 10 }));
       const where = index.locate("docs")?.url;
       await index.close();
       index = await openIndex(fixture);
       expect(index.collections()).toEqual(["docs"]);
       expect(index.locate("docs")?.url).toBe(where);
-      expect(await index.stats("docs")).toMatchObject({ count: 798, tombstones: 2, sequence: 4, dirty: false });
+      expect(await index.stats("docs")).toMatchObject({
+        count: 798,
+        tombstones: 2,
+        sequence: 4,
+        dirty: false,
+      });
       for (let q = 0; q < 10; q++) {
-        expect(await index.search("docs", queries.subarray(q * DIM, (q + 1) * DIM), { k: 10 })).toEqual(before[q]);
+        expect(await index.search("docs", queries.subarray(q * DIM, (q + 1) * DIM), { k: 10 })).toEqual(
+          before[q],
+        );
       }
     });
   });

@@ -18,7 +18,10 @@ function vectorFor(round: number, id: number): number[] {
 /** Round 0 adds ids 0..299; later rounds upsert or add 40 ids and delete 8. */
 export function roundChanges(round: number): RoundChanges {
   if (round === 0) {
-    return { adds: Array.from({ length: 300 }, (_, i) => ({ id: `v${i}`, vector: vectorFor(0, i) })), deletes: [] };
+    return {
+      adds: Array.from({ length: 300 }, (_, i) => ({ id: `v${i}`, vector: vectorFor(0, i) })),
+      deletes: [],
+    };
   }
   const next = seededRandom(round);
   const adds = Array.from({ length: 40 }, () => {
@@ -30,7 +33,10 @@ export function roundChanges(round: number): RoundChanges {
 }
 
 /** Applies a round's changes to a model (id → vector): adds first, then deletes, as the child does. */
-export function applyChanges(model: ReadonlyMap<string, number[]>, changes: RoundChanges): Map<string, number[]> {
+export function applyChanges(
+  model: ReadonlyMap<string, number[]>,
+  changes: RoundChanges,
+): Map<string, number[]> {
   const out = new Map(model);
   for (const a of changes.adds) out.set(a.id, a.vector);
   for (const d of changes.deletes) out.delete(d);
