@@ -10,141 +10,40 @@ import {
   parseCollectionId,
 } from "@proximadb/core";
 import type { DiscoveryReport } from "@proximadb/discovery";
-import { type CollectionLocation, EngineBase, type EngineBaseOptions } from "@proximadb/engine";
+import { type CollectionLocation, EngineBase } from "@proximadb/engine";
+import {
+  type CollectionIndex,
+  type GraphDefaults,
+  MAX_EF,
+  MAX_LABEL,
+  YIELD_EVERY,
+  checkRecords,
+  checkSettings,
+  checkSequence,
+  emptyState,
+  remove,
+  resolveSettings,
+  statsOf,
+  upsert,
+  yieldToLoop,
+} from "./collection-index.js";
 import { IndexError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { type IdMapSnapshot, type IndexSettings, decodeIdMap, encodeIdMap } from "./id-map.js";
 import { indexFileName, indexFiles } from "./layout.js";
-import { type Metric, type Vector, checkVector, isMetric, scoreOf } from "./metric.js";
-
-/** Graph settings used when neither `create` nor the engine's `defaults` name them. */
-export const DEFAULT_INDEX_SETTINGS = { m: 32, efConstruction: 200, efSearch: 256 } as const;
-
-/** Options of {@link IndexEngine.open}: the engine base's (minus the component) and the index's own. */
-export interface IndexEngineOptions extends Omit<EngineBaseOptions, "component"> {
-  /**
-   * Local folder for the library's temporary files (it saves and loads only through local paths); every
-   * save and load streams between a file here and the collection root's `FileSystem`. Default `os.tmpdir()`.
-   */
-  readonly tmpDir?: string;
-  /** Defaults for {@link IndexEngine.create} (the node's `[storage.index_config]`). */
-  readonly defaults?: Partial<Pick<IndexSettings, "m" | "efConstruction" | "efSearch">>;
-}
-
-/** Options of {@link IndexEngine.create}. */
-export interface CreateIndexOptions {
-  /** Vector dimension (1–65,536). */
-  readonly dimension: number;
-  /** Default `cosine`. */
-  readonly metric?: Metric;
-  /** HNSW `M` (2–100). Default 32. */
-  readonly m?: number;
-  /** HNSW `efConstruction` (`m`–4,096). Default 200. */
-  readonly efConstruction?: number;
-  /** Default search `ef` (1–4,096). Default 256. */
-  readonly efSearch?: number;
-}
-
-/** A record as the index takes it: its id and its vector (metadata stays in the data engines). */
-export interface IndexRecord {
-  /** Record id (non-empty). */
-  readonly id: string;
-  /** Its length must equal the collection's dimension. */
-  readonly vector: Vector;
-}
-
-/** Options of {@link IndexEngine.add}, {@link IndexEngine.delete} and {@link IndexEngine.rebuild}. */
-export interface CoverOptions {
-  /** The data sequence (e.g. the flush sequence) these changes come from: `stats().sequence` becomes at least this. */
-  readonly sequence?: number;
-}
-
-/** Options of {@link IndexEngine.search}. */
-export interface SearchOptions {
-  /** How many neighbours (1–4,096). */
-  readonly k: number;
-  /** Candidate list size for this query (1–4,096); default the collection's `efSearch`. At least `k` is used. */
-  readonly ef?: number;
-}
-
-/** One search result. */
-export interface SearchHit {
-  readonly id: string;
-  /** The distance under the collection's metric, lower is closer (see {@link distance}). */
-  readonly score: number;
-}
-
-/** What {@link IndexEngine.stats} reports. */
-export interface IndexStats {
-  readonly collection: CollectionId;
-  readonly settings: IndexSettings;
-  /** Live (searchable) records. */
-  readonly count: number;
-  /** Deleted or replaced labels still in the graph (dropped by {@link IndexEngine.compact}). */
-  readonly tombstones: number;
-  /** The highest data sequence the index covers (in memory; see `savedSequence` for what is on storage). */
-  readonly sequence: number;
-  /** The sequence the live pair on storage covers. */
-  readonly savedSequence: number;
-  /** Generation of the live pair on storage. */
-  readonly generation: number;
-  /** True when memory holds changes that {@link IndexEngine.flush} has not saved yet. */
-  readonly dirty: boolean;
-}
-
-/** What {@link IndexEngine.flush} did. */
-export interface FlushResult {
-  /** False when there was nothing unsaved. */
-  readonly saved: boolean;
-  /** Generation of the live pair. */
-  readonly generation: number;
-  /** Root-relative keys of the live pair. */
-  readonly hnswKey: string;
-  readonly idxKey: string;
-  /** Size of the `.hnsw` file. */
-  readonly hnswBytes: number;
-  /** Files of earlier generations (or of interrupted saves) deleted after the commit. */
-  readonly garbageRemoved: number;
-}
-
-/** What {@link IndexEngine.compact} did. */
-export interface CompactResult {
-  /** False when there were no tombstones (nothing rebuilt, nothing saved). */
-  readonly compacted: boolean;
-  /** Tombstones dropped. */
-  readonly removed: number;
-  /** Live records in the rebuilt graph. */
-  readonly count: number;
-  /** Generation of the live pair afterwards. */
-  readonly generation: number;
-}
-
-const MAX_DIMENSION = 65536;
-const MAX_EF = 4096;
-const MAX_LABEL = 0xffffffff; // the library's labels are unsigned 32-bit
-const YIELD_EVERY = 1000;
-
-/** One collection's index in memory. */
-interface CollectionIndex {
-  readonly collection: CollectionId;
-  readonly settings: IndexSettings;
-  graph: Graph;
-  /** id → label of every live record. */
-  ids: Map<string, number>;
-  /** label → id of every live record. */
-  labels: Map<number, string>;
-  tombstones: Set<number>;
-  nextLabel: number;
-  sequence: number;
-  savedSequence: number;
-  generation: number;
-  hnswBytes: number;
-  dirty: boolean;
-}
-
-type GraphDefaults = Required<NonNullable<IndexEngineOptions["defaults"]>>;
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { type Vector, checkVector, scoreOf } from "./metric.js";
+import {
+  type CompactResult,
+  type CoverOptions,
+  type CreateIndexOptions,
+  DEFAULT_INDEX_SETTINGS,
+  type FlushResult,
+  type IndexEngineOptions,
+  type IndexRecord,
+  type IndexStats,
+  type SearchHit,
+  type SearchOptions,
+} from "./types.js";
 
 /**
  * The index engine: per collection an HNSW graph (hnswlib) and its id map, saved as generation-named
@@ -187,7 +86,11 @@ export class IndexEngine {
    */
   static async open(options: IndexEngineOptions): Promise<IndexEngine> {
     const { tmpDir, defaults, ...rest } = options;
-    const merged = { ...DEFAULT_INDEX_SETTINGS, ...defaults };
+    const merged = {
+      m: defaults?.m ?? DEFAULT_INDEX_SETTINGS.m,
+      efConstruction: defaults?.efConstruction ?? DEFAULT_INDEX_SETTINGS.efConstruction,
+      efSearch: defaults?.efSearch ?? DEFAULT_INDEX_SETTINGS.efSearch,
+    };
     checkSettings({ dimension: 1, metric: "cosine", ...merged });
     const base = await EngineBase.open({ ...rest, component: "index" });
     try {
@@ -235,17 +138,7 @@ export class IndexEngine {
    */
   async create(id: string, options: CreateIndexOptions): Promise<IndexSettings> {
     const collection = parseCollectionId(id);
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError("create needs options with a dimension");
-    }
-    const settings: IndexSettings = {
-      dimension: options.dimension,
-      metric: options.metric ?? "cosine",
-      m: options.m ?? this.#defaults.m,
-      efConstruction: options.efConstruction ?? this.#defaults.efConstruction,
-      efSearch: options.efSearch ?? this.#defaults.efSearch,
-    };
-    checkSettings(settings);
+    const settings = resolveSettings(options, this.#defaults);
     return this.#exclusive(collection, "create", async () => {
       const existing = await this.#state(collection);
       if (existing) {
@@ -292,17 +185,7 @@ export class IndexEngine {
       }
       let n = 0;
       for (const [recordId, vector] of batch) {
-        const label = state.nextLabel++;
-        state.graph.add(vector, label);
-        const old = state.ids.get(recordId);
-        if (old !== undefined) {
-          state.graph.markDeleted(old);
-          state.labels.delete(old);
-          state.tombstones.add(old);
-        }
-        state.ids.set(recordId, label);
-        state.labels.set(label, recordId);
-        state.dirty = true;
+        upsert(state, recordId, vector);
         if (++n % YIELD_EVERY === 0) await yieldToLoop();
       }
       if (sequence !== undefined && sequence > state.sequence) {
@@ -326,16 +209,7 @@ export class IndexEngine {
     return this.#exclusive(collection, "delete", async () => {
       const state = await this.#required(collection);
       let deleted = 0;
-      for (const recordId of ids) {
-        const label = state.ids.get(recordId);
-        if (label === undefined) continue;
-        state.graph.markDeleted(label);
-        state.ids.delete(recordId);
-        state.labels.delete(label);
-        state.tombstones.add(label);
-        state.dirty = true;
-        deleted++;
-      }
+      for (const recordId of ids) if (remove(state, recordId)) deleted++;
       if (sequence !== undefined && sequence > state.sequence) {
         state.sequence = sequence;
         state.dirty = true;
@@ -466,14 +340,7 @@ export class IndexEngine {
             collection,
           });
         }
-        settings = {
-          dimension: s.dimension,
-          metric: s.metric ?? "cosine",
-          m: s.m ?? this.#defaults.m,
-          efConstruction: s.efConstruction ?? this.#defaults.efConstruction,
-          efSearch: s.efSearch ?? this.#defaults.efSearch,
-        };
-        checkSettings(settings);
+        settings = resolveSettings(s, this.#defaults);
       }
       const state = emptyState(collection, settings, Graph.create(settings));
       state.sequence = sequence ?? existing?.sequence ?? 0;
@@ -495,16 +362,7 @@ export class IndexEngine {
           `record ${JSON.stringify(record.id)}`,
           collection,
         );
-        const label = state.nextLabel++;
-        state.graph.add(vector, label);
-        const old = state.ids.get(record.id);
-        if (old !== undefined) {
-          state.graph.markDeleted(old);
-          state.labels.delete(old);
-          state.tombstones.add(old);
-        }
-        state.ids.set(record.id, label);
-        state.labels.set(label, record.id);
+        upsert(state, record.id, vector);
         if (++n % YIELD_EVERY === 0) await yieldToLoop();
       }
       await this.#save(state, await this.#base.collectionDir(collection));
@@ -540,6 +398,8 @@ export class IndexEngine {
   async drop(id: string): Promise<void> {
     const collection = parseCollectionId(id);
     await this.#exclusive(collection, "drop", async () => {
+      // A load in flight (a search's) must not bring the dropped index back into memory afterwards.
+      await this.#loads.get(collection)?.catch(() => undefined);
       this.#states.delete(collection);
       await this.#base.drop(collection);
     });
@@ -703,88 +563,4 @@ export class IndexEngine {
     });
     return next;
   }
-}
-
-function emptyState(collection: CollectionId, settings: IndexSettings, graph: Graph): CollectionIndex {
-  return {
-    collection,
-    settings,
-    graph,
-    ids: new Map(),
-    labels: new Map(),
-    tombstones: new Set(),
-    nextLabel: 0,
-    sequence: 0,
-    savedSequence: 0,
-    generation: 0,
-    hnswBytes: 0,
-    dirty: true,
-  };
-}
-
-function statsOf(state: CollectionIndex): IndexStats {
-  return {
-    collection: state.collection,
-    settings: state.settings,
-    count: state.ids.size,
-    tombstones: state.tombstones.size,
-    sequence: state.sequence,
-    savedSequence: state.savedSequence,
-    generation: state.generation,
-    dirty: state.dirty,
-  };
-}
-
-/** @throws InvalidArgumentError */
-function checkSettings(s: IndexSettings): void {
-  const int = (name: string, v: unknown, min: number, max: number) => {
-    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-      throw new InvalidArgumentError(
-        `${name} must be an integer in ${min}..${max} (got ${JSON.stringify(v)})`,
-      );
-    }
-  };
-  int("dimension", s.dimension, 1, MAX_DIMENSION);
-  if (!isMetric(s.metric)) {
-    throw new InvalidArgumentError(`metric must be one of cosine, l2, ip (got ${JSON.stringify(s.metric)})`);
-  }
-  int("m", s.m, 2, 100);
-  int("efConstruction", s.efConstruction, s.m, MAX_EF);
-  int("efSearch", s.efSearch, 1, MAX_EF);
-}
-
-function checkSequence(sequence: unknown): number | undefined {
-  if (sequence === undefined) return undefined;
-  if (!Number.isSafeInteger(sequence) || (sequence as number) < 0) {
-    throw new InvalidArgumentError(
-      `sequence must be a non-negative integer (got ${JSON.stringify(sequence)})`,
-    );
-  }
-  return sequence as number;
-}
-
-/** Checks a batch; returns id → vector with the last record of each id, in first-seen order. */
-function checkRecords(
-  records: readonly IndexRecord[],
-  settings: IndexSettings,
-  collection: string,
-): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    if (r === null || typeof r !== "object" || typeof r.id !== "string" || r.id === "") {
-      throw new IndexError("InvalidRecord", `record ${i} needs a non-empty string id`, { collection });
-    }
-    out.set(
-      r.id,
-      checkVector(
-        r.vector,
-        settings.dimension,
-        settings.metric,
-        `record ${JSON.stringify(r.id)}`,
-        collection,
-      ),
-    );
-  }
-  return out;
 }

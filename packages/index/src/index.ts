@@ -1,7 +1,5 @@
-export {
-  DEFAULT_INDEX_SETTINGS,
-  IndexEngine,
-} from "./index-engine.js";
+export { IndexEngine } from "./index-engine.js";
+export { DEFAULT_INDEX_SETTINGS } from "./types.js";
 export type {
   CompactResult,
   CoverOptions,
@@ -12,7 +10,7 @@ export type {
   IndexStats,
   SearchHit,
   SearchOptions,
-} from "./index-engine.js";
+} from "./types.js";
 export type { IndexSettings } from "./id-map.js";
 export { IndexError, isIndexError } from "./errors.js";
 export type { IndexErrorKind } from "./errors.js";
