@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ClosedError, DataCorruptionError, InvalidArgumentError, parseStorageUrl } from "@proximadb/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -437,6 +440,27 @@ describe("the index engine on memfs", () => {
       expect(index.locate("c")).toBeUndefined();
       expect(await keysOf(fs as never, "c/")).toEqual([]);
       expect(await rejection(index.stats("c"))).toSatisfy(expectIndexError("NotFound"));
+    });
+
+    it("goes through a private local temporary folder that is empty between calls and removed at close", async () => {
+      const tmpDir = await mkdtemp(join(tmpdir(), "index-tmp-"));
+      try {
+        await index.close();
+        index = await openIndex(fixture, { tmpDir });
+        await index.create("c", { dimension: DIM });
+        await index.add("c", records);
+        await index.flush("c");
+        const [own] = await readdir(tmpDir);
+        expect(own).toMatch(/^proximadb-index-/);
+        expect(await readdir(join(tmpDir, own as string))).toEqual([]);
+        await index.close();
+        index = await openIndex(fixture, { tmpDir });
+        expect((await index.stats("c")).count).toBe(500);
+        await index.close();
+        expect(await readdir(tmpDir)).toEqual([]);
+      } finally {
+        await rm(tmpDir, { recursive: true, force: true });
+      }
     });
 
     it("removes this node's stale staging at open", async () => {
