@@ -4,6 +4,8 @@
  * mutating storage operation of that save. Prints `{"ops":N}` when it gets to the end.
  * Usage: node --conditions=@proximadb/source --import tsx child.ts <rootUrl> <collection> <round> <flush|compact> <killAt> <before|after>
  */
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AssignmentService, type FileSystem } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { IndexEngine } from "../../src/index.js";
@@ -39,6 +41,8 @@ const index = await IndexEngine.open({
   service,
   openFileSystem: (root) => crashing(new LocalFileSystem(root)),
   nodeId: "crash-node",
+  // A killed child never removes its temporary folder: keep it in the fixture's folder, which the test removes.
+  tmpDir: dirname(fileURLToPath(rootUrl)),
 });
 const changes = roundChanges(Number(roundArg));
 await index.add(collection, changes.adds);
