@@ -1,0 +1,20 @@
+export { IndexEngine } from "./index-engine.js";
+export { DEFAULT_INDEX_SETTINGS } from "./types.js";
+export type {
+  CompactResult,
+  CoverOptions,
+  CreateIndexOptions,
+  FlushResult,
+  IndexEngineOptions,
+  IndexRecord,
+  IndexStats,
+  SearchHit,
+  SearchOptions,
+} from "./types.js";
+export type { IndexSettings } from "./id-map.js";
+export { IndexError, isIndexError } from "./errors.js";
+export type { IndexErrorKind } from "./errors.js";
+export { distance, METRICS } from "./metric.js";
+export type { Metric, Vector } from "./metric.js";
+export { indexFileName, indexFiles, parseIndexFileName } from "./layout.js";
+export type { IndexFile, IndexFiles } from "./layout.js";
