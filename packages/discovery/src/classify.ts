@@ -33,6 +33,29 @@ export function folderProblem(name: string): IgnoredReason | undefined {
 }
 
 /**
+ * Why a file at `rest` (its path inside a candidate collection folder) is not data, or `undefined` when
+ * it is a data file of `component`. One pass over the segments: this runs once per listed file.
+ */
+export function notDataReason(component: ComponentType, rest: string): IgnoredReason | undefined {
+  const segments = rest.split("/");
+  if (segments[0] === STAGING_DIR) return "staging";
+  let reserved = false;
+  let empty = false;
+  for (const s of segments) {
+    if (isTempName(s)) return "temp";
+    if (s.startsWith("_")) reserved = true;
+    else if (s === "") empty = true;
+  }
+  if (reserved) return "reserved";
+  // Every segment is now non-empty and unreserved, so the last one's extension decides.
+  if (empty || !isDataFile(component, segments[segments.length - 1] as string)) return "not-data";
+  return undefined;
+}
+
+const MARKER: KeyClass = Object.freeze({ kind: "marker" });
+const TOP_LEVEL_FILE: KeyClass = Object.freeze({ kind: "ignored", reason: "top-level-file" });
+
+/**
  * Classifies a root-relative file key:
  * top-level files are the marker or `top-level-file`; folders with reserved (`_`, `.`) or invalid
  * names are skipped whole; inside a candidate collection, `_staging/` is `staging`, hidden or
@@ -41,15 +64,10 @@ export function folderProblem(name: string): IgnoredReason | undefined {
  */
 export function classifyKey(component: ComponentType, key: string): KeyClass {
   const slash = key.indexOf("/");
-  if (slash < 0)
-    return key === ROOT_MARKER_FILE ? { kind: "marker" } : { kind: "ignored", reason: "top-level-file" };
+  if (slash < 0) return key === ROOT_MARKER_FILE ? MARKER : TOP_LEVEL_FILE;
   const folder = key.slice(0, slash);
   const problem = folderProblem(folder);
   if (problem) return { kind: "ignored-folder", folder, reason: problem };
-  const segments = key.slice(slash + 1).split("/");
-  if (segments[0] === STAGING_DIR) return { kind: "ignored", reason: "staging" };
-  if (segments.some(isTempName)) return { kind: "ignored", reason: "temp" };
-  if (segments.some((s) => s.startsWith("_"))) return { kind: "ignored", reason: "reserved" };
-  if (!isDataFile(component, segments.join("/"))) return { kind: "ignored", reason: "not-data" };
-  return { kind: "data", collection: folder as CollectionId };
+  const reason = notDataReason(component, key.slice(slash + 1));
+  return reason ? { kind: "ignored", reason } : { kind: "data", collection: folder as CollectionId };
 }

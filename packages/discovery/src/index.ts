@@ -5,6 +5,7 @@
  */
 export { classifyKey, type KeyClass } from "./classify.js";
 export { discover, discoverAll, isNewRoot } from "./discover.js";
+export { collectionSizes } from "./measure.js";
 export {
   ensureRootMarker,
   ForeignRootError,
@@ -15,9 +16,12 @@ export {
 } from "./marker.js";
 export { type RecordMismatch, type RecordResult, recordInto } from "./record.js";
 export type {
+  CollectionCopy,
+  CollectionSizes,
   ConflictReport,
   DiscoveredCollection,
   DiscoverOptions,
+  DiscoveryDetail,
   DiscoveryEvent,
   DiscoveryReport,
   IgnoredEntry,
@@ -27,4 +31,5 @@ export type {
   RootMarker,
   RootReport,
   RootStatus,
+  RootSummary,
 } from "./types.js";
