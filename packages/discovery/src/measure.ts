@@ -42,7 +42,7 @@ export async function measureCopy(
   })) {
     requests++;
     for (const f of page.files) {
-      if (notDataReason(component, f.key.slice(prefix.length)) !== undefined) continue;
+      if (notDataReason(component, f.key, prefix.length) !== undefined) continue;
       files++;
       bytes += f.size;
       if (f.mtimeMs < oldestMs) oldestMs = f.mtimeMs;

@@ -54,9 +54,7 @@ export async function recordInto(
   }
   const undated = Number.POSITIVE_INFINITY;
   const live = Object.values(report.collections).sort(
-    (a, b) =>
-      (a.oldestMs ?? undated) - (b.oldestMs ?? undated) ||
-      (a.collection < b.collection ? -1 : 1),
+    (a, b) => (a.oldestMs ?? undated) - (b.oldestMs ?? undated) || (a.collection < b.collection ? -1 : 1),
   );
   let recorded = 0;
   const mismatches: RecordMismatch[] = [];

@@ -136,7 +136,7 @@ class Accumulator {
       this.ignoreFolder(folder.name, folder.problem);
       return;
     }
-    const reason = notDataReason(this.ctx.component, key.slice(folder.name.length + 1));
+    const reason = notDataReason(this.ctx.component, key, folder.name.length + 1);
     if (reason) {
       this.ignore(key, reason);
       return;
