@@ -76,8 +76,10 @@ function copyOf(
   report: RootReport<DiscoveryDetail>,
   s: CollectionStats,
 ): DiscoveredCollection<DiscoveryDetail> {
-  const base = { collection, url: report.url, index: report.index, files: s.files };
-  return s.sized ? { ...base, bytes: s.bytes, oldestMs: s.oldestMs, newestMs: s.newestMs } : base;
+  const { url, index } = report;
+  return s.sized
+    ? { collection, url, index, files: s.files, bytes: s.bytes, oldestMs: s.oldestMs, newestMs: s.newestMs }
+    : { collection, url, index, files: s.files };
 }
 
 /** A root found unreachable after its listing (reading a conflicting copy's sizes failed). */
@@ -293,20 +295,13 @@ async function discoverWith(
     else delete o.report.bytes;
   }
 
-  // Collections of online roots; copies in several roots are conflicts.
-  const copies = new Map<CollectionId, DiscoveredCollection<DiscoveryDetail>[]>();
+  // Skipped keys of online roots, in root order, under one cap.
   const ignored: IgnoredEntry[] = [];
   const ignoredCounts = zeroCounts();
   let ignoredTruncated = 0;
   let kept = 0;
   for (const o of outcomes) {
     if (!o.scan || o.report.status !== "online") continue;
-    for (const [collection, s] of o.scan.collections) {
-      const copy = copyOf(collection, o.report, s);
-      const list = copies.get(collection);
-      if (list) list.push(copy);
-      else copies.set(collection, [copy]);
-    }
     for (const [reason, n] of Object.entries(o.scan.ignoredCounts))
       ignoredCounts[reason as keyof typeof ignoredCounts] += n;
     ignoredTruncated += o.scan.ignoredTruncated;
@@ -319,18 +314,23 @@ async function discoverWith(
       ignored.push(e);
     }
   }
+
+  // The live copy of every collection, by id; copies in several online roots are conflicts.
   const collections: Record<string, DiscoveredCollection<DiscoveryDetail>> = {};
   const conflicts: ConflictReport[] = [];
-  for (const [collection, list] of [...copies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const collection of [...found.keys()].sort()) {
+    const list = (found.get(collection) ?? []).filter((c) => c.o.report.status === "online");
+    if (list.length === 0) continue;
     if (list.length === 1) {
-      collections[collection] = list[0] as DiscoveredCollection<DiscoveryDetail>;
+      const only = list[0] as (typeof list)[number];
+      collections[collection] = copyOf(collection, only.o.report, only.s);
       continue;
     }
-    // Every copy of a conflict was measured above.
-    const sized = list as DiscoveredCollection<"sizes">[];
+    // Every copy of a conflict was measured above; `list` is in root order.
+    const sized = list.map((c) => copyOf(collection, c.o.report, c.s) as DiscoveredCollection<"sizes">);
     const live = [...sized].sort(liveCopyOrder)[0] as DiscoveredCollection<"sizes">;
     collections[collection] = live;
-    conflicts.push({ collection, copies: [...sized].sort((a, b) => a.index - b.index), chosen: live.url });
+    conflicts.push({ collection, copies: sized, chosen: live.url });
   }
   const reports = outcomes.map((o) => o.report);
   return {
