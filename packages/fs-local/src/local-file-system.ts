@@ -166,6 +166,7 @@ export class LocalFileSystem implements FileSystem {
    *
    * Folders are read ahead of the walk (a few at a time) and files are statted through a bounded window
    * that runs ahead of the page being handed out, so readdir, stat and the caller's work overlap.
+   * With `sizes: false` no file is statted: sizes and times are `NaN` (see {@link LocalListOptions}).
    */
   async *list(prefix: string, options: LocalListOptions = {}): AsyncIterable<ListPage> {
     this.#key(prefix, true);
