@@ -60,7 +60,7 @@ export function notDataReason(component: ComponentType, key: string, start = 0):
     i = slash + 1;
   }
   if (reserved) return "reserved";
-  // Every segment is now non-empty and unreserved, so the last one's extension decides.
+  // No segment is temp or reserved: unless one is empty, the last one's extension decides.
   if (empty || !hasDataExtension(component, segment)) return "not-data";
   return undefined;
 }
