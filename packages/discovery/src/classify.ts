@@ -2,7 +2,7 @@ import {
   type CollectionId,
   type ComponentType,
   isCollectionId,
-  isDataFile,
+  DATA_FILE_EXTENSIONS,
   isReservedName,
   ROOT_MARKER_FILE,
   STAGING_DIR,
@@ -19,12 +19,8 @@ export type KeyClass =
   /** A whole top-level folder that is never a collection; reported once as `<folder>/`. */
   | { readonly kind: "ignored-folder"; readonly folder: string; readonly reason: IgnoredReason };
 
-const TEMP_SUFFIXES = [".tmp", ".temp", ".part", ".partial", "~"];
-
-/** Temp files: hidden names (`.x`) and the usual in-progress suffixes. */
-function isTempName(name: string): boolean {
-  return name.startsWith(".") || TEMP_SUFFIXES.some((s) => name.endsWith(s));
-}
+/** Temp files: hidden names (`.x`) and the usual in-progress suffixes (`.tmp`, `.temp`, `.part`, `.partial`, `~`). */
+const TEMP_NAME = /^\.|(?:\.tmp|\.temp|\.part|\.partial|~)$/;
 
 /** Why a top-level folder name can never be a collection, or `undefined` when it can. */
 export function folderProblem(name: string): IgnoredReason | undefined {
@@ -32,6 +28,46 @@ export function folderProblem(name: string): IgnoredReason | undefined {
   if (!isCollectionId(name)) return "invalid-collection-id";
   return undefined;
 }
+
+/**
+ * True when `name` (one non-empty, unreserved segment) ends in a data extension of `component`: the rule
+ * of core's `isDataFile` for a single segment, without its split (this runs once per listed file).
+ */
+function hasDataExtension(component: ComponentType, name: string): boolean {
+  const dot = name.lastIndexOf(".");
+  if (dot <= 0) return false;
+  const ext = name.slice(dot);
+  const exts = DATA_FILE_EXTENSIONS[component];
+  return exts.includes(ext) || exts.includes(ext.toLowerCase());
+}
+
+/**
+ * Why the file `key` is not data, or `undefined` when it is a data file of `component`, judging the path
+ * from `start` on (its path inside a candidate collection folder). This runs once per listed file: one
+ * pass over the segments, no array.
+ */
+export function notDataReason(component: ComponentType, key: string, start = 0): IgnoredReason | undefined {
+  let reserved = false;
+  let empty = false;
+  let segment = "";
+  for (let i = start; ; ) {
+    const slash = key.indexOf("/", i);
+    segment = slash < 0 ? key.slice(i) : key.slice(i, slash);
+    if (i === start && segment === STAGING_DIR) return "staging";
+    if (TEMP_NAME.test(segment)) return "temp";
+    if (segment.startsWith("_")) reserved = true;
+    else if (segment === "") empty = true;
+    if (slash < 0) break;
+    i = slash + 1;
+  }
+  if (reserved) return "reserved";
+  // No segment is temp or reserved: unless one is empty, the last one's extension decides.
+  if (empty || !hasDataExtension(component, segment)) return "not-data";
+  return undefined;
+}
+
+const MARKER: KeyClass = Object.freeze({ kind: "marker" });
+const TOP_LEVEL_FILE: KeyClass = Object.freeze({ kind: "ignored", reason: "top-level-file" });
 
 /**
  * Classifies a root-relative file key:
@@ -42,17 +78,10 @@ export function folderProblem(name: string): IgnoredReason | undefined {
  */
 export function classifyKey(component: ComponentType, key: string): KeyClass {
   const slash = key.indexOf("/");
-  if (slash < 0)
-    return key === ROOT_MARKER_FILE || markerVersionOf(key) !== undefined
-      ? { kind: "marker" }
-      : { kind: "ignored", reason: "top-level-file" };
+  if (slash < 0) return key === ROOT_MARKER_FILE || markerVersionOf(key) !== undefined ? MARKER : TOP_LEVEL_FILE;
   const folder = key.slice(0, slash);
   const problem = folderProblem(folder);
   if (problem) return { kind: "ignored-folder", folder, reason: problem };
-  const segments = key.slice(slash + 1).split("/");
-  if (segments[0] === STAGING_DIR) return { kind: "ignored", reason: "staging" };
-  if (segments.some(isTempName)) return { kind: "ignored", reason: "temp" };
-  if (segments.some((s) => s.startsWith("_"))) return { kind: "ignored", reason: "reserved" };
-  if (!isDataFile(component, segments.join("/"))) return { kind: "ignored", reason: "not-data" };
-  return { kind: "data", collection: folder as CollectionId };
+  const reason = notDataReason(component, key, slash + 1);
+  return reason ? { kind: "ignored", reason } : { kind: "data", collection: folder as CollectionId };
 }

@@ -11,16 +11,19 @@ import {
 } from "@proximadb/core";
 import pLimit, { type LimitFunction } from "p-limit";
 import { assertMarkerFits, ForeignRootError, markerRootUuid, readRootMarker, vouchedUrls } from "./marker.js";
-import { type RootScan, scanDelimiter, scanFlat, zeroCounts } from "./scan.js";
+import { measureCopy } from "./measure.js";
+import { type CollectionStats, type RootScan, scanDelimiter, scanFlat, zeroCounts } from "./scan.js";
 import type {
   ConflictReport,
   DiscoveredCollection,
   DiscoverOptions,
+  DiscoveryDetail,
   DiscoveryEvent,
   DiscoveryReport,
   IgnoredEntry,
   RootMarker,
   RootReport,
+  RootSummary,
 } from "./types.js";
 
 const DEFAULT_CONCURRENCY = 4;
@@ -45,7 +48,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 
 /** One root's outcome before the cross-root rules (siblings, conflicts) are applied. */
 interface RootOutcome {
-  report: RootReport;
+  report: RootReport<DiscoveryDetail>;
+  fs: FileSystem;
   scan?: RootScan;
   /** No marker and no expectation of our own: a sibling's marker may still make it `missing`. */
   pendingSiblingCheck: boolean;
@@ -55,18 +59,46 @@ interface RootOutcome {
  * Flat unless what we know says otherwise: flat never costs more than the delimiter plan while every
  * key lies in a candidate collection (see README); a previous listing that measured both plans decides.
  */
-function autoPlan(previous: RootReport | undefined): "flat" | "delimiter" {
+function autoPlan(previous: RootSummary | undefined): "flat" | "delimiter" {
   const c = previous?.costs;
   if (previous?.plan === "delimiter" && c?.flat === undefined) return "delimiter";
   return c?.flat !== undefined && c.delimiter !== undefined && c.delimiter < c.flat ? "delimiter" : "flat";
 }
 
 /** The live copy: newest data first, then the lower root index. */
-function liveCopyOrder(a: DiscoveredCollection, b: DiscoveredCollection): number {
+function liveCopyOrder(a: DiscoveredCollection<"sizes">, b: DiscoveredCollection<"sizes">): number {
   return b.newestMs - a.newestMs || a.index - b.index;
 }
 
-async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Promise<DiscoveryReport> {
+/** One copy as reported: its sizes and times only when every data file's were read. */
+function copyOf(
+  collection: CollectionId,
+  report: RootReport<DiscoveryDetail>,
+  s: CollectionStats,
+): DiscoveredCollection<DiscoveryDetail> {
+  const { url, index } = report;
+  return s.sized
+    ? { collection, url, index, files: s.files, bytes: s.bytes, oldestMs: s.oldestMs, newestMs: s.newestMs }
+    : { collection, url, index, files: s.files };
+}
+
+/** A root found unreachable after its listing (reading a conflicting copy's sizes failed). */
+function unreachable(o: RootOutcome, err: unknown): void {
+  o.report = {
+    ...o.report,
+    status: "unreachable",
+    collections: 0,
+    files: 0,
+    bytes: 0,
+    error: describeError(err),
+  };
+  delete o.scan;
+}
+
+async function discoverWith(
+  options: DiscoverOptions,
+  limit: LimitFunction,
+): Promise<DiscoveryReport<DiscoveryDetail>> {
   const t0 = performance.now();
   const { component, roots, signal } = options;
   if (!isComponentType(component))
@@ -80,11 +112,14 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
   if (!["auto", "flat", "delimiter"].includes(plan))
     throw new InvalidArgumentError(`plan must be auto, flat or delimiter (got ${String(plan)})`);
   if (options.pageSize !== undefined) positiveInt("pageSize", options.pageSize, 1);
+  const detail = options.detail ?? "sizes";
+  if (detail !== "names" && detail !== "sizes")
+    throw new InvalidArgumentError(`detail must be names or sizes (got ${String(detail)})`);
   signal?.throwIfAborted();
   const emit = (e: DiscoveryEvent) => options.onEvent?.(e);
   const expected = options.expectedMarkers ?? {};
 
-  const emitFinished = (r: RootReport) =>
+  const emitFinished = (r: RootReport<DiscoveryDetail>) =>
     emit({
       type: "root-finished",
       component,
@@ -97,7 +132,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
 
   const scanRoot = async (fs: FileSystem, index: number): Promise<RootOutcome> => {
     const url = fs.root.url;
-    const report: RootReport = {
+    const report: RootReport<DiscoveryDetail> = {
       url,
       index,
       status: "online",
@@ -117,6 +152,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
       if (!(await fs.probe()).exists) {
         return finish({
           report: { ...report, status: "missing", error: "NotFound: the root does not exist", absent: true },
+          fs,
           pendingSiblingCheck: false,
         });
       }
@@ -124,6 +160,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
       signal?.throwIfAborted();
       return finish({
         report: { ...report, status: "unreachable", error: describeError(err) },
+        fs,
         pendingSiblingCheck: false,
       });
     }
@@ -144,13 +181,18 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
             status: "missing",
             error: "NotFound: the root's marker is absent although collections are expected there",
           },
+          fs,
           pendingSiblingCheck: false,
         });
       }
     } catch (err) {
       signal?.throwIfAborted();
       const status = err instanceof ForeignRootError ? "foreign" : "unreachable";
-      return finish({ report: { ...report, status, error: describeError(err) }, pendingSiblingCheck: false });
+      return finish({
+        report: { ...report, status, error: describeError(err) },
+        fs,
+        pendingSiblingCheck: false,
+      });
     }
     // 3. List it. Flat is never more expensive while the top level holds only collections (see README).
     const chosen = plan === "auto" ? autoPlan(options.previous?.roots.find((r) => r.url === url)) : plan;
@@ -158,7 +200,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
       options.pageSize ?? fs.capabilities.maxListPageSize,
       fs.capabilities.maxListPageSize,
     );
-    const ctx = { fs, component, pageSize, ignoredLimit, signal, emit };
+    const ctx = { fs, component, detail, pageSize, ignoredLimit, signal, emit };
     report.plan = chosen;
     let scan: RootScan | undefined;
     try {
@@ -167,6 +209,7 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
       signal?.throwIfAborted();
       return finish({
         report: { ...report, status: "unreachable", error: describeError(err) },
+        fs,
         pendingSiblingCheck: false,
       });
     }
@@ -175,9 +218,8 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
     for (const s of scan.collections.values()) {
       report.collections++;
       report.files += s.files;
-      report.bytes += s.bytes;
     }
-    return finish({ report, scan, pendingSiblingCheck: marker === undefined });
+    return finish({ report, fs, scan, pendingSiblingCheck: marker === undefined });
   };
 
   const outcomes = await Promise.all(roots.map((fs, index) => limit(() => scanRoot(fs, index))));
@@ -206,20 +248,61 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
     emitFinished(o.report);
   }
 
-  // Collections of online roots; copies in several roots are conflicts.
-  const copies = new Map<CollectionId, DiscoveredCollection[]>();
+  // A collection in several online roots is a conflict, decided by its copies' newest data: read the
+  // sizes and times of copies listed without them (names level). A root that fails it is unreachable.
+  const found = new Map<CollectionId, { o: RootOutcome; s: CollectionStats }[]>();
+  for (const o of outcomes) {
+    if (!o.scan || o.report.status !== "online") continue;
+    for (const [collection, s] of o.scan.collections) {
+      const list = found.get(collection);
+      if (list) list.push({ o, s });
+      else found.set(collection, [{ o, s }]);
+    }
+  }
+  const failed = new Map<RootOutcome, unknown>();
+  await Promise.all(
+    [...found]
+      .filter(([, l]) => l.length > 1)
+      .flatMap(([collection, l]) => l.filter((c) => !c.s.sized).map((c) => ({ collection, ...c })))
+      .map(({ collection, o, s }) =>
+        limit(async () => {
+          if (failed.has(o)) return;
+          try {
+            const pageSize = Math.min(
+              options.pageSize ?? o.fs.capabilities.maxListPageSize,
+              o.fs.capabilities.maxListPageSize,
+            );
+            const m = await measureCopy(o.fs, component, collection, { pageSize, signal });
+            Object.assign(s, m.sizes, { sized: true });
+            o.report.requests += m.requests;
+          } catch (err) {
+            signal?.throwIfAborted();
+            failed.set(o, err);
+          }
+        }),
+      ),
+  );
+  signal?.throwIfAborted();
+  for (const [o, err] of failed) unreachable(o, err);
+  for (const o of outcomes) {
+    if (!o.scan || o.report.status !== "online") continue;
+    let bytes = 0;
+    let sized = true;
+    for (const s of o.scan.collections.values()) {
+      if (!s.sized) sized = false;
+      bytes += s.bytes;
+    }
+    if (sized) o.report.bytes = bytes;
+    else delete o.report.bytes;
+  }
+
+  // Skipped keys of online roots, in root order, under one cap.
   const ignored: IgnoredEntry[] = [];
   const ignoredCounts = zeroCounts();
   let ignoredTruncated = 0;
   let kept = 0;
   for (const o of outcomes) {
     if (!o.scan || o.report.status !== "online") continue;
-    for (const [collection, s] of o.scan.collections) {
-      const copy: DiscoveredCollection = { collection, url: o.report.url, index: o.report.index, ...s };
-      const list = copies.get(collection);
-      if (list) list.push(copy);
-      else copies.set(collection, [copy]);
-    }
     for (const [reason, n] of Object.entries(o.scan.ignoredCounts))
       ignoredCounts[reason as keyof typeof ignoredCounts] += n;
     ignoredTruncated += o.scan.ignoredTruncated;
@@ -232,17 +315,28 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
       ignored.push(e);
     }
   }
-  const collections: Record<string, DiscoveredCollection> = {};
+
+  // The live copy of every collection, by id; copies in several online roots are conflicts.
+  const collections: Record<string, DiscoveredCollection<DiscoveryDetail>> = {};
   const conflicts: ConflictReport[] = [];
-  for (const [collection, list] of [...copies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const live = [...list].sort(liveCopyOrder)[0] as DiscoveredCollection;
+  for (const collection of [...found.keys()].sort()) {
+    const list = (found.get(collection) ?? []).filter((c) => c.o.report.status === "online");
+    if (list.length === 0) continue;
+    if (list.length === 1) {
+      const only = list[0] as (typeof list)[number];
+      collections[collection] = copyOf(collection, only.o.report, only.s);
+      continue;
+    }
+    // Every copy of a conflict was measured above; `list` is in root order.
+    const sized = list.map((c) => copyOf(collection, c.o.report, c.s) as DiscoveredCollection<"sizes">);
+    const live = [...sized].sort(liveCopyOrder)[0] as DiscoveredCollection<"sizes">;
     collections[collection] = live;
-    if (list.length > 1)
-      conflicts.push({ collection, copies: [...list].sort((a, b) => a.index - b.index), chosen: live.url });
+    conflicts.push({ collection, copies: sized, chosen: live.url });
   }
   const reports = outcomes.map((o) => o.report);
   return {
     component,
+    detail,
     roots: reports,
     collections,
     conflicts,
@@ -259,29 +353,38 @@ async function discoverWith(options: DiscoverOptions, limit: LimitFunction): Pro
  * conflicts, offline roots and skipped keys. Read-only: creates nothing. A failing root never fails
  * the others; only invalid options (or `signal` aborting) reject.
  *
+ * `detail: "names"` recognises collections from names alone (no `stat` per file on local disk) and reads
+ * sizes and times only for the copies of collections found in two roots; the default `sizes` reads them
+ * for every data file. See {@link DiscoverOptions.detail}.
+ *
  * @example
  * const report = await discover({ component: "wal", roots: [fsA, fsB] });
- * report.collections["orders"]; // { url: "file:///mnt/nvme1/wal", files: 3, ... }
+ * report.collections["orders"]; // { url: "file:///mnt/nvme1/wal", files: 3, bytes: 4096, ... }
+ * const quick = await discover({ component: "wal", roots: [fsA, fsB], detail: "names" });
+ * quick.collections["orders"]; // { url: "file:///mnt/nvme1/wal", files: 3, ... } (no stat per file)
  */
-export function discover(options: DiscoverOptions): Promise<DiscoveryReport> {
+export function discover<D extends DiscoveryDetail = "sizes">(
+  options: DiscoverOptions<D>,
+): Promise<DiscoveryReport<D>> {
   try {
     return discoverWith(
       options,
       pLimit(positiveInt("concurrency", options.concurrency, DEFAULT_CONCURRENCY)),
-    );
+    ) as Promise<DiscoveryReport<D>>;
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
 /**
- * Discovers several components concurrently, sharing one bound on roots listed at once.
+ * Discovers several components concurrently, sharing one bound on roots listed at once. `detail` applies
+ * to every component that does not set its own (default `sizes`).
  * @throws InvalidArgumentError when a component appears twice.
  */
-export async function discoverAll(
-  components: readonly Omit<DiscoverOptions, "onEvent" | "concurrency">[],
-  options: { concurrency?: number; onEvent?: (e: DiscoveryEvent) => void } = {},
-): Promise<Record<ComponentType, DiscoveryReport>> {
+export async function discoverAll<D extends DiscoveryDetail = "sizes">(
+  components: readonly Omit<DiscoverOptions<D>, "onEvent" | "concurrency">[],
+  options: { concurrency?: number; onEvent?: (e: DiscoveryEvent) => void; detail?: D } = {},
+): Promise<Record<ComponentType, DiscoveryReport<D>>> {
   const limit = pLimit(positiveInt("concurrency", options.concurrency, DEFAULT_CONCURRENCY));
   const seen = new Set<string>();
   for (const c of components) {
@@ -290,16 +393,26 @@ export async function discoverAll(
   }
   const reports = await Promise.all(
     components.map((c) =>
-      discoverWith({ ...c, ...(options.onEvent ? { onEvent: options.onEvent } : {}) }, limit),
+      discoverWith(
+        {
+          ...c,
+          ...((c.detail ?? options.detail) === undefined ? {} : { detail: c.detail ?? options.detail }),
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        },
+        limit,
+      ),
     ),
   );
-  return Object.fromEntries(reports.map((r) => [r.component, r])) as Record<ComponentType, DiscoveryReport>;
+  return Object.fromEntries(reports.map((r) => [r.component, r])) as Record<
+    ComponentType,
+    DiscoveryReport<D>
+  >;
 }
 
 /**
  * True for a root that may be created: it does not exist and no marker expects it (a new deployment, or a
  * root just added to the config). An expected one may be an unmounted disk and must never be re-created.
  */
-export function isNewRoot(root: RootReport): boolean {
+export function isNewRoot(root: RootReport<DiscoveryDetail>): boolean {
   return root.status === "missing" && root.absent === true && root.expected !== true;
 }

@@ -6,6 +6,7 @@
 export { classifyKey, type KeyClass } from "./classify.js";
 export * from "./deployment/index.js";
 export { discover, discoverAll, isNewRoot } from "./discover.js";
+export { collectionSizes } from "./measure.js";
 export {
   assertMarkerFits,
   ensureRootMarker,
@@ -20,9 +21,12 @@ export {
 } from "./marker.js";
 export { type RecordMismatch, type RecordResult, recordInto } from "./record.js";
 export type {
+  CollectionCopy,
+  CollectionSizes,
   ConflictReport,
   DiscoveredCollection,
   DiscoverOptions,
+  DiscoveryDetail,
   DiscoveryEvent,
   DiscoveryReport,
   IgnoredEntry,
@@ -37,4 +41,5 @@ export type {
   RootReport,
   RootStatus,
   UnconfiguredRoot,
+  RootSummary,
 } from "./types.js";

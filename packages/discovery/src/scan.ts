@@ -1,13 +1,24 @@
-import type { CollectionId, ComponentType, FileEntry, FileSystem } from "@proximadb/core";
-import { classifyKey, folderProblem } from "./classify.js";
-import type { DiscoveryEvent, IgnoredEntry, IgnoredReason, PlanCosts } from "./types.js";
+import {
+  type CollectionId,
+  type ComponentType,
+  type FileEntry,
+  type FileSystem,
+  type ListOptions,
+  ROOT_MARKER_FILE,
+} from "@proximadb/core";
+import { folderProblem, notDataReason } from "./classify.js";
+import { markerVersionOf } from "./deployment/keys.js";
+import type { DiscoveryDetail, DiscoveryEvent, IgnoredEntry, IgnoredReason, PlanCosts } from "./types.js";
 
 /** Per-collection figures while a root is being listed. */
 export interface CollectionStats {
   files: number;
+  /** Meaningful only when `sized`. */
   bytes: number;
   oldestMs: number;
   newestMs: number;
+  /** Every data file's size and time came with the listing (always at the `sizes` level). */
+  sized: boolean;
 }
 
 /** Every ignored reason with a zero count. */
@@ -27,13 +38,34 @@ export interface RootScan {
   sawMarker: boolean;
 }
 
-interface ScanContext {
+export interface ScanContext {
   readonly fs: FileSystem;
   readonly component: ComponentType;
+  readonly detail: DiscoveryDetail;
   readonly pageSize: number;
   readonly ignoredLimit: number;
   readonly signal: AbortSignal | undefined;
   readonly emit: (e: DiscoveryEvent) => void;
+}
+
+/** A top-level folder met in the listing. */
+interface Folder {
+  readonly name: string;
+  /** Why it can never be a collection, or `undefined` for a candidate. */
+  readonly problem: IgnoredReason | undefined;
+  /** Keys listed under it. */
+  keys: number;
+  stats: CollectionStats | undefined;
+}
+
+/** `fs.list` options with the level's `sizes` flag (fs-local's names-only listing; other adapters ignore it). */
+export function listOptions(ctx: ScanContext, delimiter: boolean): ListOptions & { sizes?: boolean } {
+  return {
+    delimiter,
+    pageSize: ctx.pageSize,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.detail === "names" ? { sizes: false } : {}),
+  };
 }
 
 /** Accumulates one root's listing; shared by both plans so they report identically. */
@@ -42,11 +74,17 @@ class Accumulator {
   readonly ignored: IgnoredEntry[] = [];
   readonly ignoredCounts = zeroCounts();
   readonly skippedFolders = new Set<string>();
+  readonly folders = new Map<string, Folder>();
   ignoredTruncated = 0;
   requests = 0;
   scanned = 0;
+  /** Files listed, and of those at the top level. */
+  total = 0;
+  topFiles = 0;
   sawMarker = false;
   #kept = 0;
+  /** The folder of the previous key: listings are sorted, so most keys share it. */
+  #last: Folder | undefined;
 
   constructor(readonly ctx: ScanContext) {}
 
@@ -69,40 +107,68 @@ class Accumulator {
     this.ignore(`${folder}/`, reason);
   }
 
+  #folderOf(key: string): Folder | undefined {
+    const last = this.#last;
+    if (last && key.charCodeAt(last.name.length) === 47 && key.startsWith(last.name)) return last;
+    const slash = key.indexOf("/");
+    if (slash < 0) return undefined;
+    const name = key.slice(0, slash);
+    let folder = this.folders.get(name);
+    if (!folder) {
+      folder = { name, problem: folderProblem(name), keys: 0, stats: undefined };
+      this.folders.set(name, folder);
+    }
+    this.#last = folder;
+    return folder;
+  }
+
   file(entry: FileEntry): void {
-    const c = classifyKey(this.ctx.component, entry.key);
-    switch (c.kind) {
-      case "marker":
-        this.sawMarker = true;
-        return;
-      case "ignored":
-        this.ignore(entry.key, c.reason);
-        return;
-      case "ignored-folder":
-        this.ignoreFolder(c.folder, c.reason);
-        return;
-      case "data": {
-        const s = this.collections.get(c.collection);
-        if (s) {
-          s.files++;
-          s.bytes += entry.size;
-          if (entry.mtimeMs < s.oldestMs) s.oldestMs = entry.mtimeMs;
-          if (entry.mtimeMs > s.newestMs) s.newestMs = entry.mtimeMs;
-        } else {
-          this.collections.set(c.collection, {
-            files: 1,
-            bytes: entry.size,
-            oldestMs: entry.mtimeMs,
-            newestMs: entry.mtimeMs,
-          });
-          this.ctx.emit({
-            type: "collection-found",
-            component: this.ctx.component,
-            url: this.ctx.fs.root.url,
-            collection: c.collection,
-          });
-        }
-      }
+    const key = entry.key;
+    this.total++;
+    const folder = this.#folderOf(key);
+    if (!folder) {
+      this.topFiles++;
+      if (key === ROOT_MARKER_FILE) this.sawMarker = true;
+      else if (markerVersionOf(key) === undefined) this.ignore(key, "top-level-file");
+      return;
+    }
+    folder.keys++;
+    if (folder.problem) {
+      this.ignoreFolder(folder.name, folder.problem);
+      return;
+    }
+    const reason = notDataReason(this.ctx.component, key, folder.name.length + 1);
+    if (reason) {
+      this.ignore(key, reason);
+      return;
+    }
+    let s = folder.stats;
+    if (!s) {
+      s = {
+        files: 0,
+        bytes: 0,
+        oldestMs: Number.POSITIVE_INFINITY,
+        newestMs: Number.NEGATIVE_INFINITY,
+        sized: true,
+      };
+      folder.stats = s;
+      const collection = folder.name as CollectionId;
+      this.collections.set(collection, s);
+      this.ctx.emit({
+        type: "collection-found",
+        component: this.ctx.component,
+        url: this.ctx.fs.root.url,
+        collection,
+      });
+    }
+    s.files++;
+    const { size, mtimeMs } = entry;
+    // A names-only listing leaves both NaN.
+    if (Number.isNaN(size) || Number.isNaN(mtimeMs)) s.sized = false;
+    else {
+      s.bytes += size;
+      if (mtimeMs < s.oldestMs) s.oldestMs = mtimeMs;
+      if (mtimeMs > s.newestMs) s.newestMs = mtimeMs;
     }
   }
 
@@ -111,8 +177,8 @@ class Accumulator {
     prefix: string,
     delimiter: boolean,
   ): AsyncGenerator<{ files: readonly FileEntry[]; prefixes: readonly string[] }> {
-    const { fs, pageSize, signal } = this.ctx;
-    for await (const page of fs.list(prefix, { delimiter, pageSize, ...(signal ? { signal } : {}) })) {
+    const { fs, signal } = this.ctx;
+    for await (const page of fs.list(prefix, listOptions(this.ctx, delimiter))) {
       this.requests++;
       yield page;
       this.scanned += page.files.length;
@@ -150,24 +216,10 @@ const pagesFor = (fs: FileSystem) => (keys: number, pageSize: number) =>
 export async function scanFlat(ctx: ScanContext): Promise<RootScan> {
   const acc = new Accumulator(ctx);
   const pages = pagesFor(ctx.fs);
-  let total = 0;
-  let topFiles = 0;
-  const folderKeys = new Map<string, number>();
-  for await (const page of acc.pages("", false)) {
-    for (const f of page.files) {
-      total++;
-      const slash = f.key.indexOf("/");
-      if (slash < 0) topFiles++;
-      else {
-        const folder = f.key.slice(0, slash);
-        folderKeys.set(folder, (folderKeys.get(folder) ?? 0) + 1);
-      }
-      acc.file(f);
-    }
-  }
-  let delimiter = pages(topFiles + folderKeys.size, ctx.pageSize);
-  for (const [folder, n] of folderKeys) if (!folderProblem(folder)) delimiter += pages(n, ctx.pageSize);
-  return acc.result({ flat: pages(total, ctx.pageSize), delimiter, original: 1 + folderKeys.size });
+  for await (const page of acc.pages("", false)) for (const f of page.files) acc.file(f);
+  let delimiter = pages(acc.topFiles + acc.folders.size, ctx.pageSize);
+  for (const f of acc.folders.values()) if (!f.problem) delimiter += pages(f.keys, ctx.pageSize);
+  return acc.result({ flat: pages(acc.total, ctx.pageSize), delimiter, original: 1 + acc.folders.size });
 }
 
 /**

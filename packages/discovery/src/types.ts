@@ -94,8 +94,27 @@ export interface RootMarkerV2 {
 /** A root's identity marker, of either format. */
 export type RootMarker = RootMarkerV1 | RootMarkerV2;
 
-/** One collection found in one root. */
-export interface DiscoveredCollection {
+/**
+ * How much discovery reads about each data file:
+ * - `sizes` (default): names, sizes and modification times. On local disk that is one `stat` per file.
+ * - `names`: names and types only, which is all recognising collections needs — on local disk one
+ *   `readdir` per folder and no `stat`. Sizes and times are kept where the listing returned them anyway
+ *   (object stores), and read for the copies of a collection found in two roots (to pick the live copy).
+ */
+export type DiscoveryDetail = "names" | "sizes";
+
+/** Sizes and times of one copy's data files. */
+export interface CollectionSizes {
+  /** Bytes of the data files. */
+  bytes: number;
+  /** Oldest data-file modification time (ms since the epoch): the recorded `assignedAt`. */
+  oldestMs: number;
+  /** Newest data-file modification time (ms since the epoch): decides conflicts. */
+  newestMs: number;
+}
+
+/** What every level knows about one collection found in one root. */
+export interface CollectionCopy {
   collection: CollectionId;
   /** Canonical URL of the root holding this copy. */
   url: string;
@@ -103,13 +122,15 @@ export interface DiscoveredCollection {
   index: number;
   /** Data files of the component (staging, temp, reserved and foreign files excluded). */
   files: number;
-  /** Bytes of those data files. */
-  bytes: number;
-  /** Oldest data-file modification time (ms since the epoch): the recorded `assignedAt`. */
-  oldestMs: number;
-  /** Newest data-file modification time (ms since the epoch): decides conflicts. */
-  newestMs: number;
 }
+
+/**
+ * One collection found in one root. At the `sizes` level (the default type) `bytes`, `oldestMs` and
+ * `newestMs` are always present; at the `names` level only where they were known without extra reads
+ * (object-store listings) or were read to resolve a conflict.
+ */
+export type DiscoveredCollection<D extends DiscoveryDetail = "sizes"> = CollectionCopy &
+  (D extends "sizes" ? CollectionSizes : Partial<CollectionSizes>);
 
 /** LIST requests each plan costs (or would have cost) for one root. */
 export interface PlanCosts {
@@ -121,8 +142,8 @@ export interface PlanCosts {
   original?: number;
 }
 
-/** What discovery found in one root. */
-export interface RootReport {
+/** What every level knows about one root. */
+export interface RootSummary {
   url: string;
   index: number;
   status: RootStatus;
@@ -132,9 +153,10 @@ export interface RootReport {
   collections: number;
   /** Data files in those collections. */
   files: number;
-  /** Bytes of those data files. */
-  bytes: number;
-  /** LIST requests (pages) issued for this root. */
+  /**
+   * LIST requests (pages) issued for this root; at the `names` level this includes the listings of
+   * conflicting copies whose sizes were read.
+   */
   requests: number;
   /** The listing plan used; `none` when the root was not listed. */
   plan: "flat" | "delimiter" | "none";
@@ -157,11 +179,29 @@ export interface RootReport {
   expected?: boolean;
 }
 
-/** A collection found in more than one root of one component. Nothing is deleted. */
+/**
+ * What discovery found in one root. `bytes` (of its data files) is always present at the `sizes` level;
+ * at the `names` level only when every data file's size was known (always for a root without data).
+ */
+export type RootReport<D extends DiscoveryDetail = "sizes"> = RootSummary &
+  (D extends "sizes"
+    ? {
+        /** Bytes of the root's data files. */
+        bytes: number;
+      }
+    : {
+        /** Bytes of the root's data files, when every size is known. */
+        bytes?: number;
+      });
+
+/**
+ * A collection found in more than one root of one component. Nothing is deleted. Every copy carries its
+ * sizes and times at every level: they decide which copy is live.
+ */
 export interface ConflictReport {
   collection: CollectionId;
   /** Every copy, by root index. */
-  copies: DiscoveredCollection[];
+  copies: DiscoveredCollection<"sizes">[];
   /** URL of the live copy: newest data (`newestMs`), then the lower root index. */
   chosen: string;
 }
@@ -183,13 +223,19 @@ export interface IgnoredEntry {
   reason: IgnoredReason;
 }
 
-/** Everything discovery found for one component. */
-export interface DiscoveryReport {
+/**
+ * Everything discovery found for one component. `DiscoveryReport` (no argument) is the default `sizes`
+ * level; `discover({ detail: "names" })` returns a `DiscoveryReport<"names">`, and code that accepts
+ * either takes a `DiscoveryReport<DiscoveryDetail>`.
+ */
+export interface DiscoveryReport<D extends DiscoveryDetail = "sizes"> {
   component: ComponentType;
+  /** The level the report was made at. */
+  detail: D;
   /** One report per root, in configured order. */
-  roots: RootReport[];
+  roots: RootReport<D>[];
   /** The live copy of every collection found in an online root, by collection id. */
-  collections: Record<string, DiscoveredCollection>;
+  collections: Record<string, DiscoveredCollection<D>>;
   conflicts: ConflictReport[];
   /**
    * Skipped keys, in root order. Every `staging` entry is kept (the engine cleans stale staging from
@@ -241,8 +287,16 @@ export type DiscoveryEvent =
 export type ListingPlan = "auto" | "flat" | "delimiter";
 
 /** Options of {@link discover}. */
-export interface DiscoverOptions {
+export interface DiscoverOptions<D extends DiscoveryDetail = DiscoveryDetail> {
   component: ComponentType;
+  /**
+   * What to read per data file (default `sizes`, the behaviour before the option existed). `names` skips
+   * the per-file `stat` on local disk: the report has the same collections, conflicts (with the same live
+   * copies), root statuses and ignored entries, without `bytes`/`oldestMs`/`newestMs` for collections not
+   * in conflict. Use it where only recognising collections matters (engine start-up), `sizes` where bytes
+   * or times are shown or decide something (`LeastUsed` by bytes, `stats`).
+   */
+  detail?: D;
   /** The component's roots in configured order: a root's index is its position. */
   roots: readonly FileSystem[];
   /** Roots listed at once (default 4). */
@@ -264,7 +318,7 @@ export interface DiscoverOptions {
    * The previous report of this component: with `plan: "auto"`, a root whose last flat listing showed
    * the delimiter plan to be cheaper (big non-collection folders) is listed with the delimiter plan.
    */
-  previous?: DiscoveryReport;
+  previous?: DiscoveryReport<DiscoveryDetail>;
   /** Cap on non-staging entries in `ignored` (default 1,000). */
   ignoredLimit?: number;
 }

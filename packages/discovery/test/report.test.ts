@@ -81,6 +81,9 @@ describe("discovery report", () => {
       InvalidArgumentError,
     );
     await expect(
+      discover({ component: "wal", roots: [a!], detail: "stats" as "names" }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
       discoverAll([
         { component: "wal", roots: [a!] },
         { component: "wal", roots: [a!] },

@@ -43,6 +43,17 @@ import {
   listingIo,
 } from "./listing.js";
 
+/**
+ * Options of {@link LocalFileSystem.list}: the contract's {@link ListOptions} plus `sizes`.
+ *
+ * `sizes: false` lists names only: each file's `size` and `mtimeMs` are `NaN` (not read), and no file is
+ * statted — folder reads alone, one `readdir` per folder. For callers that recognise files by name
+ * (discovery's `detail: "names"`). Other adapters ignore the option (their listings carry sizes for free).
+ */
+export interface LocalListOptions extends ListOptions {
+  readonly sizes?: boolean;
+}
+
 /** Options of {@link LocalFileSystem}. */
 export interface LocalFileSystemOptions {
   /** The file-system module to use (default `node:fs`); memfs's `fs` plugs in here. */
@@ -148,13 +159,18 @@ export class LocalFileSystem implements FileSystem {
    *
    * Folders are read ahead of the walk (a few at a time) and files are statted through a bounded window
    * that runs ahead of the page being handed out, so readdir, stat and the caller's work overlap.
+   * With `sizes: false` no file is statted: sizes and times are `NaN` (see {@link LocalListOptions}).
    */
-  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
+  async *list(prefix: string, options: LocalListOptions = {}): AsyncIterable<ListPage> {
     assertOpen(this.#closed, this.root, "list");
     assertKey(prefix, { allowEmpty: true, root: this.root.url });
     const size = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
     const { dir, name } = splitPrefix(prefix);
     const walker = this.#walker(options.delimiter !== true);
+    if (options.sizes === false) {
+      yield* this.#listNames(walker, dir, name, size, options.signal);
+      return;
+    }
     const stats = new StatWindow(this.#io, (key) => this.#path(key));
     try {
       await walker.open(dir, name);
@@ -184,6 +200,44 @@ export class LocalFileSystem implements FileSystem {
     } finally {
       stats.close();
     }
+  }
+
+  /** The `sizes: false` listing: names and types from readdir alone, no stat per file. */
+  async *#listNames(
+    walker: FolderWalker,
+    dir: string,
+    name: string,
+    size: number,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<ListPage> {
+    await walker.open(dir, name);
+    let files: FileEntry[] = [];
+    let prefixes: string[] = [];
+    const sink = (item: WalkItem) => {
+      if (item.isPrefix) prefixes.push(item.key);
+      else files.push({ key: item.key, size: Number.NaN, mtimeMs: Number.NaN });
+    };
+    // A folder that fails to read fails the listing after the pages before it, as with sizes.
+    while (!walker.done) {
+      let failed = false;
+      let failure: unknown;
+      try {
+        await walker.fill(sink, size - files.length - prefixes.length);
+      } catch (err) {
+        failed = true;
+        failure = err;
+      }
+      if (!failed && !walker.done && files.length + prefixes.length < size) continue;
+      if (files.length + prefixes.length > 0) {
+        const page: ListPage = { files, prefixes };
+        files = [];
+        prefixes = [];
+        signal?.throwIfAborted();
+        yield page;
+      }
+      if (failed) throw failure;
+    }
+    signal?.throwIfAborted();
   }
 
   #walker(recursive: boolean): FolderWalker {

@@ -400,7 +400,8 @@ describe("the index engine on memfs", () => {
       await index.add("c", records.slice(20, 30));
       const saved = await index.flush("c");
       expect(saved.generation).toBe(generation + 2);
-      expect(await keysOf(fs as never, "c/")).toEqual([saved.hnswKey, saved.idxKey]);
+      // The engine closed the old file system with itself: list through the reopened engine's.
+      expect(await keysOf(index.locate("c")?.fs as never, "c/")).toEqual([saved.hnswKey, saved.idxKey]);
     });
 
     it("a damaged .idx is DataCorruptionError naming the file", async () => {
@@ -469,7 +470,8 @@ describe("the index engine on memfs", () => {
       await fs?.write("c/_staging/index-0000000000000009.hnsw.node-a.0-00", "left by a crash");
       await index.close();
       index = await openIndex(fixture);
-      expect((await keysOf(fs as never, "c/")).filter((k) => k.includes("_staging"))).toEqual([]);
+      const reopened = index.locate("c")?.fs;
+      expect((await keysOf(reopened as never, "c/")).filter((k) => k.includes("_staging"))).toEqual([]);
     });
   });
 

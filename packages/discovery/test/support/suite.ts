@@ -1,6 +1,7 @@
 import { AssignmentService, type ComponentType, type FileSystem, RootOfflineError } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
 import {
+  type DiscoveryDetail,
   type DiscoveryReport,
   discover,
   discoverAll,
@@ -18,12 +19,29 @@ const T0 = Date.UTC(2024, 0, 1);
 const at = (minutes: number) => T0 + minutes * 60_000;
 
 /** The live copy must follow the rule: newest data, then the lower root index. */
-function expectRuleFollowed(report: DiscoveryReport): void {
+function expectRuleFollowed(report: DiscoveryReport<DiscoveryDetail>): void {
   for (const c of report.conflicts) {
     const best = [...c.copies].sort((a, b) => b.newestMs - a.newestMs || a.index - b.index)[0];
     expect(c.chosen).toBe(best?.url);
     expect(report.collections[c.collection]?.url).toBe(c.chosen);
   }
+}
+
+/** What both levels must agree on: everything but sizes, times and request counts. */
+function recognised(report: DiscoveryReport<DiscoveryDetail>) {
+  return {
+    roots: report.roots.map(({ bytes: _bytes, requests: _requests, costs: _costs, ...rest }) => rest),
+    collections: Object.fromEntries(
+      Object.entries(report.collections).map(([id, c]) => [
+        id,
+        { url: c.url, index: c.index, files: c.files },
+      ]),
+    ),
+    conflicts: report.conflicts,
+    ignored: report.ignored,
+    ignoredCounts: report.ignoredCounts,
+    ignoredTruncated: report.ignoredTruncated,
+  };
 }
 
 /**
@@ -155,6 +173,86 @@ export function describeDiscovery(backend: Backend, options: { bigCollections?: 
       }
       // Nothing is deleted: both copies are still there.
       for (const fs of b.roots) expect(await fs.exists("dup/000001.avro")).toBe(true);
+    });
+
+    it("at the names level keeps the copy with the newest data, then the lower index, and reports every copy's sizes", async () => {
+      const b = await backend.build({
+        r0: {
+          "dup/000001.avro": { data: "old", mtimeMs: at(1) },
+          "tie/1.avro": { data: "t", mtimeMs: at(5) },
+          "solo/1.avro": { data: "s", mtimeMs: at(2) },
+        },
+        r1: {
+          "dup/000001.avro": { data: "old", mtimeMs: at(1) },
+          "dup/000002.avro": { data: "newer", mtimeMs: at(9) },
+          "tie/1.avro": { data: "t", mtimeMs: at(5) },
+        },
+      });
+      const names = await discover({ component: "wal", roots: b.roots, detail: "names" });
+      const sizes = await discover({ component: "wal", roots: b.roots });
+      expect(names.detail).toBe("names");
+      expect(names.conflicts.map((c) => c.collection)).toEqual(["dup", "tie"]);
+      expect(names.conflicts).toEqual(sizes.conflicts);
+      expect(names.conflicts[0]?.copies.map((c) => [c.index, c.files, c.bytes])).toEqual([
+        [0, 1, 3],
+        [1, 2, 8],
+      ]);
+      expectRuleFollowed(names);
+      if (b.settableMtime) {
+        expect(names.conflicts[0]?.chosen).toBe(b.roots[1]?.root.url);
+        expect(names.conflicts[1]?.chosen).toBe(b.roots[0]?.root.url);
+      }
+    });
+
+    it("at the names level reports the same collections, conflicts, root statuses and ignored entries as the sizes level", async () => {
+      const failingFiles: Tree[string] = {};
+      for (let i = 0; i < 6; i++) failingFiles[`f${i}/1.avro`] = "x";
+      const b = await backend.build({
+        r0: {
+          "c1/000001.avro": "one",
+          "c1/level-0/000002.avro": "two",
+          "c1/_staging/flush-1/000003.avro": "half",
+          "c1/.000004.avro.tmp-1": "temp",
+          "dup/1.avro": { data: "a", mtimeMs: at(1) },
+          "docs/readme.txt": "hello",
+          "_trash/c9/1.avro": "reserved",
+          "bad name/1.avro": "invalid",
+          "stray.avro": "top",
+        },
+        r1: {
+          "dup/1.avro": { data: "a", mtimeMs: at(1) },
+          "dup/2.avro": { data: "bb", mtimeMs: at(3) },
+          "c2/1.bincode": "x",
+        },
+        r2: { "c3/1.avro": "x" },
+        r3: failingFiles,
+      });
+      const [r0, r1, r2, r3] = b.roots as [FileSystem, FileSystem, FileSystem, FileSystem];
+      const absent = b.absent("gone");
+      await ensureRootMarker(r0, "wal", { siblings: [absent.root.url] });
+      await ensureRootMarker(r2, "lsm");
+      const roots = [r0, r1, r2, instrument(r3, { failOnPage: 2 }), absent];
+      for (const plan of ["flat", "delimiter"] as const) {
+        const sizes = await discover({ component: "wal", roots, plan, pageSize: 2 });
+        const names = await discover({ component: "wal", roots, plan, pageSize: 2, detail: "names" });
+        expect(sizes.roots.map((r) => r.status)).toEqual([
+          "online",
+          "online",
+          "foreign",
+          "unreachable",
+          "missing",
+        ]);
+        expect(Object.keys(sizes.collections)).toEqual(["c1", "c2", "dup"]);
+        expect(recognised(names)).toEqual(recognised(sizes));
+        // Sizes a names-level report carries (object-store listings, conflicting copies) are the real ones.
+        for (const [id, c] of Object.entries(names.collections)) {
+          const full = sizes.collections[id];
+          if (c.bytes !== undefined)
+            expect([c.bytes, c.oldestMs, c.newestMs]).toEqual([full?.bytes, full?.oldestMs, full?.newestMs]);
+        }
+        for (const [i, r] of names.roots.entries())
+          if (r.bytes !== undefined) expect(r.bytes).toBe(sizes.roots[i]?.bytes);
+      }
     });
 
     it("reports a root that does not exist as missing and still discovers the others", async () => {
@@ -320,10 +418,13 @@ export function describeDiscovery(backend: Backend, options: { bigCollections?: 
       const roots = [...b.roots, absent];
       await discover({ component: "wal", roots });
       await discover({ component: "wal", roots, plan: "delimiter" });
+      await discover({ component: "wal", roots, detail: "names" });
+      await discover({ component: "wal", roots, plan: "delimiter", detail: "names" });
       await discoverAll([
         { component: "wal", roots },
         { component: "viper", roots: [b.roots[1] as FileSystem] },
       ]);
+      await discoverAll([{ component: "wal", roots }], { detail: "names" });
       expect(await b.snapshot()).toEqual(before);
       expect(await absent.probe()).toEqual({ exists: false });
     });
