@@ -25,7 +25,7 @@ export interface LsmEngineOptions extends EngineOpenOptions {
   blockBytes?: number;
   /** Bloom filter bits per key (default 10, about 1 % false positives). */
   bloomBitsPerKey?: number;
-  /** Block cache (raw verified data blocks, LRU by bytes) shared by every collection (default 64 MiB; 0 disables it). */
+  /** Block cache (raw verified data blocks in one ring, CLOCK eviction, bounded by bytes) shared by every collection (default 64 MiB; 0 disables it). */
   blockCacheBytes?: number;
 }
 
