@@ -43,6 +43,18 @@ export function latin1(b: Uint8Array): string {
   return (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString("latin1");
 }
 
+/**
+ * A copy of `b[start, start + length)` that shares no memory with `b` (small copies come from Node's
+ * buffer pool, as `Buffer.allocUnsafe` does). What a get or scan hands out: never a view into a cached
+ * block, a read buffer or a memtable slab.
+ */
+export function copyOut(b: Uint8Array, start: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  if (b instanceof Buffer) b.copy(out, 0, start, start + length);
+  else out.set(b.subarray(start, start + length));
+  return out;
+}
+
 /** A growable byte buffer with LEB128 varints, for building blocks. */
 export class ByteWriter {
   buf: Buffer;

@@ -12,7 +12,7 @@ import {
   type StorageEngine,
 } from "@proximadb/engine";
 import { type Bytes, toBytes } from "./bytes.js";
-import { BlockCache } from "./sstable.js";
+import { BlockCache } from "./cache.js";
 import { LsmTree, type LsmTreeOptions, type LsmTreeStats } from "./tree.js";
 
 /** Options of {@link LsmEngine.open}: the shared engine options plus tuning. */
@@ -25,7 +25,7 @@ export interface LsmEngineOptions extends EngineOpenOptions {
   blockBytes?: number;
   /** Bloom filter bits per key (default 10, about 1 % false positives). */
   bloomBitsPerKey?: number;
-  /** Block cache (raw verified data blocks, LRU by bytes) shared by every collection (default 64 MiB; 0 disables it). */
+  /** Block cache (raw verified data blocks in one ring, CLOCK eviction, bounded by bytes) shared by every collection (default 64 MiB; 0 disables it). */
   blockCacheBytes?: number;
 }
 
@@ -149,11 +149,17 @@ export class LsmEngine implements StorageEngine {
     await tree.write(ops);
   }
 
-  /** The value of `key`, or `undefined`. */
-  async get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
-    this.#assertOpen();
-    const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
-    return tree?.get(toBytes(key));
+  /** The value of `key` (a copy the caller owns), or `undefined`. */
+  get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
+    try {
+      this.#assertOpen();
+      // Loaded trees answer without a promise hop of their own; the first use of a collection loads it.
+      const tree = this.#ready.get(id);
+      if (tree) return tree.get(toBytes(key));
+      return this.#tree(id, false).then((t) => t?.get(toBytes(key)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Live entries in ascending key order within the range (tombstones hidden). */

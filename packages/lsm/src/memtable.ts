@@ -1,4 +1,4 @@
-import type { Bytes } from "./bytes.js";
+import { type Bytes, copyOut } from "./bytes.js";
 
 const encoder = new TextEncoder();
 
@@ -109,8 +109,7 @@ export class Memtable {
   valueCopy(i: number): Uint8Array | null {
     const len = this.valLen[i] as number;
     if (len < 0) return null;
-    const off = this.valOff[i] as number;
-    return (this.buf[i] as Uint8Array).slice(off, off + len);
+    return copyOut(this.buf[i] as Uint8Array, this.valOff[i] as number, len);
   }
 
   /** Entry indexes in ascending key order (a snapshot: later writes do not change it). */

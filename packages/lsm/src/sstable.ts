@@ -10,8 +10,10 @@
  */
 import { crc32c } from "@node-rs/crc32";
 import type { FileSystem, PositionalReader } from "@proximadb/core";
+import { ABSENT, BlockIndex, TOMBSTONE, foundLength, searchBlock } from "./block.js";
 import { bloomMayContain, buildBloom, hash32 } from "./bloom.js";
-import { ByteReader, ByteWriter, compareBytes, compareRange } from "./bytes.js";
+import { ByteReader, ByteWriter, compareBytes, copyOut } from "./bytes.js";
+import type { BlockCache, CacheSlots } from "./cache.js";
 import { LsmCorruptionError, type LsmCorruptionKind } from "./errors.js";
 
 /** `PXLSMSST` */
@@ -230,66 +232,11 @@ function readU64(b: Buffer, at: number): number {
 }
 
 /**
- * An LRU cache of verified raw data blocks (block bytes without their CRC), shared by every table of an
- * engine and bounded by bytes. Raw blocks cost their size (about 4 KiB) instead of the ~1.5× a decoded
- * block costs in per-entry objects, so the same budget holds more of the data; a point lookup searches a
- * raw block through its restart points without decoding it. Keys are numbers (table id × 2²⁴ + block):
- * no string is built per lookup.
+ * An open, verified SSTable. Everything a point read needs before its one block read stays resident:
+ * the meta (key range), the bloom filter, the block index (typed arrays, see {@link BlockIndex}), the
+ * table's slots in the block cache, and — when the file system offers `openReader` — one positional
+ * reader opened at the first read and kept until the table is closed.
  */
-export class BlockCache {
-  readonly #map = new Map<number, Buffer>();
-  #bytes = 0;
-  /** @param capacity bytes the cache may hold (0 disables it) */
-  constructor(readonly capacity: number) {}
-
-  /** Bytes currently held (block sizes plus a fixed per-entry overhead). */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** Blocks currently held. */
-  get size(): number {
-    return this.#map.size;
-  }
-
-  /** The block, marked most recently used; `undefined` when absent. */
-  get(id: number): Buffer | undefined {
-    const b = this.#map.get(id);
-    if (b !== undefined) {
-      this.#map.delete(id);
-      this.#map.set(id, b);
-    }
-    return b;
-  }
-
-  /** Adds a block, evicting the least recently used ones beyond the capacity. */
-  set(id: number, block: Buffer): void {
-    const cost = block.length + BLOCK_OVERHEAD;
-    if (this.capacity <= 0 || cost > this.capacity) return;
-    const prev = this.#map.get(id);
-    if (prev !== undefined) {
-      this.#map.delete(id);
-      this.#bytes -= prev.length + BLOCK_OVERHEAD;
-    }
-    this.#map.set(id, block);
-    this.#bytes += cost;
-    if (this.#bytes <= this.capacity) return;
-    for (const [k, v] of this.#map) {
-      this.#map.delete(k);
-      this.#bytes -= v.length + BLOCK_OVERHEAD;
-      if (this.#bytes <= this.capacity) break;
-    }
-  }
-}
-
-/** Bytes charged per cached block beyond its data (map entry and Buffer object). */
-const BLOCK_OVERHEAD = 96;
-/** Cache ids: table id × 2²⁴ + block index (a table of up to 16 M blocks, 64 GiB at 4 KiB). */
-const BLOCKS_PER_TABLE = 2 ** 24;
-
-let nextTableId = 1;
-
-/** An open, verified SSTable: meta, index and bloom in memory; data blocks read (and cached) on demand. */
 export class SSTable implements SSTableMeta {
   readonly level: number;
   readonly number: number;
@@ -297,12 +244,14 @@ export class SSTable implements SSTableMeta {
   readonly entries: number;
   readonly minKey: Uint8Array;
   readonly maxKey: Uint8Array;
-  readonly #cacheBase = nextTableId++ * BLOCKS_PER_TABLE;
-  readonly #lastKeys: Uint8Array[];
-  readonly #offsets: number[];
-  readonly #sizes: number[];
+  readonly #index: BlockIndex;
   readonly #bloom: Uint8Array;
-  #reader: Promise<PositionalReader> | undefined;
+  /** Block cache entry per data block (−1: not cached); made on the first cached lookup. */
+  #slots: CacheSlots | undefined;
+  #cache: BlockCache | undefined;
+  /** The positional reader, once open; {@link #opening} while it opens. */
+  #reader: PositionalReader | undefined;
+  #opening: Promise<PositionalReader> | undefined;
   #closed = false;
 
   private constructor(
@@ -311,13 +260,7 @@ export class SSTable implements SSTableMeta {
     readonly key: string,
     /** File size in bytes. */
     readonly size: number,
-    parts: {
-      meta: SSTableMeta;
-      lastKeys: Uint8Array[];
-      offsets: number[];
-      sizes: number[];
-      bloom: Uint8Array;
-    },
+    parts: { meta: SSTableMeta; index: BlockIndex; bloom: Uint8Array },
   ) {
     this.level = parts.meta.level;
     this.number = parts.meta.number;
@@ -325,9 +268,7 @@ export class SSTable implements SSTableMeta {
     this.entries = parts.meta.entries;
     this.minKey = parts.meta.minKey;
     this.maxKey = parts.meta.maxKey;
-    this.#lastKeys = parts.lastKeys;
-    this.#offsets = parts.offsets;
-    this.#sizes = parts.sizes;
+    this.#index = parts.index;
     this.#bloom = parts.bloom;
   }
 
@@ -342,10 +283,16 @@ export class SSTable implements SSTableMeta {
         root: fs.root.url,
         ...(offset === undefined ? {} : { offset }),
       });
+    const readExact = async (offset: number, length: number): Promise<Buffer> => {
+      const buf = await fs.read(key, { offset, length });
+      if (buf.length !== length)
+        throw corrupt("Format", `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`);
+      return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    };
     if (size < FOOTER_SIZE)
       throw corrupt("Footer", `file is ${size} bytes, shorter than the ${FOOTER_SIZE}-byte footer`);
     const tailStart = Math.max(0, size - TAIL_READ);
-    let tail = Buffer.from(await readExact(fs, key, tailStart, size - tailStart, corrupt));
+    let tail = await readExact(tailStart, size - tailStart);
     let tailBase = tailStart;
     const f = tail.subarray(tail.length - FOOTER_SIZE);
     if (!f.subarray(0, 8).equals(SST_MAGIC)) throw corrupt("Footer", "bad magic", size - FOOTER_SIZE);
@@ -370,7 +317,7 @@ export class SSTable implements SSTableMeta {
       throw corrupt("Footer", "block handles do not tile the file tail", size - FOOTER_SIZE);
     }
     if (metaOff < tailBase) {
-      tail = Buffer.from(await readExact(fs, key, metaOff, size - metaOff, corrupt));
+      tail = await readExact(metaOff, size - metaOff);
       tailBase = metaOff;
     }
     const block = (off: number, len: number): Buffer => {
@@ -381,11 +328,10 @@ export class SSTable implements SSTableMeta {
     };
     const metaBuf = block(metaOff, metaLen);
     const indexBuf = block(indexOff, indexLen);
-    const bloom = Buffer.from(block(bloomOff, bloomLen));
+    // Own copy: the tail buffer is not kept.
+    const bloom = Uint8Array.prototype.slice.call(block(bloomOff, bloomLen));
     let meta: SSTableMeta;
-    const lastKeys: Uint8Array[] = [];
-    const offsets: number[] = [];
-    const sizes: number[] = [];
+    let index: BlockIndex;
     try {
       const r = new ByteReader(metaBuf);
       const level = r.varint();
@@ -397,12 +343,7 @@ export class SSTable implements SSTableMeta {
       const minKey = Buffer.from(r.take(r.varint()));
       const maxKey = Buffer.from(r.take(r.varint()));
       meta = { level, number, entries, replaces, minKey, maxKey };
-      const ir = new ByteReader(indexBuf);
-      while (ir.pos < ir.end) {
-        lastKeys.push(Buffer.from(ir.take(ir.varint())));
-        offsets.push(ir.varint());
-        sizes.push(ir.varint());
-      }
+      index = BlockIndex.decode(indexBuf);
     } catch (err) {
       if (err instanceof RangeError)
         throw corrupt("Format", `meta or index block does not decode (${err.message})`);
@@ -414,12 +355,12 @@ export class SSTable implements SSTableMeta {
         `file says it is level ${meta.level} number ${meta.number}, its name says level ${expect.level} number ${expect.number}`,
       );
     }
-    return new SSTable(fs, key, size, { meta, lastKeys, offsets, sizes, bloom });
+    return new SSTable(fs, key, size, { meta, index, bloom });
   }
 
   /** Data blocks in the file. */
   get blocks(): number {
-    return this.#offsets.length;
+    return this.#index.length;
   }
 
   /** Whether the bloom filter admits `hash` (the key's {@link hash32}). */
@@ -427,23 +368,12 @@ export class SSTable implements SSTableMeta {
     return bloomMayContain(this.#bloom, hash);
   }
 
-  /** Index of the first block whose last key is ≥ key (or `blocks` when none is). */
-  #findBlock(key: Uint8Array): number {
-    let lo = 0;
-    let hi = this.#lastKeys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.#lastKeys[mid] as Uint8Array, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   /**
-   * Looks a key up: `undefined` when the file has no entry for it, `null` for a tombstone, else the value
-   * (a view into the cached block: copy it before handing it out). `hash` is {@link hash32} of the key
-   * (computed once per lookup across tables). Synchronous when the block is cached; a promise when it
-   * has to be read (one ranged read of the block, checksum verified, then cached).
+   * Looks a key up: `undefined` when the file has no entry for it, `null` for a tombstone, else a copy of
+   * the value. `hash` is {@link hash32} of the key (computed once per lookup across tables). Key range and
+   * bloom filter are checked first, then the resident index: no I/O unless the key may be here. Synchronous
+   * when the block is cached; a promise when it has to be read (one read of the block, checksum verified,
+   * then cached).
    */
   get(
     key: Uint8Array,
@@ -453,81 +383,115 @@ export class SSTable implements SSTableMeta {
     if (this.entries === 0 || compareBytes(key, this.minKey) < 0 || compareBytes(key, this.maxKey) > 0)
       return undefined;
     if (!bloomMayContain(this.#bloom, hash)) return undefined;
-    const i = this.#findBlock(key);
-    if (i >= this.#offsets.length) return undefined;
-    const id = this.#cacheBase + i;
-    const block = cache.get(id);
-    if (block !== undefined) return this.#search(block, key, i);
+    const i = this.#index.find(key);
+    if (i >= this.#index.length) return undefined;
+    const slots = this.#slotsIn(cache);
+    if (slots !== undefined) {
+      const e = cache.lookup(slots, i);
+      if (e >= 0) return this.#search(cache.ring, cache.start(e), cache.length(e), key, i);
+    }
     return this.#readBlock(i).then((b) => {
-      cache.set(id, b);
-      return this.#search(b, key, i);
+      if (slots !== undefined && this.#slots === slots) cache.insert(slots, i, b, 0, b.length);
+      return this.#search(b, 0, b.length, key, i);
     });
   }
 
-  /**
-   * Reads `length` bytes at `offset`: through a positional reader kept open for the table's lifetime
-   * when the file system offers one (`FileSystem.openReader`, local disk), else one ranged `read`.
-   */
-  async #readAt(offset: number, length: number): Promise<Uint8Array> {
-    let buf: Uint8Array;
-    if (this.fs.openReader && !this.#closed) {
-      this.#reader ??= this.fs.openReader(this.key);
-      const reader = this.#reader;
-      buf = await reader.then(
-        (r) => r.read(offset, length),
-        (err) => {
-          if (this.#reader === reader) this.#reader = undefined; // retried at the next read
-          throw err;
-        },
-      );
-    } else buf = await this.fs.read(this.key, { offset, length });
-    if (buf.length !== length)
-      throw new LsmCorruptionError(
-        "Format",
-        this.key,
-        `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`,
-        { root: this.fs.root.url, offset },
-      );
-    return buf;
+  /** The table's slots in `cache` (made on first use); `undefined` once the table is closed. */
+  #slotsIn(cache: BlockCache): CacheSlots | undefined {
+    if (this.#cache === cache) return this.#slots;
+    if (this.#closed) return undefined;
+    if (this.#cache !== undefined && this.#slots !== undefined) this.#cache.forget(this.#slots);
+    this.#cache = cache;
+    this.#slots = cache.slots(this.#index.length);
+    return this.#slots;
   }
 
-  /** Releases the table's reader, if one was opened. Later reads fall back to ranged reads. */
+  /**
+   * Reads `length` bytes at `offset`: through the table's positional reader when the file system offers
+   * one (local disk: one pread on a descriptor opened at the first read and kept), else one ranged `read`.
+   */
+  #readAt(offset: number, length: number): Promise<Uint8Array> {
+    const r = this.#reader;
+    if (r !== undefined) return r.read(offset, length);
+    if (this.fs.openReader === undefined || this.#closed) return this.fs.read(this.key, { offset, length });
+    return this.#openReader().then((reader) => reader.read(offset, length));
+  }
+
+  /** Opens the reader once (concurrent first reads share the open); a failed open is retried next time. */
+  #openReader(): Promise<PositionalReader> {
+    if (this.#opening !== undefined) return this.#opening;
+    const opening = (this.fs.openReader as (key: string) => Promise<PositionalReader>).call(
+      this.fs,
+      this.key,
+    );
+    this.#opening = opening;
+    return opening.then(
+      (reader) => {
+        if (!this.#closed) this.#reader = reader; // else close() closes it
+        return reader;
+      },
+      (err) => {
+        if (this.#opening === opening) this.#opening = undefined;
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Releases the table's reader and its block cache entries. Later reads fall back to ranged reads and
+   * are not cached.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const reader = this.#reader;
+    const opening = this.#opening;
     this.#reader = undefined;
-    if (reader) await (await reader.catch(() => undefined))?.close();
+    this.#opening = undefined;
+    if (this.#cache !== undefined && this.#slots !== undefined) this.#cache.forget(this.#slots);
+    this.#slots = undefined;
+    if (reader !== undefined) await reader.close();
+    else if (opening !== undefined) await (await opening.catch(() => undefined))?.close();
   }
 
-  /** Reads data block `i`, verifies its CRC and returns its bytes without the CRC. */
+  /** Reads data block `i`, verifies its length and CRC and returns its bytes without the CRC. */
   async #readBlock(i: number): Promise<Buffer> {
-    const off = this.#offsets[i] as number;
-    const len = this.#sizes[i] as number;
+    const off = this.#index.offset[i] as number;
+    const len = this.#index.size[i] as number;
     const buf = await this.#readAt(off, len + 4);
-    let b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (crc32c(b.subarray(0, len)) !== b.readUInt32LE(len)) {
+    if (buf.length !== len + 4)
+      throw new LsmCorruptionError(
+        "Format",
+        this.key,
+        `short read at ${off}: wanted ${len + 4} bytes, got ${buf.length}`,
+        { root: this.fs.root.url, offset: off },
+      );
+    const b = Buffer.from(buf.buffer, buf.byteOffset, len);
+    if (crc32c(b) !== u32le(buf, len)) {
       throw new LsmCorruptionError("BlockChecksum", this.key, "data block checksum mismatch", {
         root: this.fs.root.url,
         offset: off,
       });
     }
-    // A view into a larger buffer (an in-memory backend's file) would pin all of it in the cache.
-    if (b.buffer.byteLength > len + 4 + 1024) b = Buffer.from(b.subarray(0, len));
-    return b.subarray(0, len);
+    return b;
   }
 
-  #search(block: Buffer, key: Uint8Array, i: number): Uint8Array | null | undefined {
+  /** Searches a raw block at `b[base, base + len)`; the value is copied out. */
+  #search(b: Buffer, base: number, len: number, key: Uint8Array, i: number): Uint8Array | null | undefined {
+    let at: number;
     try {
-      return searchBlock(block, block.length, key);
+      at = searchBlock(b, base, len, key);
     } catch (err) {
       if (err instanceof RangeError) {
         throw new LsmCorruptionError("Format", this.key, `data block does not decode (${err.message})`, {
           root: this.fs.root.url,
-          offset: this.#offsets[i] as number,
+          offset: this.#index.offset[i] as number,
         });
       }
       throw err;
     }
+    if (at === ABSENT) return undefined;
+    if (at === TOMBSTONE) return null;
+    return copyOut(b, at, foundLength);
   }
 
   /**
@@ -538,19 +502,26 @@ export class SSTable implements SSTableMeta {
   async *rawBlocksFrom(gte?: Uint8Array): AsyncGenerator<Buffer> {
     if (this.entries === 0) return;
     if (gte !== undefined && compareBytes(this.maxKey, gte) < 0) return;
-    let i = gte === undefined ? 0 : this.#findBlock(gte);
-    const n = this.#offsets.length;
+    const { offset, size, length: n } = this.#index;
+    let i = gte === undefined ? 0 : this.#index.find(gte);
     while (i < n) {
       let j = i + 1;
-      const start = this.#offsets[i] as number;
-      while (j < n && (this.#offsets[j] as number) + (this.#sizes[j] as number) + 4 - start <= SCAN_READ) j++;
+      const start = offset[i] as number;
+      while (j < n && (offset[j] as number) + (size[j] as number) + 4 - start <= SCAN_READ) j++;
       const last = j - 1;
-      const end = (this.#offsets[last] as number) + (this.#sizes[last] as number) + 4;
+      const end = (offset[last] as number) + (size[last] as number) + 4;
       const read = await this.#readAt(start, end - start);
+      if (read.length !== end - start)
+        throw new LsmCorruptionError(
+          "Format",
+          this.key,
+          `short read at ${start}: wanted ${end - start} bytes, got ${read.length}`,
+          { root: this.fs.root.url, offset: start },
+        );
       const buf = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
       for (let blk = i; blk < j; blk++) {
-        const off = this.#offsets[blk] as number;
-        const len = this.#sizes[blk] as number;
+        const off = offset[blk] as number;
+        const len = size[blk] as number;
         const at = off - start;
         if (at + len + 4 > buf.length || crc32c(buf.subarray(at, at + len)) !== buf.readUInt32LE(at + len)) {
           throw new LsmCorruptionError("BlockChecksum", this.key, "data block checksum mismatch", {
@@ -565,93 +536,10 @@ export class SSTable implements SSTableMeta {
   }
 }
 
-async function readExact(
-  fs: FileSystem,
-  key: string,
-  offset: number,
-  length: number,
-  corrupt: (kind: LsmCorruptionKind, detail: string) => LsmCorruptionError,
-): Promise<Uint8Array> {
-  const buf = await fs.read(key, { offset, length });
-  if (buf.length !== length)
-    throw corrupt("Format", `short read at ${offset}: wanted ${length} bytes, got ${buf.length}`);
-  return buf;
-}
-
-/** Little-endian u32 at `at` (no DataView per lookup). */
+/** Little-endian u32 at `at`. */
 function u32le(b: Uint8Array, at: number): number {
   return (
     ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) +
     (b[at + 3] as number) * 0x100_0000
   );
-}
-
-let pos = 0;
-/** Reads a LEB128 varint at {@link pos} (advancing it) without allocating; `RangeError` past `end`. */
-function varintAt(b: Uint8Array, end: number): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 8; i++) {
-    if (pos >= end) throw new RangeError("varint past end");
-    const x = b[pos++] as number;
-    result += (x & 0x7f) * mul;
-    if (x < 0x80) return result;
-    mul *= 128;
-  }
-  throw new RangeError("varint too long");
-}
-
-/** Holds the key being rebuilt while a block is searched (grown on demand; lookups are synchronous). */
-let scratch = new Uint8Array(256);
-
-/**
- * Finds `key` in a raw data block (`b[0, len)`, CRC already checked) without decoding it: a binary search
- * over the restart points (whose keys are stored whole), then a scan of at most one restart interval.
- * Returns the value (a view into `b`), `null` for a tombstone, `undefined` when absent.
- * Throws `RangeError` when the block is malformed.
- */
-export function searchBlock(b: Uint8Array, len: number, key: Uint8Array): Uint8Array | null | undefined {
-  if (len < 4) throw new RangeError("block shorter than its restart count");
-  const nRestarts = u32le(b, len - 4);
-  const dataEnd = len - 4 - nRestarts * 4;
-  if (dataEnd < 0) throw new RangeError("restart array larger than the block");
-  if (nRestarts === 0) return undefined;
-  // Last restart point whose (whole) key is ≤ key.
-  let lo = 0;
-  let hi = nRestarts - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    pos = u32le(b, dataEnd + mid * 4);
-    if (pos >= dataEnd) throw new RangeError("restart point past the entries");
-    if (varintAt(b, dataEnd) !== 0) throw new RangeError("restart entry shares a prefix");
-    const unshared = varintAt(b, dataEnd);
-    varintAt(b, dataEnd);
-    if (pos + unshared > dataEnd) throw new RangeError("key past end");
-    if (compareRange(b, pos, unshared, key) <= 0) lo = mid;
-    else hi = mid - 1;
-  }
-  pos = u32le(b, dataEnd + lo * 4);
-  let keyLen = 0;
-  while (pos < dataEnd) {
-    const shared = varintAt(b, dataEnd);
-    const unshared = varintAt(b, dataEnd);
-    const vtag = varintAt(b, dataEnd);
-    if (shared > keyLen) throw new RangeError("shared prefix longer than the previous key");
-    if (pos + unshared > dataEnd) throw new RangeError("key past end");
-    keyLen = shared + unshared;
-    if (keyLen > scratch.length) {
-      const grown = new Uint8Array(Math.max(keyLen, scratch.length * 2));
-      grown.set(scratch.subarray(0, shared));
-      scratch = grown;
-    }
-    for (let j = 0; j < unshared; j++) scratch[shared + j] = b[pos + j] as number;
-    pos += unshared;
-    const vlen = vtag === 0 ? 0 : vtag - 1;
-    if (pos + vlen > dataEnd) throw new RangeError("value past end");
-    const c = compareRange(scratch, 0, keyLen, key);
-    if (c === 0) return vtag === 0 ? null : b.subarray(pos, pos + vlen);
-    if (c > 0) return undefined;
-    pos += vlen;
-  }
-  return undefined;
 }

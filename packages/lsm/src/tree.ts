@@ -1,12 +1,13 @@
 import { type FileSystem, listAll } from "@proximadb/core";
 import type { StagedFile } from "@proximadb/engine";
 import { hash32 } from "./bloom.js";
-import { compareBytes, compareRange, latin1 } from "./bytes.js";
+import { compareBytes, compareRange, copyOut, latin1 } from "./bytes.js";
 import { type Cursor, MemCursor, MergeCursor, TableCursor } from "./merge.js";
 import { type MemWrite, Memtable } from "./memtable.js";
 import { type PickedCompaction, pickCompaction, pickFullCompaction } from "./picker.js";
 import { TreeShape } from "./shape.js";
-import { type BlockCache, type FileId, parseSstName, SSTable, SSTableWriter, sstName } from "./sstable.js";
+import type { BlockCache } from "./cache.js";
+import { type FileId, parseSstName, SSTable, SSTableWriter, sstName } from "./sstable.js";
 
 /** Tuning of one tree (see {@link LsmEngineOptions}). */
 export interface LsmTreeOptions {
@@ -39,6 +40,8 @@ export interface LsmTreeStats {
   /** Dead files waiting to be deleted (in-flight reads, or a failed delete retried later). */
   readonly garbage: number;
 }
+
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 /** Frozen memtables allowed before writers wait for the flush chain (double buffering plus one). */
 export const MAX_FROZEN = 2;
@@ -160,27 +163,55 @@ export class LsmTree {
     throw f.error;
   }
 
-  /** Point lookup: the newest value, `undefined` when absent or deleted. */
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const k = latin1(key);
-    const m = this.#mem.find(k);
-    if (m !== undefined) return this.#mem.valueCopy(m) ?? undefined;
-    for (const f of this.#frozen) {
-      const e = f.find(k);
-      if (e !== undefined) return f.valueCopy(e) ?? undefined;
+  /**
+   * Point lookup: the newest value (a copy), `undefined` when absent or deleted. Memtables first (skipped
+   * when empty), then the tables newest first: key range and bloom filter before anything else, then the
+   * resident index and the block cache. A lookup whose blocks are all cached runs synchronously up to the
+   * returned promise; only a block read waits.
+   */
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#mem.size > 0 || this.#frozen.length > 0) {
+      const k = latin1(key);
+      const m = this.#mem.find(k);
+      if (m !== undefined) return Promise.resolve(this.#mem.valueCopy(m) ?? undefined);
+      for (const f of this.#frozen) {
+        const e = f.find(k);
+        if (e !== undefined) return Promise.resolve(f.valueCopy(e) ?? undefined);
+      }
     }
     const order = this.#shape.order;
-    if (order.length === 0) return undefined;
+    if (order.length === 0) return NOTHING;
     const h = hash32(key);
     const cache = this.storage.cache;
+    for (let j = 0; j < order.length; j++) {
+      const v = (order[j] as SSTable).get(key, h, cache);
+      if (v === undefined) continue;
+      if (v instanceof Promise) return this.#getRead(v, order, j, key, h);
+      return v === null ? NOTHING : Promise.resolve(v);
+    }
+    return NOTHING;
+  }
+
+  /**
+   * The rest of a lookup once table `order[j]` had to read a block: waits for it, then goes on through
+   * the older tables. Counted as a reader, so no table it may still read is deleted meanwhile.
+   */
+  async #getRead(
+    pending: Promise<Uint8Array | null | undefined>,
+    order: readonly SSTable[],
+    j: number,
+    key: Uint8Array,
+    h: number,
+  ): Promise<Uint8Array | undefined> {
     this.#readers++;
     try {
-      for (const t of order) {
-        let v = t.get(key, h, cache);
-        if (v instanceof Promise) v = await v;
-        if (v !== undefined) return v === null ? undefined : v.slice();
+      let v = await pending;
+      const cache = this.storage.cache;
+      for (let t = j + 1; v === undefined && t < order.length; t++) {
+        const next = (order[t] as SSTable).get(key, h, cache);
+        v = next instanceof Promise ? await next : next;
       }
-      return undefined;
+      return v ?? undefined;
     } finally {
       this.#release();
     }
@@ -215,10 +246,10 @@ export class LsmTree {
         if (!merge.valid || (lt !== undefined && compareRange(merge.keyBuf, 0, merge.keyLen, lt) >= 0))
           return;
         if (merge.valLen < 0) continue;
-        // Copies: the merge's buffers move on, and values are views into read buffers.
+        // Copies: the merge's buffers move on, and values are views into read buffers or memtable slabs.
         yield {
-          key: merge.keyBuf.slice(0, merge.keyLen),
-          value: merge.valBuf.slice(merge.valOff, merge.valOff + merge.valLen),
+          key: copyOut(merge.keyBuf, 0, merge.keyLen),
+          value: copyOut(merge.valBuf, merge.valOff, merge.valLen),
         };
         if (++count >= limit) return;
       }

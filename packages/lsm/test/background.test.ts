@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { FsError, type PositionalReader, type WriteOptions } from "@proximadb/core";
 import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BlockCache } from "../src/sstable.js";
+import { BlockCache } from "../src/cache.js";
 import { type EngineRoots, openEngine, scanText, text } from "./helpers.js";
 
 /** memfs whose writes can be held at a gate or made to fail, and which counts positional readers. */
@@ -158,29 +159,77 @@ describe("background flush and compaction", () => {
 });
 
 describe("BlockCache", () => {
-  const block = (n: number) => Buffer.alloc(n);
+  const block = (n: number, fill = 0) => Buffer.alloc(n, fill);
 
   it("holds blocks up to its byte capacity and evicts the least recently used first", () => {
     const cache = new BlockCache(3 * (1000 + 96));
-    cache.set(1, block(1000));
-    cache.set(2, block(1000));
-    cache.set(3, block(1000));
-    expect(cache.get(1)).toBeDefined(); // 1 is now the most recent: 2 goes first
-    cache.set(4, block(1000));
-    expect(cache.get(2)).toBeUndefined();
-    expect([1, 3, 4].map((id) => cache.get(id) !== undefined)).toEqual([true, true, true]);
+    const t = cache.slots(8);
+    cache.insert(t, 1, block(1000), 0, 1000);
+    cache.insert(t, 2, block(1000), 0, 1000);
+    cache.insert(t, 3, block(1000), 0, 1000);
+    expect(cache.lookup(t, 1)).toBeGreaterThanOrEqual(0); // 1 is now the most recent: 2 goes first
+    cache.insert(t, 4, block(1000), 0, 1000);
+    expect(cache.lookup(t, 2)).toBe(-1);
+    expect([1, 3, 4].map((i) => cache.lookup(t, i) >= 0)).toEqual([true, true, true]);
     expect(cache.bytes).toBeLessThanOrEqual(cache.capacity);
-    cache.set(5, block(2000)); // needs room of two blocks
+    cache.insert(t, 5, block(2000), 0, 2000); // needs room of two blocks
     expect(cache.size).toBe(2);
-    expect(cache.get(5)).toBeDefined();
+    expect(cache.lookup(t, 5)).toBeGreaterThanOrEqual(0);
   });
 
   it("caches nothing when its capacity is 0 or a block is larger than the whole cache", () => {
     const off = new BlockCache(0);
-    off.set(1, block(10));
-    expect(off.get(1)).toBeUndefined();
+    const t = off.slots(2);
+    off.insert(t, 1, block(10), 0, 10);
+    expect(off.lookup(t, 1)).toBe(-1);
     const small = new BlockCache(500);
-    small.set(1, block(1000));
+    small.insert(small.slots(2), 1, block(1000), 0, 1000);
     expect(small.size).toBe(0);
+  });
+
+  it("gives back each cached block's bytes as inserted, whatever was evicted, moved or wrapped around meanwhile", () => {
+    // Block i of table t holds bytes derived from (t, i), of sizes that make the ring wrap; lookups set
+    // reference bits, so inserts also move blocks (second chance).
+    const bytesOf = (t: number, i: number) => {
+      const n = 200 + ((t * 7919 + i * 104_729) % 3800);
+      const b = Buffer.allocUnsafe(n);
+      for (let k = 0; k < n; k++) b[k] = (t * 31 + i * 17 + k) & 0xff;
+      return b;
+    };
+    let hits = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4000, max: 60_000 }),
+        fc.array(fc.tuple(fc.nat(2), fc.nat(15)), { minLength: 200, maxLength: 600 }),
+        (capacity, steps) => {
+          const cache = new BlockCache(capacity);
+          const tables = [cache.slots(16), cache.slots(16), cache.slots(16)];
+          for (const [t, i] of steps) {
+            const slots = tables[t] as Int32Array;
+            const e = cache.lookup(slots, i);
+            if (e >= 0) {
+              hits++;
+              const got = cache.ring.subarray(cache.start(e), cache.start(e) + cache.length(e));
+              if (!got.equals(bytesOf(t, i))) return false;
+            } else {
+              const b = bytesOf(t, i);
+              cache.insert(slots, i, b, 0, b.length);
+            }
+            if (cache.bytes > cache.capacity) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
+    expect(hits).toBeGreaterThan(1000); // the comparison above ran
+  });
+
+  it("forgets a closed table's blocks", () => {
+    const cache = new BlockCache(10_000);
+    const t = cache.slots(4);
+    cache.insert(t, 0, block(100, 1), 0, 100);
+    cache.forget(t);
+    expect(cache.lookup(t, 0)).toBe(-1);
   });
 });

@@ -42,6 +42,44 @@ describeOnBackends("LsmEngine", ["memory", "local"], (backend) => {
     await again.close();
   });
 
+  it("get hands out copies of memtable values: overwriting one changes nothing stored", async () => {
+    const lsm = await openEngine(tier);
+    await lsm.put("c", "k", "mem-value");
+    (await lsm.get("c", "k"))?.fill(0x21);
+    expect(text(await lsm.get("c", "k"))).toBe("mem-value");
+    await lsm.close();
+  });
+
+  it("get hands out copies of table values: overwriting one changes nothing stored, read or cached", async () => {
+    const lsm = await openEngine(tier);
+    await lsm.put("c", "k", "table-value");
+    await lsm.flush("c");
+    (await lsm.get("c", "k"))?.fill(0x21); // read from the file (and cached)
+    (await lsm.get("c", "k"))?.fill(0x21); // served from the block cache
+    expect(text(await lsm.get("c", "k"))).toBe("table-value");
+    await lsm.close();
+  });
+
+  it("scan hands out copies: overwriting a yielded key or value changes nothing stored", async () => {
+    const lsm = await openEngine(tier);
+    await lsm.batch("c", [
+      { type: "put", key: "a", value: "table-a" },
+      { type: "put", key: "b", value: "table-b" },
+    ]);
+    await lsm.flush("c");
+    await lsm.put("c", "m", "mem-m");
+    for await (const { key, value } of lsm.scan("c")) {
+      key.fill(0x7a);
+      value.fill(0x21);
+    }
+    expect(await scanText(lsm, "c")).toEqual([
+      ["a", "table-a"],
+      ["b", "table-b"],
+      ["m", "mem-m"],
+    ]);
+    await lsm.close();
+  });
+
   it("writes SSTables as <id>/level-<n>/<number>.sst in the collection's own root, numbered on from the listing after a restart", async () => {
     const lsm = await openEngine(tier);
     await lsm.put("alpha", "k", "v");
