@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeChild, runChild, startChild } from "@proximadb/testing/kill-harness";
 import { Pool } from "undici";
 
 /** The built binary the tests run. */
@@ -20,28 +21,18 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the CLI to completion. */
-export function runCli(
+/** Runs the CLI to completion (through the kill harness: no `NODE_OPTIONS` inherited, killed after 120 s). */
+export async function runCli(
   args: string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv } = { cwd: process.cwd() },
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  const run = await runChild(nodeChild(CLI, args, { cwd: options.cwd, env: options.env }), {
+    expect: "any",
+    // Tests check that secrets appear nowhere in stderr: keep all of it.
+    stderrTailChars: Number.POSITIVE_INFINITY,
   });
+  // The whole text, not the lines: stdout may be pretty-printed JSON or end without a newline.
+  return { code: run.code, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** A running `proximadb serve`. */
@@ -72,74 +63,48 @@ export function listeningAddress(line: string): string | undefined {
   }
 }
 
-/** Starts `serve --port 0` in `cwd` and waits for its "listening" log line. */
-export function startNode(cwd: string, args: string[] = []): Promise<RunningNode> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], {
-      cwd,
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const logs: string[] = [];
-    let stderr = "";
-    let buffered = "";
-    let started = false;
-    // "close", not "exit": every line the child wrote has been read by then.
-    const exited = new Promise<number | string | null>((r) =>
-      child.on("close", (code, signal) => r(code ?? signal)),
-    );
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    child.stdout?.on("data", (d: Buffer) => {
-      buffered += d.toString();
-      let nl = buffered.indexOf("\n");
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        logs.push(line);
-        nl = buffered.indexOf("\n");
-        if (started) continue;
-        const address = listeningAddress(line);
-        if (address) {
-          started = true;
-          const url = address;
-          const pool = new Pool(url, { connections: 16, pipelining: 1 });
-          const node: RunningNode = {
-            child,
-            url,
-            pool,
-            logs,
-            exited,
-            async request(method, path, body) {
-              const res = await pool.request({
-                method: method as "GET",
-                path,
-                ...(body === undefined
-                  ? {}
-                  : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-              });
-              const text = await res.body.text();
-              let json: unknown;
-              try {
-                json = JSON.parse(text);
-              } catch {
-                json = undefined;
-              }
-              return { status: res.statusCode, json, text };
-            },
-            async stop(signal = "SIGTERM") {
-              await pool.close().catch(() => undefined);
-              child.kill(signal);
-              return exited;
-            },
-          };
-          resolve(node);
-        }
-      }
-    });
-    exited.then((code) => {
-      if (!started) reject(new Error(`serve exited (${code}) before listening: ${stderr}`));
-    });
+/**
+ * Starts `serve --port 0` in `cwd` and waits for its "listening" log line (JSON or pretty). Rejects with the
+ * harness's `ExitedEarly` (its exit and stderr tail) when serve ends first.
+ */
+export async function startNode(cwd: string, args: string[] = []): Promise<RunningNode> {
+  // A node may serve several tests of a file: lift the harness's 120 s default lifetime.
+  const child = startChild(nodeChild(CLI, ["serve", "--port", "0", ...args], { cwd }), {
+    timeoutMs: 15 * 60_000,
   });
+  const url = listeningAddress(
+    await child.waitForLine((line) => listeningAddress(line) !== undefined, { timeoutMs: 30_000 }),
+  ) as string;
+  const pool = new Pool(url, { connections: 16, pipelining: 1 });
+  // The harness resolves once the child exited and every line it wrote was read.
+  const exited = child.exited.then((e) => e.code ?? e.signal);
+  return {
+    child: child.process,
+    url,
+    pool,
+    logs: child.lines as string[],
+    exited,
+    async request(method, path, body) {
+      const res = await pool.request({
+        method: method as "GET",
+        path,
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      });
+      const text = await res.body.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.statusCode, json, text };
+    },
+    async stop(signal = "SIGTERM") {
+      await pool.close().catch(() => undefined);
+      const e = await child.kill(signal);
+      return e.code ?? e.signal;
+    },
+  };
 }

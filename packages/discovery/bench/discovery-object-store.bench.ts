@@ -2,33 +2,26 @@
 // collections × 4 files (4,000 objects) on s3rver, Azurite and the GCS server. Reports LIST requests
 // issued (auto plan), both plans' costs and the original design's 1 + C per root, and the time.
 import type { FileSystem } from "@proximadb/core";
+import { type BackendKind, openBackend, type StorageBackend } from "@proximadb/testing-backends";
 import pLimit from "p-limit";
 import { median, printTable, timeRuns, writeResult } from "../../../bench/lib.ts";
 import { discover } from "../src/index.ts";
-import {
-  type ObjectStore,
-  startAzureStore,
-  startGcsStore,
-  startS3Store,
-} from "../test/support/object-stores.ts";
 
 const ROOTS = 4;
 const COLLECTIONS = 1000;
 const FILES = 4;
 const rows: Record<string, unknown>[] = [];
 
-for (const start of [startS3Store, startAzureStore, startGcsStore]) {
-  let store: ObjectStore;
+for (const kind of ["s3", "azure", "gcs"] as const satisfies readonly BackendKind[]) {
+  let store: StorageBackend;
   try {
-    store = await start();
+    store = await openBackend(kind);
   } catch (err) {
     console.log(`skipped: emulator did not start (${(err as Error).name})`);
     continue;
   }
   try {
-    const roots: FileSystem[] = Array.from({ length: ROOTS }, (_, i) =>
-      store.open(store.url("bench", `root-${i}`)),
-    );
+    const roots: FileSystem[] = (await store.roots("root", ROOTS)).fileSystems();
     const limit = pLimit(32);
     await Promise.all(
       Array.from({ length: COLLECTIONS * FILES }, (_, n) => {
@@ -61,7 +54,7 @@ for (const start of [startS3Store, startAzureStore, startGcsStore]) {
       original1PlusC: sum((r) => r.costs?.original ?? 0),
     });
   } finally {
-    await store.stop();
+    await store.cleanup();
   }
 }
 printTable(

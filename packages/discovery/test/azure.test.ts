@@ -1,8 +1,7 @@
-import { afterAll } from "vitest";
-import { objectStoreBackend, startAzureStore } from "./support/object-stores.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeDiscovery, describeFaultProxy } from "./support/suite.js";
 
-const backend = objectStoreBackend("Azurite", startAzureStore);
-afterAll(() => backend.cleanup?.());
-describeDiscovery(backend, { bigCollections: 1010 });
-describeFaultProxy(backend);
+describeOnBackends("discovery", ["azure"], (b) => {
+  describeDiscovery(b, { bigCollections: 1010 });
+  describeFaultProxy(b);
+});

@@ -1,8 +1,7 @@
-import { afterAll } from "vitest";
-import { objectStoreBackend, startGcsStore } from "./support/object-stores.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeDiscovery, describeFaultProxy } from "./support/suite.js";
 
-const backend = objectStoreBackend("GCS server", startGcsStore);
-afterAll(() => backend.cleanup?.());
-describeDiscovery(backend, { bigCollections: 1010 });
-describeFaultProxy(backend);
+describeOnBackends("discovery", ["gcs"], (b) => {
+  describeDiscovery(b, { bigCollections: 1010 });
+  describeFaultProxy(b);
+});

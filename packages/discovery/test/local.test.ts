@@ -1,7 +1,4 @@
-import { afterAll } from "vitest";
-import { localBackend } from "./support/backends.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeDiscovery } from "./support/suite.js";
 
-const backend = localBackend();
-afterAll(() => backend.cleanup?.());
-describeDiscovery(backend);
+describeOnBackends("discovery", ["local"], (b) => describeDiscovery(b));

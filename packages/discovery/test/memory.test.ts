@@ -1,4 +1,4 @@
-import { memoryBackend } from "./support/backends.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeDiscovery } from "./support/suite.js";
 
-describeDiscovery(memoryBackend);
+describeOnBackends("discovery", ["memory"], (b) => describeDiscovery(b));

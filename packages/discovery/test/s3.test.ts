@@ -1,8 +1,7 @@
-import { afterAll } from "vitest";
-import { objectStoreBackend, startS3Store } from "./support/object-stores.js";
+import { describeOnBackends } from "@proximadb/testing-backends";
 import { describeDiscovery, describeFaultProxy } from "./support/suite.js";
 
-const backend = objectStoreBackend("s3rver", startS3Store);
-afterAll(() => backend.cleanup?.());
-describeDiscovery(backend, { bigCollections: 1010 });
-describeFaultProxy(backend);
+describeOnBackends("discovery", ["s3"], (b) => {
+  describeDiscovery(b, { bigCollections: 1010 });
+  describeFaultProxy(b);
+});

@@ -182,6 +182,17 @@ describe("runChild and startChild", () => {
     expect(server.exit).toEqual({ code: null, signal: "SIGKILL" });
   });
 
+  it("exposes the Node ChildProcess: a signal sent through it ends the child like kill() does", async () => {
+    const server = startChild(child("serve"));
+    await server.waitForJson<{ msg?: string }>((l) => l.msg === "listening");
+    expect(server.process.pid).toBe(server.pid);
+    expect(server.process.exitCode).toBeNull();
+    expect(server.process.kill("SIGTERM")).toBe(true);
+    expect(await server.exited).toEqual({ code: null, signal: "SIGTERM" });
+    expect(server.process.signalCode).toBe("SIGTERM");
+    expect(server.signal()).toBe(false);
+  });
+
   it("rejects a wait for a line the child never prints once it exits, and another past its timeout", async () => {
     const quitter = startChild(child("result"));
     const early = await rejection(quitter.waitForLine(/^listening/));

@@ -1,20 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { type FileSystem, listAll } from "@proximadb/core";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeOnBackends } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import { type ConfiguredRoot, prepareDeployment, readNewestMarker } from "../../src/index.js";
-import { type ObjectStore, startS3Store } from "../support/object-stores.js";
 
-let store: Promise<ObjectStore> | undefined;
-afterAll(async () => {
-  if (store) await (await store).stop();
-});
-
-describe("deployment identity on s3rver", () => {
+describeOnBackends("deployment identity", ["s3"], (backend) => {
   it("a first start lists every root in every marker, a new root joins, an emptied root is empty and never written", async () => {
-    store ??= startS3Store();
-    const s = await store;
-    const run = `run-${randomUUID()}`;
-    const open = (name: string) => s.open(s.url(run, name));
+    const names = ["wal-1", "wal-2", "viper-1", "meta-1", "viper-2"];
+    const set = await backend.roots("deployment", names);
+    const open = (name: string) => set.openFileSystem(set.urls[names.indexOf(name)] as string);
     const roots: ConfiguredRoot[] = [
       { component: "wal", fs: open("wal-1") },
       { component: "wal", fs: open("wal-2") },

@@ -24,6 +24,12 @@ export interface StartChildOptions {
 export interface SpawnedChild {
   readonly label: string;
   readonly pid: number | undefined;
+  /**
+   * The underlying Node `ChildProcess`, for code that needs its own view (`exitCode`, `signalCode`,
+   * `kill()`). Signals sent through it are seen like any other: {@link exited} still resolves with the end.
+   * Its stdout and stderr are the harness's to read; do not consume them.
+   */
+  readonly process: ChildProcess;
   /** Every complete stdout line so far (a line counts once its `\n` arrived). */
   readonly lines: readonly string[];
   /** Everything written to stdout so far, as written (a last line without `\n` included). */
@@ -200,6 +206,7 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
     get pid() {
       return proc.pid;
     },
+    process: proc,
     lines,
     get stdout() {
       return stdout;
