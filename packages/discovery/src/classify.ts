@@ -78,7 +78,8 @@ const TOP_LEVEL_FILE: KeyClass = Object.freeze({ kind: "ignored", reason: "top-l
  */
 export function classifyKey(component: ComponentType, key: string): KeyClass {
   const slash = key.indexOf("/");
-  if (slash < 0) return key === ROOT_MARKER_FILE || markerVersionOf(key) !== undefined ? MARKER : TOP_LEVEL_FILE;
+  if (slash < 0)
+    return key === ROOT_MARKER_FILE || markerVersionOf(key) !== undefined ? MARKER : TOP_LEVEL_FILE;
   const folder = key.slice(0, slash);
   const problem = folderProblem(folder);
   if (problem) return { kind: "ignored-folder", folder, reason: problem };
