@@ -255,7 +255,10 @@ export class FileLayout {
     const start = (this.#chunks[(g * NCOLS + c) * 2] as number) - at;
     const end = (this.#chunks[(g * NCOLS + c) * 2 + 1] as number) - at;
     if (start < 0 || end > bytes.byteLength)
-      throw new RangeError(`column ${COLUMNS[c]} of row group ${g} is not in the bytes read`);
+      throw corrupt(
+        this.key,
+        `column ${COLUMNS[c]} of row group ${g} lies past the bytes read (file changed?)`,
+      );
     return new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
   }
 
