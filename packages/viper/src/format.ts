@@ -119,8 +119,8 @@ export interface EncodeOptions {
 /** Default data page size: a point read decompresses one page of the vector column, about 16 vectors of dim 128. */
 export const DEFAULT_PAGE_BYTES = 8 * 1024;
 
-/** Default target size of a row group: what one point read fetches (about 250 vectors of dim 128). */
-export const DEFAULT_ROW_GROUP_BYTES = 128 * 1024;
+/** Default target size of a row group: what one point read fetches (about 120 records of dim 128). */
+export const DEFAULT_ROW_GROUP_BYTES = 64 * 1024;
 
 /** Rows per row group so that one group of these records holds about `rowGroupBytes` (before compression). */
 export function rowGroupRowsFor(rowGroupBytes: number, columns: RecordColumns): number {

@@ -21,6 +21,8 @@ export {
   type RecordColumns,
   type KeyColumns,
   type EncodeOptions,
+  DEFAULT_PAGE_BYTES,
+  DEFAULT_ROW_GROUP_BYTES,
   DIMENSION_KEY,
   FORMAT_KEY,
   FORMAT_VERSION,

@@ -19,6 +19,7 @@ import {
 } from "hyparquet";
 import { parquetHeader, readColumn } from "hyparquet/src/column.js";
 import { DEFAULT_PARSERS } from "hyparquet/src/convert.js";
+import { decompressPage, readDataPage, readDataPageV2 } from "hyparquet/src/datapage.js";
 import { getTreePath } from "hyparquet/src/schema.js";
 import { DIMENSION_KEY } from "./format.js";
 
@@ -58,6 +59,10 @@ const METADATA = 3;
 const VECTOR = 4;
 const NCOLS = COLUMNS.length;
 const KEY_COLUMNS = [ID, DELETED] as const;
+
+/** Parsers that leave text as bytes: a point read decodes only the one id and metadata it returns. */
+const RAW_TEXT = { ...DEFAULT_PARSERS, stringFromBytes: (bytes: Uint8Array) => bytes as unknown as string };
+const utf8 = new TextDecoder();
 
 /** Bytes read from the end of a file in the hope of getting its whole footer in one read. */
 export const FOOTER_GUESS_BYTES = 64 * 1024;
@@ -227,28 +232,29 @@ export class FileLayout {
     const { first, count } = this.rowsOf(g);
     const r = row - first;
     if (r < 0 || r >= count) throw new RangeError(`row ${row} is not in ${this.key}`);
-    const one = (c: number) => this.#column(g, c, bytes, at, r, r + 1)[0];
-    const id = one(ID);
+    const one = (c: number, raw = false) => this.#column(g, c, bytes, at, r, r + 1, raw)[0];
+    const id = one(ID, true);
     const sequence = one(SEQUENCE);
     const deleted = one(DELETED);
-    const metadata = one(METADATA);
-    if (typeof id !== "string" || typeof sequence !== "bigint" || typeof deleted !== "boolean")
+    const metadata = one(METADATA, true);
+    if (!(id instanceof Uint8Array) || typeof sequence !== "bigint" || typeof deleted !== "boolean")
       throw corrupt(this.key, `row ${row} has a malformed id, sequence or deleted flag`);
-    if (metadata !== null && metadata !== undefined && typeof metadata !== "string")
+    if (metadata !== null && metadata !== undefined && !(metadata instanceof Uint8Array))
       throw corrupt(this.key, `row ${row} has non-text metadata`);
     return {
-      id,
+      id: utf8.decode(id),
       sequence: Number(sequence),
       deleted,
-      metadata: metadata ?? null,
+      metadata: metadata ? utf8.decode(metadata) : null,
       vector: this.#vector(g, r, bytes, at),
     };
   }
 
-  #decoder(g: number, c: number): ColumnDecoder {
+  #decoder(g: number, c: number, raw = false): ColumnDecoder {
     const base = this.#decoders[c] as ColumnDecoder;
     const codec = this.#codecs?.[g * NCOLS + c];
-    return codec === undefined || codec === base.codec ? base : { ...base, codec };
+    const decoder = codec === undefined || codec === base.codec ? base : { ...base, codec };
+    return raw ? { ...decoder, parsers: RAW_TEXT } : decoder;
   }
 
   #view(g: number, c: number, bytes: Uint8Array, at: number): DataView {
@@ -262,8 +268,19 @@ export class FileLayout {
     return new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
   }
 
-  /** Values of rows `[from, to)` of a flat column of group g (pages before `from` are skipped). */
-  #column(g: number, c: number, bytes: Uint8Array, at: number, from: number, to: number): unknown[] {
+  /**
+   * Values of rows `[from, to)` of a flat column of group g (pages before `from` are skipped); `raw` leaves
+   * text as bytes.
+   */
+  #column(
+    g: number,
+    c: number,
+    bytes: Uint8Array,
+    at: number,
+    from: number,
+    to: number,
+    raw = false,
+  ): unknown[] {
     const reader: DataReader = { view: this.#view(g, c, bytes, at), offset: 0 };
     const { count } = this.rowsOf(g);
     let result: ReturnType<typeof readColumn>;
@@ -271,7 +288,7 @@ export class FileLayout {
       result = readColumn(
         reader,
         { groupStart: 0, selectStart: from, selectEnd: to, groupRows: count },
-        this.#decoder(g, c),
+        this.#decoder(g, c, raw),
       );
     } catch (cause) {
       throw corrupt(this.key, `column ${COLUMNS[c]} of row group ${g} is not decodable`, cause);
@@ -300,6 +317,23 @@ export class FileLayout {
         if (!Number.isInteger(rows)) return this.#vectorOfChunk(g, r, view, decoder);
         const end = reader.offset + header.compressed_page_size;
         if (r < first + rows) {
+          // Plain floats without nulls (VIPER's own pages): the row's vector is a slice of the page's
+          // values, with no assembly into nested arrays.
+          const compressed = new Uint8Array(
+            view.buffer,
+            view.byteOffset + reader.offset,
+            end - reader.offset,
+          );
+          const values =
+            header.type === "DATA_PAGE"
+              ? readDataPage(
+                  decompressPage(compressed, header.uncompressed_page_size, decoder.codec, undefined),
+                  header.data_page_header as NonNullable<typeof header.data_page_header>,
+                  decoder,
+                ).dataPage
+              : readDataPageV2(compressed, header, decoder).dataPage;
+          if (values instanceof Float32Array && values.length === rows * d)
+            return values.slice((r - first) * d, (r - first + 1) * d);
           const page = new DataView(view.buffer, view.byteOffset + start, end - start);
           const { data } = readColumn(
             { view: page, offset: 0 },

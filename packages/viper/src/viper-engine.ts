@@ -62,8 +62,8 @@ export interface ViperEngineOptions extends EngineOpenOptions {
   /** Parquet compression codec (parquet-wasm's `Compression`). Default SNAPPY. */
   readonly compression?: Compression;
   /**
-   * Target size of a Parquet row group in bytes: what one `get` reads. Default 128 KiB (about 250 records
-   * of dimension 128). Smaller groups make reads cheaper and footers larger.
+   * Target size of a Parquet row group in bytes (before compression): what one `get` reads. Default 64 KiB
+   * (about 120 records of dimension 128). Smaller groups make reads cheaper and footers larger.
    */
   readonly rowGroupBytes?: number;
 }
