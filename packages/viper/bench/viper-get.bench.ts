@@ -151,7 +151,7 @@ try {
   });
   const lsm = await LsmEngine.open({
     service: new AssignmentService({ components: { lsm: { roots: [`file://${dir}/lsm`] } } }),
-    openFileSystem: (r) => new LocalFileSystem(r),
+    openFileSystem: (r) => counted(new LocalFileSystem(r)),
     nodeId: "bench",
   });
 

@@ -1,12 +1,11 @@
 export {
   ViperEngine,
   type ViperEngineOptions,
-  type VectorRecord,
-  type StoredRecord,
   type FlushResult,
   type CompactOptions,
   type CompactResult,
 } from "./viper-engine.js";
+export type { StoredRecord, VectorRecord } from "./records.js";
 export { ViperError, isViperError, type ViperErrorKind } from "./errors.js";
 export {
   type DataFile,

@@ -1,6 +1,26 @@
 import type { RecordColumns } from "./format.js";
 import { ViperError } from "./errors.js";
-import type { StoredRecord, VectorRecord } from "./viper-engine.js";
+
+/** A record as written: the newest version of an id wins; `deleted: true` is a tombstone. */
+export interface VectorRecord {
+  /** Record id (non-empty). */
+  readonly id: string;
+  /** The vector; its length must equal the collection's dimension. May be omitted for a tombstone. */
+  readonly vector?: Float32Array | readonly number[];
+  /** A JSON object stored as JSON text. */
+  readonly metadata?: Record<string, unknown> | null;
+  /** Marks the record deleted (a tombstone hides every older version). */
+  readonly deleted?: boolean;
+}
+
+/** A live record as read back. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly vector: Float32Array;
+  readonly metadata: Record<string, unknown> | null;
+  /** Sequence of the flush that wrote this version. */
+  readonly sequence: number;
+}
 
 /** A stored row as a {@link StoredRecord}. */
 export function rowOf(cols: RecordColumns, row: number): StoredRecord {

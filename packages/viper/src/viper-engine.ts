@@ -33,29 +33,8 @@ import {
   parseDataFileName,
 } from "./layout.js";
 import { LiveFiles, type WrittenFile } from "./live-files.js";
-import { PartBuffer, rowOf, toColumns } from "./records.js";
+import { PartBuffer, type StoredRecord, type VectorRecord, rowOf, toColumns } from "./records.js";
 import { type FileLayout, layoutOf, readLayout } from "./row-groups.js";
-
-/** A record as written: the newest version of an id wins; `deleted: true` is a tombstone. */
-export interface VectorRecord {
-  /** Record id (non-empty). */
-  readonly id: string;
-  /** The vector; its length must equal the collection's dimension. May be omitted for a tombstone. */
-  readonly vector?: Float32Array | readonly number[];
-  /** A JSON object stored as JSON text. */
-  readonly metadata?: Record<string, unknown> | null;
-  /** Marks the record deleted (a tombstone hides every older version). */
-  readonly deleted?: boolean;
-}
-
-/** A live record as read back. */
-export interface StoredRecord {
-  readonly id: string;
-  readonly vector: Float32Array;
-  readonly metadata: Record<string, unknown> | null;
-  /** Sequence of the flush that wrote this version. */
-  readonly sequence: number;
-}
 
 /** Options of {@link ViperEngine.open}: the shared engine options plus VIPER's own. */
 export interface ViperEngineOptions extends EngineOpenOptions {
