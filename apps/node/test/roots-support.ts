@@ -19,10 +19,19 @@ export function vectorOf(collection: string, record: number): number[] {
   return Array.from({ length: DIM }, (_, i) => Math.fround(h * 1000 + record + i / 4));
 }
 
-/** The embedded default configuration (3 disks × 5 components under ./data), edited, as a file in `dir`. */
+/**
+ * The embedded default configuration (3 disks × 5 components under ./data, every component round-robin,
+ * so placements are known: collection `col-i` has its WAL and metadata on disk `i % 3 + 1`, and its
+ * engine on the next disk of that engine's turn), edited, as a file in `dir`.
+ */
 export function writeConfig(dir: string, edit: (toml: string) => string = (t) => t): string {
   const path = join(dir, "proximadb.toml");
-  writeFileSync(path, edit(embeddedDefaultToml()));
+  const roundRobin = embeddedDefaultToml().replace(
+    'distribution_strategy = "Hash"\ncollection_affinity = true',
+    'distribution_strategy = "RoundRobin"',
+  );
+  if (roundRobin.includes('"Hash"')) throw new Error("the embedded default changed: update writeConfig");
+  writeFileSync(path, edit(roundRobin));
   return path;
 }
 
