@@ -30,24 +30,26 @@ export interface NodeDeployment {
 
 /**
  * Test hook: `PROXIMADB_TEST_PAUSE_AFTER_MARKER_WRITES=N` makes a start stop for good after the N-th
- * marker version is written (one line on stderr says so), so a test can kill the process half-way
- * through initialising roots. Unset in production: the file systems are used as they are.
+ * marker version is written (one line on stderr says so; no later write starts), so a test can kill the
+ * process half-way through initialising roots. Unset in production: the file systems are used as they are.
  */
 function withPauseHook(roots: ConfiguredRoot[], env: NodeJS.ProcessEnv): ConfiguredRoot[] {
   const after = Number(env.PROXIMADB_TEST_PAUSE_AFTER_MARKER_WRITES);
   if (!Number.isSafeInteger(after) || after <= 0) return roots;
   let written = 0;
+  const never = () => new Promise<never>(() => undefined);
   const pause = (fs: FileSystem): FileSystem =>
     new Proxy(fs, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target);
-        if (prop !== "write" || typeof value !== "function")
-          return typeof value === "function" ? value.bind(target) : value;
+        if (typeof value !== "function") return value;
+        if (prop !== "write") return value.bind(target);
         return async (key: string, ...rest: unknown[]) => {
+          if (written >= after) return never();
           const result = await value.call(target, key, ...rest);
           if (key.startsWith("_proximadb_root.v") && ++written === after) {
             process.stderr.write(`proximadb: test hook: paused after ${written} marker writes\n`);
-            await new Promise(() => undefined);
+            return never();
           }
           return result;
         };

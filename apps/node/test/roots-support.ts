@@ -75,7 +75,10 @@ export class Ledger {
   }
 
   /** Reads back every acknowledged record (of the given collections); returns what is wrong. */
-  async verify(node: RunningNode, collections?: readonly string[]): Promise<{ checked: number; wrong: string[] }> {
+  async verify(
+    node: RunningNode,
+    collections?: readonly string[],
+  ): Promise<{ checked: number; wrong: string[] }> {
     const wrong: string[] = [];
     let checked = 0;
     for (const [c, set] of this.acked) {
