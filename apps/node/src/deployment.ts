@@ -86,7 +86,8 @@ export async function prepareNodeDeployment(
     .filter((r) => r.status === "online" && before.roots[r.index]?.status === "new")
     .map((r) => r.url);
   if (initialized.length > 0) o.logger?.info({ roots: initialized }, "initialised new storage roots");
-  for (const w of assessment.warnings) o.logger?.warn(w);
+  // What was found before the steps (a swap is reported although the rewrite already recorded it).
+  for (const w of new Set([...before.warnings, ...assessment.warnings])) o.logger?.warn(w);
   for (const p of assessment.problems)
     o.logger?.warn({ problem: p.kind, roots: p.urls, blocking: p.blocking }, p.message);
   if (!o.readOnly) assertServable(assessment);
