@@ -250,12 +250,14 @@ export class StorageNode {
   /**
    * Drops a collection: stops writes, waits for in-flight work, deletes the catalog's documents first
    * (the commit point: after a crash the rest is reported as an orphan, removed by name with
-   * `proximadb orphans remove`), then the engine's data and the WAL. An unavailable collection is not dropped (its
-   * offline root would keep part of it).
+   * `proximadb orphans remove`), then the engine's data and the WAL. A collection with an offline root
+   * is not dropped (that root would keep part of it), unless the root left the configuration for good.
    * @throws NodeError `NotFound`, `Unavailable`
    */
   async dropCollection(id: string): Promise<void> {
-    const state = this.#state(id);
+    const state = this.#state(id, false);
+    const offline = this.#offline(state.definition).filter((r) => r.status !== "unconfigured");
+    if (offline.length > 0) throw unavailable(state.definition.id, offline);
     state.dropped = true;
     this.#states.delete(id);
     await state.settle();

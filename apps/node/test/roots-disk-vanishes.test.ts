@@ -86,7 +86,9 @@ describe("all roots of one disk vanish at once (found at a restart)", () => {
   });
 
   it("lists the collections defined elsewhere; those with an engine on the lost disk are unavailable", () => {
-    const listed = seen.listed.json.collections.map((c: { id: string; state: string }) => `${c.id} ${c.state}`);
+    const listed = seen.listed.json.collections.map(
+      (c: { id: string; state: string }) => `${c.id} ${c.state}`,
+    );
     expect(listed).toEqual(["col-0 available", "col-2 unavailable", "col-3 unavailable", "col-5 available"]);
   });
 

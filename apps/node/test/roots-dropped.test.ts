@@ -38,6 +38,7 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     retired: RunResult[];
     afterRetire: ServeOutcome;
     listedAfterRetire: Response;
+    dropRetired: Response;
     comesBack: RunResult;
   };
 
@@ -77,6 +78,7 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     if (seen.afterRetire.listening) {
       running.push(seen.afterRetire.node);
       seen.listedAfterRetire = await seen.afterRetire.node.request("GET", "/collections");
+      seen.dropRetired = await seen.afterRetire.node.request("DELETE", "/collections/col-4");
       await seen.afterRetire.node.stop();
     }
     // A retired root configured again is foreign: never used again.
@@ -147,6 +149,10 @@ describe("a disk dropped from the configuration is not forgotten", () => {
       expect(c.state, c.id).toBe(onDisk3 ? "unavailable" : "available");
     }
     expect(listed.find((c) => c.id === "col-4")?.state).toBe("unavailable");
+  });
+
+  it("a collection that kept files on a retired root can be dropped", () => {
+    expect(seen.dropRetired.status).toBe(200);
   });
 
   it("a retired root configured again is foreign (Retired), never used", () => {

@@ -109,22 +109,26 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
   });
 
   it("writes the marker family in the S3 prefix at the first start", () => {
-    expect(seen.markerKeys).toEqual(["_proximadb_root.json", "_proximadb_root.v1.json", "_proximadb_root.v2.json"]);
+    expect(seen.markerKeys).toEqual([
+      "_proximadb_root.json",
+      "_proximadb_root.v1.json",
+      "_proximadb_root.v2.json",
+    ]);
   });
 
   it("discover reports the emptied prefix as empty (exit 3)", () => {
     expect(seen.moved).toBeGreaterThan(3);
     expect(seen.discover.code).toBe(3);
-    expect(JSON.parse(seen.discover.stdout).components.wal.roots[1]).toMatchObject({ url: WAL_B, status: "empty" });
+    expect(JSON.parse(seen.discover.stdout).components.wal.roots[1]).toMatchObject({
+      url: WAL_B,
+      status: "empty",
+    });
   });
 
   it("lists s-1 and s-3 as unavailable, s-0 and s-2 as available", () => {
-    expect(seen.listed.json.collections.map((c: { id: string; state: string }) => `${c.id} ${c.state}`)).toEqual([
-      "s-0 available",
-      "s-1 unavailable",
-      "s-2 available",
-      "s-3 unavailable",
-    ]);
+    expect(
+      seen.listed.json.collections.map((c: { id: string; state: string }) => `${c.id} ${c.state}`),
+    ).toEqual(["s-0 available", "s-1 unavailable", "s-2 available", "s-3 unavailable"]);
   });
 
   it("answers their reads and writes with 503 naming the prefix", () => {

@@ -27,6 +27,7 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     write: Response;
     deleted: Response;
     flush: Response;
+    drop: Response;
     recreate: Response;
     createNew: Response;
     healthyWrite: Response;
@@ -58,6 +59,7 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     seen.write = await ledger.put(b, id, 1000, 10);
     seen.deleted = await b.request("DELETE", `/collections/${id}/records/r1`);
     seen.flush = await b.request("POST", `/collections/${id}/flush`);
+    seen.drop = await b.request("DELETE", `/collections/${id}`);
     seen.recreate = await b.request("POST", "/collections", { id, engine: "lsm", dimension: DIM });
     seen.createNew = await b.request("POST", "/collections", { id: "fresh", engine: "lsm", dimension: DIM });
     seen.healthyWrite = await ledger.put(b, healthy[0] as string, 1000, 20);
@@ -114,8 +116,8 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     expect(seen.read.json.error.roots[0]).toMatchObject({ component: "wal", url: walUrl, status: "empty" });
   });
 
-  it("refuses writes, deletes and flushes with 503: nothing is acknowledged", () => {
-    for (const r of [seen.write, seen.deleted, seen.flush]) {
+  it("refuses writes, deletes, flushes and a drop with 503: nothing is acknowledged", () => {
+    for (const r of [seen.write, seen.deleted, seen.flush, seen.drop]) {
       expect(r.status).toBe(503);
       expect(r.json.error.message).toContain(walUrl);
     }
