@@ -266,3 +266,77 @@ describe("a first start killed (kill -9) half-way through initialising roots com
     }
   });
 });
+
+describe("a root added to the configuration joins at start; it waits while a known root is offline", () => {
+  const cwd = tempDir("proximadb-join-");
+  const args = ["--config", "proximadb.toml"];
+  const disk4 = join(cwd, "data", "disk4", "wal");
+  const withDisk4 = (t: string) =>
+    t.replace('"file://data/disk3/wal"]', '"file://data/disk3/wal", "file://data/disk4/wal"]');
+  const running: RunningNode[] = [];
+  const seen = {} as {
+    blockedExists: boolean;
+    blockedLogs: string[];
+    joinedLogs: string[];
+    markers: Marker[];
+    joined: Marker;
+    placed: string[];
+  };
+
+  beforeAll(async () => {
+    writeConfig(cwd);
+    const a = await startNode(cwd, args);
+    running.push(a);
+    await a.stop();
+    writeConfig(cwd, withDisk4);
+    // A known root is away: the new one must wait (that root may hold a newer roots list).
+    renameSync(join(cwd, "data", "disk2", "lsm"), join(cwd, "data", "disk2", "lsm.away"));
+    const b = await startNode(cwd, args);
+    running.push(b);
+    seen.blockedLogs = b.logs;
+    await b.stop();
+    seen.blockedExists = existsSync(disk4);
+    renameSync(join(cwd, "data", "disk2", "lsm.away"), join(cwd, "data", "disk2", "lsm"));
+    const c = await startNode(cwd, args);
+    running.push(c);
+    seen.joinedLogs = c.logs;
+    seen.placed = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await c.request("POST", "/collections", { id: `j-${i}`, engine: "lsm", dimension: DIM });
+      seen.placed.push(r.json.placements.wal.url);
+    }
+    await c.stop();
+    seen.joined = readMarker(cwd, "data/disk4/wal");
+    seen.markers = ["wal", "viper", "lsm", "index", "metadata"].flatMap((comp) =>
+      [1, 2, 3].map((d) => readMarker(cwd, `data/disk${d}/${comp}`)),
+    );
+  }, 120_000);
+
+  afterAll(() => {
+    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
+  });
+
+  it("does not initialise the new root while a known root is offline, and says why", () => {
+    expect(seen.blockedExists).toBe(false);
+    expect(seen.blockedLogs.some((l) => l.includes("JoinBlocked"))).toBe(true);
+  });
+
+  it("initialises it once every known root is online", () => {
+    expect(
+      seen.joinedLogs.some((l) => l.includes("initialised new storage roots") && l.includes(disk4)),
+    ).toBe(true);
+    expect(seen.joined).toMatchObject({ format: 2, url: `file://${disk4}` });
+  });
+
+  it("every marker learns the new root", () => {
+    for (const m of seen.markers)
+      expect(m.roots.find((e) => e.uuid === seen.joined.root)).toMatchObject({
+        state: "active",
+        component: "wal",
+      });
+  });
+
+  it("places new collections on it", () => {
+    expect(seen.placed).toContain(`file://${disk4}`);
+  });
+});
