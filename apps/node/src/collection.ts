@@ -1,4 +1,5 @@
 import { type CollectionId, InvalidArgumentError, collectionIdProblem } from "@proximadb/core";
+import type { OfflineRoot } from "./errors.js";
 
 /** The storage engines that can keep a collection's records (each one is also the component it uses). */
 export const ENGINE_KINDS = ["viper", "lsm"] as const;
@@ -93,6 +94,10 @@ export interface CollectionView {
   readonly dimension: number;
   readonly createdAt: string;
   readonly placements: Record<string, Placement>;
+  /** `unavailable` while a root it needs is offline: its reads and writes answer 503 until it is back. */
+  readonly state: "available" | "unavailable";
+  /** For `unavailable`: the offline roots, with their status and what was found there. */
+  readonly offline?: readonly OfflineRoot[];
 }
 
 /** What `POST /collections` asks for (checked by the route schema). */

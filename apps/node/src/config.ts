@@ -148,6 +148,10 @@ const schema = z
       .object({ format: z.enum(LOG_FORMAT_CHOICES).default("auto") })
       .strict()
       .default({ format: "auto" }),
+    deployment: z
+      .object({ id: z.uuid().optional(), probe_interval_ms: z.number().int().min(0).default(10_000) })
+      .strict()
+      .default({ probe_interval_ms: 10_000 }),
   })
   .strict();
 
@@ -190,6 +194,12 @@ export interface NodeConfig {
   readonly log: {
     /** `auto`: readable lines on a terminal, JSON lines otherwise (`serve --log-format` overrides). */
     readonly format: (typeof LOG_FORMAT_CHOICES)[number];
+  };
+  readonly deployment: {
+    /** The deployment UUID the roots must carry (markers of any other are foreign); default: the markers'. */
+    readonly id: string | undefined;
+    /** How often a serving node re-reads every root's marker (0: never). */
+    readonly probeIntervalMs: number;
   };
 }
 
@@ -305,6 +315,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       backgroundIntervalMs: c.engine.background_interval_ms,
     },
     log: { format: c.log.format },
+    deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },
   };
 }
 

@@ -35,9 +35,11 @@ export function createHttpServer(
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    const { entry, message, logged } = httpErrorOf(err);
+    const { entry, message, logged, roots } = httpErrorOf(err);
     if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
-    return reply.code(entry.status).send({ error: { kind: entry.kind, message } });
+    return reply
+      .code(entry.status)
+      .send({ error: { kind: entry.kind, message, ...(roots ? { roots } : {}) } });
   });
 
   app.get("/healthz", async () => ({ status: "ok", collections: node.collections().length }));

@@ -344,6 +344,7 @@ export class ViperEngine implements StorageEngine {
       let set = await this.#list(location);
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
+        this.#base.assertWritable(location);
         await location.fs.deleteMany(set.garbage.map((f) => f.key));
         set = { ...set, garbage: [] };
       }
@@ -412,7 +413,10 @@ export class ViperEngine implements StorageEngine {
       // The inputs are superseded now: deleting them is garbage collection, not part of the commit. While a
       // reader of this process is going through the old set they stay; the next compaction removes them.
       const inputsDeleted = !this.#readers.get(collection);
-      if (inputsDeleted) await location.fs.deleteMany(live.map((f) => f.key));
+      if (inputsDeleted) {
+        this.#base.assertWritable(location);
+        await location.fs.deleteMany(live.map((f) => f.key));
+      }
       return {
         compacted: true,
         generation,

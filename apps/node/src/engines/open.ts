@@ -1,9 +1,17 @@
 import type { AssignmentService, AssignmentStore, ComponentType, FileSystem } from "@proximadb/core";
-import type { DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
-import { EngineBase, type EngineOpenOptions } from "@proximadb/engine";
+import { type DiscoveryEvent, type DiscoveryReport, assessRoots } from "@proximadb/discovery";
+import { EngineBase, type EngineOpenOptions, type RootAccess } from "@proximadb/engine";
 import { WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
 import type { NodeConfig } from "../config.js";
+import {
+  type NodeDeployment,
+  RootHealth,
+  applyToReports,
+  assessedEvents,
+  configuredRoots,
+  prepareNodeDeployment,
+} from "../deployment.js";
 import type { NodeMetrics } from "../metrics.js";
 import {
   type OpenRoots,
@@ -25,9 +33,10 @@ export interface NodeEngines {
 }
 
 /**
- * Opens every engine over the roots discovery listed: the WAL, the record engines, metadata and (when
- * configured) index. First start: absent roots nobody expects are created with their marker; a lost disk
- * never is. What opened is closed again when a later engine fails to open.
+ * Opens every engine over the roots discovery listed (with the deployment's statuses folded in): the WAL,
+ * the record engines, metadata and (when configured) index. No engine creates a root or writes a marker:
+ * the deployment layer did that, and `rootAccess` keeps every write off a root that is not online. What
+ * opened is closed again when a later engine fails to open.
  */
 export async function openEngines(o: {
   config: NodeConfig;
@@ -35,14 +44,15 @@ export async function openEngines(o: {
   roots: OpenRoots;
   discovered: Partial<Record<ComponentType, DiscoveryReport>>;
   logger: Logger;
+  rootAccess: RootAccess;
 }): Promise<NodeEngines> {
-  const { config, service, roots, discovered, logger } = o;
+  const { config, service, roots, discovered, logger, rootAccess } = o;
   const options = (component: ComponentType): EngineOpenOptions => ({
     service,
     openFileSystem: (root: { url: string }) => roots.byUrl.get(root.url) as FileSystem,
     nodeId: config.server.nodeId,
     report: discovered[component] as DiscoveryReport,
-    createMissingRoots: true,
+    rootAccess,
   });
   const opened: { close(): Promise<unknown> }[] = [];
   const base = async (component: ComponentType) => {
@@ -86,7 +96,7 @@ export interface StorageNodeOptions {
   readonly metrics?: NodeMetrics;
   /** Discovery progress (progress bar or lines). */
   readonly onDiscoveryEvent?: (e: DiscoveryEvent) => void;
-  /** Discovery finished (before roots are initialised and engines open). */
+  /** Discovery finished (after the deployment was prepared, before the engines open). */
   readonly onDiscovered?: (reports: Partial<Record<ComponentType, DiscoveryReport>>) => void;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -97,12 +107,18 @@ export interface OpenedStorage extends NodeEngines {
   readonly service: AssignmentService;
   /** Roots created (marker written) at this open. */
   readonly initializedRoots: string[];
+  /** The deployment as found (and prepared) at this open. */
+  readonly deployment: NodeDeployment;
+  /** Which roots may be written now (kept current by its re-probe). */
+  readonly health: RootHealth;
 }
 
 /**
- * The start-up sequence up to recovery: the assignment store and service, every root's file system,
- * discovery of every component once, then the engines (first-start initialisation of missing roots, never
- * of a root a sibling's marker vouches for). `lap` is told when discovery and the engines are done.
+ * The start-up sequence up to recovery: the assignment store and service, every root's file system, the
+ * deployment (markers read and assessed; a first start initialises, new empty roots join; `serve` refuses
+ * with a `DeploymentError` when a known root is not configured), discovery of every component once with
+ * the deployment's statuses folded in (offline roots hold nothing), then the engines. `lap` is told when
+ * discovery and the engines are done.
  */
 export async function openStorage(
   o: StorageNodeOptions,
@@ -115,19 +131,35 @@ export async function openStorage(
   try {
     await service.load();
     roots = await openRoots(config, o.env);
-    const discovered = await discoverComponents(roots, o.onDiscoveryEvent);
+    const open = roots;
+    const deployment = await prepareNodeDeployment(open, config, {
+      logger,
+      ...(o.env ? { env: o.env } : {}),
+    });
+    const { assessment } = deployment;
+    const events = assessedEvents(assessment, o.onDiscoveryEvent);
+    const discovered = applyToReports(await discoverComponents(open, events), assessment);
     o.onDiscovered?.(discovered);
     lap("discovery");
-    const engines = await openEngines({ config, service, roots, discovered, logger });
+    const expected = assessment.deployment === undefined ? {} : { expectedDeployment: assessment.deployment };
+    const health = new RootHealth(assessment, {
+      service,
+      logger,
+      probe: () => assessRoots(configuredRoots(open), expected),
+    });
+    const engines = await openEngines({ config, service, roots, discovered, logger, rootAccess: health });
     lap("engines");
-    const initializedRoots = reportRoots(engines.registry.reports(), discovered, logger, o.metrics);
+    reportRoots(engines.registry.reports(), logger, o.metrics);
     o.metrics?.watchAssignments(service);
     return {
       ...engines,
       store,
       service,
-      initializedRoots,
+      initializedRoots: deployment.initialized,
+      deployment,
+      health,
       close: async () => {
+        await health.stop();
         await engines.close();
         service.close();
         await store.close?.();
