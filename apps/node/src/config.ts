@@ -12,6 +12,13 @@ import {
 } from "@proximadb/core";
 import { TomlError, parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import {
+  EF_CONSTRUCTION_ISSUE,
+  INDEX_GRAPH_KEYS,
+  type IndexDefaults,
+  efConstructionAtLeastM,
+  indexDefaults,
+} from "./index-config.js";
 import { LOG_FORMAT_CHOICES } from "./logging.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
@@ -64,8 +71,9 @@ const schema = z
         viper_config: z.object({ data_urls: urls, ...componentBase }).strict(),
         lsm_config: z.object({ data_urls: urls, ...componentBase }).strict(),
         index_config: z
-          .object({ index_urls: urls, ...componentBase })
+          .object({ index_urls: urls, ...componentBase, ...INDEX_GRAPH_KEYS })
           .strict()
+          .refine(efConstructionAtLeastM, EF_CONSTRUCTION_ISSUE)
           .optional(),
         metadata_config: z.object({ metadata_urls: urls, ...componentBase }).strict(),
       })
@@ -187,6 +195,8 @@ export interface NodeConfig {
     readonly compactFileCount: number;
     readonly backgroundIntervalMs: number;
   };
+  /** `[storage.index_config]` graph defaults for new indexes (unset: the index engine's defaults). */
+  readonly index: IndexDefaults;
   readonly log: {
     /** `auto`: readable lines on a terminal, JSON lines otherwise (`serve --log-format` overrides). */
     readonly format: (typeof LOG_FORMAT_CHOICES)[number];
@@ -304,6 +314,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       compactFileCount: c.engine.compact_file_count,
       backgroundIntervalMs: c.engine.background_interval_ms,
     },
+    index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
   };
 }

@@ -14,10 +14,10 @@ import {
   type CollectionInput,
   type CollectionView,
   type ComponentUsage,
-  type EngineKind,
   type Placement,
   type RecordInput,
   type RecordOutput,
+  metricOf,
   recordIdProblem,
 } from "./collection.js";
 import { CollectionState } from "./collection-state.js";
@@ -42,6 +42,8 @@ export class StorageNode {
   readonly wal: WriteAheadLog;
   /** Every open engine, by kind and component. */
   readonly engines: EngineRegistry;
+  /** Search and index upkeep (`search`, `status`). */
+  readonly search: OpenedStorage["search"];
   /** Definitions and WAL checkpoints. */
   readonly catalog: CollectionCatalog;
   /** Discovery reports made at open (one per component; roots created at this open online). */
@@ -77,6 +79,7 @@ export class StorageNode {
     this.#opened = opened;
     this.wal = opened.wal;
     this.engines = opened.registry;
+    this.search = opened.search;
     this.catalog = new CollectionCatalog(this.engines.store("metadata"));
     this.reports = this.engines.reports();
     this.initializedRoots = opened.initializedRoots;
@@ -122,6 +125,7 @@ export class StorageNode {
       node.orphans.push(...orphans);
       lap("definitions");
       await replayWal(states, recovery);
+      node.search.start(states.map((s) => s.definition));
       lap("recovery");
       return node;
     } catch (err) {
@@ -156,6 +160,7 @@ export class StorageNode {
       id: definition.id,
       engine: definition.engine,
       dimension: definition.dimension,
+      metric: metricOf(definition),
       createdAt: definition.createdAt,
       placements,
     };
@@ -171,12 +176,13 @@ export class StorageNode {
     if (this.#states.has(id) || this.#creating.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} already exists`));
     this.#assertOpen();
-    const p = this.#create(id, input.engine, input.dimension).finally(() => this.#creating.delete(id));
+    const p = this.#create(id, input).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
     return p;
   }
 
-  async #create(id: CollectionId, kind: EngineKind, dimension: number): Promise<CollectionView> {
+  async #create(id: CollectionId, input: CollectionInput): Promise<CollectionView> {
+    const { engine: kind, dimension } = input;
     // Data left by an interrupted drop (no definition) must not leak into the new collection.
     const orphan = this.orphans.findIndex((o) => o.collection === id);
     if (orphan >= 0) {
@@ -191,6 +197,7 @@ export class StorageNode {
       id,
       engine: kind,
       dimension,
+      metric: metricOf(input),
       createdAt: new Date().toISOString(),
       placements: {
         wal: { url: wal.url, index: wal.index },
