@@ -1,5 +1,5 @@
 import type { AssignmentService, ComponentType } from "@proximadb/core";
-import type { CollectionDefinition, CollectionView, Placement } from "./collection.js";
+import { type CollectionDefinition, type CollectionView, type Placement, metricOf } from "./collection.js";
 import type { RootHealth } from "./deployment.js";
 import { NodeError, type OfflineRoot, collectionNotFound } from "./errors.js";
 import type { OrphanCollection } from "./recovery.js";
@@ -120,6 +120,7 @@ export function collectionView(
     id: def.id,
     engine: def.engine,
     dimension: def.dimension,
+    metric: metricOf(def),
     createdAt: def.createdAt,
     placements,
     state: offline.length === 0 ? "available" : "unavailable",

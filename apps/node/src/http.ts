@@ -11,6 +11,7 @@ import {
   SCHEMAS,
   schemaError,
 } from "./http-schemas.js";
+import { registerSearchRoutes } from "./http-search.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { StorageNode } from "./node.js";
 
@@ -64,7 +65,7 @@ export function createHttpServer(
     { schema: SCHEMAS.collection },
     async (request) => {
       const def = await node.findDefinition(request.params.id);
-      return { ...node.view(def), storage: await node.usage(def) };
+      return { ...node.view(def), storage: await node.usage(def), index: await node.search.status(def.id) };
     },
   );
 
@@ -110,5 +111,6 @@ export function createHttpServer(
     async (request) => node.compact(request.params.id),
   );
 
+  registerSearchRoutes(app, node);
   return app;
 }

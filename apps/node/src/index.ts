@@ -1,4 +1,5 @@
 export * from "./config.js";
+export * from "./default-config.js";
 export * from "./collection.js";
 export { CATALOG_FILES, CollectionCatalog, readDefinitionAt } from "./catalog.js";
 export { NodeError, type NodeErrorKind } from "./errors.js";

@@ -24,6 +24,7 @@ import {
   type EngineKind,
   type RecordInput,
   type RecordOutput,
+  metricOf,
   recordIdProblem,
 } from "./collection.js";
 import { CollectionState, putEntries } from "./collection-state.js";
@@ -49,6 +50,8 @@ export class StorageNode {
   readonly wal: WriteAheadLog;
   /** Every open engine, by kind and component. */
   readonly engines: EngineRegistry;
+  /** Search and index upkeep (`search`, `status`). */
+  readonly search: OpenedStorage["search"];
   /** Definitions and WAL checkpoints. */
   readonly catalog: CollectionCatalog;
   /** Discovery reports made at open (one per component; roots created at this open online). */
@@ -86,6 +89,7 @@ export class StorageNode {
     this.#opened = opened;
     this.wal = opened.wal;
     this.engines = opened.registry;
+    this.search = opened.search;
     this.catalog = new CollectionCatalog(this.engines.store("metadata"));
     this.reports = this.engines.reports();
     this.initializedRoots = opened.initializedRoots;
@@ -130,10 +134,9 @@ export class StorageNode {
       node.orphans.push(...orphans);
       lap("definitions");
       // A collection with an offline root is kept (unavailable) and replayed when it is back, at a restart.
-      await replayWal(
-        states.filter((s) => node.#available(s)),
-        recovery,
-      );
+      const available = states.filter((s) => node.#available(s));
+      await replayWal(available, recovery);
+      node.search.start(available.map((s) => s.definition));
       lap("recovery");
       return node;
     } catch (err) {
@@ -173,12 +176,13 @@ export class StorageNode {
     if (this.#states.has(id) || this.#creating.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} already exists`));
     this.#assertOpen();
-    const p = this.#create(id, input.engine, input.dimension).finally(() => this.#creating.delete(id));
+    const p = this.#create(id, input).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
     return p;
   }
 
-  async #create(id: CollectionId, kind: EngineKind, dimension: number): Promise<CollectionView> {
+  async #create(id: CollectionId, input: CollectionInput): Promise<CollectionView> {
+    const { engine: kind, dimension } = input;
     assertCreatable(id, ["wal", kind, "metadata"], this.orphans, this.health);
     const engine = this.engines.record(kind);
     const wal = await this.engines.store("wal").place(id);
@@ -188,6 +192,7 @@ export class StorageNode {
       id,
       engine: kind,
       dimension,
+      metric: metricOf(input),
       createdAt: new Date().toISOString(),
       placements: {
         wal: { url: wal.url, index: wal.index },

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { embeddedDefaultToml } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const good = embeddedDefaultToml();

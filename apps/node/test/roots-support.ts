@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { embeddedDefaultToml } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 import { CLI, type RunningNode, startNode } from "./helpers.js";
 
 export const DIM = 4;

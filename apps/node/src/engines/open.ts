@@ -21,13 +21,17 @@ import {
   openRoots,
   reportRoots,
 } from "../startup.js";
+import { CollectionCatalog } from "../catalog.js";
 import type { ComponentStore } from "./component-store.js";
+import { NodeSearch, openIndexEngine } from "./index-component.js";
 import { EngineRegistry } from "./registry.js";
 
 /** The node's open engines: the WAL and every other component, in one registry. */
 export interface NodeEngines {
   readonly wal: WriteAheadLog;
   readonly registry: EngineRegistry;
+  /** Search and the index upkeep around the record engines. */
+  readonly search: NodeSearch;
   /** Syncs and closes the WAL, then every other engine. */
   close(): Promise<void>;
 }
@@ -71,13 +75,22 @@ export async function openEngines(o: {
     opened.push(wal);
     const records = await EngineRegistry.openRecordEngines((kind) => ({ ...options(kind), config }));
     opened.push(...records);
-    const others: ComponentStore[] = [wal, await base("metadata")];
-    if (config.components.index) others.push(await base("index"));
-    const registry = new EngineRegistry(records, others);
+    const metadata = await base("metadata");
+    const others: ComponentStore[] = [wal, metadata];
+    const index = config.components.index ? await openIndexEngine(options("index"), config) : undefined;
+    if (index) opened.push(index);
+    if (index) others.push(index);
+    const search = new NodeSearch({ index, catalog: new CollectionCatalog(metadata), logger });
+    const registry = new EngineRegistry(
+      records.map((r) => search.wrap(r)),
+      others,
+    );
     return {
       wal,
       registry,
+      search,
       close: async () => {
+        await search.close();
         await wal.sync();
         await wal.close();
         for (const c of [...records, ...others.slice(1)]) await c.close();
