@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, printTable, writeResult } from "../../../bench/lib.ts";
-import { embeddedDefaultToml } from "../src/config.ts";
+import { embeddedDefaultToml } from "../src/default-config.ts";
 import { type RunningNode, startNode, tempDir } from "../test/helpers.ts";
 
 const DIM = 128;

@@ -1,5 +1,6 @@
 import type { DiscoveryEvent } from "@proximadb/discovery";
-import { type NodeConfig, embeddedDefaultConfig, loadConfigFile } from "./config.js";
+import { type NodeConfig, loadConfigFile } from "./config.js";
+import { embeddedDefaultConfig } from "./default-config.js";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 configuration or usage error, 3 discovery found problems. */
 export const EXIT = { ok: 0, failure: 1, config: 2, problems: 3 } as const;

@@ -13,9 +13,11 @@ import {
   loadConfig,
   plainLine,
 } from "./cli-common.js";
+import { addOrphanCommands } from "./cli-orphans.js";
+import { type Inspection, addRootCommands } from "./cli-roots.js";
 import { ConfigError, type NodeConfig } from "./config.js";
 import type { ServeOptions } from "./serve.js";
-import type { OpenRoots, discoverComponents as DiscoverComponents } from "./startup.js";
+import type { OpenRoots } from "./startup.js";
 
 // Engines, the HTTP server and the discovery code are imported by the commands that use them: `--help`,
 // `--version` and configuration errors answer without loading Parquet, Fastify or cloud SDKs.
@@ -35,17 +37,13 @@ function version(): string {
   }
 }
 
-/** Read-only discovery of every component (nothing is created, not even a missing root). */
-async function readOnlyDiscovery(config: NodeConfig) {
-  const { openRoots, discoverComponents } = await startup();
-  const roots = await openRoots(config);
-  const progress = await discoveryProgress(countRoots(config), plainLine);
-  try {
-    return await discoverComponents(roots, progress.onEvent);
-  } finally {
-    progress.stop();
-    await roots.close();
-  }
+/**
+ * Read-only look at every root: the deployment assessment and every component's discovery with its
+ * statuses (nothing is created, not even a missing root; no marker is written).
+ */
+async function readOnlyDiscovery(config: NodeConfig): Promise<Omit<Inspection, "roots">> {
+  const { withInspection } = await import("./cli-roots.js");
+  return withInspection(config, async ({ assessment, reports }) => ({ assessment, reports }));
 }
 
 function parsePort(value: string): number {
@@ -57,17 +55,22 @@ function parsePort(value: string): number {
 
 async function discoverCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
   const config = await loadConfig(opts);
-  const reports = await readOnlyDiscovery(config);
+  const { reports, assessment } = await readOnlyDiscovery(config);
   const { discoverJson, hasProblems } = await import("./report.js");
-  const out = discoverJson(reports);
+  const out = discoverJson(reports, assessment);
   if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {
+    process.stdout.write(`deployment ${out.deployment?.id ?? "(not initialised)"}\n`);
+    for (const p of out.deployment?.problems ?? []) process.stdout.write(`  problem: ${p.message}\n`);
+    for (const w of out.deployment?.warnings ?? []) process.stdout.write(`  warning: ${w}\n`);
     for (const [component, c] of Object.entries(out.components)) {
       process.stdout.write(`${component}\n`);
       for (const r of c.roots)
         process.stdout.write(
-          `  [${r.index}] ${r.url}  ${r.status}  ${r.collections} collections, ${r.files} files, ${r.bytes} bytes\n`,
+          `  [${r.index}] ${r.url}  ${r.status}  ${r.collections} collections, ${r.files} files, ${r.bytes} bytes${r.detail ? `  (${r.detail})` : ""}\n`,
         );
+      for (const u of c.unconfigured)
+        process.stdout.write(`  ${u.url}  unconfigured (known to the deployment, not configured)\n`);
       for (const x of c.conflicts)
         process.stdout.write(`  conflict: ${x.collection} in ${x.urls.join(", ")}; live copy ${x.chosen}\n`);
       if (c.ignored.length > 0) process.stdout.write(`  ignored: ${c.ignored.length} entries\n`);
@@ -79,7 +82,7 @@ async function discoverCommand(opts: GlobalOptions & { json?: boolean }): Promis
 async function statsCommand(opts: GlobalOptions & { json?: boolean }): Promise<number> {
   const config = await loadConfig(opts);
   const { statsFromReports, renderStats } = await import("./report.js");
-  const stats = statsFromReports(await readOnlyDiscovery(config));
+  const stats = statsFromReports((await readOnlyDiscovery(config)).reports);
   process.stdout.write(opts.json ? `${JSON.stringify({ components: stats })}\n` : `${renderStats(stats)}\n`);
   return EXIT.ok;
 }
@@ -97,20 +100,24 @@ async function assignCommand(
   }
   const config = await loadConfig(opts);
   if (!config.components[component]) throw new UsageError(`component ${component} has no roots configured`);
-  const { openAssignmentStore, createAssignmentService, openRoots, discoverComponents, initializableRoots } =
-    await startup();
+  const { openAssignmentStore, createAssignmentService, openRoots, discoverComponents } = await startup();
   const { recordInto } = await import("@proximadb/discovery");
+  const { applyToReports, prepareNodeDeployment } = await import("./deployment.js");
   const store = await openAssignmentStore(config);
   const service = createAssignmentService(config, store);
   const roots = await openRoots(config);
   try {
     await service.load();
+    const { assessment } = await prepareNodeDeployment(roots, config, { readOnly: true });
     const progress = await discoveryProgress(countRoots(config), plainLine);
-    const reports = await discoverComponents(roots, progress.onEvent).finally(() => progress.stop());
+    const discovered = await discoverComponents(roots, progress.onEvent).finally(() => progress.stop());
+    const reports = applyToReports(discovered, assessment);
+    // `serve` would initialise (or join) these roots at its next start: place as it would.
+    const joining = new Set(assessment.next.init ? assessment.roots.map((r) => r.url) : assessment.next.join);
     for (const report of Object.values(reports)) {
       await recordInto(service, report);
-      // `serve` would initialise these roots on its first start: place as it would.
-      for (const url of initializableRoots(report)) service.setRootState(report.component, url, "active");
+      for (const r of report.roots)
+        if (r.status === "new" && joining.has(r.url)) service.setRootState(report.component, r.url, "active");
     }
     let status: "existing" | "defined" | "placed";
     let url: string;
@@ -154,7 +161,7 @@ async function assignCommand(
 /** The placement a collection.json records for a component, when the collection has a definition. */
 async function definedPlacement(
   roots: OpenRoots,
-  reports: Awaited<ReturnType<typeof DiscoverComponents>>,
+  reports: Inspection["reports"],
   collection: string,
   component: ComponentType,
 ): Promise<string | undefined> {
@@ -242,6 +249,8 @@ export function buildProgram(run: (code: number) => void): Command {
     .action(async (id: string, _o, cmd: Command) =>
       run(await assignCommand(id, globals(cmd) as GlobalOptions & { component: string; json?: boolean })),
     );
+  addRootCommands(program, run, globals);
+  addOrphanCommands(program, run, globals);
   const config = program.command("config").description("configuration commands");
   config
     .command("check")
@@ -275,7 +284,9 @@ export async function main(argv: string[]): Promise<number> {
             : `${(err as Error)?.name ?? "Error"}: ${(err as Error)?.message ?? String(err)}`;
     process.stderr.write(`proximadb: ${line}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return err instanceof ConfigError || err instanceof UsageError ? EXIT.config : EXIT.failure;
+    // A deployment the node must not serve (a known root not configured, …) is the operator's to fix.
+    const operator = err instanceof ProximaError && err.code === "DEPLOYMENT";
+    return err instanceof ConfigError || err instanceof UsageError || operator ? EXIT.config : EXIT.failure;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { WalEntry } from "@proximadb/wal";
-import type { CollectionDefinition } from "./collection.js";
+import type { CollectionDefinition, RecordInput } from "./collection.js";
+import { NodeError } from "./errors.js";
 import type { RecordEngine } from "./engines/registry.js";
 
 /** Rough in-memory size of one record, for the flush threshold. */
@@ -64,4 +65,22 @@ export class CollectionState {
     await this.flushing?.catch(() => undefined);
     await this.compacting?.catch(() => undefined);
   }
+}
+
+/** The WAL entries of a put; every vector must have the collection's dimension. @throws NodeError `InvalidArgument` */
+export function putEntries(records: readonly RecordInput[], dimension: number): WalEntry[] {
+  return records.map((r, i) => {
+    if (r.vector.length !== dimension)
+      throw new NodeError(
+        "InvalidArgument",
+        `records[${i}]: vector has ${r.vector.length} values; the collection's dimension is ${dimension}`,
+      );
+    const m = r.metadata;
+    return {
+      op: "put",
+      id: r.id,
+      vector: Float32Array.from(r.vector),
+      ...(m === undefined || m === null ? {} : { metadata: m as never }),
+    };
+  });
 }

@@ -1,4 +1,6 @@
 import { type CollectionId, InvalidArgumentError, collectionIdProblem } from "@proximadb/core";
+import type { OfflineRoot } from "./errors.js";
+import { METRICS, type Metric } from "@proximadb/index";
 
 /** The storage engines that can keep a collection's records (each one is also the component it uses). */
 export const ENGINE_KINDS = ["viper", "lsm"] as const;
@@ -27,9 +29,16 @@ export interface CollectionDefinition {
   readonly id: CollectionId;
   readonly engine: EngineKind;
   readonly dimension: number;
+  /** The distance searches rank by; absent in definitions written before search existed (`cosine`). */
+  readonly metric?: Metric;
   /** ISO-8601 creation time. */
   readonly createdAt: string;
   readonly placements: { readonly wal: Placement } & Partial<Record<EngineKind, Placement>>;
+}
+
+/** The metric of a collection (definitions without one are `cosine`). */
+export function metricOf(definition: Pick<CollectionDefinition, "metric">): Metric {
+  return definition.metric ?? "cosine";
 }
 
 /** Largest dimension a collection may have. */
@@ -64,6 +73,7 @@ export function parseDefinition(text: string, where: string): CollectionDefiniti
     Number.isInteger(d.dimension) &&
     (d.dimension as number) >= 1 &&
     (d.dimension as number) <= MAX_DIMENSION &&
+    (d.metric === undefined || METRICS.includes(d.metric)) &&
     typeof d.createdAt === "string" &&
     typeof d.placements === "object" &&
     d.placements !== null &&
@@ -91,8 +101,13 @@ export interface CollectionView {
   readonly id: string;
   readonly engine: EngineKind;
   readonly dimension: number;
+  readonly metric: Metric;
   readonly createdAt: string;
   readonly placements: Record<string, Placement>;
+  /** `unavailable` while a root it needs is offline: its reads and writes answer 503 until it is back. */
+  readonly state: "available" | "unavailable";
+  /** For `unavailable`: the offline roots, with their status and what was found there. */
+  readonly offline?: readonly OfflineRoot[];
 }
 
 /** What `POST /collections` asks for (checked by the route schema). */
@@ -100,6 +115,8 @@ export interface CollectionInput {
   readonly id: string;
   readonly engine: EngineKind;
   readonly dimension: number;
+  /** Default `cosine`. */
+  readonly metric?: Metric;
 }
 
 /** Files and bytes of one component of a collection. */

@@ -12,6 +12,13 @@ import {
 } from "@proximadb/core";
 import { TomlError, parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import {
+  EF_CONSTRUCTION_ISSUE,
+  INDEX_GRAPH_KEYS,
+  type IndexDefaults,
+  efConstructionAtLeastM,
+  indexDefaults,
+} from "./index-config.js";
 import { LOG_FORMAT_CHOICES } from "./logging.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
@@ -64,8 +71,9 @@ const schema = z
         viper_config: z.object({ data_urls: urls, ...componentBase }).strict(),
         lsm_config: z.object({ data_urls: urls, ...componentBase }).strict(),
         index_config: z
-          .object({ index_urls: urls, ...componentBase })
+          .object({ index_urls: urls, ...componentBase, ...INDEX_GRAPH_KEYS })
           .strict()
+          .refine(efConstructionAtLeastM, EF_CONSTRUCTION_ISSUE)
           .optional(),
         metadata_config: z.object({ metadata_urls: urls, ...componentBase }).strict(),
       })
@@ -148,6 +156,10 @@ const schema = z
       .object({ format: z.enum(LOG_FORMAT_CHOICES).default("auto") })
       .strict()
       .default({ format: "auto" }),
+    deployment: z
+      .object({ id: z.uuid().optional(), probe_interval_ms: z.number().int().min(0).default(10_000) })
+      .strict()
+      .default({ probe_interval_ms: 10_000 }),
   })
   .strict();
 
@@ -187,9 +199,17 @@ export interface NodeConfig {
     readonly compactFileCount: number;
     readonly backgroundIntervalMs: number;
   };
+  /** `[storage.index_config]` graph defaults for new indexes (unset: the index engine's defaults). */
+  readonly index: IndexDefaults;
   readonly log: {
     /** `auto`: readable lines on a terminal, JSON lines otherwise (`serve --log-format` overrides). */
     readonly format: (typeof LOG_FORMAT_CHOICES)[number];
+  };
+  readonly deployment: {
+    /** The deployment UUID the roots must carry (markers of any other are foreign); default: the markers'. */
+    readonly id: string | undefined;
+    /** How often a serving node re-reads every root's marker (0: never). */
+    readonly probeIntervalMs: number;
   };
 }
 
@@ -304,7 +324,9 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       compactFileCount: c.engine.compact_file_count,
       backgroundIntervalMs: c.engine.background_interval_ms,
     },
+    index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
+    deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },
   };
 }
 
@@ -334,47 +356,4 @@ export async function loadConfigFile(path: string): Promise<NodeConfig> {
     );
   }
   return parseConfigText(text, { baseDir: dirname(abs), source: abs });
-}
-
-/**
- * The embedded default: three local roots per component under `<dataDir>/disk1..3` (default `./data`),
- * memory assignment store, loopback server on port 7070.
- */
-export function embeddedDefaultToml(): string {
-  const disks = (c: string) => `[${[1, 2, 3].map((i) => `"file://data/disk${i}/${c}"`).join(", ")}]`;
-  return `# ProximaDB storage node: embedded default (local folders under ./data)
-[storage.wal_config]
-wal_urls = ${disks("wal")}
-distribution_strategy = "RoundRobin"
-collection_affinity = false
-format = "avro"
-sync = "batch"
-
-[storage.viper_config]
-data_urls = ${disks("viper")}
-distribution_strategy = "Hash"
-collection_affinity = true
-
-[storage.lsm_config]
-data_urls = ${disks("lsm")}
-distribution_strategy = "RoundRobin"
-
-[storage.index_config]
-index_urls = ${disks("index")}
-
-[storage.metadata_config]
-metadata_urls = ${disks("metadata")}
-
-[assignment_store]
-type = "memory"
-
-[server]
-host = "127.0.0.1"
-port = 7070
-`;
-}
-
-/** The embedded default configuration, with `./data` resolved against `cwd`. */
-export function embeddedDefaultConfig(cwd: string = process.cwd()): NodeConfig {
-  return parseConfigText(embeddedDefaultToml(), { baseDir: cwd, source: "embedded default" });
 }

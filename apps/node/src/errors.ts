@@ -7,15 +7,32 @@ import { ProximaError } from "@proximadb/core";
  */
 export type NodeErrorKind = "InvalidArgument" | "NotFound" | "AlreadyExists" | "Unavailable";
 
+/** A storage root a request needs that may not be used now (the `roots` of an `Unavailable` refusal). */
+export interface OfflineRoot {
+  readonly component: string;
+  readonly url: string;
+  /** `missing`, `empty`, `unreachable`, `foreign`, `new` or `unconfigured`. */
+  readonly status: string;
+  /** What was found there, one line. */
+  readonly reason: string;
+}
+
 /** A typed refusal of the storage node. Callers branch on {@link NodeError.kind}. */
 export class NodeError extends ProximaError {
   readonly kind: NodeErrorKind;
-  constructor(kind: NodeErrorKind, message: string, options?: { cause?: unknown }) {
+  /** For `Unavailable`: the offline roots the request needs (also in the HTTP error body). */
+  readonly roots: readonly OfflineRoot[] | undefined;
+  constructor(
+    kind: NodeErrorKind,
+    message: string,
+    options?: { cause?: unknown; roots?: readonly OfflineRoot[] },
+  ) {
     super(kind === "Unavailable" ? "STORE_UNAVAILABLE" : "INVALID_ARGUMENT", message, {
-      ...options,
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
       retryable: kind === "Unavailable",
     });
     this.kind = kind;
+    this.roots = options?.roots;
   }
 }
 

@@ -1,5 +1,5 @@
-import { type ErrorCode, ProximaError } from "@proximadb/core";
-import { NodeError, type NodeErrorKind } from "./errors.js";
+import { type ErrorCode, ProximaError, RootOfflineError } from "@proximadb/core";
+import { NodeError, type NodeErrorKind, type OfflineRoot } from "./errors.js";
 
 /** How one kind of refusal answers over HTTP: its status and the `kind` of the JSON error body. */
 export interface HttpErrorEntry {
@@ -29,9 +29,27 @@ const BY_CODE: Partial<Record<ErrorCode, HttpErrorEntry>> = {
   CLOSED: HTTP_ERRORS.Unavailable,
 };
 
-/** The answer to a failed request, with a secret-free message; `logged` when it is the server's fault. */
-export function httpErrorOf(err: unknown): { entry: HttpErrorEntry; message: string; logged: boolean } {
-  if (err instanceof NodeError) return { entry: HTTP_ERRORS[err.kind], message: err.message, logged: false };
+/**
+ * The answer to a failed request, with a secret-free message; `logged` when it is the server's fault;
+ * `roots` (for 503 `unavailable`) names the offline roots the request needed.
+ */
+export function httpErrorOf(err: unknown): {
+  entry: HttpErrorEntry;
+  message: string;
+  logged: boolean;
+  roots?: readonly OfflineRoot[];
+} {
+  if (err instanceof NodeError)
+    return {
+      entry: HTTP_ERRORS[err.kind],
+      message: err.message,
+      logged: false,
+      ...(err.roots ? { roots: err.roots } : {}),
+    };
+  if (err instanceof RootOfflineError) {
+    const roots = [{ component: err.component, url: err.url, status: "offline", reason: err.message }];
+    return { entry: HTTP_ERRORS.Unavailable, message: err.message, logged: true, roots };
+  }
   if (err instanceof ProximaError) {
     const entry = BY_CODE[err.code] ?? (err.retryable ? HTTP_ERRORS.Unavailable : undefined);
     if (entry) return { entry, message: err.message, logged: entry.status >= 500 };

@@ -7,6 +7,7 @@ import {
   type RecordInput,
   recordIdProblem,
 } from "./collection.js";
+import { METRICS, type Metric } from "@proximadb/index";
 import { NodeError } from "./errors.js";
 
 /**
@@ -55,6 +56,7 @@ export interface CreateCollectionBody {
   id: string;
   engine: EngineKind;
   dimension: number;
+  metric?: Metric;
 }
 
 /** `POST /collections/:id/records` body. */
@@ -94,6 +96,7 @@ export const SCHEMAS = {
         id: { type: "string", format: "collection-id" },
         engine: { type: "string", enum: ENGINE_KINDS },
         dimension: { type: "integer", minimum: 1, maximum: MAX_DIMENSION },
+        metric: { type: "string", enum: METRICS },
       },
     },
   },

@@ -11,6 +11,7 @@ import {
   SCHEMAS,
   schemaError,
 } from "./http-schemas.js";
+import { registerSearchRoutes } from "./http-search.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { StorageNode } from "./node.js";
 
@@ -35,9 +36,11 @@ export function createHttpServer(
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    const { entry, message, logged } = httpErrorOf(err);
+    const { entry, message, logged, roots } = httpErrorOf(err);
     if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
-    return reply.code(entry.status).send({ error: { kind: entry.kind, message } });
+    return reply
+      .code(entry.status)
+      .send({ error: { kind: entry.kind, message, ...(roots ? { roots } : {}) } });
   });
 
   app.get("/healthz", async () => ({ status: "ok", collections: node.collections().length }));
@@ -62,7 +65,7 @@ export function createHttpServer(
     { schema: SCHEMAS.collection },
     async (request) => {
       const def = await node.findDefinition(request.params.id);
-      return { ...node.view(def), storage: await node.usage(def) };
+      return { ...node.view(def), storage: await node.usage(def), index: await node.search.status(def.id) };
     },
   );
 
@@ -108,5 +111,6 @@ export function createHttpServer(
     async (request) => node.compact(request.params.id),
   );
 
+  registerSearchRoutes(app, node);
   return app;
 }

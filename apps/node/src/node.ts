@@ -10,22 +10,30 @@ import type { WalEntry, WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
 import { CollectionCatalog } from "./catalog.js";
 import {
+  assertCreatable,
+  collectionView,
+  offlineRootsOf,
+  unavailable,
+  unknownCollection,
+} from "./availability.js";
+import {
   type CollectionDefinition,
   type CollectionInput,
   type CollectionView,
   type ComponentUsage,
   type EngineKind,
-  type Placement,
   type RecordInput,
   type RecordOutput,
+  metricOf,
   recordIdProblem,
 } from "./collection.js";
-import { CollectionState } from "./collection-state.js";
+import { CollectionState, putEntries } from "./collection-state.js";
 import type { NodeConfig } from "./config.js";
+import type { RootHealth } from "./deployment.js";
 import { componentUsage } from "./engines/component-store.js";
 import { type OpenedStorage, type StorageNodeOptions, openStorage } from "./engines/open.js";
 import type { EngineRegistry } from "./engines/registry.js";
-import { NodeError, collectionNotFound } from "./errors.js";
+import { NodeError } from "./errors.js";
 import { type FlushResult, Maintenance } from "./maintenance.js";
 import type { NodeMetrics } from "./metrics.js";
 import { type OrphanCollection, loadCollections, replayWal } from "./recovery.js";
@@ -42,6 +50,8 @@ export class StorageNode {
   readonly wal: WriteAheadLog;
   /** Every open engine, by kind and component. */
   readonly engines: EngineRegistry;
+  /** Search and index upkeep (`search`, `status`). */
+  readonly search: OpenedStorage["search"];
   /** Definitions and WAL checkpoints. */
   readonly catalog: CollectionCatalog;
   /** Discovery reports made at open (one per component; roots created at this open online). */
@@ -52,6 +62,8 @@ export class StorageNode {
   readonly initializedRoots: string[];
   /** Milliseconds the open took, by phase. */
   readonly openTimings: Record<string, number>;
+  /** Which roots may be written now (the deployment assessment, kept current by a re-probe). */
+  readonly health: RootHealth;
 
   readonly #store: AssignmentStore;
   readonly #opened: OpenedStorage;
@@ -77,9 +89,11 @@ export class StorageNode {
     this.#opened = opened;
     this.wal = opened.wal;
     this.engines = opened.registry;
+    this.search = opened.search;
     this.catalog = new CollectionCatalog(this.engines.store("metadata"));
     this.reports = this.engines.reports();
     this.initializedRoots = opened.initializedRoots;
+    this.health = opened.health;
     this.#log = o.logger;
     this.#metrics = o.metrics;
     this.openTimings = o.timings;
@@ -94,9 +108,11 @@ export class StorageNode {
   }
 
   /**
-   * Opens the node: discovery of every component once, first-start initialisation of missing roots
-   * (never of a root a sibling's marker vouches for), the engines, the collection definitions, and
-   * recovery (each collection's WAL replayed into memory after its last checkpoint).
+   * Opens the node: the deployment (a first start initialises every root, new empty roots join; a known
+   * root the configuration does not name refuses the start), discovery of every component once, the
+   * engines, the collection definitions, and recovery (each available collection's WAL replayed into
+   * memory after its last checkpoint; a collection with an offline root is kept, unavailable, unreplayed).
+   * @throws DeploymentError when the deployment must not be served (see `assertServable`)
    */
   static async open(options: StorageNodeOptions): Promise<StorageNode> {
     const { config, logger, metrics } = options;
@@ -110,18 +126,17 @@ export class StorageNode {
     const opened = await openStorage(options, lap);
     try {
       const node = new StorageNode(opened, { config, logger, metrics, timings });
-      const recovery = {
-        catalog: node.catalog,
-        engines: node.engines,
-        service: node.service,
-        wal: node.wal,
-        logger,
-      };
+      const { catalog, engines, service, wal } = node;
+      const offlineMetadata = node.health.offline("metadata").map((c) => c.url);
+      const recovery = { catalog, engines, service, wal, logger, offlineMetadata };
       const { states, orphans } = await loadCollections(recovery);
       for (const s of states) node.#states.set(s.definition.id, s);
       node.orphans.push(...orphans);
       lap("definitions");
-      await replayWal(states, recovery);
+      // A collection with an offline root is kept (unavailable) and replayed when it is back, at a restart.
+      const available = states.filter((s) => node.#available(s));
+      await replayWal(available, recovery);
+      node.search.start(available.map((s) => s.definition));
       lap("recovery");
       return node;
     } catch (err) {
@@ -130,9 +145,10 @@ export class StorageNode {
     }
   }
 
-  /** Starts the background flush/compaction loop. */
+  /** Starts the background flush/compaction loop and the periodic re-probe of the roots. */
   startBackground(): void {
-    this.#maintenance.start(() => this.#states.values());
+    this.#maintenance.start(() => [...this.#states.values()].filter((s) => this.#available(s)));
+    this.health.start(this.config.deployment.probeIntervalMs);
   }
 
   // ---------------------------------------------------------------- collections
@@ -142,47 +158,32 @@ export class StorageNode {
     return [...this.#states.values()].map((s) => s.definition).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /** The API view of a collection. */
+  /** The API view of a collection (with `state: "unavailable"` and its offline roots while one is away). */
   view(definition: CollectionDefinition): CollectionView {
-    const placements: Record<string, Placement> = {};
-    for (const component of ["wal", definition.engine] as const) {
-      const a = this.service.get(definition.id, component);
-      const p = a
-        ? { url: a.url, index: this.service.rootIndex(component, a.url) }
-        : definition.placements[component];
-      if (p) placements[component] = p;
-    }
-    return {
-      id: definition.id,
-      engine: definition.engine,
-      dimension: definition.dimension,
-      createdAt: definition.createdAt,
-      placements,
-    };
+    return collectionView(definition, this.service, this.health);
   }
 
   /**
    * Creates a collection: places its WAL and engine, writes the definition with an exclusive create (the
-   * commit point), then lets the engine prepare its files.
-   * @throws NodeError `AlreadyExists`, `Unavailable` (closing); InvalidCollectionIdError for a bad id
+   * commit point), then lets the engine prepare its files. Creating never deletes: an id with data
+   * anywhere (an orphan, or a collection on an offline root) is refused, and so is any new id while a
+   * root it could be placed in is offline (that root may hold it).
+   * @throws NodeError `AlreadyExists` (defined, being created, or an orphan), `Unavailable` (a root of
+   *   its components is offline, or closing); InvalidCollectionIdError for a bad id
    */
   createCollection(input: CollectionInput): Promise<CollectionView> {
     const id = input.id as CollectionId;
     if (this.#states.has(id) || this.#creating.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} already exists`));
     this.#assertOpen();
-    const p = this.#create(id, input.engine, input.dimension).finally(() => this.#creating.delete(id));
+    const p = this.#create(id, input).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
     return p;
   }
 
-  async #create(id: CollectionId, kind: EngineKind, dimension: number): Promise<CollectionView> {
-    // Data left by an interrupted drop (no definition) must not leak into the new collection.
-    const orphan = this.orphans.findIndex((o) => o.collection === id);
-    if (orphan >= 0) {
-      await this.#dropData(id);
-      this.orphans.splice(orphan, 1);
-    }
+  async #create(id: CollectionId, input: CollectionInput): Promise<CollectionView> {
+    const { engine: kind, dimension } = input;
+    assertCreatable(id, ["wal", kind, "metadata"], this.orphans, this.health);
     const engine = this.engines.record(kind);
     const wal = await this.engines.store("wal").place(id);
     const data = await engine.store.place(id);
@@ -191,6 +192,7 @@ export class StorageNode {
       id,
       engine: kind,
       dimension,
+      metric: metricOf(input),
       createdAt: new Date().toISOString(),
       placements: {
         wal: { url: wal.url, index: wal.index },
@@ -207,9 +209,9 @@ export class StorageNode {
     return this.view(definition);
   }
 
-  /** The collection's definition. @throws NodeError `NotFound` */
+  /** The collection's definition (also of an unavailable collection). @throws NodeError `NotFound` */
   definition(id: string): CollectionDefinition {
-    return this.#state(id).definition;
+    return this.#state(id, false).definition;
   }
 
   /**
@@ -222,7 +224,7 @@ export class StorageNode {
   async findDefinition(id: string): Promise<CollectionDefinition> {
     const local = this.#states.get(id);
     if (local) return local.definition;
-    if (!this.#store.authoritative || collectionIdProblem(id) !== undefined) throw collectionNotFound(id);
+    if (!this.#store.authoritative || collectionIdProblem(id) !== undefined) throw this.#unknown(id);
     if (!this.catalog.has(id)) {
       // The cache follows the store by a watch; a collection placed a moment ago may not be in it yet.
       const stored = await this.#store.get("metadata", id as CollectionId);
@@ -230,15 +232,20 @@ export class StorageNode {
     }
     // No definition (yet, or any more): being created or dropped elsewhere.
     const def = await this.catalog.definition(id);
-    if (!def || def.id !== id) throw collectionNotFound(id);
+    if (!def || def.id !== id) throw this.#unknown(id);
     return def;
   }
 
-  /** Files and bytes per component of one collection (one listing of its directory per component). */
+  /**
+   * Files and bytes per component of one collection (one listing of its directory per component); a
+   * component on an offline root is left out (the view names that root).
+   */
   async usage(collection: string | CollectionDefinition): Promise<Record<string, ComponentUsage>> {
-    const def = typeof collection === "string" ? this.#state(collection).definition : collection;
+    const def = typeof collection === "string" ? this.#state(collection, false).definition : collection;
     const out: Record<string, ComponentUsage> = {};
     for (const store of this.engines.storesOf(def)) {
+      const at = store.locate(def.id);
+      if (at && this.health.refusal(at.url) !== undefined) continue;
       const usage = await componentUsage(store, def.id);
       if (usage) out[store.component] = usage;
     }
@@ -247,12 +254,15 @@ export class StorageNode {
 
   /**
    * Drops a collection: stops writes, waits for in-flight work, deletes the catalog's documents first
-   * (the commit point: after a crash the rest is reported as an orphan and cleaned when the id is
-   * re-created), then the engine's data and the WAL.
-   * @throws NodeError `NotFound`
+   * (the commit point: after a crash the rest is reported as an orphan, removed by name with
+   * `proximadb orphans remove`), then the engine's data and the WAL. A collection with an offline root
+   * is not dropped (that root would keep part of it), unless the root left the configuration for good.
+   * @throws NodeError `NotFound`, `Unavailable`
    */
   async dropCollection(id: string): Promise<void> {
-    const state = this.#state(id);
+    const state = this.#state(id, false);
+    const offline = this.#offline(state.definition).filter((r) => r.status !== "unconfigured");
+    if (offline.length > 0) throw unavailable(state.definition.id, offline);
     state.dropped = true;
     this.#states.delete(id);
     await state.settle();
@@ -277,21 +287,7 @@ export class StorageNode {
   async putRecords(id: string, records: readonly RecordInput[]): Promise<number> {
     const state = this.#state(id);
     if (records.length === 0) return 0;
-    const { dimension } = state.definition;
-    const entries: WalEntry[] = records.map((r, i) => {
-      if (r.vector.length !== dimension)
-        throw new NodeError(
-          "InvalidArgument",
-          `records[${i}]: vector has ${r.vector.length} values; the collection's dimension is ${dimension}`,
-        );
-      const m = r.metadata;
-      return {
-        op: "put",
-        id: r.id,
-        vector: Float32Array.from(r.vector),
-        ...(m === undefined || m === null ? {} : { metadata: m as never }),
-      };
-    });
+    const entries = putEntries(records, state.definition.dimension);
     await this.#append(state, entries);
     return entries.length;
   }
@@ -352,16 +348,16 @@ export class StorageNode {
 
   // ---------------------------------------------------------------- stats and shutdown
 
-  /** Per component: strategy, skew and per-root figures (collections from the service, data from discovery). */
+  /**
+   * Collections, buffered bytes, orphans, the deployment's roots (status now) and per component:
+   * strategy, skew and per-root figures (collections from the service, data from discovery).
+   */
   stats(): Record<string, unknown> {
-    let buffered = 0;
-    for (const s of this.#states.values()) buffered += s.bufferedBytes;
-    return {
-      collections: this.#states.size,
-      bufferedBytes: buffered,
-      orphans: this.orphans,
-      components: placementStats(this.service, this.reports),
-    };
+    let bufferedBytes = 0;
+    for (const s of this.#states.values()) bufferedBytes += s.bufferedBytes;
+    const deployment = { id: this.health.deployment, roots: this.health.list() };
+    const components = placementStats(this.service, this.reports);
+    return { collections: this.#states.size, bufferedBytes, orphans: this.orphans, deployment, components };
   }
 
   /** Stops background work, waits for in-flight appends, syncs the WAL and closes everything. Unflushed
@@ -375,10 +371,27 @@ export class StorageNode {
     await this.#opened.close();
   }
 
-  #state(id: string): CollectionState {
+  /** The collection's state; unless `available` is false, refused while a root it needs is offline. */
+  #state(id: string, available = true): CollectionState {
     const s = typeof id === "string" ? this.#states.get(id) : undefined;
-    if (!s) throw collectionNotFound(id);
+    if (!s) throw this.#unknown(id);
+    if (available) {
+      const offline = this.#offline(s.definition);
+      if (offline.length > 0) throw unavailable(s.definition.id, offline);
+    }
     return s;
+  }
+
+  #offline(def: CollectionDefinition) {
+    return offlineRootsOf(def, this.service, this.health);
+  }
+
+  #available(s: CollectionState): boolean {
+    return this.#offline(s.definition).length === 0;
+  }
+
+  #unknown(id: string): NodeError {
+    return unknownCollection(String(id), this.health);
   }
 
   #assertOpen(): void {

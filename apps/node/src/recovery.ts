@@ -14,10 +14,15 @@ import { CollectionState } from "./collection-state.js";
 import type { EngineRegistry } from "./engines/registry.js";
 import { describe } from "./errors.js";
 
-/** A collection found on storage without a readable definition. Reported, never deleted. */
+/**
+ * A collection found on storage without a readable definition. Reported with where its data is, never
+ * deleted and never created again over (`proximadb orphans remove <id>` removes it when asked by name).
+ */
 export interface OrphanCollection {
   readonly collection: string;
   readonly components: ComponentType[];
+  /** Where its data is: one root per component (online roots; offline ones are not listed). */
+  readonly locations: { component: ComponentType; url: string }[];
   readonly reason: string;
 }
 
@@ -28,6 +33,8 @@ export interface RecoveryOptions {
   readonly service: AssignmentService;
   readonly wal: WriteAheadLog;
   readonly logger: Logger;
+  /** Metadata roots offline now (a definition may be there): named in the orphans' reason. */
+  readonly offlineMetadata?: readonly string[];
 }
 
 const DEFINITION_READS = 32;
@@ -43,17 +50,28 @@ export async function loadCollections(
   o: RecoveryOptions,
 ): Promise<{ states: CollectionState[]; orphans: OrphanCollection[] }> {
   const orphans: OrphanCollection[] = [];
+  const located = (collection: string, components: ComponentType[]) =>
+    components.flatMap((component) => {
+      const url = o.service.get(collection, component)?.url;
+      return url === undefined ? [] : [{ component, url }];
+    });
+  const orphan = (collection: string, components: ComponentType[], reason: string) => {
+    const known = orphans.find((x) => x.collection === collection);
+    if (!known)
+      return orphans.push({ collection, components, locations: located(collection, components), reason });
+    known.components.push(...components);
+    known.locations.push(...located(collection, components));
+  };
   const limit = pLimit(DEFINITION_READS);
   const defs = await Promise.all(
     o.catalog.listed().map((id) =>
       limit(async () => {
         try {
           const def = await o.catalog.definition(id);
-          if (!def)
-            orphans.push({ collection: id, components: ["metadata"], reason: "no collection definition" });
+          if (!def) orphan(id, ["metadata"], "no collection definition");
           return def;
         } catch (err) {
-          orphans.push({ collection: id, components: ["metadata"], reason: describe(err) });
+          orphan(id, ["metadata"], describe(err));
           return undefined;
         }
       }),
@@ -75,9 +93,14 @@ export async function loadCollections(
       undefinedData.set(id, list);
     }
   }
+  const offline = o.offlineMetadata ?? [];
+  const why =
+    offline.length === 0
+      ? "data without a collection definition"
+      : `data without a definition on the online metadata roots; offline metadata root ${offline.join(", ")} may hold it`;
   for (const [collection, components] of undefinedData) {
-    orphans.push({ collection, components, reason: "data without a collection definition" });
-    o.logger.warn({ collection, components }, "data without a collection definition (not served)");
+    orphan(collection, components, why);
+    o.logger.warn({ collection, components }, `${why} (not served, never created over)`);
   }
   return { states, orphans };
 }

@@ -1,18 +1,45 @@
 import type { AssignmentService, ComponentType } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
+import type { DeploymentAssessment, DiscoveryReport } from "@proximadb/discovery";
+
+/** One root in `discover --json`; `detail` (why it is not online) and `moved` only when they apply. */
+export interface DiscoverJsonRoot {
+  url: string;
+  index: number;
+  status: string;
+  collections: number;
+  files: number;
+  bytes: number;
+  detail?: string;
+  moved?: { from: string };
+}
 
 /** The `discover --json` shape of one component. */
 export interface DiscoverJsonComponent {
-  roots: { url: string; index: number; status: string; collections: number; files: number; bytes: number }[];
+  roots: DiscoverJsonRoot[];
   collections: Record<string, { url: string; index: number; files: number; bytes: number }>;
   conflicts: { collection: string; urls: string[]; chosen: string }[];
   ignored: { path: string; reason: string }[];
+  /** Roots the deployment knows as active that the configuration no longer names (`serve` refuses). */
+  unconfigured: { url: string; uuid?: string }[];
+}
+
+/** The deployment part of `discover --json`. */
+export interface DiscoverJsonDeployment {
+  /** The deployment UUID (absent before the first start). */
+  id?: string;
+  /** 0: no marker yet; 1: the previous release's markers; 2: format-2 markers. */
+  format: number;
+  version: number;
+  /** One line each, with `blocking: true` for those that make `serve` refuse to start. */
+  problems: { kind: string; blocking: boolean; urls: string[]; message: string }[];
+  warnings: string[];
 }
 
 /** The one JSON object `proximadb discover --json` prints. */
-export function discoverJson(reports: Partial<Record<ComponentType, DiscoveryReport>>): {
-  components: Record<string, DiscoverJsonComponent>;
-} {
+export function discoverJson(
+  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+  assessment?: DeploymentAssessment,
+): { components: Record<string, DiscoverJsonComponent>; deployment?: DiscoverJsonDeployment } {
   const components: Record<string, DiscoverJsonComponent> = {};
   for (const [component, r] of Object.entries(reports)) {
     components[component] = {
@@ -23,6 +50,8 @@ export function discoverJson(reports: Partial<Record<ComponentType, DiscoveryRep
         collections: x.collections,
         files: x.files,
         bytes: x.bytes,
+        ...(x.status === "online" || x.error === undefined ? {} : { detail: x.error }),
+        ...(x.moved ? { moved: x.moved } : {}),
       })),
       collections: Object.fromEntries(
         Object.entries(r.collections).map(([id, c]) => [
@@ -36,15 +65,30 @@ export function discoverJson(reports: Partial<Record<ComponentType, DiscoveryRep
         chosen: c.chosen,
       })),
       ignored: r.ignored.map((i) => ({ path: `${i.url}/${i.key}`, reason: i.reason })),
+      unconfigured: (r.unconfigured ?? []).map((u) => ({ url: u.url, ...(u.uuid ? { uuid: u.uuid } : {}) })),
     };
   }
-  return { components };
+  if (!assessment) return { components };
+  const deployment: DiscoverJsonDeployment = {
+    ...(assessment.deployment === undefined ? {} : { id: assessment.deployment }),
+    format: assessment.format,
+    version: assessment.version,
+    problems: assessment.problems.map((p) => ({ ...p })),
+    warnings: assessment.warnings,
+  };
+  return { components, deployment };
 }
 
-/** True when a report has conflicts or a root that is not online (exit code 3 of `discover`). */
+/**
+ * True when a report has conflicts, a root that is not online, or a known root the configuration no
+ * longer names (exit code 3 of `discover`).
+ */
 export function hasProblems(reports: Partial<Record<ComponentType, DiscoveryReport>>): boolean {
   return Object.values(reports).some(
-    (r) => r.conflicts.length > 0 || r.roots.some((x) => x.status !== "online"),
+    (r) =>
+      r.conflicts.length > 0 ||
+      r.roots.some((x) => x.status !== "online") ||
+      (r.unconfigured?.length ?? 0) > 0,
   );
 }
 

@@ -6,7 +6,7 @@ import {
   type FileSystem,
   InMemoryAssignmentStore,
 } from "@proximadb/core";
-import { type DiscoveryEvent, type DiscoveryReport, discoverAll, isNewRoot } from "@proximadb/discovery";
+import { type DiscoveryEvent, type DiscoveryReport, discoverAll } from "@proximadb/discovery";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -92,34 +92,12 @@ export function discoverComponents(
   );
 }
 
-/**
- * Roots a first start creates (the engines' `createMissingRoots`): absent and expected by no marker.
- * A root a sibling's marker vouches for is a lost disk, never re-created empty.
- */
-export function initializableRoots(report: DiscoveryReport): string[] {
-  return report.roots.filter(isNewRoot).map((r) => r.url);
-}
-
-/**
- * Logs what the engines' reports say after open (roots created at this open, offline roots, conflicts)
- * and records discovery durations; returns the roots created at this open.
- */
+/** Logs what the engines' reports say after open (offline roots, conflicts) and records discovery durations. */
 export function reportRoots(
   reports: Partial<Record<ComponentType, DiscoveryReport>>,
-  discovered: Partial<Record<ComponentType, DiscoveryReport>>,
   logger: Logger,
   metrics: NodeMetrics | undefined,
-): string[] {
-  const initialized = Object.entries(reports).flatMap(([component, r]) =>
-    r.roots
-      .filter(
-        (root) =>
-          root.status === "online" &&
-          discovered[component as ComponentType]?.roots[root.index]?.status !== "online",
-      )
-      .map((root) => root.url),
-  );
-  if (initialized.length > 0) logger.info({ roots: initialized }, "initialised new storage roots");
+): void {
   for (const [component, r] of Object.entries(reports)) {
     metrics?.discoverySeconds.set({ component }, r.durationMs / 1000);
     for (const root of r.roots)
@@ -134,5 +112,4 @@ export function reportRoots(
         "collection found in several roots",
       );
   }
-  return initialized;
 }

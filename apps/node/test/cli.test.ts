@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { embeddedDefaultToml } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const good = embeddedDefaultToml();
@@ -136,28 +136,30 @@ describe("proximadb CLI: commands", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("discover --json is read-only: prints one JSON object, creates nothing, exits 3 for missing roots", async () => {
+  it("discover --json is read-only: prints one JSON object, creates nothing, exits 3 for roots not yet initialised", async () => {
     const dir = tempDir();
     const r = await runCli(["discover", "--json"], { cwd: dir });
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout); // exactly one JSON object
-    expect(Object.keys(report)).toEqual(["components"]);
+    expect(Object.keys(report)).toEqual(["components", "deployment"]);
     expect(Object.keys(report.components).sort()).toEqual(["index", "lsm", "metadata", "viper", "wal"]);
+    // Absent and known to no marker: `new` (a first start initialises it), not `missing` (a lost root).
     expect(report.components.wal.roots[0]).toEqual({
       url: `file://${dir}/data/disk1/wal`,
       index: 0,
-      status: "missing",
+      status: "new",
       collections: 0,
       files: 0,
       bytes: 0,
+      detail: "new: no marker knows it and it does not exist",
     });
+    expect(report.deployment).toEqual({ format: 0, version: 0, problems: [], warnings: [] });
     expect(readdirSync(dir)).toEqual([]); // not even the missing roots
   });
 
   it("discover exits 0 on clean roots and 3 when a collection is in two roots (the report is still printed)", async () => {
     const dir = tempDir();
-    for (const c of ["wal", "viper", "lsm", "index", "metadata"])
-      for (const d of [1, 2, 3]) mkdirSync(join(dir, "data", `disk${d}`, c), { recursive: true });
+    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
     expect((await runCli(["discover", "--json"], { cwd: dir })).code).toBe(0);
     for (const d of [1, 2]) {
       mkdirSync(join(dir, "data", `disk${d}`, "wal", "orders"), { recursive: true });
@@ -173,8 +175,7 @@ describe("proximadb CLI: commands", () => {
 
   it("stats draws one bar per root; assign explains that a memory-store placement is not persisted", async () => {
     const dir = tempDir();
-    for (const c of ["wal", "viper", "lsm", "index", "metadata"])
-      for (const d of [1, 2, 3]) mkdirSync(join(dir, "data", `disk${d}`, c), { recursive: true });
+    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
     mkdirSync(join(dir, "data", "disk2", "lsm", "orders"), { recursive: true });
     writeFileSync(join(dir, "data", "disk2", "lsm", "orders", "00000001.sst"), "12345");
     const s = await runCli(["stats"], { cwd: dir });

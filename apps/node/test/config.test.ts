@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, embeddedDefaultConfig, embeddedDefaultToml, parseConfigText } from "../src/config.js";
+import { ConfigError, parseConfigText } from "../src/config.js";
+import { embeddedDefaultConfig, embeddedDefaultToml } from "../src/default-config.js";
 
 const base = { baseDir: "/etc/proximadb", source: "test.toml" };
 const good = embeddedDefaultToml();

@@ -6,8 +6,12 @@ import { fileURLToPath } from "node:url";
 import { nodeChild, runChild, startChild } from "@proximadb/testing/kill-harness";
 import { Pool } from "undici";
 
-/** The built binary the tests run. */
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
+/**
+ * The built binary the tests run (`PROXIMADB_TEST_CLI` runs another build, e.g. the previous release's,
+ * to show that a regression test fails there).
+ */
+export const CLI =
+  process.env.PROXIMADB_TEST_CLI ?? join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
 
 /** A fresh temporary folder (real path: macOS-style symlinked tmp dirs would change root URLs). */
 export function tempDir(prefix = "proximadb-node-"): string {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { embeddedDefaultToml, parseConfigText } from "../src/config.js";
+import { parseConfigText } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 import { createHttpServer } from "../src/http.js";
 import { NodeMetrics } from "../src/metrics.js";
 import { StorageNode } from "../src/node.js";

@@ -1,7 +1,8 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, embeddedDefaultToml, parseConfigText } from "../src/config.js";
+import { ConfigError, parseConfigText } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 import { resolveLogFormat } from "../src/logging.js";
 import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 

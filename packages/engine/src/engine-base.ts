@@ -6,6 +6,7 @@ import {
   type ComponentType,
   type FileSystem,
   InvalidArgumentError,
+  RootOfflineError,
   STAGING_DIR,
   assertKey,
   isFsError,
@@ -22,7 +23,7 @@ import {
   recordInto,
 } from "@proximadb/discovery";
 import { EngineError } from "./errors.js";
-import type { CollectionLocation, EngineOpenOptions, StorageEngine } from "./storage-engine.js";
+import type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";
 
 /** Options of {@link EngineBase.open}: the shared engine options plus the component. */
 export interface EngineBaseOptions extends EngineOpenOptions {
@@ -109,6 +110,9 @@ export class EngineBase implements StorageEngine {
   readonly #issued = new WeakSet<StagedFile>();
   readonly #deployment: string | undefined;
   readonly #now: () => number;
+  /** Which roots may be written; `managed` when the deployment layer owns the markers. */
+  readonly #access: RootAccess;
+  readonly #markersManaged: boolean;
   #closed = false;
 
   private constructor(init: {
@@ -121,6 +125,7 @@ export class EngineBase implements StorageEngine {
     fileSystems: ReadonlyMap<string, FileSystem>;
     deployment: string | undefined;
     now: () => number;
+    access: RootAccess | undefined;
   }) {
     this.component = init.component;
     this.report = init.report;
@@ -131,6 +136,8 @@ export class EngineBase implements StorageEngine {
     this.#fileSystems = init.fileSystems;
     this.#deployment = init.deployment;
     this.#now = init.now;
+    this.#markersManaged = init.access !== undefined;
+    this.#access = init.access ?? reportAccess(init.report);
   }
 
   /**
@@ -179,6 +186,7 @@ export class EngineBase implements StorageEngine {
         fileSystems,
         deployment: options.deployment,
         now,
+        access: options.rootAccess,
       });
     } catch (err) {
       await Promise.allSettled([...fileSystems.values()].map((fs) => fs.close()));
@@ -209,17 +217,30 @@ export class EngineBase implements StorageEngine {
   }
 
   /**
-   * Places the collection: its directory in its root, assigning a root on first use. The first time a
-   * root is written through this engine its identity marker is ensured.
-   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError; ClosedError after close
+   * Places the collection: its directory in its root, assigning a root on first use. Without
+   * `rootAccess`, the first time a root is written through this engine its identity marker is ensured.
+   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError (also when the root is not
+   *   writable now); ClosedError after close
    */
   async place(id: string): Promise<CollectionLocation> {
     this.#assertOpen();
     const collection = parseCollectionId(id);
     const a = await this.#service.assign(collection, this.component);
     const location = this.#location(collection, a.url);
-    await this.#ensureMarker(location.url, location.fs);
+    this.assertWritable(location);
+    if (!this.#markersManaged) await this.#ensureMarker(location.url, location.fs);
     return location;
+  }
+
+  /**
+   * Throws unless the location's root may be written now (see `rootAccess`): every write path calls it
+   * before it touches a root, and an engine that writes through a location it holds (a WAL append to an
+   * open segment, a delete of garbage) calls it too.
+   * @throws RootOfflineError naming the root and why it is not writable
+   */
+  assertWritable(location: { readonly collection: string; readonly url: string }): void {
+    const why = this.#access.refusal(location.url);
+    if (why !== undefined) throw new RootOfflineError(location.collection, this.component, location.url, why);
   }
 
   /**
@@ -283,6 +304,7 @@ export class EngineBase implements StorageEngine {
       );
     }
     const finalKey = this.#finalKey(collection, location.dir, finalName);
+    this.assertWritable(location);
     await location.fs.move(staged.key, finalKey, { overwrite: options.overwrite ?? true });
     this.#issued.delete(staged);
     return finalKey;
@@ -291,11 +313,12 @@ export class EngineBase implements StorageEngine {
   /**
    * Deletes every file of the collection in this component (`deletePrefix("<id>/")`) and then its
    * assignment. Dropping an unassigned collection does nothing.
-   * @throws InvalidCollectionIdError
+   * @throws InvalidCollectionIdError; RootOfflineError when its root is not writable (nothing is deleted)
    */
   async drop(id: string): Promise<void> {
     const location = this.locate(id);
     if (!location) return;
+    this.assertWritable(location);
     await location.fs.deletePrefix(location.dir);
     await this.#service.remove(location.collection, this.component);
   }
@@ -365,6 +388,16 @@ export class EngineBase implements StorageEngine {
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError(`${this.component} engine`);
   }
+}
+
+/** Without `rootAccess`: the roots the discovery report does not show online are never written. */
+function reportAccess(report: DiscoveryReport): RootAccess {
+  const refused = new Map(
+    report.roots
+      .filter((r) => r.status !== "online")
+      .map((r) => [r.url, `${r.status}${r.error === undefined ? "" : `: ${r.error}`}`]),
+  );
+  return { refusal: (url) => refused.get(url) };
 }
 
 /**

@@ -1,5 +1,5 @@
 export { EngineBase } from "./engine-base.js";
 export type { EngineBaseOptions, StagedFile, StagingCleanup } from "./engine-base.js";
-export type { CollectionLocation, EngineOpenOptions, StorageEngine } from "./storage-engine.js";
+export type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";
 export { EngineError, isEngineError } from "./errors.js";
 export type { EngineErrorKind } from "./errors.js";

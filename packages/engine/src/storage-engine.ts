@@ -49,6 +49,19 @@ export interface StorageEngine {
   close(): Promise<void>;
 }
 
+/**
+ * Which roots may be written now. The node builds one from its deployment assessment and keeps it current
+ * (a root that goes offline while the node runs stops being written at once).
+ */
+export interface RootAccess {
+  /**
+   * Why `url` must not be written now — one line naming its status and what was found there, e.g.
+   * `"empty: the deployment knows this root but it is empty and unmarked (an unmounted disk?)"` — or
+   * `undefined` when it may be written.
+   */
+  refusal(url: string): string | undefined;
+}
+
 /** What opening any engine takes (each engine's options extend this with its own). */
 export interface EngineOpenOptions {
   /** The assignment service, configured with this component's roots. */
@@ -59,6 +72,14 @@ export interface EngineOpenOptions {
   nodeId?: string;
   /** Deployment name written into root markers and checked by discovery. */
   deployment?: string;
+  /**
+   * Which roots may be written (see {@link RootAccess}). When given, the engine never writes a root
+   * marker (the deployment layer of `@proximadb/discovery` owns them) and every write path — placing a
+   * collection, staging, committing, dropping, the engines' own appends and deletes — refuses a root it
+   * names with core's `RootOfflineError`. When absent, a root the discovery report does not show `online`
+   * is never written, and markers are ensured on first placement as before.
+   */
+  rootAccess?: RootAccess;
   /**
    * Staging files of OTHER nodes are removed at open only when older than this many milliseconds
    * (default one hour): another node sharing the root may still be writing them. This node's own
@@ -74,6 +95,9 @@ export interface EngineOpenOptions {
    * to the config): each gets its identity marker at open and is online, empty. A missing root that a
    * sibling's marker lists (or `expectedMarkers` names) is never created: it may be an unmounted disk.
    * Default false: a missing root stays offline.
+   * @deprecated A node initialises roots through the deployment layer of `@proximadb/discovery`
+   * (`prepareDeployment`: every marker lists every root), which never re-creates a lost disk, and opens
+   * its engines with {@link rootAccess}.
    */
   createMissingRoots?: boolean;
   /** Clock (tests). */

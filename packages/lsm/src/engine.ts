@@ -238,6 +238,7 @@ export class LsmEngine implements StorageEngine {
           cache: this.#cache,
           stage: (name) => this.#base.stage(collection, name),
           commit: (staged, finalName) => this.#base.commit(staged, finalName),
+          assertWritable: () => this.#base.assertWritable(location),
         },
         this.#tuning,
       );

@@ -25,6 +25,8 @@ export interface TreeStorage {
   readonly cache: BlockCache;
   stage(name: string): Promise<StagedFile>;
   commit(staged: StagedFile, finalName: string): Promise<string>;
+  /** Throws (core's RootOfflineError) when the root may not be written now; called before deletes. */
+  assertWritable?(): void;
 }
 
 /** A snapshot of a tree's shape, for tests, metrics and operators. */
@@ -468,6 +470,7 @@ export class LsmTree {
         while (this.#readers === 0 && this.#shape.garbage.length > 0) {
           const t = this.#shape.garbage[0] as SSTable; // oldest first
           await t.close();
+          this.storage.assertWritable?.();
           await this.#namespace(() => this.storage.fs.delete(t.key));
           this.#shape = this.#shape.apply({ deleted: [t] });
         }

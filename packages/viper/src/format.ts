@@ -4,10 +4,14 @@
  * | column     | Arrow type                           | Parquet                     |
  * |------------|--------------------------------------|-----------------------------|
  * | `id`       | Utf8, not null                       | BYTE_ARRAY (UTF8)           |
- * | `vector`   | FixedSizeList<dim, Float32>, not null | LIST of FLOAT              |
- * | `metadata` | Utf8 (JSON text), nullable            | BYTE_ARRAY (UTF8)          |
  * | `sequence` | Int64, not null                      | INT64                       |
  * | `deleted`  | Bool, not null                       | BOOLEAN                     |
+ * | `metadata` | Utf8 (JSON text), nullable            | BYTE_ARRAY (UTF8)          |
+ * | `vector`   | FixedSizeList<dim, Float32>, not null | LIST of FLOAT              |
+ *
+ * The key columns come first, so one row group's keys are one contiguous byte range (what the id index
+ * reads at a collection's first read). Readers find columns by name: files written with the earlier
+ * order (`id, vector, metadata, sequence, deleted`) read the same.
  *
  * The dimension is in the schema (the fixed-size list) and in the key-value metadata
  * (`proximadb.viper.dimension`), so a restart learns it from any file alone.
@@ -90,10 +94,10 @@ function schemaFor(dimension: number): arrow.Schema {
   return new arrow.Schema(
     [
       new arrow.Field("id", new arrow.Utf8(), false),
-      new arrow.Field("vector", new arrow.FixedSizeList(dimension, item), false),
-      new arrow.Field("metadata", new arrow.Utf8(), true),
       new arrow.Field("sequence", new arrow.Int64(), false),
       new arrow.Field("deleted", new arrow.Bool(), false),
+      new arrow.Field("metadata", new arrow.Utf8(), true),
+      new arrow.Field("vector", new arrow.FixedSizeList(dimension, item), false),
     ],
     new Map([
       [FORMAT_KEY, FORMAT_VERSION],
@@ -106,6 +110,26 @@ function schemaFor(dimension: number): arrow.Schema {
 export interface EncodeOptions {
   /** Parquet compression of every column. Default SNAPPY. */
   readonly compression?: pw.Compression;
+  /** Rows per row group (the unit a point read fetches). Default: all rows in one group. */
+  readonly rowGroupRows?: number;
+  /** Upper bound of a data page in bytes (the unit a point read decodes). Default {@link DEFAULT_PAGE_BYTES}. */
+  readonly pageBytes?: number;
+}
+
+/** Default data page size: a point read decompresses one page of the vector column, about 16 vectors of dim 128. */
+export const DEFAULT_PAGE_BYTES = 8 * 1024;
+
+/** Default target size of a row group: what one point read fetches (about 120 records of dim 128). */
+export const DEFAULT_ROW_GROUP_BYTES = 64 * 1024;
+
+/** Rows per row group so that one group of these records holds about `rowGroupBytes` (before compression). */
+export function rowGroupRowsFor(rowGroupBytes: number, columns: RecordColumns): number {
+  const n = columns.ids.length;
+  let text = 0;
+  for (let i = 0; i < n; i++) text += (columns.ids[i] as string).length + (columns.metadata[i]?.length ?? 0);
+  // Per row: the floats, the id and metadata text with their 4-byte lengths, 8 bytes of sequence, a bit.
+  const perRow = columns.dimension * 4 + (n === 0 ? 0 : text / n) + 17;
+  return Math.max(1, Math.floor(rowGroupBytes / perRow));
 }
 
 /** Encodes record versions as one Parquet file (a buffer). Rows are written in the given order. */
@@ -115,9 +139,12 @@ export function encodeParquet(columns: RecordColumns, options: EncodeOptions = {
   const schema = schemaFor(dimension);
   const seq = new BigInt64Array(n);
   for (let i = 0; i < n; i++) seq[i] = BigInt(columns.sequences[i] as number);
-  const vectorType = schema.fields[1]?.type as arrow.FixedSizeList<arrow.Float32>;
+  const vectorType = schema.fields[4]?.type as arrow.FixedSizeList<arrow.Float32>;
   const children = [
     utf8Data(columns.ids),
+    arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: seq }),
+    boolData(columns.deleted),
+    utf8Data(columns.metadata),
     arrow.makeData({
       type: vectorType,
       length: n,
@@ -129,9 +156,6 @@ export function encodeParquet(columns: RecordColumns, options: EncodeOptions = {
         data: columns.vectors,
       }),
     }),
-    utf8Data(columns.metadata),
-    arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: seq }),
-    boolData(columns.deleted),
   ];
   const batch = new arrow.RecordBatch(
     schema,
@@ -142,7 +166,10 @@ export function encodeParquet(columns: RecordColumns, options: EncodeOptions = {
   const props = new pw.WriterPropertiesBuilder()
     .setCompression(options.compression ?? pw.Compression.SNAPPY)
     .setDictionaryEnabled(false)
-    .setMaxRowGroupSize(Math.max(1, n))
+    .setMaxRowGroupSize(Math.max(1, Math.min(n, options.rowGroupRows ?? n)))
+    .setDataPageSizeLimit(options.pageBytes ?? DEFAULT_PAGE_BYTES)
+    // Statistics would only grow the footer (and every page header): VIPER finds rows by its id index.
+    .setStatisticsEnabled(pw.EnabledStatistics.None)
     .setKeyValueMetadata(
       new Map([
         [FORMAT_KEY, FORMAT_VERSION],

@@ -1,12 +1,11 @@
 export {
   ViperEngine,
   type ViperEngineOptions,
-  type VectorRecord,
-  type StoredRecord,
   type FlushResult,
   type CompactOptions,
   type CompactResult,
 } from "./viper-engine.js";
+export type { StoredRecord, VectorRecord } from "./records.js";
 export { ViperError, isViperError, type ViperErrorKind } from "./errors.js";
 export {
   type DataFile,
@@ -21,6 +20,8 @@ export {
   type RecordColumns,
   type KeyColumns,
   type EncodeOptions,
+  DEFAULT_PAGE_BYTES,
+  DEFAULT_ROW_GROUP_BYTES,
   DIMENSION_KEY,
   FORMAT_KEY,
   FORMAT_VERSION,

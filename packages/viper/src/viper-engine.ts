@@ -2,7 +2,7 @@ import {
   ClosedError,
   type CollectionId,
   type ComponentType,
-  type FileSystem,
+  DataCorruptionError,
   InvalidArgumentError,
   listAll,
   parseCollectionId,
@@ -16,7 +16,13 @@ import {
 } from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
-import { type KeyColumns, type RecordColumns, decodeKeys, decodeParquet, encodeParquet } from "./format.js";
+import {
+  DEFAULT_ROW_GROUP_BYTES,
+  type RecordColumns,
+  decodeParquet,
+  encodeParquet,
+  rowGroupRowsFor,
+} from "./format.js";
 import {
   type DataFile,
   type LiveSet,
@@ -24,33 +30,21 @@ import {
   compactedFileName,
   flushFileName,
   liveSet,
+  parseDataFileName,
 } from "./layout.js";
-
-/** A record as written: the newest version of an id wins; `deleted: true` is a tombstone. */
-export interface VectorRecord {
-  /** Record id (non-empty). */
-  readonly id: string;
-  /** The vector; its length must equal the collection's dimension. May be omitted for a tombstone. */
-  readonly vector?: Float32Array | readonly number[];
-  /** A JSON object stored as JSON text. */
-  readonly metadata?: Record<string, unknown> | null;
-  /** Marks the record deleted (a tombstone hides every older version). */
-  readonly deleted?: boolean;
-}
-
-/** A live record as read back. */
-export interface StoredRecord {
-  readonly id: string;
-  readonly vector: Float32Array;
-  readonly metadata: Record<string, unknown> | null;
-  /** Sequence of the flush that wrote this version. */
-  readonly sequence: number;
-}
+import { LiveFiles, type WrittenFile } from "./live-files.js";
+import { PartBuffer, type StoredRecord, type VectorRecord, rowOf, toColumns } from "./records.js";
+import { type FileLayout, layoutOf, readLayout } from "./row-groups.js";
 
 /** Options of {@link ViperEngine.open}: the shared engine options plus VIPER's own. */
 export interface ViperEngineOptions extends EngineOpenOptions {
   /** Parquet compression codec (parquet-wasm's `Compression`). Default SNAPPY. */
   readonly compression?: Compression;
+  /**
+   * Target size of a Parquet row group in bytes (before compression): what one `get` reads. Default 64 KiB
+   * (about 120 records of dimension 128). Smaller groups make reads cheaper and footers larger.
+   */
+  readonly rowGroupBytes?: number;
 }
 
 /** What {@link ViperEngine.flush} wrote. */
@@ -93,17 +87,14 @@ export interface CompactResult {
 
 const DEFAULT_TARGET_BYTES = 128 * 1024 * 1024;
 
-interface Winner {
-  file: number;
-  row: number;
-  sequence: number;
-  deleted: boolean;
-}
-
 /**
  * VIPER: a collection's vectors as Parquet files in the collection's assigned storage root.
  * Flushes and compactions are staged under `<id>/_staging/` and committed by same-root moves to
  * `<id>/vectors/`; which files are live is derived from their names alone (see the README).
+ *
+ * Reads by id go through an in-memory index per collection (id → file, row), built from a listing and
+ * the files' key columns at the collection's first read and kept up to date by this process's flushes
+ * and compactions: a `get` is one ranged read of one row group, with no listing.
  *
  * One writer per collection: flushes and compactions of one collection are serialised in this process;
  * two processes must not write the same collection.
@@ -118,25 +109,36 @@ export class ViperEngine implements StorageEngine {
   /** Placement map, staging and commits. */
   readonly #base: EngineBase;
   readonly #compression: Compression | undefined;
+  readonly #rowGroupBytes: number;
   readonly #dimensions = new Map<CollectionId, number>();
   readonly #locks = new Map<CollectionId, Promise<unknown>>();
   readonly #lastSequence = new Map<CollectionId, number>();
+  /** Reads in progress per collection: while any runs, no file of the collection is deleted. */
   readonly #readers = new Map<CollectionId, number>();
+  /** The live files and id index of each collection read since open. */
+  readonly #live = new Map<CollectionId, LiveFiles>();
+  /** Replaced live-file sets whose readers close when the collection's reads in progress end. */
+  readonly #retired = new Map<CollectionId, LiveFiles[]>();
   #closed = false;
 
-  private constructor(base: EngineBase, compression: Compression | undefined) {
+  private constructor(base: EngineBase, compression: Compression | undefined, rowGroupBytes: number) {
     this.#base = base;
     this.#compression = compression;
+    this.#rowGroupBytes = rowGroupBytes;
   }
 
   /**
    * Opens VIPER: discovery over its roots (unless `report` is given), placement map, stale staging removed.
-   * @throws whatever {@link EngineBase.open} throws
+   * @throws InvalidArgumentError for a `rowGroupBytes` that is not a positive number; whatever
+   *   {@link EngineBase.open} throws
    */
   static async open(options: ViperEngineOptions): Promise<ViperEngine> {
-    const { compression, ...rest } = options;
+    const { compression, rowGroupBytes = DEFAULT_ROW_GROUP_BYTES, ...rest } = options;
+    if (!(Number.isFinite(rowGroupBytes) && rowGroupBytes > 0)) {
+      throw new InvalidArgumentError(`rowGroupBytes must be a positive number (got ${rowGroupBytes})`);
+    }
     const base = await EngineBase.open({ ...rest, component: "viper" });
-    return new ViperEngine(base, compression);
+    return new ViperEngine(base, compression, rowGroupBytes);
   }
 
   /** The discovery report the placement map was rebuilt from. */
@@ -197,6 +199,8 @@ export class ViperEngine implements StorageEngine {
   async dimension(id: string): Promise<number | undefined> {
     const location = this.locate(id);
     if (!location) return undefined;
+    const cached = this.#dimensions.get(location.collection);
+    if (cached !== undefined) return cached;
     return this.#dimensionOf(location, await this.#list(location));
   }
 
@@ -228,71 +232,79 @@ export class ViperEngine implements StorageEngine {
     });
   }
 
-  /** The newest live version of one record, or undefined when absent or deleted. */
+  /**
+   * The newest live version of one record, or undefined when absent or deleted. The first read of a
+   * collection builds its id index (a listing plus the key columns of its files); after that a get is one
+   * ranged read of the row group holding the record, and no listing.
+   * @throws DataCorruptionError when the file the index points at does not hold the record
+   */
   async get(id: string, recordId: string): Promise<StoredRecord | undefined> {
     const location = this.locate(id);
     if (!location) return undefined;
-    return this.#reading(location.collection, () => this.#get(location, recordId));
+    return this.#reading(location.collection, async () => {
+      const live = await this.#liveFiles(location);
+      const hit = live.index.lookup(recordId);
+      if (!hit) return undefined;
+      const row = await live.readRow(hit.file, hit.row);
+      if (row.id !== recordId || row.deleted) {
+        throw new DataCorruptionError(
+          `${hit.file.file.key}: row ${hit.row} holds ${JSON.stringify(row.id)}, not the indexed record`,
+          { key: hit.file.file.key },
+        );
+      }
+      return {
+        id: row.id,
+        vector: row.vector,
+        metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+        sequence: row.sequence,
+      };
+    });
   }
 
-  async #get(location: CollectionLocation, recordId: string): Promise<StoredRecord | undefined> {
-    const { live } = await this.#list(location);
-    // Live sets never overlap, and ids are unique within a set: the newest file holding the id wins.
-    for (let i = live.length - 1; i >= 0; i--) {
-      const file = live[i] as DataFile;
-      const bytes = await location.fs.read(file.key);
-      const keys = decodeKeys(bytes, file.key);
-      let row = -1;
-      let best = -1;
-      for (let r = 0; r < keys.ids.length; r++) {
-        if (keys.ids[r] === recordId && (keys.sequences[r] as number) > best) {
-          row = r;
-          best = keys.sequences[r] as number;
-        }
-      }
-      if (row < 0) continue;
-      if (keys.deleted[row]) return undefined;
-      return rowOf(decodeParquet(bytes, file.key), row);
-    }
-    return undefined;
+  /**
+   * True when the collection holds a live version of the record (answered from the id index: no file
+   * read once the collection's index is built).
+   */
+  async has(id: string, recordId: string): Promise<boolean> {
+    const location = this.locate(id);
+    if (!location) return false;
+    return this.#reading(location.collection, async () =>
+      (await this.#liveFiles(location)).index.has(recordId),
+    );
   }
 
   /**
    * Every live record (newest version of each id, tombstones hidden), file by file. Memory holds the
-   * key index of the collection plus one file.
+   * collection's id index, the list of rows to copy, and one file.
    */
   async *scan(id: string): AsyncGenerator<StoredRecord> {
     const location = this.locate(id);
     if (!location) return;
     const collection = location.collection;
-    // A reader keeps the files of its listing from being deleted by a compaction of this process.
-    this.#readers.set(collection, (this.#readers.get(collection) ?? 0) + 1);
+    // A reader keeps the files it reads from being deleted by a compaction of this process.
+    this.#enter(collection);
     try {
-      const { live } = await this.#list(location);
-      const { winners } = await this.#winners(location.fs, live);
-      const perFile = rowsPerFile(winners, live.length);
-      for (let f = 0; f < live.length; f++) {
-        const rows = perFile[f] as number[];
+      const live = await this.#liveFiles(location);
+      // A snapshot: later flushes add files to the index, a compaction replaces it.
+      const files = [...live.index.files];
+      const perFile = live.index.rowsPerFile();
+      for (let f = 0; f < files.length; f++) {
+        const rows = perFile[f] as Int32Array;
         if (rows.length === 0) continue;
-        const file = live[f] as DataFile;
-        const cols = decodeParquet(await location.fs.read(file.key), file.key);
+        const { key } = (files[f] as (typeof files)[number]).file;
+        const cols = decodeParquet(await location.fs.read(key), key);
         for (const row of rows) yield rowOf(cols, row);
       }
     } finally {
-      this.#readers.set(collection, (this.#readers.get(collection) ?? 1) - 1);
+      await this.#leave(collection);
     }
   }
 
-  /** Number of live records. */
+  /** Number of live records (from the id index). */
   async count(id: string): Promise<number> {
     const location = this.locate(id);
     if (!location) return 0;
-    return this.#reading(location.collection, async () => {
-      const { winners } = await this.#winners(location.fs, (await this.#list(location)).live);
-      let n = 0;
-      for (const w of winners.values()) if (!w.deleted) n++;
-      return n;
-    });
+    return this.#reading(location.collection, async () => (await this.#liveFiles(location)).index.count);
   }
 
   /** The collection's data files as the listing shows them: live, garbage and foreign keys. */
@@ -332,27 +344,29 @@ export class ViperEngine implements StorageEngine {
       let set = await this.#list(location);
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
+        this.#base.assertWritable(location);
         await location.fs.deleteMany(set.garbage.map((f) => f.key));
         set = { ...set, garbage: [] };
       }
-      const { live } = set;
-      const sets = new Set(live.map((f) => `${f.lo}:${f.hi}:${f.generation}`));
+      const sets = new Set(set.live.map((f) => `${f.lo}:${f.hi}:${f.generation}`));
       if (sets.size <= 1) return { ...empty, garbageRemoved };
       const dimension = (await this.#dimensionOf(location, set)) as number;
-      const lo = Math.min(...live.map((f) => f.lo));
-      const hi = Math.max(...live.map((f) => f.hi));
+      const lo = Math.min(...set.live.map((f) => f.lo));
+      const hi = Math.max(...set.live.map((f) => f.hi));
       const generation = set.nextGeneration;
 
-      // Pass 1: key columns only, to pick the newest version of every id.
-      const { winners, rows: fileRowCounts } = await this.#winners(location.fs, live);
-      const perFile = rowsPerFile(winners, live.length);
+      // Pass 1: the id index (built now from the listing if this process has none) names the newest
+      // version of every id.
+      const index = (await this.#loadLive(location, set)).index;
+      const live = index.files.map((f) => f.file);
+      const perFile = index.rowsPerFile();
       let rowsIn = 0;
       let totalRows = 0;
       let estimated = 0;
       for (let f = 0; f < live.length; f++) {
         const file = live[f] as DataFile;
-        const kept = (perFile[f] as number[]).length;
-        const fileRows = fileRowCounts[f] as number;
+        const kept = (perFile[f] as Int32Array).length;
+        const fileRows = (index.files[f] as (typeof index.files)[number]).layout.rows;
         rowsIn += fileRows;
         totalRows += kept;
         estimated += fileRows === 0 ? 0 : (file.size * kept) / fileRows;
@@ -361,18 +375,19 @@ export class ViperEngine implements StorageEngine {
       const rowsPerPart = Math.max(1, Math.ceil(totalRows / parts));
 
       // Pass 2: copy the winning rows, part by part, into staging.
-      const staged: { file: StagedFile; bytes: number }[] = [];
+      const staged: { file: StagedFile; bytes: number; layout: FileLayout; ids: string[] }[] = [];
       let buffer = new PartBuffer(dimension, Math.min(rowsPerPart, totalRows));
       const emit = async () => {
         const part = staged.length + 1;
-        const bytes = encodeParquet(buffer.columns(), this.#options());
+        const columns = buffer.columns();
+        const bytes = this.#encode(columns);
         const s = await this.#base.stage(collection, `compact-g${generation}-${part}`);
         await s.fs.write(s.key, bytes, { durable: true });
-        staged.push({ file: s, bytes: bytes.byteLength });
+        staged.push({ file: s, bytes: bytes.byteLength, layout: layoutOf(s.key, bytes), ids: buffer.ids });
         buffer = new PartBuffer(dimension, Math.min(rowsPerPart, totalRows - staged.length * rowsPerPart));
       };
       for (let f = 0; f < live.length; f++) {
-        const rows = perFile[f] as number[];
+        const rows = perFile[f] as Int32Array;
         if (rows.length === 0) continue;
         const file = live[f] as DataFile;
         const cols = decodeParquet(await location.fs.read(file.key), file.key);
@@ -385,15 +400,23 @@ export class ViperEngine implements StorageEngine {
       // Commit: the set is live only once its last part is in place; until then the inputs are. Names are
       // given only now, so the part count in them is the number of parts actually written.
       const outputs: string[] = [];
+      const written: WrittenFile[] = [];
       for (let i = 0; i < staged.length; i++) {
         const name = compactedFileName(lo, hi, generation, i + 1, staged.length);
-        const { file } = staged[i] as { file: StagedFile };
-        outputs.push(await this.#base.commit(file, `${VECTORS_DIR}/${name}`, { overwrite: false }));
+        const s = staged[i] as (typeof staged)[number];
+        const key = await this.#base.commit(s.file, `${VECTORS_DIR}/${name}`, { overwrite: false });
+        outputs.push(key);
+        written.push({ file: dataFile(key, name, s.bytes), layout: s.layout.renamed(key), ids: s.ids });
       }
+      // Readers from here on see the new set; reads still in progress keep the old one.
+      await this.#replaceLive(collection, LiveFiles.fromWritten(location.fs, written));
       // The inputs are superseded now: deleting them is garbage collection, not part of the commit. While a
       // reader of this process is going through the old set they stay; the next compaction removes them.
       const inputsDeleted = !this.#readers.get(collection);
-      if (inputsDeleted) await location.fs.deleteMany(live.map((f) => f.key));
+      if (inputsDeleted) {
+        this.#base.assertWritable(location);
+        await location.fs.deleteMany(live.map((f) => f.key));
+      }
       return {
         compacted: true,
         generation,
@@ -413,16 +436,21 @@ export class ViperEngine implements StorageEngine {
   async drop(id: string): Promise<void> {
     const collection = parseCollectionId(id);
     await this.#exclusive(collection, async () => {
+      await this.#replaceLive(collection, undefined);
       await this.#base.drop(collection);
       this.#dimensions.delete(collection);
       this.#lastSequence.delete(collection);
     });
   }
 
-  /** Waits for in-flight writes and closes the roots' file systems. */
+  /** Waits for in-flight writes, closes the readers kept on data files and the roots' file systems. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#locks.values()]);
+    const all = [...this.#live.values(), ...[...this.#retired.values()].flat()];
+    this.#live.clear();
+    this.#retired.clear();
+    await Promise.allSettled(all.map((l) => l.close()));
     await this.#base.close();
   }
 
@@ -430,17 +458,68 @@ export class ViperEngine implements StorageEngine {
     if (this.#closed) throw new ClosedError("viper engine");
   }
 
-  async #reading<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
+  #enter(collection: CollectionId): void {
     this.#readers.set(collection, (this.#readers.get(collection) ?? 0) + 1);
+  }
+
+  async #leave(collection: CollectionId): Promise<void> {
+    const left = (this.#readers.get(collection) ?? 1) - 1;
+    this.#readers.set(collection, left);
+    if (left > 0) return;
+    const retired = this.#retired.get(collection);
+    if (!retired) return;
+    this.#retired.delete(collection);
+    await Promise.allSettled(retired.map((l) => l.close()));
+  }
+
+  async #reading<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
+    this.#enter(collection);
     try {
       return await fn();
     } finally {
-      this.#readers.set(collection, (this.#readers.get(collection) ?? 1) - 1);
+      await this.#leave(collection);
     }
   }
 
-  #options() {
-    return this.#compression === undefined ? {} : { compression: this.#compression };
+  /** The collection's live files and id index, built on first use (serialised with its writes). */
+  #liveFiles(location: CollectionLocation): Promise<LiveFiles> {
+    const known = this.#live.get(location.collection);
+    if (known) return Promise.resolve(known);
+    return this.#exclusive(location.collection, () => this.#loadLive(location));
+  }
+
+  /**
+   * Inside the collection's lock: the live files as known, or built from a listing. Given the listing a
+   * writer just made, a known set that differs from it is rebuilt: the listing stays the truth.
+   */
+  async #loadLive(location: CollectionLocation, set?: LiveSet): Promise<LiveFiles> {
+    const collection = location.collection;
+    const known = this.#live.get(collection);
+    if (known && (set === undefined || sameKeys(known.index.keys(), set.live))) return known;
+    const listed = set ?? (await this.#list(location));
+    const built = await LiveFiles.load(location.fs, listed.live);
+    await this.#replaceLive(collection, built);
+    return built;
+  }
+
+  /** Installs a collection's new live files (or none); the old set's readers close once no read uses them. */
+  async #replaceLive(collection: CollectionId, next: LiveFiles | undefined): Promise<void> {
+    const old = this.#live.get(collection);
+    if (next) this.#live.set(collection, next);
+    else this.#live.delete(collection);
+    if (!old || old === next) return;
+    if (this.#readers.get(collection)) {
+      const retired = this.#retired.get(collection) ?? [];
+      retired.push(old);
+      this.#retired.set(collection, retired);
+    } else await old.close();
+  }
+
+  #encode(columns: RecordColumns): Uint8Array {
+    return encodeParquet(columns, {
+      ...(this.#compression === undefined ? {} : { compression: this.#compression }),
+      rowGroupRows: rowGroupRowsFor(this.#rowGroupBytes, columns),
+    });
   }
 
   async #writeFlush(
@@ -452,12 +531,23 @@ export class ViperEngine implements StorageEngine {
     const collection = location.collection;
     const sequence = Math.max(set.nextSequence, (this.#lastSequence.get(collection) ?? 0) + 1);
     const columns = toColumns(collection, dimension, sequence, records);
-    const bytes = encodeParquet(columns, this.#options());
+    const bytes = this.#encode(columns);
     const name = flushFileName(sequence);
     const staged = await this.#base.stage(collection, `flush-${sequence}`);
     await staged.fs.write(staged.key, bytes, { durable: true });
     const key = await this.#base.commit(staged, `${VECTORS_DIR}/${name}`, { overwrite: false });
     this.#lastSequence.set(collection, sequence);
+    // The index follows the commit when it matched the listing this flush started from; otherwise it is
+    // dropped and rebuilt from a new listing at the next read.
+    const live = this.#live.get(collection);
+    if (live && sameKeys(live.index.keys(), set.live)) {
+      live.add({
+        file: dataFile(key, name, bytes.byteLength),
+        layout: layoutOf(key, bytes),
+        ids: columns.ids,
+        deleted: columns.deleted,
+      });
+    } else if (live) await this.#replaceLive(collection, undefined);
     return { key, sequence, records: columns.ids.length, bytes: bytes.byteLength };
   }
 
@@ -471,32 +561,12 @@ export class ViperEngine implements StorageEngine {
     if (cached !== undefined) return cached;
     const file = [...set.live].sort((a, b) => a.size - b.size)[0];
     if (!file) return undefined;
-    const dimension = decodeParquet(await location.fs.read(file.key), file.key).dimension;
-    this.#dimensions.set(location.collection, dimension);
-    return dimension;
-  }
-
-  /** Pass over the key columns of every live file: the newest version of each id, and each file's row count. */
-  async #winners(
-    fs: FileSystem,
-    live: readonly DataFile[],
-  ): Promise<{ winners: Map<string, Winner>; rows: number[] }> {
-    const winners = new Map<string, Winner>();
-    const rows: number[] = [];
-    for (let f = 0; f < live.length; f++) {
-      const file = live[f] as DataFile;
-      const keys: KeyColumns = decodeKeys(await fs.read(file.key), file.key);
-      rows.push(keys.ids.length);
-      for (let row = 0; row < keys.ids.length; row++) {
-        const id = keys.ids[row] as string;
-        const sequence = keys.sequences[row] as number;
-        const prev = winners.get(id);
-        if (prev === undefined || sequence >= prev.sequence) {
-          winners.set(id, { file: f, row, sequence, deleted: keys.deleted[row] === true });
-        }
-      }
-    }
-    return { winners, rows };
+    // The dimension is in every file's footer: no need to read more than the footer.
+    const layout = await readLayout(file.key, file.size, (offset, length) =>
+      location.fs.read(file.key, { offset, length }),
+    );
+    this.#dimensions.set(location.collection, layout.dimension);
+    return layout.dimension;
   }
 
   #exclusive<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
@@ -512,137 +582,13 @@ export class ViperEngine implements StorageEngine {
   }
 }
 
-/** Groups the live (non-deleted) winners by file, rows ascending. */
-function rowsPerFile(winners: Map<string, Winner>, files: number): number[][] {
-  const out: number[][] = Array.from({ length: files }, () => []);
-  for (const w of winners.values()) if (!w.deleted) (out[w.file] as number[]).push(w.row);
-  for (const rows of out) rows.sort((a, b) => a - b);
-  return out;
+/** A data file this process just committed, described as a listing would. */
+function dataFile(key: string, name: string, size: number): DataFile {
+  const parsed = parseDataFileName(name);
+  if (!parsed) throw new Error(`internal: ${name} is not a VIPER data file name`);
+  return { key, name, size, ...parsed };
 }
 
-function rowOf(cols: RecordColumns, row: number): StoredRecord {
-  const d = cols.dimension;
-  const meta = cols.metadata[row];
-  return {
-    id: cols.ids[row] as string,
-    vector: cols.vectors.slice(row * d, (row + 1) * d),
-    metadata: meta === null || meta === undefined ? null : (JSON.parse(meta) as Record<string, unknown>),
-    sequence: cols.sequences[row] as number,
-  };
-}
-
-class PartBuffer {
-  readonly ids: string[] = [];
-  readonly metadata: (string | null)[] = [];
-  readonly sequences: number[] = [];
-  vectors: Float32Array;
-  length = 0;
-
-  constructor(
-    readonly dimension: number,
-    capacity: number,
-  ) {
-    this.vectors = new Float32Array(Math.max(0, capacity) * dimension);
-  }
-
-  push(cols: RecordColumns, row: number): void {
-    const d = this.dimension;
-    if ((this.length + 1) * d > this.vectors.length) {
-      const grown = new Float32Array(Math.max(16, this.length * 2) * d);
-      grown.set(this.vectors);
-      this.vectors = grown;
-    }
-    this.vectors.set(cols.vectors.subarray(row * d, (row + 1) * d), this.length * d);
-    this.ids.push(cols.ids[row] as string);
-    this.metadata.push(cols.metadata[row] ?? null);
-    this.sequences.push(cols.sequences[row] as number);
-    this.length++;
-  }
-
-  columns(): RecordColumns {
-    return {
-      dimension: this.dimension,
-      ids: this.ids,
-      vectors: this.vectors.subarray(0, this.length * this.dimension),
-      metadata: this.metadata,
-      sequences: this.sequences,
-      deleted: new Array<boolean>(this.length).fill(false),
-    };
-  }
-}
-
-/** Validates a batch and lays it out as columns; the last version of a repeated id wins. */
-function toColumns(
-  collection: string,
-  dimension: number,
-  sequence: number,
-  records: readonly VectorRecord[],
-): RecordColumns {
-  const last = new Map<string, number>();
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    if (r === null || typeof r !== "object")
-      throw new ViperError("InvalidRecord", `record ${i} is not an object`, { collection });
-    if (typeof r.id !== "string" || r.id.length === 0) {
-      throw new ViperError("InvalidRecord", `record ${i} needs a non-empty string id`, { collection });
-    }
-    last.set(r.id, i);
-  }
-  const n = last.size;
-  const ids: string[] = [];
-  const metadata: (string | null)[] = [];
-  const deleted: boolean[] = [];
-  const vectors = new Float32Array(n * dimension);
-  let row = 0;
-  for (const i of [...last.values()].sort((a, b) => a - b)) {
-    const r = records[i] as VectorRecord;
-    const isDeleted = r.deleted === true;
-    const v = r.vector;
-    if (v === undefined) {
-      if (!isDeleted)
-        throw new ViperError("InvalidRecord", `record ${JSON.stringify(r.id)} has no vector`, { collection });
-    } else {
-      if (!(v instanceof Float32Array) && !Array.isArray(v)) {
-        throw new ViperError(
-          "InvalidRecord",
-          `record ${JSON.stringify(r.id)}: vector must be a Float32Array or an array of numbers`,
-          { collection },
-        );
-      }
-      if (v.length !== dimension) {
-        throw new ViperError(
-          "DimensionMismatch",
-          `record ${JSON.stringify(r.id)} has ${v.length} dimensions; collection ${collection} has ${dimension}`,
-          {
-            collection,
-          },
-        );
-      }
-      vectors.set(v, row * dimension);
-    }
-    let meta: string | null = null;
-    if (r.metadata !== undefined && r.metadata !== null) {
-      if (typeof r.metadata !== "object" || Array.isArray(r.metadata)) {
-        throw new ViperError(
-          "InvalidRecord",
-          `record ${JSON.stringify(r.id)}: metadata must be a JSON object`,
-          { collection },
-        );
-      }
-      try {
-        meta = JSON.stringify(r.metadata);
-      } catch (cause) {
-        throw new ViperError(
-          "InvalidRecord",
-          `record ${JSON.stringify(r.id)}: metadata is not serialisable as JSON`,
-          { collection, cause },
-        );
-      }
-    }
-    ids.push(r.id);
-    metadata.push(meta);
-    deleted.push(isDeleted);
-    row++;
-  }
-  return { dimension, ids, vectors, metadata, sequences: new Array<number>(n).fill(sequence), deleted };
+function sameKeys(keys: readonly string[], live: readonly DataFile[]): boolean {
+  return keys.length === live.length && keys.every((k, i) => k === (live[i] as DataFile).key);
 }

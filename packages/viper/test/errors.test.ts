@@ -36,6 +36,15 @@ describe("bad input gets a typed error and writes nothing", () => {
     }
   });
 
+  it("refuses a row-group size that is not a positive number before opening anything", async () => {
+    const roots = await memory.roots("viper", 1);
+    for (const rowGroupBytes of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const err = await openViper(roots, "node-a", { rowGroupBytes }).catch((e: unknown) => e);
+      expect(err, String(rowGroupBytes)).toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(await roots.keys(roots.urls[0] as string)).toEqual([]);
+  });
+
   it("reports a damaged data file as DataCorruptionError naming its key", async () => {
     const viper = await openViper(await memory.roots("viper", 1));
     try {

@@ -6,10 +6,28 @@ import { type VectorRecord, ViperEngine } from "../src/index.js";
 /** Roots VIPER can open: a RootSet from `@proximadb/testing-backends` (they survive engine restarts). */
 export type ViperRoots = Pick<RootSet, "urls" | "openFileSystem">;
 
+/** What {@link openViper} may change about the engine it opens. */
+export interface OpenViperOptions {
+  /** Wraps each root's file system (a counting or failing wrapper). */
+  readonly wrap?: (fs: FileSystem) => FileSystem;
+  /** VIPER's row-group target (small in tests, so files have many row groups). */
+  readonly rowGroupBytes?: number;
+}
+
 /** Opens VIPER over the roots with a fresh assignment service (a restart, as far as VIPER knows). */
-export async function openViper(roots: ViperRoots, nodeId = "node-a"): Promise<ViperEngine> {
+export async function openViper(
+  roots: ViperRoots,
+  nodeId = "node-a",
+  options: OpenViperOptions = {},
+): Promise<ViperEngine> {
   const service = new AssignmentService({ components: { viper: { roots: roots.urls } } });
-  return ViperEngine.open({ service, openFileSystem: (r) => roots.openFileSystem(r), nodeId });
+  const wrap = options.wrap ?? ((fs: FileSystem) => fs);
+  return ViperEngine.open({
+    service,
+    openFileSystem: (r) => wrap(roots.openFileSystem(r)),
+    nodeId,
+    ...(options.rowGroupBytes === undefined ? {} : { rowGroupBytes: options.rowGroupBytes }),
+  });
 }
 
 /** `count` records `<prefix>-<i>` with vectors derived from `seed`. */

@@ -268,6 +268,7 @@ export class WriteAheadLog implements StorageEngine {
       if (next.first <= upTo + 1 && log.active?.info !== seg) doomed.push(seg);
     }
     if (doomed.length === 0) return 0;
+    this.#base.assertWritable(log.location);
     await log.location.fs.deleteMany(doomed.map((s) => s.key));
     log.segments = log.segments.filter((s) => !doomed.includes(s));
     return doomed.length;
@@ -363,13 +364,10 @@ export class WriteAheadLog implements StorageEngine {
       const decoded = last.codec.scan(bytes);
       if (decoded.lastSequence !== undefined) nextSequence = Math.max(nextSequence, decoded.lastSequence + 1);
       if (decoded.failure) {
-        const truncated = await this.#cutTail(
-          fs,
-          last,
-          decoded.validBytes,
-          decoded.headerBytes,
-          decoded.records,
-        );
+        // A root that may not be written keeps its tail as it is (replays skip it all the same).
+        const truncated = this.#writable(location)
+          ? await this.#cutTail(fs, last, decoded.validBytes, decoded.headerBytes, decoded.records)
+          : "kept";
         if (truncated === "deleted") segments.pop();
         this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
       }
@@ -456,6 +454,8 @@ export class WriteAheadLog implements StorageEngine {
   }
 
   async #write(log: CollectionLog, records: EncodableRecord[]): Promise<void> {
+    // The root may have gone offline since the log was placed: nothing is written into it then.
+    this.#base.assertWritable(log.location);
     const fs = log.location.fs;
     const codec = CODECS[this.encoding];
     const first = (records[0] as EncodableRecord).sequence;
@@ -510,6 +510,15 @@ export class WriteAheadLog implements StorageEngine {
     }
     active.size = before + data.length;
     active.records += records.length;
+  }
+
+  #writable(location: CollectionLocation): boolean {
+    try {
+      this.#base.assertWritable(location);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #assertOpen(): void {

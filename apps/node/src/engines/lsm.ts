@@ -3,7 +3,7 @@ import { LsmEngine } from "@proximadb/lsm";
 import type { WalEntry } from "@proximadb/wal";
 import type { RecordOutput } from "../collection.js";
 import type { ComponentStore } from "./component-store.js";
-import type { FrozenRecords, RecordEngine, RecordEngineOptions } from "./registry.js";
+import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./registry.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -74,6 +74,13 @@ class LsmRecords implements RecordEngine {
     if (!value) return undefined;
     const { vector, metadata } = decodeLsmValue(value);
     return { id: recordId, vector: Array.from(vector), metadata: metadata as Record<string, unknown> | null };
+  }
+
+  async *scan(id: CollectionId): AsyncGenerator<ScannedRecord> {
+    for await (const { key, value } of this.#lsm.scan(id)) {
+      const { vector, metadata } = decodeLsmValue(value);
+      yield { id: decoder.decode(key), vector, metadata: metadata as Record<string, unknown> | null };
+    }
   }
 
   freeze(id: CollectionId): FrozenRecords {

@@ -1,9 +1,17 @@
 import type { AssignmentService, AssignmentStore, ComponentType, FileSystem } from "@proximadb/core";
-import type { DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
-import { EngineBase, type EngineOpenOptions } from "@proximadb/engine";
+import { type DiscoveryEvent, type DiscoveryReport, assessRoots } from "@proximadb/discovery";
+import { EngineBase, type EngineOpenOptions, type RootAccess } from "@proximadb/engine";
 import { WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
 import type { NodeConfig } from "../config.js";
+import {
+  type NodeDeployment,
+  RootHealth,
+  applyToReports,
+  assessedEvents,
+  configuredRoots,
+  prepareNodeDeployment,
+} from "../deployment.js";
 import type { NodeMetrics } from "../metrics.js";
 import {
   type OpenRoots,
@@ -13,21 +21,26 @@ import {
   openRoots,
   reportRoots,
 } from "../startup.js";
+import { CollectionCatalog } from "../catalog.js";
 import type { ComponentStore } from "./component-store.js";
+import { NodeSearch, openIndexEngine } from "./index-component.js";
 import { EngineRegistry } from "./registry.js";
 
 /** The node's open engines: the WAL and every other component, in one registry. */
 export interface NodeEngines {
   readonly wal: WriteAheadLog;
   readonly registry: EngineRegistry;
+  /** Search and the index upkeep around the record engines. */
+  readonly search: NodeSearch;
   /** Syncs and closes the WAL, then every other engine. */
   close(): Promise<void>;
 }
 
 /**
- * Opens every engine over the roots discovery listed: the WAL, the record engines, metadata and (when
- * configured) index. First start: absent roots nobody expects are created with their marker; a lost disk
- * never is. What opened is closed again when a later engine fails to open.
+ * Opens every engine over the roots discovery listed (with the deployment's statuses folded in): the WAL,
+ * the record engines, metadata and (when configured) index. No engine creates a root or writes a marker:
+ * the deployment layer did that, and `rootAccess` keeps every write off a root that is not online. What
+ * opened is closed again when a later engine fails to open.
  */
 export async function openEngines(o: {
   config: NodeConfig;
@@ -35,14 +48,15 @@ export async function openEngines(o: {
   roots: OpenRoots;
   discovered: Partial<Record<ComponentType, DiscoveryReport>>;
   logger: Logger;
+  rootAccess: RootAccess;
 }): Promise<NodeEngines> {
-  const { config, service, roots, discovered, logger } = o;
+  const { config, service, roots, discovered, logger, rootAccess } = o;
   const options = (component: ComponentType): EngineOpenOptions => ({
     service,
     openFileSystem: (root: { url: string }) => roots.byUrl.get(root.url) as FileSystem,
     nodeId: config.server.nodeId,
     report: discovered[component] as DiscoveryReport,
-    createMissingRoots: true,
+    rootAccess,
   });
   const opened: { close(): Promise<unknown> }[] = [];
   const base = async (component: ComponentType) => {
@@ -61,13 +75,22 @@ export async function openEngines(o: {
     opened.push(wal);
     const records = await EngineRegistry.openRecordEngines((kind) => ({ ...options(kind), config }));
     opened.push(...records);
-    const others: ComponentStore[] = [wal, await base("metadata")];
-    if (config.components.index) others.push(await base("index"));
-    const registry = new EngineRegistry(records, others);
+    const metadata = await base("metadata");
+    const others: ComponentStore[] = [wal, metadata];
+    const index = config.components.index ? await openIndexEngine(options("index"), config) : undefined;
+    if (index) opened.push(index);
+    if (index) others.push(index);
+    const search = new NodeSearch({ index, catalog: new CollectionCatalog(metadata), logger });
+    const registry = new EngineRegistry(
+      records.map((r) => search.wrap(r)),
+      others,
+    );
     return {
       wal,
       registry,
+      search,
       close: async () => {
+        await search.close();
         await wal.sync();
         await wal.close();
         for (const c of [...records, ...others.slice(1)]) await c.close();
@@ -86,7 +109,7 @@ export interface StorageNodeOptions {
   readonly metrics?: NodeMetrics;
   /** Discovery progress (progress bar or lines). */
   readonly onDiscoveryEvent?: (e: DiscoveryEvent) => void;
-  /** Discovery finished (before roots are initialised and engines open). */
+  /** Discovery finished (after the deployment was prepared, before the engines open). */
   readonly onDiscovered?: (reports: Partial<Record<ComponentType, DiscoveryReport>>) => void;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -97,12 +120,18 @@ export interface OpenedStorage extends NodeEngines {
   readonly service: AssignmentService;
   /** Roots created (marker written) at this open. */
   readonly initializedRoots: string[];
+  /** The deployment as found (and prepared) at this open. */
+  readonly deployment: NodeDeployment;
+  /** Which roots may be written now (kept current by its re-probe). */
+  readonly health: RootHealth;
 }
 
 /**
- * The start-up sequence up to recovery: the assignment store and service, every root's file system,
- * discovery of every component once, then the engines (first-start initialisation of missing roots, never
- * of a root a sibling's marker vouches for). `lap` is told when discovery and the engines are done.
+ * The start-up sequence up to recovery: the assignment store and service, every root's file system, the
+ * deployment (markers read and assessed; a first start initialises, new empty roots join; `serve` refuses
+ * with a `DeploymentError` when a known root is not configured), discovery of every component once with
+ * the deployment's statuses folded in (offline roots hold nothing), then the engines. `lap` is told when
+ * discovery and the engines are done.
  */
 export async function openStorage(
   o: StorageNodeOptions,
@@ -115,19 +144,35 @@ export async function openStorage(
   try {
     await service.load();
     roots = await openRoots(config, o.env);
-    const discovered = await discoverComponents(roots, o.onDiscoveryEvent);
+    const open = roots;
+    const deployment = await prepareNodeDeployment(open, config, {
+      logger,
+      ...(o.env ? { env: o.env } : {}),
+    });
+    const { assessment } = deployment;
+    const events = assessedEvents(assessment, o.onDiscoveryEvent);
+    const discovered = applyToReports(await discoverComponents(open, events), assessment);
     o.onDiscovered?.(discovered);
     lap("discovery");
-    const engines = await openEngines({ config, service, roots, discovered, logger });
+    const expected = assessment.deployment === undefined ? {} : { expectedDeployment: assessment.deployment };
+    const health = new RootHealth(assessment, {
+      service,
+      logger,
+      probe: () => assessRoots(configuredRoots(open), expected),
+    });
+    const engines = await openEngines({ config, service, roots, discovered, logger, rootAccess: health });
     lap("engines");
-    const initializedRoots = reportRoots(engines.registry.reports(), discovered, logger, o.metrics);
+    reportRoots(engines.registry.reports(), logger, o.metrics);
     o.metrics?.watchAssignments(service);
     return {
       ...engines,
       store,
       service,
-      initializedRoots,
+      initializedRoots: deployment.initialized,
+      deployment,
+      health,
       close: async () => {
+        await health.stop();
         await engines.close();
         service.close();
         await store.close?.();

@@ -36,6 +36,11 @@ export interface RecordEngine {
   apply(id: CollectionId, first: number, entries: readonly WalEntry[]): Promise<void>;
   /** The newest version of a record (memory first, then files), or undefined when absent or deleted. */
   get(id: CollectionId, recordId: string): Promise<RecordOutput | undefined>;
+  /**
+   * Every live record in the engine's files (LSM: its memtable too; VIPER's buffer is not included), for
+   * an index rebuild and exact search. Newer versions may still be in memory.
+   */
+  scan(id: CollectionId): AsyncIterable<ScannedRecord>;
   /** Takes what memory holds for a flush. Called with appends held, so it is exactly what was applied. */
   freeze(id: CollectionId): FrozenRecords;
   /** Merges the collection's files. */
@@ -46,6 +51,13 @@ export interface RecordEngine {
   drop(id: CollectionId): Promise<void>;
   /** Closes the engine without flushing (the WAL holds what memory held). */
   close(): Promise<void>;
+}
+
+/** A record as {@link RecordEngine.scan} yields it. */
+export interface ScannedRecord {
+  readonly id: string;
+  readonly vector: Float32Array;
+  readonly metadata: Record<string, unknown> | null;
 }
 
 /** Options every record engine opens with (engine-base options plus the node's configuration). */

@@ -3,7 +3,7 @@ import { type VectorRecord, ViperEngine } from "@proximadb/viper";
 import type { WalEntry } from "@proximadb/wal";
 import type { RecordOutput } from "../collection.js";
 import type { ComponentStore } from "./component-store.js";
-import type { FrozenRecords, RecordEngine, RecordEngineOptions } from "./registry.js";
+import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./registry.js";
 
 /** One record version held in memory until the next flush. */
 export interface BufferedRecord {
@@ -96,6 +96,10 @@ class ViperRecords implements RecordEngine {
     }
     const stored = await this.#viper.get(id, recordId);
     return stored && { id: recordId, vector: Array.from(stored.vector), metadata: stored.metadata };
+  }
+
+  async *scan(id: CollectionId): AsyncGenerator<ScannedRecord> {
+    for await (const r of this.#viper.scan(id)) yield { id: r.id, vector: r.vector, metadata: r.metadata };
   }
 
   freeze(id: CollectionId): FrozenRecords {

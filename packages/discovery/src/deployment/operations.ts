@@ -394,7 +394,8 @@ export function retireRoot(
   root: string,
   options: DeploymentOptions & {
     force?: boolean;
-    collections?: (entry: DeploymentRootEntry) => number | Promise<number>;
+    /** How many collections the root holds; `undefined` when it cannot tell (then only `force` retires). */
+    collections?: (entry: DeploymentRootEntry) => number | undefined | Promise<number | undefined>;
   } = {},
 ): Promise<DeploymentAssessment> {
   return withRetry(async () => {

@@ -1,0 +1,204 @@
+/**
+ * Issue #13: every root of one disk vanishes at once (its WAL, VIPER, LSM, index and metadata roots), at
+ * a restart and while the node serves (the periodic re-probe). Its collections are unavailable — never
+ * absent, never re-created, nothing written there — the others keep serving, and when the disk comes
+ * back nothing acknowledged is lost.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { DIM, Ledger, type Response, eventually, populate, writeConfig } from "./roots-support.js";
+
+const COMPONENTS = ["wal", "viper", "lsm", "index", "metadata"];
+
+describe("all roots of one disk vanish at once (found at a restart)", () => {
+  const cwd = tempDir("proximadb-vanish-");
+  const args = ["--config", "proximadb.toml"];
+  const disk2 = join(cwd, "data", "disk2");
+  const ledger = new Ledger();
+  const running: RunningNode[] = [];
+  const seen = {} as {
+    discover: RunResult;
+    recreated: boolean;
+    listed: Response;
+    definedThere: Response[];
+    partlyThere: Response[];
+    recreate: Response[];
+    healthy: { checked: number; wrong: string[] };
+    healthyWrite: Response;
+    recreatedAfter: boolean;
+    back: { checked: number; wrong: string[] };
+  };
+
+  beforeAll(async () => {
+    writeConfig(cwd);
+    const a = await startNode(cwd, args);
+    running.push(a);
+    await populate(a, ledger);
+    await a.stop();
+
+    renameSync(disk2, `${disk2}.away`);
+    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
+    const b = await startNode(cwd, args);
+    running.push(b);
+    seen.recreated = existsSync(disk2);
+    seen.listed = await b.request("GET", "/collections");
+    // col-1 and col-4 are defined on disk2's metadata root; col-2 (VIPER) and col-3 (LSM) keep their engine there.
+    seen.definedThere = [
+      await b.request("GET", "/collections/col-1"),
+      await b.request("GET", "/collections/col-1/records/r0"),
+      await b.request("GET", "/collections/col-4/records/r0"),
+    ];
+    seen.partlyThere = [
+      await b.request("GET", "/collections/col-2/records/r0"),
+      await b.request("GET", "/collections/col-3/records/r0"),
+    ];
+    seen.recreate = [
+      await b.request("POST", "/collections", { id: "col-1", engine: "lsm", dimension: DIM }),
+      await b.request("POST", "/collections", { id: "col-4", engine: "viper", dimension: DIM }),
+    ];
+    seen.healthyWrite = await ledger.put(b, "col-5", 1000, 25);
+    seen.healthy = await ledger.verify(b, ["col-0", "col-5"]);
+    await b.stop();
+    seen.recreatedAfter = existsSync(disk2);
+
+    renameSync(`${disk2}.away`, disk2);
+    const c = await startNode(cwd, args);
+    running.push(c);
+    seen.back = await ledger.verify(c);
+    await c.stop();
+  }, 180_000);
+
+  afterAll(() => {
+    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
+  });
+
+  it("discover exits 3 and reports each of the disk's roots as missing", () => {
+    expect(seen.discover.code).toBe(3);
+    const report = JSON.parse(seen.discover.stdout);
+    for (const c of COMPONENTS) expect(report.components[c].roots[1].status, c).toBe("missing");
+  });
+
+  it("re-creates none of the disk's roots, at start or while serving", () => {
+    expect(seen.recreated).toBe(false);
+    expect(seen.recreatedAfter).toBe(false);
+  });
+
+  it("lists the collections defined elsewhere; those with an engine on the lost disk are unavailable", () => {
+    const listed = seen.listed.json.collections.map(
+      (c: { id: string; state: string }) => `${c.id} ${c.state}`,
+    );
+    expect(listed).toEqual(["col-0 available", "col-2 unavailable", "col-3 unavailable", "col-5 available"]);
+  });
+
+  it("answers for collections defined on the lost disk with 503 naming its metadata root, never 404", () => {
+    for (const r of seen.definedThere) {
+      expect(r.status).toBe(503);
+      expect(r.json.error.message).toContain(`file://${disk2}/metadata`);
+    }
+  });
+
+  it("answers reads of collections with an engine on the lost disk with 503, never 404", () => {
+    for (const r of seen.partlyThere) expect(r.status).toBe(503);
+  });
+
+  it("never creates over them: POST /collections answers 409 (their data on other disks is an orphan)", () => {
+    for (const r of seen.recreate) expect(r.status).toBe(409);
+  });
+
+  it("keeps serving the collections wholly on other disks (145 records)", () => {
+    expect(seen.healthyWrite.status).toBe(200);
+    expect(seen.healthy).toEqual({ checked: 145, wrong: [] });
+  });
+
+  it("when the disk comes back, every acknowledged record is readable (385)", () => {
+    expect(seen.back.wrong).toEqual([]);
+    expect(seen.back.checked).toBe(385);
+  });
+});
+
+describe("a disk goes away while the node serves, and comes back (the periodic re-probe)", () => {
+  const cwd = tempDir("proximadb-reprobe-");
+  const args = ["--config", "proximadb.toml"];
+  const walRoot = join(cwd, "data", "disk2", "wal");
+  const ledger = new Ledger();
+  const running: RunningNode[] = [];
+  const stateOf = async (node: RunningNode, id: string) =>
+    (await node.request("GET", `/collections/${id}`)).json.state as string;
+  const seen = {} as {
+    wentOffline: boolean;
+    write: Response;
+    read: Response;
+    create: Response;
+    healthyWrite: Response;
+    mountPoint: string[];
+    cameBack: boolean;
+    writeBack: Response;
+    killedBy: unknown;
+    back: { checked: number; wrong: string[] };
+  };
+
+  beforeAll(async () => {
+    writeConfig(cwd, (t) => `${t}\n[deployment]\nprobe_interval_ms = 100\n`);
+    const a = await startNode(cwd, args);
+    running.push(a);
+    await populate(a, ledger);
+    // The WAL disk of col-1 and col-4 is unmounted under the running node.
+    renameSync(walRoot, `${walRoot}.unmounted`);
+    mkdirSync(walRoot);
+    seen.wentOffline = await eventually(async () => (await stateOf(a, "col-1")) === "unavailable");
+    seen.write = await ledger.put(a, "col-1", 1000, 10);
+    seen.read = await a.request("GET", "/collections/col-4/records/r0");
+    seen.create = await a.request("POST", "/collections", { id: "fresh", engine: "lsm", dimension: DIM });
+    seen.healthyWrite = await ledger.put(a, "col-0", 1000, 10);
+    seen.mountPoint = readdirSync(walRoot);
+    // Mounted again.
+    rmdirSync(walRoot);
+    renameSync(`${walRoot}.unmounted`, walRoot);
+    seen.cameBack = await eventually(async () => (await stateOf(a, "col-1")) === "available");
+    seen.writeBack = await ledger.put(a, "col-1", 2000, 10);
+    a.child.kill("SIGKILL");
+    seen.killedBy = await a.exited;
+    const b = await startNode(cwd, args);
+    running.push(b);
+    seen.back = await ledger.verify(b);
+    await b.stop();
+  }, 180_000);
+
+  afterAll(() => {
+    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
+  });
+
+  it("notices the disk is gone: its collections turn unavailable", () => {
+    expect(seen.wentOffline).toBe(true);
+  });
+
+  it("refuses their writes and reads with 503 while it is gone", () => {
+    expect(seen.write.status).toBe(503);
+    expect(seen.read.status).toBe(503);
+  });
+
+  it("places no new collection meanwhile (503)", () => {
+    expect(seen.create.status).toBe(503);
+  });
+
+  it("keeps serving the other collections", () => {
+    expect(seen.healthyWrite.status).toBe(200);
+  });
+
+  it("writes nothing into the bare mount point", () => {
+    expect(seen.mountPoint).toEqual([]);
+  });
+
+  it("serves them again once the disk is back, without a restart", () => {
+    expect(seen.cameBack).toBe(true);
+    expect(seen.writeBack.status).toBe(200);
+  });
+
+  it("after kill -9 and a restart, every acknowledged record is readable (380)", () => {
+    expect(seen.killedBy).toBe("SIGKILL");
+    expect(seen.back.wrong).toEqual([]);
+    expect(seen.back.checked).toBe(380);
+  });
+});
