@@ -15,6 +15,8 @@ export interface FaultSettings {
   readonly lostReplyRate: number;
   /** Delay added before each forwarded request, in milliseconds. */
   readonly latencyMs: number;
+  /** HTTP methods the faults apply to (e.g. `["PUT"]`); other requests are forwarded. Default: every method. */
+  readonly methods?: readonly string[] | undefined;
 }
 
 /** Options of {@link createFaultProxy}. */
@@ -99,6 +101,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     resetRate: options.resetRate ?? 0,
     lostReplyRate: options.lostReplyRate ?? 0,
     latencyMs: options.latencyMs ?? 0,
+    methods: options.methods,
   };
   const dice = seededRandom(options.seed ?? 1);
   const stats: FaultProxyStats = {
@@ -147,7 +150,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     const method = req.method ?? "UNKNOWN";
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (isListRequest(req.method, req.url)) stats.lists++;
-    const roll = dice();
+    const roll = faults.methods === undefined || faults.methods.includes(method) ? dice() : 1;
     if (roll < faults.resetRate) {
       stats.resets++;
       req.socket.destroy();
@@ -185,7 +188,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     port,
     stats,
     setFaults(p) {
-      Object.assign(faults, Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
+      Object.assign(
+        faults,
+        Object.fromEntries(Object.entries(p).filter(([k, v]) => v !== undefined || k === "methods")),
+      );
     },
     resetStats() {
       Object.assign(stats, {

@@ -143,6 +143,9 @@ describe("fault proxy", () => {
       });
       expect(upstreamRequests).toBe(before + 1);
       expect(proxy.stats.lostReplies).toBe(1);
+      proxy.setFaults({ methods: ["PUT"] });
+      expect((await send(`${proxy.url}/bucket/key`)).status).toBe(200); // a GET is not a PUT
+      expect(proxy.stats.lostReplies).toBe(1);
     } finally {
       await proxy.close();
     }

@@ -95,6 +95,15 @@ interface CollectionLog {
   scratch: Buffer | undefined;
 }
 
+/** True when `key` holds exactly `bytes` (false when it cannot be read). */
+async function holds(fs: FileSystem, key: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    return Buffer.from(await fs.read(key)).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
 /** Largest write buffer a log keeps between groups. */
 const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
 
@@ -507,10 +516,13 @@ export class WriteAheadLog implements StorageEngine {
       // Object stores: one complete object per group, through the same naming.
       const writer = codec.newSegment();
       const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
-      await fs.write(info.key, writer.encode(records, writer.header), {
-        durable,
-        exclusive: true,
-      });
+      const bytes = writer.encode(records, writer.header);
+      try {
+        await fs.write(info.key, bytes, { durable, exclusive: true });
+      } catch (err) {
+        // A lost answer whose retry found the object: it is this group's when it holds these bytes.
+        if (!isFsError(err, "AlreadyExists") || !(await holds(fs, info.key, bytes))) throw err;
+      }
       log.segments.push(info);
       return;
     }
