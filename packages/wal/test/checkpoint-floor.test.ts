@@ -62,7 +62,12 @@ describeOnBackends("WriteAheadLog checkpoint floor", ["memory", "local", "s3"], 
     const err = await wal.recover("orders", { checkpoint: 10 }).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointAheadError);
     expect(err).toBeInstanceOf(DataCorruptionError);
-    expect(err).toMatchObject({ code: "DATA_CORRUPTION", collection: "orders", checkpoint: 10, lastSequence: 0 });
+    expect(err).toMatchObject({
+      code: "DATA_CORRUPTION",
+      collection: "orders",
+      checkpoint: 10,
+      lastSequence: 0,
+    });
     expect(await wal.append("orders", entries(10, 2))).toEqual({ first: 11, last: 12 });
     await wal.close();
     const again = await openWal();
@@ -71,8 +76,12 @@ describeOnBackends("WriteAheadLog checkpoint floor", ["memory", "local", "s3"], 
 
   it("refuses a checkpoint that is not a non-negative safe integer", async () => {
     const wal = await openWal();
-    await expect(wal.recover("orders", { checkpoint: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(wal.recover("orders", { checkpoint: 1.5 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(wal.recover("orders", { checkpoint: -1 })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(wal.recover("orders", { checkpoint: 1.5 })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   it.runIf(backend.kind !== "s3")(
