@@ -1,4 +1,9 @@
-import { type CollectionId, InvalidArgumentError, collectionIdProblem } from "@proximadb/core";
+import {
+  type AssignmentService,
+  type CollectionId,
+  InvalidArgumentError,
+  collectionIdProblem,
+} from "@proximadb/core";
 
 /** The storage engines that can keep a collection's records (each one is also the component it uses). */
 export const ENGINE_KINDS = ["viper", "lsm"] as const;
@@ -93,6 +98,23 @@ export interface CollectionView {
   readonly dimension: number;
   readonly createdAt: string;
   readonly placements: Record<string, Placement>;
+}
+
+/** The API view of a collection: its placements as `service` has them (the definition's otherwise). */
+export function collectionView(definition: CollectionDefinition, service: AssignmentService): CollectionView {
+  const placements: Record<string, Placement> = {};
+  for (const component of ["wal", definition.engine] as const) {
+    const a = service.get(definition.id, component);
+    const p = a ? { url: a.url, index: service.rootIndex(component, a.url) } : definition.placements[component];
+    if (p) placements[component] = p;
+  }
+  return {
+    id: definition.id,
+    engine: definition.engine,
+    dimension: definition.dimension,
+    createdAt: definition.createdAt,
+    placements,
+  };
 }
 
 /** What `POST /collections` asks for (checked by the route schema). */

@@ -16,8 +16,8 @@ import type { StorageNode } from "./node.js";
 
 /**
  * The node's HTTP API (JSON). Input is validated by each route's schema (`http-schemas.ts`); errors are
- * `{ "error": { "kind", "message" } }` with the status the error catalogue (`http-errors.ts`) gives
- * their kind; storage failures are 500 with a secret-free message.
+ * `{ "error": { "kind", "message", "retryable" } }` with the status the error catalogue (`http-errors.ts`)
+ * gives their kind; storage failures are 500 with a secret-free message.
  */
 export function createHttpServer(
   node: StorageNode,
@@ -35,9 +35,9 @@ export function createHttpServer(
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    const { entry, message, logged } = httpErrorOf(err);
+    const { entry, message, logged, retryable } = httpErrorOf(err);
     if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
-    return reply.code(entry.status).send({ error: { kind: entry.kind, message } });
+    return reply.code(entry.status).send({ error: { kind: entry.kind, message, retryable } });
   });
 
   app.get("/healthz", async () => ({ status: "ok", collections: node.collections().length }));
@@ -62,7 +62,7 @@ export function createHttpServer(
     { schema: SCHEMAS.collection },
     async (request) => {
       const def = await node.findDefinition(request.params.id);
-      return { ...node.view(def), storage: await node.usage(def) };
+      return { ...node.view(def), ...node.health(def.id), storage: await node.usage(def) };
     },
   );
 

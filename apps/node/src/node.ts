@@ -15,17 +15,18 @@ import {
   type CollectionView,
   type ComponentUsage,
   type EngineKind,
-  type Placement,
   type RecordInput,
   type RecordOutput,
+  collectionView,
   recordIdProblem,
 } from "./collection.js";
-import { CollectionState } from "./collection-state.js";
+import { CollectionState, type HealthView, countStates, toWalEntries } from "./collection-state.js";
 import type { NodeConfig } from "./config.js";
-import { componentUsage } from "./engines/component-store.js";
+import { collectionUsage } from "./engines/component-store.js";
 import { type OpenedStorage, type StorageNodeOptions, openStorage } from "./engines/open.js";
 import type { EngineRegistry } from "./engines/registry.js";
-import { NodeError, collectionNotFound } from "./errors.js";
+import { CollectionDrops } from "./drops.js";
+import { NodeError, collectionNotFound, durabilityUnknown } from "./errors.js";
 import { type FlushResult, Maintenance } from "./maintenance.js";
 import type { NodeMetrics } from "./metrics.js";
 import { type OrphanCollection, loadCollections, replayWal } from "./recovery.js";
@@ -58,6 +59,7 @@ export class StorageNode {
   readonly #log: Logger;
   readonly #metrics: NodeMetrics | undefined;
   readonly #maintenance: Maintenance;
+  readonly #drops: CollectionDrops;
   readonly #states = new Map<string, CollectionState>();
   readonly #creating = new Map<string, Promise<CollectionView>>();
   #closing = false;
@@ -91,6 +93,14 @@ export class StorageNode {
       metrics: o.metrics,
       closing: () => this.#closing,
     });
+    this.#drops = new CollectionDrops({
+      catalog: this.catalog,
+      engines: this.engines,
+      logger: o.logger,
+      retryMs: o.config.engine.backgroundIntervalMs,
+    });
+    this.#maintenance.watchEngines(this.engines.records(), (id) => this.#states.get(id));
+    o.metrics?.watchCollections(() => countStates(this.#states.values(), this.#drops.list().length));
   }
 
   /**
@@ -117,12 +127,13 @@ export class StorageNode {
         wal: node.wal,
         logger,
       };
-      const { states, orphans } = await loadCollections(recovery);
+      const { states, orphans, dropping } = await loadCollections(recovery);
       for (const s of states) node.#states.set(s.definition.id, s);
       node.orphans.push(...orphans);
       lap("definitions");
       await replayWal(states, recovery);
       lap("recovery");
+      node.#drops.resume(dropping);
       return node;
     } catch (err) {
       await opened.close().catch(() => undefined);
@@ -142,23 +153,9 @@ export class StorageNode {
     return [...this.#states.values()].map((s) => s.definition).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /** The API view of a collection. */
+  /** The API view of a collection (its placements as the assignment service has them now). */
   view(definition: CollectionDefinition): CollectionView {
-    const placements: Record<string, Placement> = {};
-    for (const component of ["wal", definition.engine] as const) {
-      const a = this.service.get(definition.id, component);
-      const p = a
-        ? { url: a.url, index: this.service.rootIndex(component, a.url) }
-        : definition.placements[component];
-      if (p) placements[component] = p;
-    }
-    return {
-      id: definition.id,
-      engine: definition.engine,
-      dimension: definition.dimension,
-      createdAt: definition.createdAt,
-      placements,
-    };
+    return collectionView(definition, this.service);
   }
 
   /**
@@ -170,6 +167,8 @@ export class StorageNode {
     const id = input.id as CollectionId;
     if (this.#states.has(id) || this.#creating.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} already exists`));
+    if (this.#drops.has(id))
+      return Promise.reject(new NodeError("AlreadyExists", `collection ${id} is being dropped; retry later`));
     this.#assertOpen();
     const p = this.#create(id, input.engine, input.dimension).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
@@ -237,29 +236,34 @@ export class StorageNode {
   /** Files and bytes per component of one collection (one listing of its directory per component). */
   async usage(collection: string | CollectionDefinition): Promise<Record<string, ComponentUsage>> {
     const def = typeof collection === "string" ? this.#state(collection).definition : collection;
-    const out: Record<string, ComponentUsage> = {};
-    for (const store of this.engines.storesOf(def)) {
-      const usage = await componentUsage(store, def.id);
-      if (usage) out[store.component] = usage;
-    }
-    return out;
+    return collectionUsage(this.engines.storesOf(def), def.id);
   }
 
   /**
-   * Drops a collection: stops writes, waits for in-flight work, deletes the catalog's documents first
-   * (the commit point: after a crash the rest is reported as an orphan and cleaned when the id is
-   * re-created), then the engine's data and the WAL.
-   * @throws NodeError `NotFound`
+   * Drops a collection by the protocol of {@link CollectionDrops} (tombstone first, metadata last, the
+   * id reserved until it completes); a drop in progress is awaited, not started again.
+   * @throws NodeError `NotFound`; `Unavailable` when a step failed (the drop is retried)
    */
   async dropCollection(id: string): Promise<void> {
+    const running = this.#drops.running(id);
+    if (running) return running;
     const state = this.#state(id);
     state.dropped = true;
+    clearTimeout(state.retry);
     this.#states.delete(id);
-    await state.settle();
-    const def = state.definition;
-    await this.catalog.drop(def.id);
-    await this.#dropData(def.id);
-    this.#log.info({ collection: def.id }, "collection dropped");
+    await this.#drops.drop(state.definition.id, {
+      definition: state.definition,
+      quiesce: () => state.settle(),
+      restore: () => {
+        state.dropped = false;
+        this.#states.set(id, state);
+      },
+    });
+  }
+
+  /** How a collection this node serves is doing (`ready`, `degraded`, `unavailable`); else undefined. */
+  health(id: string): HealthView | undefined {
+    return this.#states.get(id)?.healthView();
   }
 
   async #dropData(id: CollectionId): Promise<void> {
@@ -275,35 +279,21 @@ export class StorageNode {
    * @throws NodeError `InvalidArgument` (wrong dimension), `NotFound`
    */
   async putRecords(id: string, records: readonly RecordInput[]): Promise<number> {
-    const state = this.#state(id);
+    const state = this.#serving(id);
     if (records.length === 0) return 0;
-    const { dimension } = state.definition;
-    const entries: WalEntry[] = records.map((r, i) => {
-      if (r.vector.length !== dimension)
-        throw new NodeError(
-          "InvalidArgument",
-          `records[${i}]: vector has ${r.vector.length} values; the collection's dimension is ${dimension}`,
-        );
-      const m = r.metadata;
-      return {
-        op: "put",
-        id: r.id,
-        vector: Float32Array.from(r.vector),
-        ...(m === undefined || m === null ? {} : { metadata: m as never }),
-      };
-    });
+    const entries = toWalEntries(records, state.definition.dimension);
     await this.#append(state, entries);
     return entries.length;
   }
 
   /** Deletes a record (a tombstone in the WAL, then in memory). @throws NodeError `NotFound` */
   async deleteRecord(id: string, recordId: string): Promise<void> {
-    await this.#append(this.#state(id), [{ op: "delete", id: recordId }]);
+    await this.#append(this.#serving(id), [{ op: "delete", id: recordId }]);
   }
 
   /** Reads a record wherever it is (memory or the engine's files). @throws NodeError `NotFound` */
   async getRecord(id: string, recordId: string): Promise<RecordOutput> {
-    const state = this.#state(id);
+    const state = this.#serving(id);
     const def = state.definition;
     const found = recordIdProblem(recordId) ? undefined : await state.engine.get(def.id, recordId);
     if (!found) throw new NodeError("NotFound", `record ${JSON.stringify(recordId)} not found in ${def.id}`);
@@ -323,11 +313,18 @@ export class StorageNode {
     const applied = state.tail.then(async () => {
       const { first } = await durable;
       this.#metrics?.walSyncSeconds.observe((performance.now() - t0) / 1000);
-      await state.apply(first, entries);
+      try {
+        await state.apply(first, entries);
+      } catch (err) {
+        // Durable in the WAL: acknowledged. The failure is the engine's, reported where it happened.
+        this.#maintenance.applyFailed(state, err);
+      }
     });
     state.tail = applied.catch(() => undefined);
     try {
       await applied;
+    } catch (err) {
+      throw durabilityUnknown(state.definition.id, err);
     } finally {
       state.inflight--;
     }
@@ -342,12 +339,12 @@ export class StorageNode {
    * checkpoint in the catalog and deletes the WAL segments it covers. @throws NodeError `NotFound`
    */
   flush(id: string, trigger = "api"): Promise<FlushResult> {
-    return this.#maintenance.flush(this.#state(id), trigger);
+    return this.#maintenance.flush(this.#serving(id), trigger);
   }
 
   /** Compacts the collection's engine files. @throws NodeError `NotFound` */
   compact(id: string, trigger = "api"): Promise<{ files: number }> {
-    return this.#maintenance.compact(this.#state(id), trigger);
+    return this.#maintenance.compact(this.#serving(id), trigger);
   }
 
   // ---------------------------------------------------------------- stats and shutdown
@@ -360,6 +357,7 @@ export class StorageNode {
       collections: this.#states.size,
       bufferedBytes: buffered,
       orphans: this.orphans,
+      dropping: this.#drops.list(),
       components: placementStats(this.service, this.reports),
     };
   }
@@ -370,7 +368,8 @@ export class StorageNode {
     if (this.#closing) return;
     this.#closing = true;
     await Promise.allSettled([...this.#states.values()].map((s) => s.tail));
-    await this.#maintenance.stop();
+    await this.#maintenance.stop(this.#states.values());
+    await this.#drops.close();
     await Promise.allSettled([...this.#states.values()].flatMap((s) => [s.flushing, s.compacting]));
     await this.#opened.close();
   }
@@ -378,6 +377,14 @@ export class StorageNode {
   #state(id: string): CollectionState {
     const s = typeof id === "string" ? this.#states.get(id) : undefined;
     if (!s) throw collectionNotFound(id);
+    return s;
+  }
+
+  /** The state of a collection whose records are served. @throws NodeError `NotFound`, `Unavailable` */
+  #serving(id: string): CollectionState {
+    const s = this.#state(id);
+    if (s.unavailable !== undefined)
+      throw new NodeError("Unavailable", `collection ${s.definition.id} is unavailable: ${s.unavailable}`);
     return s;
   }
 

@@ -45,6 +45,7 @@ export function recordKey(id: string): Uint8Array {
 class LsmRecords implements RecordEngine {
   readonly kind = "lsm" as const;
   readonly store: ComponentStore;
+  onBackgroundFailure: RecordEngine["onBackgroundFailure"];
   readonly #lsm: LsmEngine;
 
   constructor(lsm: LsmEngine) {
@@ -66,7 +67,14 @@ class LsmRecords implements RecordEngine {
             value: encodeLsmValue(e.vector as Float32Array, e.metadata),
           } as const),
     );
-    await this.#lsm.batch(id, ops);
+    try {
+      await this.#lsm.batch(id, ops);
+    } catch (first) {
+      // The tree throws a failed background flush or compaction once, at the next batch, before applying
+      // anything: it is not this batch's failure. Applied on the second try, it is reported as what it is.
+      await this.#lsm.batch(id, ops);
+      this.onBackgroundFailure?.(id, first);
+    }
   }
 
   async get(id: CollectionId, recordId: string): Promise<RecordOutput | undefined> {
