@@ -158,6 +158,10 @@ export class Maintenance {
     const was = state.degraded.get(operation);
     if (!was) return;
     state.degraded.delete(operation);
+    if (state.degraded.size === 0) {
+      clearTimeout(state.retry);
+      state.retry = undefined;
+    }
     this.#o.logger.info(
       { collection: state.definition.id, operation, failures: was.failures },
       "collection recovered: background work succeeded",

@@ -67,12 +67,19 @@ class LsmRecords implements RecordEngine {
             value: encodeLsmValue(e.vector as Float32Array, e.metadata),
           } as const),
     );
+    await this.#past(id, () => this.#lsm.batch(id, ops));
+  }
+
+  /**
+   * Runs a tree call that may first throw an earlier background failure: the tree keeps a failed
+   * background flush or compaction and throws it once, at the next call, before doing anything. That
+   * failure is not this call's: it is reported as what it is, and the call runs again.
+   */
+  async #past(id: CollectionId, call: () => Promise<void>): Promise<void> {
     try {
-      await this.#lsm.batch(id, ops);
+      await call();
     } catch (first) {
-      // The tree throws a failed background flush or compaction once, at the next batch, before applying
-      // anything: it is not this batch's failure. Applied on the second try, it is reported as what it is.
-      await this.#lsm.batch(id, ops);
+      await call();
       this.onBackgroundFailure?.(id, first);
     }
   }
@@ -86,11 +93,11 @@ class LsmRecords implements RecordEngine {
 
   freeze(id: CollectionId): FrozenRecords {
     // The memtable is the engine's own: the flush writes it as it is then (a superset of what was applied).
-    return { write: () => this.#lsm.flush(id), restore: () => undefined };
+    return { write: () => this.#past(id, () => this.#lsm.flush(id)), restore: () => undefined };
   }
 
   compact(id: CollectionId): Promise<void> {
-    return this.#lsm.compact(id);
+    return this.#past(id, () => this.#lsm.compact(id));
   }
 
   async files(id: CollectionId): Promise<number> {
