@@ -68,7 +68,6 @@ describe("DELETE then POST of the same collection id a few milliseconds apart (b
     await node?.stop();
   });
 
-  it("debug", () => console.log("REFUSALS", seen.refusals.length));
   it(`drops and re-creates the id ${ROUNDS} times, never with a 500 or a record from before the drop`, () => {
     expect(seen.wrong).toEqual([]);
   });
