@@ -1,4 +1,10 @@
-import { type CollectionId, type FileSystem, InvalidArgumentError, isFsError, listAll } from "@proximadb/core";
+import {
+  type CollectionId,
+  type FileSystem,
+  InvalidArgumentError,
+  isFsError,
+  listAll,
+} from "@proximadb/core";
 import type { CollectionLocation } from "@proximadb/engine";
 import { type CollectionDefinition, parseDefinition } from "./collection.js";
 import type { ComponentStore } from "./engines/component-store.js";

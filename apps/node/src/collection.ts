@@ -105,7 +105,9 @@ export function collectionView(definition: CollectionDefinition, service: Assign
   const placements: Record<string, Placement> = {};
   for (const component of ["wal", definition.engine] as const) {
     const a = service.get(definition.id, component);
-    const p = a ? { url: a.url, index: service.rootIndex(component, a.url) } : definition.placements[component];
+    const p = a
+      ? { url: a.url, index: service.rootIndex(component, a.url) }
+      : definition.placements[component];
     if (p) placements[component] = p;
   }
   return {

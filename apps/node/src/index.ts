@@ -3,7 +3,7 @@ export * from "./collection.js";
 export { CATALOG_FILES, CollectionCatalog, readDefinitionAt } from "./catalog.js";
 export { NodeError, type NodeErrorKind } from "./errors.js";
 export { HTTP_ERRORS, type HttpErrorEntry, httpErrorOf } from "./http-errors.js";
-export { type ComponentStore } from "./engines/component-store.js";
+export type { ComponentStore } from "./engines/component-store.js";
 export { decodeLsmValue, encodeLsmValue, recordKey } from "./engines/lsm.js";
 export {
   EngineRegistry,

@@ -76,7 +76,9 @@ describe.each(Object.entries(DISKS))("a collection's life on %s", (diskName, dis
     expect((await n.call("GET", "/collections/docs")).json.state).toBe("unavailable");
     // The operator's way out: the collection can be dropped and created again.
     expect((await n.call("DELETE", "/collections/docs")).status).toBe(200);
-    expect((await n.call("POST", "/collections", { id: "docs", engine: "lsm", dimension: 3 })).status).toBe(201);
+    expect((await n.call("POST", "/collections", { id: "docs", engine: "lsm", dimension: 3 })).status).toBe(
+      201,
+    );
     expect((await n.call("GET", "/collections/docs")).json.state).toBe("ready");
   });
 
@@ -90,7 +92,10 @@ describe.each(Object.entries(DISKS))("a collection's life on %s", (diskName, dis
     // The process dies right after the drop's first step: its intent is durable, nothing is deleted.
     const meta = n.node.engines.store("metadata").locate("kv")?.url as string;
     await n.close();
-    disk.writeFile(disk.path(meta, "kv", CATALOG_FILES.tombstone), '{"format":1,"droppedAt":"2025-01-01T00:00:00Z"}');
+    disk.writeFile(
+      disk.path(meta, "kv", CATALOG_FILES.tombstone),
+      '{"format":1,"droppedAt":"2025-01-01T00:00:00Z"}',
+    );
 
     n = await open(dir);
     expect(n.node.collections().map((c) => c.id)).toEqual([]);
@@ -100,8 +105,11 @@ describe.each(Object.entries(DISKS))("a collection's life on %s", (diskName, dis
     await n.node.dropCollection("kv").catch((e) => expect(e.kind).toBe("NotFound"));
     expect((await n.call("GET", "/stats")).json.dropping).toEqual([]);
     expect(n.node.orphans).toEqual([]);
-    expect((await n.call("POST", "/collections", { id: "kv", engine: "viper", dimension: 3 })).status).toBe(201);
-    for (const r of ["r1", "r7"]) expect((await n.call("GET", `/collections/kv/records/${r}`)).status).toBe(404);
+    expect((await n.call("POST", "/collections", { id: "kv", engine: "viper", dimension: 3 })).status).toBe(
+      201,
+    );
+    for (const r of ["r1", "r7"])
+      expect((await n.call("GET", `/collections/kv/records/${r}`)).status).toBe(404);
   });
 
   it("a failed background flush of the LSM tree never fails an unrelated write; the collection is degraded until a flush succeeds", async () => {

@@ -32,9 +32,18 @@ describe("DELETE then POST of the same collection id a few milliseconds apart (b
     const expectOk = (round: number, what: string, r: Response, status = 200) => {
       if (r.status !== status) seen.wrong.push(`${round}: ${what} answered ${r.status} ${r.text}`);
     };
-    expectOk(-1, "first create", await node.request("POST", "/collections", { id, engine: "lsm", dimension: 3 }), 201);
+    expectOk(
+      -1,
+      "first create",
+      await node.request("POST", "/collections", { id, engine: "lsm", dimension: 3 }),
+      201,
+    );
     for (let round = 0; round < ROUNDS; round++) {
-      expectOk(round, "put", await node.request("POST", `/collections/${id}/records`, { records: recordsOf(round) }));
+      expectOk(
+        round,
+        "put",
+        await node.request("POST", `/collections/${id}/records`, { records: recordsOf(round) }),
+      );
       expectOk(round, "flush", await node.request("POST", `/collections/${id}/flush`));
       const engine = round % 2 === 0 ? "viper" : "lsm";
       const drop = node.request("DELETE", `/collections/${id}`);
@@ -58,7 +67,11 @@ describe("DELETE then POST of the same collection id a few milliseconds apart (b
     }
     // The last re-created collection works.
     const last = recordsOf(ROUNDS);
-    expectOk(ROUNDS, "final put", await node.request("POST", `/collections/${id}/records`, { records: last }));
+    expectOk(
+      ROUNDS,
+      "final put",
+      await node.request("POST", `/collections/${id}/records`, { records: last }),
+    );
     const back = await node.request("GET", `/collections/${id}/records/g${ROUNDS}-3`);
     if (JSON.stringify(back.json?.vector) !== JSON.stringify([ROUNDS, 3, 1]))
       seen.wrong.push(`final read: ${back.text}`);

@@ -40,7 +40,8 @@ function setUp(options: { failDrops?: number; failTombstone?: boolean } = {}) {
         };
       if (prop === "delete" || prop === "deleteMany")
         return async (keys: string | string[], opts?: { durable?: boolean }) => {
-          for (const k of [keys].flat().sort()) events.push(`delete ${k}${opts?.durable ? " (durable)" : ""}`);
+          for (const k of [keys].flat().sort())
+            events.push(`delete ${k}${opts?.durable ? " (durable)" : ""}`);
           return (target[prop] as (...a: unknown[]) => Promise<void>)(keys, opts);
         };
       const v = Reflect.get(target, prop, target);

@@ -32,11 +32,15 @@ max_attempts = 2
 `,
     );
     await n.call("POST", "/collections", { id: "docs", engine: "lsm", dimension: 2 });
-    seen.before = await n.call("POST", "/collections/docs/records", { records: [{ id: "a", vector: [1, 2] }] });
+    seen.before = await n.call("POST", "/collections/docs/records", {
+      records: [{ id: "a", vector: [1, 2] }],
+    });
     proxy.setFaults({ lostReplyRate: 1, methods: ["PUT"] });
     seen.lost = await n.call("POST", "/collections/docs/records", { records: [{ id: "b", vector: [3, 4] }] });
     proxy.setFaults({ lostReplyRate: 0, methods: undefined });
-    seen.after = await n.call("POST", "/collections/docs/records", { records: [{ id: "b", vector: [3, 4] }] });
+    seen.after = await n.call("POST", "/collections/docs/records", {
+      records: [{ id: "b", vector: [3, 4] }],
+    });
     seen.read = await n.call("GET", "/collections/docs/records/b");
   }, 120_000);
 
