@@ -332,7 +332,10 @@ export class ViperEngine implements StorageEngine {
       let set = await this.#list(location);
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
-        await location.fs.deleteMany(set.garbage.map((f) => f.key));
+        await location.fs.deleteMany(
+          set.garbage.map((f) => f.key),
+          { durable: true },
+        );
         set = { ...set, garbage: [] };
       }
       const { live } = set;
@@ -393,7 +396,11 @@ export class ViperEngine implements StorageEngine {
       // The inputs are superseded now: deleting them is garbage collection, not part of the commit. While a
       // reader of this process is going through the old set they stay; the next compaction removes them.
       const inputsDeleted = !this.#readers.get(collection);
-      if (inputsDeleted) await location.fs.deleteMany(live.map((f) => f.key));
+      if (inputsDeleted)
+        await location.fs.deleteMany(
+          live.map((f) => f.key),
+          { durable: true },
+        );
       return {
         compacted: true,
         generation,
