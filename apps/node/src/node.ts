@@ -221,6 +221,7 @@ export class StorageNode {
   async findDefinition(id: string): Promise<CollectionDefinition> {
     const local = this.#states.get(id);
     if (local) return local.definition;
+    if (this.#drops.has(id)) throw new NodeError("NotFound", `collection ${id} is being dropped`);
     if (!this.#store.authoritative || collectionIdProblem(id) !== undefined) throw collectionNotFound(id);
     if (!this.catalog.has(id)) {
       // The cache follows the store by a watch; a collection placed a moment ago may not be in it yet.
