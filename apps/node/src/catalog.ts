@@ -1,4 +1,10 @@
-import { type CollectionId, type FileSystem, isFsError } from "@proximadb/core";
+import {
+  type CollectionId,
+  type FileSystem,
+  InvalidArgumentError,
+  isFsError,
+  listAll,
+} from "@proximadb/core";
 import type { CollectionLocation } from "@proximadb/engine";
 import { type CollectionDefinition, parseDefinition } from "./collection.js";
 import type { ComponentStore } from "./engines/component-store.js";
@@ -27,8 +33,37 @@ const CHECKPOINT: CatalogDocument<number> = {
   serialize: (walSequence) => JSON.stringify({ walSequence }),
 };
 
+/** A drop's intent: written (durably) before anything of the collection is deleted, removed last. */
+export interface DropTombstone {
+  readonly format: 1;
+  /** ISO-8601 time the drop was asked for. */
+  readonly droppedAt: string;
+  /** The definition's placements when the drop started (for operators). */
+  readonly placements?: CollectionDefinition["placements"];
+}
+
+const TOMBSTONE: CatalogDocument<DropTombstone> = {
+  file: "dropping.json",
+  parse: (text, where) => {
+    let v: Partial<DropTombstone> | null = null;
+    try {
+      v = JSON.parse(text) as Partial<DropTombstone> | null;
+    } catch {
+      // below
+    }
+    if (v?.format !== 1 || typeof v.droppedAt !== "string")
+      throw new InvalidArgumentError(`${where} is not a format-1 drop tombstone`);
+    return v as DropTombstone;
+  },
+  serialize: (t) => `${JSON.stringify(t)}\n`,
+};
+
 /** File names of the catalog's documents (for tests and operators; only the catalog builds their keys). */
-export const CATALOG_FILES = { definition: DEFINITION.file, checkpoint: CHECKPOINT.file } as const;
+export const CATALOG_FILES = {
+  definition: DEFINITION.file,
+  checkpoint: CHECKPOINT.file,
+  tombstone: TOMBSTONE.file,
+} as const;
 
 const decoder = new TextDecoder();
 const JSON_WRITE = { durable: true, contentType: "application/json" } as const;
@@ -36,8 +71,9 @@ const JSON_WRITE = { durable: true, contentType: "application/json" } as const;
 /**
  * The node's per-collection documents in the metadata component: the definition (written once, with an
  * exclusive create: the commit point of a creation) and the WAL checkpoint (the last WAL sequence a flush
- * wrote into the engine). The only code that knows their file names. Each document is a
- * {@link CatalogDocument}; tombstones and owners join as two more, with their own methods here.
+ * wrote into the engine), and a drop's tombstone (its intent, while the drop runs). The only code that
+ * knows their file names. Each document is a {@link CatalogDocument}; owners join as one more, with
+ * their own methods here.
  */
 export class CollectionCatalog {
   readonly #metadata: ComponentStore;
@@ -94,8 +130,38 @@ export class CollectionCatalog {
     await this.#write(await this.#metadata.place(id), CHECKPOINT, sequence);
   }
 
-  /** Deletes every document of the collection (the definition goes with them: the commit point of a drop). */
+  /** Deletes every document of the collection and forgets its metadata placement (no drop protocol). */
   async drop(id: CollectionId): Promise<void> {
+    await this.#metadata.drop(id);
+  }
+
+  /**
+   * The collection's drop tombstone, or undefined when no drop is under way.
+   * @throws InvalidArgumentError when the stored file is not a tombstone; FsError on storage failures
+   */
+  async tombstone(id: string): Promise<DropTombstone | undefined> {
+    const loc = this.#metadata.locate(id);
+    return loc ? this.#read(loc, TOMBSTONE) : undefined;
+  }
+
+  /** Writes the drop's intent, durably, before anything of the collection is deleted (first step of a drop). */
+  async markDropping(id: CollectionId, tombstone: DropTombstone): Promise<void> {
+    await this.#write(await this.#metadata.place(id), TOMBSTONE, tombstone);
+  }
+
+  /**
+   * The last steps of a drop, once every other component is deleted: every document but the tombstone
+   * (the definition among them), durably, then the tombstone, then the metadata placement. A crash in
+   * between leaves the tombstone, and the drop resumes at the next start.
+   */
+  async finishDrop(id: CollectionId): Promise<void> {
+    const loc = this.#metadata.locate(id);
+    if (loc) {
+      const tombstone = `${loc.dir}${TOMBSTONE.file}`;
+      const rest = (await listAll(loc.fs, loc.dir)).files.map((f) => f.key).filter((k) => k !== tombstone);
+      if (rest.length > 0) await loc.fs.deleteMany(rest, { durable: true });
+      await loc.fs.delete(tombstone, { durable: true });
+    }
     await this.#metadata.drop(id);
   }
 

@@ -3,9 +3,50 @@ import type { CollectionDefinition, RecordInput } from "./collection.js";
 import { NodeError } from "./errors.js";
 import type { RecordEngine } from "./engines/registry.js";
 
+/** Background work that can fail and leave a collection degraded. */
+export type MaintenanceOperation = "flush" | "compaction";
+
+/** A failed flush or compaction, kept until the same operation succeeds (retried with backoff). */
+export interface Degradation {
+  readonly operation: MaintenanceOperation;
+  /** Secret-free description of the last failure. */
+  readonly error: string;
+  /** ISO-8601 time of the first failure in a row. */
+  readonly since: string;
+  /** Failures in a row. */
+  readonly failures: number;
+}
+
 /** Rough in-memory size of one record, for the flush threshold. */
 export function recordBytes(id: string, vector: Float32Array | undefined, metadataJson: number): number {
   return 64 + id.length * 2 + (vector ? vector.byteLength : 0) + metadataJson;
+}
+
+/** How a collection is doing, as `GET /collections/:id` shows it. */
+export interface HealthView {
+  readonly state: "ready" | "degraded" | "unavailable";
+  /** Why it is unavailable. */
+  readonly reason?: string;
+  /** Its failing background work. */
+  readonly degraded?: Degradation[];
+}
+
+/** Puts of the API as WAL entries. @throws NodeError `InvalidArgument` for a vector of another dimension */
+export function toWalEntries(records: readonly RecordInput[], dimension: number): WalEntry[] {
+  return records.map((r, i) => {
+    if (r.vector.length !== dimension)
+      throw new NodeError(
+        "InvalidArgument",
+        `records[${i}]: vector has ${r.vector.length} values; the collection's dimension is ${dimension}`,
+      );
+    const m = r.metadata;
+    return {
+      op: "put",
+      id: r.id,
+      vector: Float32Array.from(r.vector),
+      ...(m === undefined || m === null ? {} : { metadata: m as never }),
+    };
+  });
 }
 
 /**
@@ -37,6 +78,12 @@ export class CollectionState {
   dropped = false;
   /** Appends started and not yet applied (for a clean drain). */
   inflight = 0;
+  /** Failed background work, by operation (writes go on; reads are served; retried with backoff). */
+  readonly degraded = new Map<MaintenanceOperation, Degradation>();
+  /** Why the collection is not served (reads and writes answer 503), when it is not. */
+  unavailable: string | undefined;
+  /** The pending retry of failed background work. */
+  retry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly definition: CollectionDefinition,
@@ -59,6 +106,21 @@ export class CollectionState {
     this.lastApplied = Math.max(this.lastApplied, first + entries.length - 1);
   }
 
+  /** `ready`, `degraded` (background work failing) or `unavailable` (not served), as the API shows it. */
+  get health(): HealthView["state"] {
+    if (this.unavailable !== undefined) return "unavailable";
+    return this.degraded.size > 0 ? "degraded" : "ready";
+  }
+
+  /** The health with its reason or failures. */
+  healthView(): HealthView {
+    return {
+      state: this.health,
+      ...(this.unavailable === undefined ? {} : { reason: this.unavailable }),
+      ...(this.degraded.size === 0 ? {} : { degraded: [...this.degraded.values()] }),
+    };
+  }
+
   /** Waits for every write, flush and compaction in flight to settle. */
   async settle(): Promise<void> {
     await this.tail;
@@ -67,20 +129,9 @@ export class CollectionState {
   }
 }
 
-/** The WAL entries of a put; every vector must have the collection's dimension. @throws NodeError `InvalidArgument` */
-export function putEntries(records: readonly RecordInput[], dimension: number): WalEntry[] {
-  return records.map((r, i) => {
-    if (r.vector.length !== dimension)
-      throw new NodeError(
-        "InvalidArgument",
-        `records[${i}]: vector has ${r.vector.length} values; the collection's dimension is ${dimension}`,
-      );
-    const m = r.metadata;
-    return {
-      op: "put",
-      id: r.id,
-      vector: Float32Array.from(r.vector),
-      ...(m === undefined || m === null ? {} : { metadata: m as never }),
-    };
-  });
+/** Collections by state, for the `proximadb_collections{state}` gauge. */
+export function countStates(states: Iterable<CollectionState>, dropping: number): Record<string, number> {
+  const out: Record<string, number> = { ready: 0, degraded: 0, unavailable: 0, dropping };
+  for (const s of states) out[s.health] = (out[s.health] ?? 0) + 1;
+  return out;
 }

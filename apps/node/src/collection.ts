@@ -110,6 +110,26 @@ export interface CollectionView {
   readonly offline?: readonly OfflineRoot[];
 }
 
+/** A new collection's definition, created now, with the WAL's and the engine's placements. */
+export function newDefinition(
+  id: CollectionId,
+  input: CollectionInput,
+  at: { wal: Placement; data: Placement },
+): CollectionDefinition {
+  return {
+    format: 1,
+    id,
+    engine: input.engine,
+    dimension: input.dimension,
+    metric: metricOf(input),
+    createdAt: new Date().toISOString(),
+    placements: {
+      wal: { url: at.wal.url, index: at.wal.index },
+      [input.engine]: { url: at.data.url, index: at.data.index },
+    } as CollectionDefinition["placements"],
+  };
+}
+
 /** What `POST /collections` asks for (checked by the route schema). */
 export interface CollectionInput {
   readonly id: string;

@@ -149,9 +149,19 @@ const schema = z
           .default(32 << 20),
         compact_file_count: z.number().int().min(2).default(8),
         background_interval_ms: z.number().int().min(10).default(1000),
+        stale_staging_ms: z
+          .number()
+          .int()
+          .min(0)
+          .default(60 * 60 * 1000),
       })
       .strict()
-      .default({ flush_threshold_bytes: 32 << 20, compact_file_count: 8, background_interval_ms: 1000 }),
+      .default({
+        flush_threshold_bytes: 32 << 20,
+        compact_file_count: 8,
+        background_interval_ms: 1000,
+        stale_staging_ms: 60 * 60 * 1000,
+      }),
     log: z
       .object({ format: z.enum(LOG_FORMAT_CHOICES).default("auto") })
       .strict()
@@ -198,6 +208,11 @@ export interface NodeConfig {
     readonly flushThresholdBytes: number;
     readonly compactFileCount: number;
     readonly backgroundIntervalMs: number;
+    /**
+     * Staging of another writer is removed at start only when that writer is not running (no fresh
+     * heartbeat) and the file is older than this; this node's own leftovers always are.
+     */
+    readonly staleStagingMs: number;
   };
   /** `[storage.index_config]` graph defaults for new indexes (unset: the index engine's defaults). */
   readonly index: IndexDefaults;
@@ -323,6 +338,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       flushThresholdBytes: c.engine.flush_threshold_bytes,
       compactFileCount: c.engine.compact_file_count,
       backgroundIntervalMs: c.engine.background_interval_ms,
+      staleStagingMs: c.engine.stale_staging_ms,
     },
     index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },

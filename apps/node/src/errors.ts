@@ -41,6 +41,20 @@ export function collectionNotFound(id: string): NodeError {
   return new NodeError("NotFound", `collection ${JSON.stringify(String(id))} not found`);
 }
 
+/**
+ * What an append's failure tells the client: a retryable storage failure (a lost answer of an object
+ * store, a time-out) means the records may or may not be durable — 503 `Unavailable`, retry it (puts are
+ * idempotent by id). Anything else is passed through.
+ */
+export function durabilityUnknown(collection: string, err: unknown): unknown {
+  if (!(err instanceof ProximaError) || err instanceof NodeError || !err.retryable) return err;
+  return new NodeError(
+    "Unavailable",
+    `the write to ${collection} may or may not be durable (${describe(err)}); retry it`,
+    { cause: err },
+  );
+}
+
 /** A secret-free one-line description of an error for logs. */
 export function describe(err: unknown): string {
   if (err instanceof ProximaError) return `${err.name}: ${err.message}`;

@@ -29,37 +29,45 @@ const BY_CODE: Partial<Record<ErrorCode, HttpErrorEntry>> = {
   CLOSED: HTTP_ERRORS.Unavailable,
 };
 
-/**
- * The answer to a failed request, with a secret-free message; `logged` when it is the server's fault;
- * `roots` (for 503 `unavailable`) names the offline roots the request needed.
- */
-export function httpErrorOf(err: unknown): {
-  entry: HttpErrorEntry;
-  message: string;
-  logged: boolean;
-  roots?: readonly OfflineRoot[];
-} {
+/** The answer to a failed request. */
+export interface HttpError {
+  readonly entry: HttpErrorEntry;
+  /** Secret-free. */
+  readonly message: string;
+  /** True when it is the server's fault (logged). */
+  readonly logged: boolean;
+  /** True when the same request may succeed later (`error.retryable` in the body). */
+  readonly retryable: boolean;
+  /** For 503 `unavailable`: the offline roots the request needed. */
+  readonly roots?: readonly OfflineRoot[];
+}
+
+/** The answer to a failed request, with a secret-free message; `logged` when it is the server's fault. */
+export function httpErrorOf(err: unknown): HttpError {
   if (err instanceof NodeError)
     return {
       entry: HTTP_ERRORS[err.kind],
       message: err.message,
       logged: false,
+      retryable: err.retryable,
       ...(err.roots ? { roots: err.roots } : {}),
     };
   if (err instanceof RootOfflineError) {
     const roots = [{ component: err.component, url: err.url, status: "offline", reason: err.message }];
-    return { entry: HTTP_ERRORS.Unavailable, message: err.message, logged: true, roots };
+    return { entry: HTTP_ERRORS.Unavailable, message: err.message, logged: true, retryable: true, roots };
   }
   if (err instanceof ProximaError) {
     const entry = BY_CODE[err.code] ?? (err.retryable ? HTTP_ERRORS.Unavailable : undefined);
-    if (entry) return { entry, message: err.message, logged: entry.status >= 500 };
-    return { entry: HTTP_ERRORS.Internal, message: err.message, logged: true };
+    const retryable = err.retryable || entry === HTTP_ERRORS.Unavailable;
+    if (entry) return { entry, message: err.message, logged: entry.status >= 500, retryable };
+    return { entry: HTTP_ERRORS.Internal, message: err.message, logged: true, retryable: false };
   }
   const e = err as { statusCode?: unknown; message?: unknown };
   if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     // Fastify's own refusals: body too large (413), malformed JSON (400), wrong content type (415).
     const entry = e.statusCode === 413 ? HTTP_ERRORS.TooLarge : { status: e.statusCode, kind: "invalid" };
-    return { entry, message: typeof e.message === "string" ? e.message : "bad request", logged: false };
+    const message = typeof e.message === "string" ? e.message : "bad request";
+    return { entry, message, logged: false, retryable: false };
   }
-  return { entry: HTTP_ERRORS.Internal, message: "internal error", logged: true };
+  return { entry: HTTP_ERRORS.Internal, message: "internal error", logged: true, retryable: false };
 }

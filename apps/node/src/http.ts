@@ -17,8 +17,8 @@ import type { StorageNode } from "./node.js";
 
 /**
  * The node's HTTP API (JSON). Input is validated by each route's schema (`http-schemas.ts`); errors are
- * `{ "error": { "kind", "message" } }` with the status the error catalogue (`http-errors.ts`) gives
- * their kind; storage failures are 500 with a secret-free message.
+ * `{ "error": { "kind", "message", "retryable" } }` with the status the error catalogue (`http-errors.ts`)
+ * gives their kind; storage failures are 500 with a secret-free message.
  */
 export function createHttpServer(
   node: StorageNode,
@@ -36,11 +36,11 @@ export function createHttpServer(
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    const { entry, message, logged, roots } = httpErrorOf(err);
+    const { entry, message, logged, retryable, roots } = httpErrorOf(err);
     if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
     return reply
       .code(entry.status)
-      .send({ error: { kind: entry.kind, message, ...(roots ? { roots } : {}) } });
+      .send({ error: { kind: entry.kind, message, retryable, ...(roots ? { roots } : {}) } });
   });
 
   app.get("/healthz", async () => ({ status: "ok", collections: node.collections().length }));
@@ -65,7 +65,12 @@ export function createHttpServer(
     { schema: SCHEMAS.collection },
     async (request) => {
       const def = await node.findDefinition(request.params.id);
-      return { ...node.view(def), storage: await node.usage(def), index: await node.search.status(def.id) };
+      return {
+        ...node.view(def),
+        health: node.collectionHealth(def.id),
+        storage: await node.usage(def),
+        index: await node.search.status(def.id),
+      };
     },
   );
 

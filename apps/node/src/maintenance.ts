@@ -1,10 +1,13 @@
 import type { CollectionId } from "@proximadb/core";
 import type { Logger } from "pino";
 import type { CollectionCatalog } from "./catalog.js";
-import type { CollectionState } from "./collection-state.js";
+import type { CollectionState, MaintenanceOperation } from "./collection-state.js";
 import type { NodeConfig } from "./config.js";
+import type { RecordEngine } from "./engines/registry.js";
 import { describe } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
+
+const MAX_RETRY_MS = 60_000;
 
 /** What a flush did: records it took from memory, and the WAL sequence the checkpoint now names. */
 export interface FlushResult {
@@ -32,6 +35,11 @@ export interface MaintenanceOptions {
  * reopen the gate; write the frozen records into the engine's files; then write the WAL checkpoint in
  * the catalog and delete the WAL segments it covers. A crash anywhere in between only means replaying
  * more at the next open (replays are idempotent); a failed write puts the frozen records back.
+ *
+ * Failures land where they happened: a failed flush or compaction marks the collection degraded (shown
+ * by `GET /collections/:id`, counted in `proximadb_background_failures_total` and
+ * `proximadb_collections{state}`, logged) and is retried with backoff until it succeeds; writes, already
+ * durable in the WAL, go on and are never failed by it.
  */
 export class Maintenance {
   readonly #o: MaintenanceOptions;
@@ -47,12 +55,13 @@ export class Maintenance {
     while (state.flushing) await state.flushing.catch(() => undefined);
     let result: FlushResult = { records: 0, checkpoint: 0 };
     const run = (async () => {
-      const { upTo, records, frozen } = await snapshot(state);
+      const { upTo, records, bytes, frozen } = await snapshot(state);
       try {
         await frozen.write();
       } catch (err) {
         frozen.restore();
         state.bufferedRecords += records;
+        state.bufferedBytes += bytes;
         throw err;
       }
       const id = state.definition.id;
@@ -67,6 +76,10 @@ export class Maintenance {
     state.flushing = run;
     try {
       await run;
+      this.#recovered(state, "flush");
+    } catch (err) {
+      this.failed(state, "flush", err);
+      throw err;
     } finally {
       if (state.flushing === run) state.flushing = undefined;
     }
@@ -84,6 +97,10 @@ export class Maintenance {
     state.compacting = run;
     try {
       await run;
+      this.#recovered(state, "compaction");
+    } catch (err) {
+      this.failed(state, "compaction", err);
+      throw err;
     } finally {
       if (state.compacting === run) state.compacting = undefined;
     }
@@ -91,25 +108,97 @@ export class Maintenance {
   }
 
   /**
+   * Marks the collection degraded by a failed flush or compaction (its own, or the engine's background
+   * work reported later) and schedules a retry with backoff: `background_interval_ms` doubled per
+   * failure in a row, at most a minute.
+   */
+  failed(state: CollectionState, operation: MaintenanceOperation, err: unknown): void {
+    if (state.dropped) return;
+    const prev = state.degraded.get(operation);
+    const failures = (prev?.failures ?? 0) + 1;
+    state.degraded.set(operation, {
+      operation,
+      error: describe(err),
+      since: prev?.since ?? new Date().toISOString(),
+      failures,
+    });
+    const delay = Math.min(this.#o.config.engine.backgroundIntervalMs * 2 ** (failures - 1), MAX_RETRY_MS);
+    this.#o.metrics?.failures.inc({ operation });
+    this.#o.logger.error(
+      { collection: state.definition.id, operation, failures, retryInMs: delay, err: describe(err) },
+      "collection degraded: background work failed; retried",
+    );
+    if (state.retry || this.#o.closing()) return;
+    state.retry = setTimeout(() => {
+      state.retry = undefined;
+      this.#retry(state);
+    }, delay);
+    state.retry.unref();
+  }
+
+  /** Routes the record engines' own background failures (found after the fact) to {@link failed}. */
+  watchEngines(engines: readonly RecordEngine[], stateOf: (id: string) => CollectionState | undefined): void {
+    for (const engine of engines)
+      engine.onBackgroundFailure = (id, err) => {
+        const state = stateOf(id);
+        if (state) this.failed(state, "flush", err);
+      };
+  }
+
+  /** An apply failed after the WAL made the records durable: memory no longer matches, so the
+   * collection stops being served until a restart replays the WAL. */
+  applyFailed(state: CollectionState, err: unknown): void {
+    if (state.unavailable !== undefined) return;
+    state.unavailable = `applying acknowledged records to the engine's memory failed (${describe(err)}); restart the node to replay its WAL`;
+    this.#o.metrics?.failures.inc({ operation: "apply" });
+    this.#o.logger.error({ collection: state.definition.id, err: describe(err) }, "collection unavailable");
+  }
+
+  #recovered(state: CollectionState, operation: MaintenanceOperation): void {
+    const was = state.degraded.get(operation);
+    if (!was) return;
+    state.degraded.delete(operation);
+    if (state.degraded.size === 0) {
+      clearTimeout(state.retry);
+      state.retry = undefined;
+    }
+    this.#o.logger.info(
+      { collection: state.definition.id, operation, failures: was.failures },
+      "collection recovered: background work succeeded",
+    );
+  }
+
+  /** Retries the failed operations of a degraded collection (flush first), one background job. */
+  #retry(state: CollectionState): void {
+    if (this.#o.closing() || state.dropped || state.unavailable !== undefined) return;
+    this.#background = this.#background.then(async () => {
+      if (this.#o.closing() || state.dropped) return;
+      try {
+        if (state.degraded.has("flush")) await this.flush(state, "retry");
+        if (state.degraded.has("compaction")) await this.compact(state, "retry");
+      } catch {
+        // Marked again (with the next retry scheduled) by flush/compact.
+      }
+    });
+  }
+
+  /**
    * Queues a background flush of a collection past the flush threshold (and a compaction when the flush
    * leaves `compact_file_count` files). One background job at a time keeps memory and disk bandwidth
-   * bounded on small machines.
+   * bounded on small machines. A degraded collection waits for its retry (backoff) instead.
    */
   schedule(state: CollectionState, trigger: string): void {
-    if (this.#o.closing() || state.dropped) return;
+    if (this.#o.closing() || state.dropped || state.retry || state.unavailable !== undefined) return;
     const { engine: limits } = this.#o.config;
     this.#background = this.#background.then(async () => {
-      if (this.#o.closing() || state.dropped || state.bufferedBytes < limits.flushThresholdBytes) return;
+      if (this.#o.closing() || state.dropped || state.retry) return;
+      if (state.bufferedBytes < limits.flushThresholdBytes) return;
       try {
         await this.flush(state, trigger);
         if ((await state.engine.files(state.definition.id)) >= limits.compactFileCount)
           await this.compact(state, "file-count");
-      } catch (err) {
-        this.#o.metrics?.failures.inc({ operation: "flush" });
-        this.#o.logger.error(
-          { collection: state.definition.id, err: describe(err) },
-          "background flush failed",
-        );
+      } catch {
+        // Marked degraded, logged and counted by flush/compact; retried with backoff.
       }
     });
   }
@@ -125,9 +214,10 @@ export class Maintenance {
     this.#timer.unref();
   }
 
-  /** Stops the timer and waits for the queued background jobs. */
-  async stop(): Promise<void> {
+  /** Stops the timer and the retries, and waits for the queued background jobs. */
+  async stop(states: Iterable<CollectionState> = []): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    for (const s of states) clearTimeout(s.retry);
     await this.#background.catch(() => undefined);
   }
 }
@@ -142,9 +232,10 @@ async function snapshot(state: CollectionState) {
     await state.tail;
     const upTo = state.lastApplied;
     const records = state.bufferedRecords;
+    const bytes = state.bufferedBytes;
     state.bufferedBytes = 0;
     state.bufferedRecords = 0;
-    return { upTo, records, frozen: state.engine.freeze(state.definition.id) };
+    return { upTo, records, bytes, frozen: state.engine.freeze(state.definition.id) };
   } finally {
     state.gate = undefined;
     release();

@@ -43,6 +43,23 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Adds the gauge of collections by state (`ready`, `degraded`, `unavailable`, `dropping`), read at
+   * scrape time.
+   */
+  watchCollections(count: () => Readonly<Record<string, number>>): void {
+    new Gauge({
+      name: "proximadb_collections",
+      help: "Collections by state: ready, degraded (background work failing), unavailable, dropping",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(count())) this.set({ state }, n);
+      },
+    });
+  }
+
   /** Adds the per-root assignment gauge, read from the service at scrape time. */
   watchAssignments(service: AssignmentService): void {
     new Gauge({

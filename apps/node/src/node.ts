@@ -8,6 +8,7 @@ import {
 import type { DiscoveryReport } from "@proximadb/discovery";
 import type { WalEntry, WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
+import { appendEntries } from "./append.js";
 import { CollectionCatalog } from "./catalog.js";
 import {
   assertCreatable,
@@ -21,16 +22,16 @@ import {
   type CollectionInput,
   type CollectionView,
   type ComponentUsage,
-  type EngineKind,
   type RecordInput,
   type RecordOutput,
-  metricOf,
+  newDefinition,
   recordIdProblem,
 } from "./collection.js";
-import { CollectionState, putEntries } from "./collection-state.js";
+import { CollectionState, type HealthView, countStates, toWalEntries } from "./collection-state.js";
 import type { NodeConfig } from "./config.js";
 import type { RootHealth } from "./deployment.js";
-import { componentUsage } from "./engines/component-store.js";
+import { CollectionDrops } from "./drops.js";
+import { collectionUsage } from "./engines/component-store.js";
 import { type OpenedStorage, type StorageNodeOptions, openStorage } from "./engines/open.js";
 import type { EngineRegistry } from "./engines/registry.js";
 import { NodeError } from "./errors.js";
@@ -70,6 +71,7 @@ export class StorageNode {
   readonly #log: Logger;
   readonly #metrics: NodeMetrics | undefined;
   readonly #maintenance: Maintenance;
+  readonly #drops: CollectionDrops;
   readonly #states = new Map<string, CollectionState>();
   readonly #creating = new Map<string, Promise<CollectionView>>();
   #closing = false;
@@ -105,6 +107,14 @@ export class StorageNode {
       metrics: o.metrics,
       closing: () => this.#closing,
     });
+    this.#drops = new CollectionDrops({
+      catalog: this.catalog,
+      engines: this.engines,
+      logger: o.logger,
+      retryMs: o.config.engine.backgroundIntervalMs,
+    });
+    this.#maintenance.watchEngines(this.engines.records(), (id) => this.#states.get(id));
+    o.metrics?.watchCollections(() => countStates(this.#states.values(), this.#drops.list().length));
   }
 
   /**
@@ -129,7 +139,7 @@ export class StorageNode {
       const { catalog, engines, service, wal } = node;
       const offlineMetadata = node.health.offline("metadata").map((c) => c.url);
       const recovery = { catalog, engines, service, wal, logger, offlineMetadata };
-      const { states, orphans } = await loadCollections(recovery);
+      const { states, orphans, dropping } = await loadCollections(recovery);
       for (const s of states) node.#states.set(s.definition.id, s);
       node.orphans.push(...orphans);
       lap("definitions");
@@ -138,6 +148,7 @@ export class StorageNode {
       await replayWal(available, recovery);
       node.search.start(available.map((s) => s.definition));
       lap("recovery");
+      node.#drops.resume(dropping);
       return node;
     } catch (err) {
       await opened.close().catch(() => undefined);
@@ -175,6 +186,8 @@ export class StorageNode {
     const id = input.id as CollectionId;
     if (this.#states.has(id) || this.#creating.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} already exists`));
+    if (this.#drops.has(id))
+      return Promise.reject(new NodeError("AlreadyExists", `collection ${id} is being dropped; retry later`));
     this.#assertOpen();
     const p = this.#create(id, input).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
@@ -187,18 +200,7 @@ export class StorageNode {
     const engine = this.engines.record(kind);
     const wal = await this.engines.store("wal").place(id);
     const data = await engine.store.place(id);
-    const definition: CollectionDefinition = {
-      format: 1,
-      id,
-      engine: kind,
-      dimension,
-      metric: metricOf(input),
-      createdAt: new Date().toISOString(),
-      placements: {
-        wal: { url: wal.url, index: wal.index },
-        [kind]: { url: data.url, index: data.index },
-      } as CollectionDefinition["placements"],
-    };
+    const definition = newDefinition(id, input, { wal, data });
     await this.catalog.create(definition);
     await engine.create(id, dimension);
     this.#states.set(id, new CollectionState(definition, engine));
@@ -224,6 +226,7 @@ export class StorageNode {
   async findDefinition(id: string): Promise<CollectionDefinition> {
     const local = this.#states.get(id);
     if (local) return local.definition;
+    if (this.#drops.has(id)) throw new NodeError("NotFound", `collection ${id} is being dropped`);
     if (!this.#store.authoritative || collectionIdProblem(id) !== undefined) throw this.#unknown(id);
     if (!this.catalog.has(id)) {
       // The cache follows the store by a watch; a collection placed a moment ago may not be in it yet.
@@ -242,40 +245,42 @@ export class StorageNode {
    */
   async usage(collection: string | CollectionDefinition): Promise<Record<string, ComponentUsage>> {
     const def = typeof collection === "string" ? this.#state(collection, false).definition : collection;
-    const out: Record<string, ComponentUsage> = {};
-    for (const store of this.engines.storesOf(def)) {
-      const at = store.locate(def.id);
-      if (at && this.health.refusal(at.url) !== undefined) continue;
-      const usage = await componentUsage(store, def.id);
-      if (usage) out[store.component] = usage;
-    }
-    return out;
+    return collectionUsage(
+      this.engines.storesOf(def),
+      def.id,
+      (url) => this.health.refusal(url) !== undefined,
+    );
   }
 
   /**
-   * Drops a collection: stops writes, waits for in-flight work, deletes the catalog's documents first
-   * (the commit point: after a crash the rest is reported as an orphan, removed by name with
-   * `proximadb orphans remove`), then the engine's data and the WAL. A collection with an offline root
-   * is not dropped (that root would keep part of it), unless the root left the configuration for good.
-   * @throws NodeError `NotFound`, `Unavailable`
+   * Drops a collection by the protocol of {@link CollectionDrops} (tombstone first, metadata last, the
+   * id reserved until it completes); a drop in progress is awaited, not started again. A collection with
+   * an offline root is not dropped (that root would keep part of it), unless the root left the
+   * configuration for good.
+   * @throws NodeError `NotFound`; `Unavailable` when a root is offline or a step failed (then retried)
    */
   async dropCollection(id: string): Promise<void> {
+    const running = this.#drops.running(id);
+    if (running) return running;
     const state = this.#state(id, false);
     const offline = this.#offline(state.definition).filter((r) => r.status !== "unconfigured");
     if (offline.length > 0) throw unavailable(state.definition.id, offline);
     state.dropped = true;
+    clearTimeout(state.retry);
     this.#states.delete(id);
-    await state.settle();
-    const def = state.definition;
-    await this.catalog.drop(def.id);
-    await this.#dropData(def.id);
-    this.#log.info({ collection: def.id }, "collection dropped");
+    await this.#drops.drop(state.definition.id, {
+      definition: state.definition,
+      quiesce: () => state.settle(),
+      restore: () => {
+        state.dropped = false;
+        this.#states.set(id, state);
+      },
+    });
   }
 
-  async #dropData(id: CollectionId): Promise<void> {
-    // Every engine: any may hold leftovers of an earlier collection of this id.
-    for (const engine of this.engines.records()) await engine.drop(id);
-    await this.wal.drop(id);
+  /** How a collection this node serves is doing (`ready`, `degraded`, `unavailable`); else undefined. */
+  collectionHealth(id: string): HealthView | undefined {
+    return this.#states.get(id)?.healthView();
   }
 
   // ---------------------------------------------------------------- records
@@ -285,21 +290,21 @@ export class StorageNode {
    * @throws NodeError `InvalidArgument` (wrong dimension), `NotFound`
    */
   async putRecords(id: string, records: readonly RecordInput[]): Promise<number> {
-    const state = this.#state(id);
+    const state = this.#serving(id);
     if (records.length === 0) return 0;
-    const entries = putEntries(records, state.definition.dimension);
+    const entries = toWalEntries(records, state.definition.dimension);
     await this.#append(state, entries);
     return entries.length;
   }
 
   /** Deletes a record (a tombstone in the WAL, then in memory). @throws NodeError `NotFound` */
   async deleteRecord(id: string, recordId: string): Promise<void> {
-    await this.#append(this.#state(id), [{ op: "delete", id: recordId }]);
+    await this.#append(this.#serving(id), [{ op: "delete", id: recordId }]);
   }
 
   /** Reads a record wherever it is (memory or the engine's files). @throws NodeError `NotFound` */
   async getRecord(id: string, recordId: string): Promise<RecordOutput> {
-    const state = this.#state(id);
+    const state = this.#serving(id);
     const def = state.definition;
     const found = recordIdProblem(recordId) ? undefined : await state.engine.get(def.id, recordId);
     if (!found) throw new NodeError("NotFound", `record ${JSON.stringify(recordId)} not found in ${def.id}`);
@@ -308,27 +313,8 @@ export class StorageNode {
 
   async #append(state: CollectionState, entries: WalEntry[]): Promise<void> {
     this.#assertOpen();
-    await state.passGate();
-    if (state.dropped) throw new NodeError("NotFound", `collection ${state.definition.id} was dropped`);
-    const threshold = this.config.engine.flushThresholdBytes;
-    // Backpressure: when flushes fall far behind, writers wait for the one in progress.
-    if (state.bufferedBytes > threshold * 4 && state.flushing) await state.flushing.catch(() => undefined);
-    const t0 = performance.now();
-    state.inflight++;
-    const durable = this.wal.append(state.definition.id, entries);
-    const applied = state.tail.then(async () => {
-      const { first } = await durable;
-      this.#metrics?.walSyncSeconds.observe((performance.now() - t0) / 1000);
-      await state.apply(first, entries);
-    });
-    state.tail = applied.catch(() => undefined);
-    try {
-      await applied;
-    } finally {
-      state.inflight--;
-    }
-    this.#metrics?.recordsWritten.inc(entries.length);
-    if (state.bufferedBytes >= threshold && !state.flushing) this.#maintenance.schedule(state, "threshold");
+    const c = { wal: this.wal, flushThresholdBytes: this.config.engine.flushThresholdBytes };
+    await appendEntries({ ...c, metrics: this.#metrics, maintenance: this.#maintenance }, state, entries);
   }
 
   // ---------------------------------------------------------------- flush and compaction
@@ -338,12 +324,12 @@ export class StorageNode {
    * checkpoint in the catalog and deletes the WAL segments it covers. @throws NodeError `NotFound`
    */
   flush(id: string, trigger = "api"): Promise<FlushResult> {
-    return this.#maintenance.flush(this.#state(id), trigger);
+    return this.#maintenance.flush(this.#serving(id), trigger);
   }
 
   /** Compacts the collection's engine files. @throws NodeError `NotFound` */
   compact(id: string, trigger = "api"): Promise<{ files: number }> {
-    return this.#maintenance.compact(this.#state(id), trigger);
+    return this.#maintenance.compact(this.#serving(id), trigger);
   }
 
   // ---------------------------------------------------------------- stats and shutdown
@@ -355,9 +341,14 @@ export class StorageNode {
   stats(): Record<string, unknown> {
     let bufferedBytes = 0;
     for (const s of this.#states.values()) bufferedBytes += s.bufferedBytes;
-    const deployment = { id: this.health.deployment, roots: this.health.list() };
-    const components = placementStats(this.service, this.reports);
-    return { collections: this.#states.size, bufferedBytes, orphans: this.orphans, deployment, components };
+    return {
+      collections: this.#states.size,
+      bufferedBytes,
+      orphans: this.orphans,
+      dropping: this.#drops.list(),
+      deployment: { id: this.health.deployment, roots: this.health.list() },
+      components: placementStats(this.service, this.reports),
+    };
   }
 
   /** Stops background work, waits for in-flight appends, syncs the WAL and closes everything. Unflushed
@@ -366,7 +357,8 @@ export class StorageNode {
     if (this.#closing) return;
     this.#closing = true;
     await Promise.allSettled([...this.#states.values()].map((s) => s.tail));
-    await this.#maintenance.stop();
+    await this.#maintenance.stop(this.#states.values());
+    await this.#drops.close();
     await Promise.allSettled([...this.#states.values()].flatMap((s) => [s.flushing, s.compacting]));
     await this.#opened.close();
   }
@@ -392,6 +384,14 @@ export class StorageNode {
 
   #unknown(id: string): NodeError {
     return unknownCollection(String(id), this.health);
+  }
+
+  /** The state of a collection whose records are served. @throws NodeError `NotFound`, `Unavailable` */
+  #serving(id: string): CollectionState {
+    const s = this.#state(id);
+    if (s.unavailable !== undefined)
+      throw new NodeError("Unavailable", `collection ${s.definition.id} is unavailable: ${s.unavailable}`);
+    return s;
   }
 
   #assertOpen(): void {

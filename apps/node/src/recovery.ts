@@ -5,7 +5,7 @@ import {
   StoreConflictError,
   UnknownRootError,
 } from "@proximadb/core";
-import type { WalEntry, WriteAheadLog } from "@proximadb/wal";
+import { CheckpointAheadError, type WalEntry, type WriteAheadLog } from "@proximadb/wal";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { CollectionCatalog } from "./catalog.js";
@@ -44,12 +44,16 @@ const REPLAY_BATCH = 1000;
 /**
  * Reads every definition the metadata listing shows and pins the placements it records (a collection
  * created but never written keeps its roots); where discovery found the data elsewhere the listing wins.
- * Data without a definition (an interrupted drop, or a definition in an offline root) is an orphan.
+ * A collection with a drop tombstone is not served: its drop resumes (`dropping`). Data without a
+ * definition (a drop of an older version, or a definition in an offline root) is an orphan.
  */
-export async function loadCollections(
-  o: RecoveryOptions,
-): Promise<{ states: CollectionState[]; orphans: OrphanCollection[] }> {
+export async function loadCollections(o: RecoveryOptions): Promise<{
+  states: CollectionState[];
+  orphans: OrphanCollection[];
+  dropping: CollectionId[];
+}> {
   const orphans: OrphanCollection[] = [];
+  const dropping: CollectionId[] = [];
   const located = (collection: string, components: ComponentType[]) =>
     components.flatMap((component) => {
       const url = o.service.get(collection, component)?.url;
@@ -67,6 +71,10 @@ export async function loadCollections(
     o.catalog.listed().map((id) =>
       limit(async () => {
         try {
+          if (await o.catalog.tombstone(id)) {
+            dropping.push(id);
+            return undefined;
+          }
           const def = await o.catalog.definition(id);
           if (!def) orphan(id, ["metadata"], "no collection definition");
           return def;
@@ -83,7 +91,7 @@ export async function loadCollections(
     await pinPlacements(def, o);
     states.push(new CollectionState(def, o.engines.record(def.engine)));
   }
-  const defined = new Set(states.map((s) => s.definition.id as string));
+  const defined = new Set([...states.map((s) => s.definition.id as string), ...dropping]);
   const undefinedData = new Map<string, ComponentType[]>();
   for (const store of o.engines.dataStores()) {
     for (const id of store.collections()) {
@@ -102,7 +110,7 @@ export async function loadCollections(
     orphan(collection, components, why);
     o.logger.warn({ collection, components }, `${why} (not served, never created over)`);
   }
-  return { states, orphans };
+  return { states, orphans, dropping: dropping.sort() };
 }
 
 async function pinPlacements(def: CollectionDefinition, o: RecoveryOptions): Promise<void> {
@@ -144,10 +152,19 @@ export async function replayWal(states: readonly CollectionState[], o: RecoveryO
     states.map((state) =>
       limit(async () => {
         const id = state.definition.id;
-        if (!wal.locate(id)) return;
         const after = await checkpointOf(id, o);
+        if (after === 0 && !wal.locate(id)) return;
         state.lastApplied = after;
         state.checkpointed = after;
+        try {
+          // The WAL never issues a sequence at or below the checkpoint from here on.
+          await o.wal.recover(id, { checkpoint: after });
+        } catch (err) {
+          if (!(err instanceof CheckpointAheadError)) throw err;
+          state.unavailable = `its WAL ends at sequence ${err.lastSequence}, below the checkpoint ${after}: WAL segments were lost (${err.root ?? "unknown root"})`;
+          o.logger.error({ collection: id, err: describe(err) }, "collection unavailable");
+          return;
+        }
         let batch: WalEntry[] = [];
         let first = 0;
         const applyBatch = async () => {

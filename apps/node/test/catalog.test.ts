@@ -105,6 +105,36 @@ describe("CollectionCatalog", () => {
     await expect(fs.read(`docs/${CATALOG_FILES.checkpoint}`)).rejects.toBeInstanceOf(FsError);
   });
 
+  it("keeps a drop's tombstone at <id>/dropping.json; none before a drop", async () => {
+    const { catalog, text } = metadataOn();
+    await catalog.create(definition("docs"));
+    expect(await catalog.tombstone("docs")).toBeUndefined();
+    await catalog.markDropping("docs" as CollectionId, { format: 1, droppedAt: "2025-01-02T00:00:00Z" });
+    expect(JSON.parse(await text(`docs/${CATALOG_FILES.tombstone}`))).toEqual({
+      format: 1,
+      droppedAt: "2025-01-02T00:00:00Z",
+    });
+    expect(await catalog.tombstone("docs")).toEqual({ format: 1, droppedAt: "2025-01-02T00:00:00Z" });
+  });
+
+  it("refuses a stored file that is not a tombstone with InvalidArgumentError naming it", async () => {
+    const { catalog } = metadataOn({ "docs/dropping.json": "{}" });
+    const err = await catalog.tombstone("docs").catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.message).toContain(`${URL}/docs/dropping.json`);
+  });
+
+  it("finishDrop deletes every document, the tombstone last, and forgets the collection", async () => {
+    const { catalog, fs } = metadataOn();
+    await catalog.create(definition("docs"));
+    await catalog.setCheckpoint("docs" as CollectionId, 7);
+    await catalog.markDropping("docs" as CollectionId, { format: 1, droppedAt: "2025-01-02T00:00:00Z" });
+    await catalog.finishDrop("docs" as CollectionId);
+    expect(catalog.has("docs")).toBe(false);
+    for (const f of Object.values(CATALOG_FILES))
+      await expect(fs.read(`docs/${f}`)).rejects.toBeInstanceOf(FsError);
+  });
+
   it("readDefinitionAt reads the same definition through a root's file system (the read-only CLI)", async () => {
     const { catalog, fs } = metadataOn();
     await catalog.create(definition("docs"));

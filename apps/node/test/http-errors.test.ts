@@ -6,7 +6,7 @@ import {
   StoreUnavailableError,
 } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
-import { NodeError, type NodeErrorKind } from "../src/errors.js";
+import { NodeError, type NodeErrorKind, durabilityUnknown } from "../src/errors.js";
 import { HTTP_ERRORS, httpErrorOf } from "../src/http-errors.js";
 
 describe("the HTTP error catalogue", () => {
@@ -40,11 +40,29 @@ describe("the HTTP error catalogue", () => {
     expect(logged).toBe(true);
   });
 
+  it("says retryable for every 503, and only for them", () => {
+    expect(httpErrorOf(new NodeError("Unavailable", "x")).retryable).toBe(true);
+    expect(httpErrorOf(new FsError("Transient", "reset")).retryable).toBe(true);
+    expect(httpErrorOf(new ClosedError("wal")).retryable).toBe(true);
+    expect(httpErrorOf(new NodeError("AlreadyExists", "x")).retryable).toBe(false);
+    expect(httpErrorOf(new FsError("PermissionDenied", "denied")).retryable).toBe(false);
+  });
+
+  it("reports an append that failed retryably as a write of unknown durability: 503, retryable", () => {
+    const err = durabilityUnknown("docs", new FsError("Transient", "S3 write failed: ECONNRESET"));
+    expect(err).toBeInstanceOf(NodeError);
+    expect(httpErrorOf(err)).toMatchObject({ entry: HTTP_ERRORS.Unavailable, retryable: true });
+    expect((err as Error).message).toContain("may or may not be durable");
+    const definite = new FsError("PermissionDenied", "denied");
+    expect(durabilityUnknown("docs", definite)).toBe(definite);
+  });
+
   it("answers a storage failure with 500, its secret-free message, and logs it", () => {
     expect(httpErrorOf(new FsError("PermissionDenied", "denied on key a/b"))).toEqual({
       entry: HTTP_ERRORS.Internal,
       message: "denied on key a/b",
       logged: true,
+      retryable: false,
     });
   });
 
@@ -53,6 +71,7 @@ describe("the HTTP error catalogue", () => {
       entry: HTTP_ERRORS.Internal,
       message: "internal error",
       logged: true,
+      retryable: false,
     });
   });
 

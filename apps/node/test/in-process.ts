@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { parseConfigText } from "../src/config.js";
@@ -17,10 +18,23 @@ export interface InProcessNode {
   close(): Promise<void>;
 }
 
+/** Where {@link openInProcess} puts the roots. */
+export interface InProcessOptions {
+  /** The folder of the roots (default: a fresh one); the same folder reopens the same node (a restart). */
+  readonly dir?: string;
+  /** Roots on the process-wide memfs volume (`mem://<folder name>/diskN/…`) instead of local disk. */
+  readonly memory?: boolean;
+}
+
 /** Opens a node on the embedded default configuration, as `edit` changes its TOML text. */
-export async function openInProcess(edit: (toml: string) => string = (t) => t): Promise<InProcessNode> {
-  const dir = tempDir();
-  const config = parseConfigText(edit(embeddedDefaultToml()), { baseDir: dir, source: "test" });
+export async function openInProcess(
+  edit: (toml: string) => string = (t) => t,
+  options: InProcessOptions = {},
+): Promise<InProcessNode> {
+  const dir = options.dir ?? tempDir();
+  let toml = embeddedDefaultToml();
+  if (options.memory) toml = toml.replaceAll("file://data/", `mem://${basename(dir)}/`);
+  const config = parseConfigText(edit(toml), { baseDir: dir, source: "test" });
   const logger = pino({ level: "silent" });
   const metrics = new NodeMetrics();
   const node = await StorageNode.open({ config, logger, metrics });

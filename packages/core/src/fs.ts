@@ -94,7 +94,10 @@ export interface FsCapabilities {
   readonly conditionalCreate: boolean;
   /** `openAppend` is supported (local files); object stores write one object per batch instead. */
   readonly append: boolean;
-  /** `durable: true` writes are fsynced (file and, after create/rename, its directory). */
+  /**
+   * `durable: true` writes are fsynced (file and, after create/rename, its directory and every directory
+   * created on the way); `durable` deletes fsync the folder that lost the entry.
+   */
   readonly fsync: boolean;
   /** Listing with a delimiter is native (one request per page, prefixes returned by the server). */
   readonly delimiterList: boolean;
@@ -141,12 +144,27 @@ export interface ListOptions {
 export interface WriteOptions {
   /** Create only if absent; otherwise throws `AlreadyExists`. Enforced by the backend when `capabilities.conditionalCreate`. */
   readonly exclusive?: boolean;
-  /** The write is durable when the promise resolves (fsync on disk; object stores are durable on success). */
+  /**
+   * The write is durable when the promise resolves (fsync on disk: the file, its folder, and every folder
+   * created on the way; object stores are durable on success).
+   */
   readonly durable?: boolean;
   /** Content type for object stores. */
   readonly contentType?: string;
   /** Aborts the write; a partially written object is never left visible. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@link FileSystem.delete}, {@link FileSystem.deleteMany} and {@link FileSystem.deletePrefix}.
+ */
+export interface DeleteOptions {
+  /**
+   * The removal survives a power cut when the promise resolves: on disk, the folder that lost the entry
+   * (the nearest surviving one, after emptied folders are pruned) is fsynced. Object stores are durable on
+   * success and ignore it.
+   */
+  readonly durable?: boolean;
 }
 
 /** A byte range for reads: `length` omitted means to the end. */
@@ -231,12 +249,12 @@ export interface FileSystem {
    * object stores). Overwrites `to` unless `overwrite: false`. Durable when it resolves.
    */
   move(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
-  /** Deletes a key; a missing key is not an error. */
-  delete(key: string): Promise<void>;
+  /** Deletes a key; a missing key is not an error. `durable`: see {@link DeleteOptions}. */
+  delete(key: string, options?: DeleteOptions): Promise<void>;
   /** Deletes many keys (batched where the backend allows); missing keys are not errors. */
-  deleteMany(keys: readonly string[]): Promise<void>;
+  deleteMany(keys: readonly string[], options?: DeleteOptions): Promise<void>;
   /** Deletes every key under `prefix` (which must be non-empty and end with `/`). */
-  deletePrefix(prefix: string): Promise<number>;
+  deletePrefix(prefix: string, options?: DeleteOptions): Promise<number>;
   /** Releases clients and handles. */
   close(): Promise<void>;
 }

@@ -11,7 +11,6 @@ import {
   assertKey,
   isFsError,
   isReservedName,
-  listAll,
   parseCollectionId,
   parseComponentType,
 } from "@proximadb/core";
@@ -23,7 +22,18 @@ import {
   recordInto,
 } from "@proximadb/discovery";
 import { EngineError } from "./errors.js";
+import {
+  NODE_ID,
+  type StagingCleanup,
+  StagingSequence,
+  WriterHeartbeat,
+  assertStagedName,
+  cleanStaging,
+  stagingKey,
+} from "./staging.js";
 import type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";
+
+export type { StagingCleanup } from "./staging.js";
 
 /** Options of {@link EngineBase.open}: the shared engine options plus the component. */
 export interface EngineBaseOptions extends EngineOpenOptions {
@@ -45,35 +55,11 @@ export interface StagedFile {
   readonly url: string;
   /** The root's file system: write the staged file through it. */
   readonly fs: FileSystem;
-  /** Root-relative key: `"<id>/_staging/<name>.<nodeId>.<unique>"`. */
+  /** Root-relative key: `"<id>/_staging/<nodeId>/<sequence>-<name>"` (see `STAGING_LAYOUT`). */
   readonly key: string;
 }
 
-/** What {@link EngineBase.open} did with stale staging. */
-export interface StagingCleanup {
-  /** Keys removed (this node's previous runs, and other nodes' staging older than `staleStagingMs`). */
-  readonly removed: readonly string[];
-  /** Keys of other nodes kept because they are younger than `staleStagingMs`. */
-  readonly kept: readonly string[];
-  /** Keys that could not be removed (they are retried at the next open). */
-  readonly failed: readonly string[];
-}
-
-const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const STAGED_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const DEFAULT_STALE_MS = 60 * 60 * 1000;
-
-/** Parses `<name>.<nodeId>.<time36>-<hex>` (the last segment of a staging key). */
-function parseStagingName(file: string): { nodeId: string; createdMs: number | undefined } | undefined {
-  const parts = file.split(".");
-  if (parts.length < 3) return undefined;
-  const unique = parts[parts.length - 1] as string;
-  const nodeId = parts[parts.length - 2] as string;
-  const m = /^([0-9a-z]+)-[0-9a-f]+$/.exec(unique);
-  if (!m || !NODE_ID.test(nodeId)) return undefined;
-  const createdMs = Number.parseInt(m[1] as string, 36);
-  return { nodeId, createdMs: Number.isFinite(createdMs) ? createdMs : undefined };
-}
 
 /**
  * The engine base: what every storage engine (WAL, VIPER, LSM) shares. It keeps the placement map of
@@ -113,6 +99,8 @@ export class EngineBase implements StorageEngine {
   /** Which roots may be written; `managed` when the deployment layer owns the markers. */
   readonly #access: RootAccess;
   readonly #markersManaged: boolean;
+  readonly #sequence: StagingSequence;
+  readonly #heartbeat: WriterHeartbeat;
   #closed = false;
 
   private constructor(init: {
@@ -126,6 +114,8 @@ export class EngineBase implements StorageEngine {
     deployment: string | undefined;
     now: () => number;
     access: RootAccess | undefined;
+    sequence: StagingSequence;
+    heartbeat: WriterHeartbeat;
   }) {
     this.component = init.component;
     this.report = init.report;
@@ -138,6 +128,8 @@ export class EngineBase implements StorageEngine {
     this.#now = init.now;
     this.#markersManaged = init.access !== undefined;
     this.#access = init.access ?? reportAccess(init.report);
+    this.#sequence = init.sequence;
+    this.#heartbeat = init.heartbeat;
   }
 
   /**
@@ -175,7 +167,15 @@ export class EngineBase implements StorageEngine {
         report = await createAbsentRoots(report, fileSystems, component, options.deployment);
       }
       const { offlineRoots } = await recordInto(options.service, report);
-      const cleanup = await cleanStaging(report, fileSystems, nodeId, staleMs, now());
+      const sequence = new StagingSequence(now());
+      const cleanup = await cleanStaging({
+        report,
+        fileSystems,
+        nodeId,
+        staleMs,
+        nowMs: now(),
+        observeOwn: (seen) => sequence.observe(seen),
+      });
       return new EngineBase({
         component,
         report,
@@ -187,6 +187,8 @@ export class EngineBase implements StorageEngine {
         deployment: options.deployment,
         now,
         access: options.rootAccess,
+        sequence,
+        heartbeat: new WriterHeartbeat(nodeId, Math.max(1000, staleMs / 4)),
       });
     } catch (err) {
       await Promise.allSettled([...fileSystems.values()].map((fs) => fs.close()));
@@ -245,22 +247,20 @@ export class EngineBase implements StorageEngine {
 
   /**
    * A unique staging key for `name` under the collection's own directory in its own root:
-   * `"<id>/_staging/<name>.<nodeId>.<time36>-<random>"`. Nothing is written yet.
+   * `"<id>/_staging/<nodeId>/<sequence>-<name>"` (the layout `parseStagingKey` reads). Nothing is
+   * written yet but this node's heartbeat in that root (see `WriterHeartbeat`).
    * @throws InvalidCollectionIdError; InvalidArgumentError for a name that is not one plain file name
+   *   of at most 120 characters
    */
   async stage(id: string, name: string): Promise<StagedFile> {
-    if (typeof name !== "string" || !STAGED_NAME.test(name)) {
-      throw new InvalidArgumentError(
-        `staging name must be one file name of [A-Za-z0-9._-] starting with a letter or digit (got ${JSON.stringify(name)})`,
-      );
-    }
+    assertStagedName(name);
     const location = await this.place(id);
-    const unique = `${this.#now().toString(36)}-${randomBytes(8).toString("hex")}`;
+    await this.#heartbeat.ensure(location.fs);
     const staged = Object.freeze({
       collection: location.collection,
       url: location.url,
       fs: location.fs,
-      key: `${location.dir}${STAGING_DIR}/${name}.${this.nodeId}.${unique}`,
+      key: stagingKey(location.dir, this.nodeId, this.#sequence.next(), name),
     }) as StagedFile;
     this.#issued.add(staged);
     return staged;
@@ -311,15 +311,15 @@ export class EngineBase implements StorageEngine {
   }
 
   /**
-   * Deletes every file of the collection in this component (`deletePrefix("<id>/")`) and then its
-   * assignment. Dropping an unassigned collection does nothing.
+   * Deletes every file of the collection in this component (`deletePrefix("<id>/")`, durably) and then
+   * its assignment. Dropping an unassigned collection does nothing.
    * @throws InvalidCollectionIdError; RootOfflineError when its root is not writable (nothing is deleted)
    */
   async drop(id: string): Promise<void> {
     const location = this.locate(id);
     if (!location) return;
     this.assertWritable(location);
-    await location.fs.deletePrefix(location.dir);
+    await location.fs.deletePrefix(location.dir, { durable: true });
     await this.#service.remove(location.collection, this.component);
   }
 
@@ -327,6 +327,7 @@ export class EngineBase implements StorageEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#heartbeat.close();
     await Promise.allSettled([...this.#fileSystems.values()].map((fs) => fs.close()));
   }
 
@@ -431,67 +432,4 @@ async function createAbsentRoots(
     }
   }
   return { ...report, roots };
-}
-
-/** Removes stale staging named in the report (`ignored` entries with reason `staging`). */
-async function cleanStaging(
-  report: DiscoveryReport,
-  fileSystems: ReadonlyMap<string, FileSystem>,
-  nodeId: string,
-  staleMs: number,
-  nowMs: number,
-): Promise<StagingCleanup> {
-  const removed: string[] = [];
-  const kept: string[] = [];
-  const failed: string[] = [];
-  const byRoot = new Map<FileSystem, { key: string; mtimeMs?: number }[]>();
-  for (const entry of report.ignored) {
-    if (entry.reason !== "staging") continue;
-    const fs = fileSystems.get(entry.url);
-    if (!fs) continue;
-    let list = byRoot.get(fs);
-    if (!list) {
-      list = [];
-      byRoot.set(fs, list);
-    }
-    if (entry.key.endsWith("/")) {
-      // A staging folder reported as a whole: list just that folder.
-      try {
-        for (const f of (await listAll(fs, entry.key)).files) list.push({ key: f.key, mtimeMs: f.mtimeMs });
-      } catch {
-        failed.push(entry.key);
-      }
-    } else list.push({ key: entry.key });
-  }
-  for (const [fs, entries] of byRoot) {
-    const doomed: string[] = [];
-    for (const e of entries) {
-      const file = e.key.slice(e.key.lastIndexOf("/") + 1);
-      const parsed = parseStagingName(file);
-      if (parsed?.nodeId === nodeId) {
-        doomed.push(e.key);
-        continue;
-      }
-      let created = e.mtimeMs ?? parsed?.createdMs;
-      if (created === undefined) {
-        try {
-          created = (await fs.stat(e.key)).mtimeMs;
-        } catch (err) {
-          if (isFsError(err, "NotFound")) continue;
-          failed.push(e.key);
-          continue;
-        }
-      }
-      if (nowMs - created >= staleMs) doomed.push(e.key);
-      else kept.push(e.key);
-    }
-    if (doomed.length === 0) continue;
-    try {
-      await fs.deleteMany(doomed);
-      removed.push(...doomed);
-    } catch {
-      failed.push(...doomed);
-    }
-  }
-  return { removed, kept, failed };
 }

@@ -3,3 +3,11 @@ export type { EngineBaseOptions, StagedFile, StagingCleanup } from "./engine-bas
 export type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";
 export { EngineError, isEngineError } from "./errors.js";
 export type { EngineErrorKind } from "./errors.js";
+export {
+  MAX_STAGED_NAME,
+  STAGING_LAYOUT,
+  WRITERS_DIR,
+  type StagingKey,
+  heartbeatKey,
+  parseStagingKey,
+} from "./staging.js";

@@ -12,7 +12,7 @@ import {
 import { discover } from "@proximadb/discovery";
 import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EngineBase, type EngineBaseOptions, isEngineError } from "../src/index.js";
+import { EngineBase, type EngineBaseOptions, heartbeatKey, isEngineError } from "../src/index.js";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -63,12 +63,12 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     for (const url of tier.urls) expect(await tier.keys(url)).toContain(ROOT_MARKER_FILE);
   });
 
-  it("gives staging keys <id>/_staging/<name>.<nodeId>.<unique> in the collection's own root", async () => {
+  it("gives staging keys <id>/_staging/<nodeId>/<sequence>-<name> in the collection's own root", async () => {
     const engine = await open();
     const dir = await engine.place("orders");
     const s1 = await engine.stage("orders", "part.parquet");
     const s2 = await engine.stage("orders", "part.parquet");
-    expect(s1.key).toMatch(/^orders\/_staging\/part\.parquet\.node-a\.[0-9a-z]+-[0-9a-f]{16}$/);
+    expect(s1.key).toMatch(/^orders\/_staging\/node-a\/[0-9a-z]{10}-part\.parquet$/);
     expect(s2.key).not.toBe(s1.key);
     expect(s1.url).toBe(dir.url);
     expect(s1.fs).toBe(dir.fs);
@@ -82,7 +82,12 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     expect(finalKey).toBe("orders/vectors/part-00000001.parquet");
     const home = engine.locate("orders");
     expect(home?.url).toBe(tier.urls[0]);
-    expect(await tier.keys(tier.urls[0] as string)).toEqual([ROOT_MARKER_FILE, finalKey]);
+    // The root holds the marker, this writer's heartbeat (it staged there) and the committed file.
+    expect(await tier.keys(tier.urls[0] as string)).toEqual([
+      ROOT_MARKER_FILE,
+      heartbeatKey("node-a"),
+      finalKey,
+    ]);
     expect(await tier.keys(tier.urls[1] as string)).toEqual([]);
     expect(new TextDecoder().decode(await home?.fs.read(finalKey))).toBe("parquet bytes");
   });
@@ -128,7 +133,9 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(
-      (await tier.keys(staged.url)).filter((k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE),
+      (await tier.keys(staged.url)).filter(
+        (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE && k !== heartbeatKey("node-a"),
+      ),
     ).toEqual([]);
   });
 
@@ -192,12 +199,13 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     const own = await first.stage("orders", "own.parquet");
     await own.fs.write(own.key, "left by a crashed run of node-a");
     const now = Date.now();
-    const otherFresh = `orders/_staging/f.parquet.node-b.${now.toString(36)}-00ff`;
-    const otherOld = `orders/_staging/o.parquet.node-b.${(now - 2 * HOUR).toString(36)}-00ff`;
+    const otherFresh = "orders/_staging/node-b/0000000001-f.parquet";
+    const otherOld = "orders/_staging/node-b/0000000002-o.parquet";
     const foreignOld = "orders/_staging/unnamed-leftover";
     const foreignFresh = "orders/_staging/unnamed-fresh";
     for (const k of [otherFresh, otherOld, foreignOld, foreignFresh]) await own.fs.write(k, "x");
     await tier.touch(own.url, foreignOld, now - 3 * HOUR);
+    await tier.touch(own.url, otherOld, now - 2 * HOUR);
     await first.close();
 
     const second = await open();

@@ -3,6 +3,7 @@ import * as nodeFs from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import {
   type AppendHandle,
+  type DeleteOptions,
   type FileEntry,
   type FileSystem,
   type FileSystemProvider,
@@ -87,7 +88,9 @@ const SMALL_READ_BYTES = 4 << 20;
  * - Writes go to a hidden temp file `.<name>.tmp-<random>` in the target folder, then `rename`: a reader
  *   never sees half a file. `exclusive: true` uses `link`, which fails with `EEXIST` when the target
  *   exists, so of two racing creates exactly one wins.
- * - `durable: true` fsyncs the file and, after the create/rename, its parent folder. `move` always does.
+ * - `durable: true` fsyncs the file and, after the create/rename, its parent folder and the parent of every
+ *   folder created on the way (mkdir -p). `move` always does. A `durable` delete fsyncs the folder that lost
+ *   the entry (the first one left after pruning emptied folders).
  * - `move` is one `rename` (atomic). A rename across devices (`EXDEV`) is refused with `Unsupported`.
  * - Listing follows object-store prefix semantics (`coll-1/` never matches `coll-10/…`), in ascending
  *   UTF-8 key order; the delimiter mode is emulated from folder reads.
@@ -108,6 +111,8 @@ export class LocalFileSystem implements FileSystem {
   readonly #io: ListingIo;
   readonly #base: string;
   #closed = false;
+  /** Folders this instance created (mkdir -p) whose entries are not known durable yet. */
+  readonly #undurable = new Set<string>();
 
   /**
    * @param root a `file://` root (or an absolute path), or a `mem://` root when an in-memory module is injected
@@ -440,7 +445,10 @@ export class LocalFileSystem implements FileSystem {
       } else {
         await this.#fs.rename(tmpPath, target);
       }
-      if (options.durable) await this.#syncDir(dir);
+      if (options.durable) {
+        await this.#syncDir(dir);
+        await this.#syncCreated(dir);
+      }
       return n;
     } catch (err) {
       await handle?.close().catch(() => {});
@@ -472,12 +480,39 @@ export class LocalFileSystem implements FileSystem {
     for (let attempt = 0; ; attempt++) {
       try {
         // A concurrent delete may prune the folder (or a parent) between mkdir and open: try again.
-        await this.#fs.mkdir(this.#path(dir), { recursive: true });
+        await this.#mkdirs(dir);
         return await this.#fs.open(path, "wx");
       } catch (err) {
         if (errnoOf(err) !== "ENOENT" || attempt >= 3) throw err;
       }
     }
+  }
+
+  /**
+   * mkdir -p, remembering the folders it created until a durable operation makes their entries durable
+   * (node:fs resolves with the first folder it created).
+   */
+  async #mkdirs(dir: string): Promise<void> {
+    const first = await this.#fs.mkdir(this.#path(dir), { recursive: true });
+    if (typeof first !== "string" || first.length <= this.#base.length) return;
+    const top = first.slice(this.#base.length + 1);
+    for (let d = dir; d !== ""; d = parentOf(d)) {
+      this.#undurable.add(d);
+      if (d === top) break;
+    }
+  }
+
+  /**
+   * Makes the folders on the way to `dir` that this instance created durable: fsyncs the parent of each,
+   * deepest first (and `also`, once), then forgets them.
+   */
+  async #syncCreated(dir: string, also?: string): Promise<void> {
+    const created: string[] = [];
+    for (let d = dir; d !== ""; d = parentOf(d)) if (this.#undurable.has(d)) created.push(d);
+    const parents = [...new Set([...created.map(parentOf), ...(also === undefined ? [] : [also])])];
+    parents.sort((a, b) => b.length - a.length);
+    for (const p of parents) await this.#syncDir(p, { missingOk: true });
+    for (const d of created) this.#undurable.delete(d);
   }
 
   /** fsyncs a folder so a create or rename in it survives a crash. */
@@ -517,7 +552,7 @@ export class LocalFileSystem implements FileSystem {
     let handle: FileHandle;
     let created = false;
     try {
-      await this.#fs.mkdir(this.#path(dir), { recursive: true });
+      await this.#mkdirs(dir);
       try {
         handle = await this.#fs.open(path, "ax");
         created = true;
@@ -529,9 +564,13 @@ export class LocalFileSystem implements FileSystem {
       throw this.#err(err, "openAppend", key);
     }
     const st = await handle.stat();
-    return new LocalAppendHandle(handle, st.size, created ? () => this.#syncDir(dir) : undefined, (err, op) =>
-      this.#err(err, op, key),
-    );
+    const syncParent = created
+      ? async () => {
+          await this.#syncDir(dir);
+          await this.#syncCreated(dir);
+        }
+      : undefined;
+    return new LocalAppendHandle(handle, st.size, syncParent, (err, op) => this.#err(err, op, key));
   }
 
   /** Renames `from` to `to` inside the root (atomic); `EXDEV` is refused, never emulated. */
@@ -544,7 +583,7 @@ export class LocalFileSystem implements FileSystem {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.#fs.mkdir(this.#path(parentOf(to)), { recursive: true });
+          await this.#mkdirs(parentOf(to));
           if (options.overwrite === false) {
             // link + unlink: EEXIST when the target exists. Between the two steps both names exist.
             await this.#fs.link(src, dst);
@@ -574,42 +613,63 @@ export class LocalFileSystem implements FileSystem {
       }
       throw this.#readErr(err, "move", from);
     }
-    await this.#prune(parentOf(from));
+    // Durable like the rename: the folders created for the target, and the one a prune left.
+    await this.#syncCreated(parentOf(to), await this.#prune(parentOf(from)));
   }
 
-  /** Deletes a file; a missing key is not an error. */
-  async delete(key: string): Promise<void> {
+  /** Deletes a file; a missing key is not an error. `durable`: the folder that lost it is fsynced. */
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     this.#file("delete", key);
+    const left = await this.#unlink(key);
+    if (options.durable && left !== undefined) await this.#syncDir(left, { missingOk: true });
+  }
+
+  /** Unlinks a file and prunes emptied folders; resolves with the folder that lost an entry, if any. */
+  async #unlink(key: string): Promise<string | undefined> {
     try {
       await this.#fs.unlink(this.#path(key));
     } catch (err) {
       const code = errnoOf(err);
-      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return;
-      if (code === "EPERM" && (await this.#isDir(this.#path(key)))) return; // a folder is not a key
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+      if (code === "EPERM" && (await this.#isDir(this.#path(key)))) return undefined; // a folder is not a key
       throw this.#err(err, "delete", key);
     }
-    await this.#prune(parentOf(key));
+    return this.#prune(parentOf(key));
   }
 
-  /** Removes emptied folders from `dir` up to (not including) the root. */
-  async #prune(dir: string): Promise<void> {
+  /**
+   * Removes emptied folders from `dir` up to (not including) the root; resolves with the first folder
+   * left standing (the one that lost the last entry removed; "" for the root).
+   */
+  async #prune(dir: string): Promise<string> {
     for (let d = dir; d !== ""; d = parentOf(d)) {
       try {
         await this.#fs.rmdir(this.#path(d));
+        this.#undurable.delete(d);
       } catch {
-        return; // not empty (or gone): stop
+        return d; // not empty (or gone): stop
       }
     }
+    return "";
   }
 
-  /** Deletes many files, 16 at a time; missing keys are not errors. Every key is checked first. */
-  async deleteMany(keys: readonly string[]): Promise<void> {
+  /**
+   * Deletes many files, 16 at a time; missing keys are not errors. Every key is checked first.
+   * `durable`: see {@link delete}.
+   */
+  async deleteMany(keys: readonly string[], options: DeleteOptions = {}): Promise<void> {
     for (const k of keys) this.#file("deleteMany", k);
-    await deleteManyBounded(keys, (k) => this.delete(k));
+    const left = new Set<string>();
+    await deleteManyBounded(keys, async (k) => {
+      const dir = await this.#unlink(k);
+      if (dir !== undefined) left.add(dir);
+    });
+    // Once per folder, after every delete (a folder pruned meanwhile is gone: its parent is in the set).
+    if (options.durable) for (const dir of left) await this.#syncDir(dir, { missingOk: true });
   }
 
-  /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. */
-  async deletePrefix(prefix: string): Promise<number> {
+  /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. `durable`: see {@link delete}. */
+  async deletePrefix(prefix: string, options: DeleteOptions = {}): Promise<number> {
     assertDeletePrefixOp(this.#closed, this.root, prefix);
     const dir = prefix.slice(0, -1);
     let count = 0;
@@ -621,7 +681,8 @@ export class LocalFileSystem implements FileSystem {
     } catch (err) {
       throw this.#err(err, "deletePrefix", prefix);
     }
-    await this.#prune(parentOf(dir));
+    const left = await this.#prune(parentOf(dir));
+    if (options.durable) await this.#syncDir(left, { missingOk: true });
     return count;
   }
 

@@ -44,7 +44,7 @@ function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) 
 }
 
 describe("durability", () => {
-  it("a durable write fsyncs the temp file before the rename and the folder after it", async () => {
+  it("a durable write fsyncs the temp file before the rename and the folder after it (and the root: coll/ is new)", async () => {
     const { module, calls } = spyFs();
     const fs = new LocalFileSystem(dir(), { fs: module });
     await fs.write("coll/seg.wal", "abc", { durable: true });
@@ -52,6 +52,7 @@ describe("durability", () => {
       "fsync /coll/.seg.wal.tmp-*",
       "rename /coll/.seg.wal.tmp-* -> /coll/seg.wal",
       "fsync /coll",
+      "fsync /",
     ]);
   });
 
@@ -79,10 +80,18 @@ describe("durability", () => {
     await fs.write("c/keep", "x");
     calls.length = 0;
     await fs.move("c/_staging/f", "c/live/f");
-    expect(calls).toEqual(["rename /c/_staging/f -> /c/live/f", "fsync /c/live", "fsync /c/_staging"]);
+    // Then /c once (it holds the new live/ folder and lost the emptied _staging/ folder), and the root:
+    // the writes above created c/ without durability.
+    expect(calls).toEqual([
+      "rename /c/_staging/f -> /c/live/f",
+      "fsync /c/live",
+      "fsync /c/_staging",
+      "fsync /c",
+      "fsync /",
+    ]);
   });
 
-  it("an append handle's sync fsyncs the file, and the folder the first time after creating it", async () => {
+  it("an append handle's sync fsyncs the file, and the folder (and the new folder's parent) the first time after creating it", async () => {
     const { module, calls } = spyFs();
     const fs = new LocalFileSystem(dir(), { fs: module });
     const h = await fs.openAppend("wal/seg-1");
@@ -91,7 +100,7 @@ describe("durability", () => {
     await h.write(Buffer.from("r2"));
     await h.sync();
     await h.close();
-    expect(calls).toEqual(["fsync /wal/seg-1", "fsync /wal", "fsync /wal/seg-1"]);
+    expect(calls).toEqual(["fsync /wal/seg-1", "fsync /wal", "fsync /", "fsync /wal/seg-1"]);
   });
 });
 

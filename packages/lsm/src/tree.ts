@@ -471,7 +471,8 @@ export class LsmTree {
           const t = this.#shape.garbage[0] as SSTable; // oldest first
           await t.close();
           this.storage.assertWritable?.();
-          await this.#namespace(() => this.storage.fs.delete(t.key));
+          // Durable before the next one: a power cut must never bring a deleted older table back.
+          await this.#namespace(() => this.storage.fs.delete(t.key, { durable: true }));
           this.#shape = this.#shape.apply({ deleted: [t] });
         }
       } catch {

@@ -8,8 +8,15 @@ export interface FaultSettings {
   readonly errorRate: number;
   /** Probability (0..1) that a request's connection is reset instead of forwarded. */
   readonly resetRate: number;
+  /**
+   * Probability (0..1) that a request is forwarded and carried out upstream, but its answer is lost: the
+   * client's connection is reset once the upstream answered (a write whose outcome the client cannot know).
+   */
+  readonly lostReplyRate: number;
   /** Delay added before each forwarded request, in milliseconds. */
   readonly latencyMs: number;
+  /** HTTP methods the faults apply to (e.g. `["PUT"]`); other requests are forwarded. Default: every method. */
+  readonly methods?: readonly string[] | undefined;
 }
 
 /** Options of {@link createFaultProxy}. */
@@ -28,6 +35,8 @@ export interface FaultProxyStats {
   injectedErrors: number;
   /** Connections reset by the proxy. */
   resets: number;
+  /** Requests carried out upstream whose answer the proxy dropped. */
+  lostReplies: number;
   /** Requests received per HTTP method. */
   byMethod: Record<string, number>;
   /** LIST requests received: S3 `ListObjects(V2)`, Azure `comp=list`, GCS `objects.list`. */
@@ -74,7 +83,7 @@ const THROTTLE_BODY =
 
 /**
  * Starts an HTTP proxy on 127.0.0.1 in front of `target` (an emulator). Each request is, by seeded dice,
- * answered 503 `SlowDown`, reset, or forwarded with bodies streamed both ways. Counts requests per
+ * answered 503 `SlowDown`, reset, forwarded with its answer lost, or forwarded with bodies streamed both ways. Counts requests per
  * method and LIST requests, which benchmarks report as request counts.
  *
  * @example
@@ -90,13 +99,22 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const faults: FaultSettings = {
     errorRate: options.errorRate ?? 0,
     resetRate: options.resetRate ?? 0,
+    lostReplyRate: options.lostReplyRate ?? 0,
     latencyMs: options.latencyMs ?? 0,
+    methods: options.methods,
   };
   const dice = seededRandom(options.seed ?? 1);
-  const stats: FaultProxyStats = { requests: 0, injectedErrors: 0, resets: 0, byMethod: {}, lists: 0 };
+  const stats: FaultProxyStats = {
+    requests: 0,
+    injectedErrors: 0,
+    resets: 0,
+    lostReplies: 0,
+    byMethod: {},
+    lists: 0,
+  };
   const agent = new Agent({ keepAlive: true });
 
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, loseReply = false) => {
     const upstream = request(
       {
         host: target.hostname,
@@ -107,6 +125,12 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
         agent,
       },
       (up) => {
+        if (loseReply) {
+          // The upstream did the work; the client never hears of it.
+          up.resume();
+          up.on("end", () => req.socket.destroy());
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
         up.pipe(res);
         up.on("error", () => res.destroy());
@@ -126,7 +150,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     const method = req.method ?? "UNKNOWN";
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (isListRequest(req.method, req.url)) stats.lists++;
-    const roll = dice();
+    const roll = faults.methods === undefined || faults.methods.includes(method) ? dice() : 1;
     if (roll < faults.resetRate) {
       stats.resets++;
       req.socket.destroy();
@@ -147,8 +171,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       });
       return;
     }
-    if (faults.latencyMs > 0) setTimeout(() => forward(req, res), faults.latencyMs);
-    else forward(req, res);
+    const loseReply = roll < faults.resetRate + faults.errorRate + faults.lostReplyRate;
+    if (loseReply) stats.lostReplies++;
+    if (faults.latencyMs > 0) setTimeout(() => forward(req, res, loseReply), faults.latencyMs);
+    else forward(req, res, loseReply);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -162,10 +188,20 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     port,
     stats,
     setFaults(p) {
-      Object.assign(faults, Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
+      Object.assign(
+        faults,
+        Object.fromEntries(Object.entries(p).filter(([k, v]) => v !== undefined || k === "methods")),
+      );
     },
     resetStats() {
-      Object.assign(stats, { requests: 0, injectedErrors: 0, resets: 0, byMethod: {}, lists: 0 });
+      Object.assign(stats, {
+        requests: 0,
+        injectedErrors: 0,
+        resets: 0,
+        lostReplies: 0,
+        byMethod: {},
+        lists: 0,
+      });
     },
     async close() {
       server.closeAllConnections();

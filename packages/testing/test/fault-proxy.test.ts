@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // A tiny upstream: echoes method, path and the byte count of the body; GET /big streams 8 MiB.
 let upstream: Server;
 let target: string;
+/** Requests the upstream answered. */
+let upstreamRequests = 0;
 const BIG = 8 * 1024 * 1024;
 
 beforeAll(async () => {
@@ -29,6 +31,7 @@ beforeAll(async () => {
       bytes += c.length;
     });
     req.on("end", () => {
+      upstreamRequests++;
       res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" });
       res.end(JSON.stringify({ method: req.method, url: req.url, bytes, host: req.headers.host }));
     });
@@ -81,7 +84,14 @@ describe("fault proxy", () => {
         byMethod: { PUT: 1, GET: 1 },
       });
       proxy.resetStats();
-      expect(proxy.stats).toEqual({ requests: 0, injectedErrors: 0, resets: 0, lists: 0, byMethod: {} });
+      expect(proxy.stats).toEqual({
+        requests: 0,
+        injectedErrors: 0,
+        resets: 0,
+        lostReplies: 0,
+        lists: 0,
+        byMethod: {},
+      });
     } finally {
       await proxy.close();
     }
@@ -119,6 +129,23 @@ describe("fault proxy", () => {
       expect(proxy.stats.resets).toBe(1);
       proxy.setFaults({ resetRate: 0 });
       expect((await send(`${proxy.url}/a`)).status).toBe(200);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("carries a request out upstream but loses its answer at lostReplyRate 1", async () => {
+    const proxy = await createFaultProxy({ target, lostReplyRate: 1 });
+    const before = upstreamRequests;
+    try {
+      await expect(send(`${proxy.url}/bucket/key`, "PUT", Buffer.alloc(1000))).rejects.toMatchObject({
+        code: expect.stringMatching(/ECONNRESET|EPIPE|socket hang up/),
+      });
+      expect(upstreamRequests).toBe(before + 1);
+      expect(proxy.stats.lostReplies).toBe(1);
+      proxy.setFaults({ methods: ["PUT"] });
+      expect((await send(`${proxy.url}/bucket/key`)).status).toBe(200); // a GET is not a PUT
+      expect(proxy.stats.lostReplies).toBe(1);
     } finally {
       await proxy.close();
     }

@@ -345,7 +345,10 @@ export class ViperEngine implements StorageEngine {
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
         this.#base.assertWritable(location);
-        await location.fs.deleteMany(set.garbage.map((f) => f.key));
+        await location.fs.deleteMany(
+          set.garbage.map((f) => f.key),
+          { durable: true },
+        );
         set = { ...set, garbage: [] };
       }
       const sets = new Set(set.live.map((f) => `${f.lo}:${f.hi}:${f.generation}`));
@@ -415,7 +418,10 @@ export class ViperEngine implements StorageEngine {
       const inputsDeleted = !this.#readers.get(collection);
       if (inputsDeleted) {
         this.#base.assertWritable(location);
-        await location.fs.deleteMany(live.map((f) => f.key));
+        await location.fs.deleteMany(
+          live.map((f) => f.key),
+          { durable: true },
+        );
       }
       return {
         compacted: true,

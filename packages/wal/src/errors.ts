@@ -1,4 +1,4 @@
-import { ProximaError } from "@proximadb/core";
+import { DataCorruptionError, ProximaError } from "@proximadb/core";
 
 /**
  * Why the WAL refused an operation:
@@ -15,5 +15,29 @@ export class WalError extends ProximaError {
   constructor(kind: WalErrorKind, message: string) {
     super("INVALID_ARGUMENT", message);
     this.kind = kind;
+  }
+}
+
+/**
+ * A checkpoint kept outside the log (the node's catalog) is above the last sequence the log holds: the
+ * log lost records the checkpoint says were written (its folder was lost or re-created), so sequences
+ * after the checkpoint can no longer be told apart from the lost ones. Raised by
+ * {@link WriteAheadLog.recover}; a `DataCorruptionError` (code `DATA_CORRUPTION`).
+ */
+export class CheckpointAheadError extends DataCorruptionError {
+  /** The collection whose log is behind its checkpoint. */
+  readonly collection: string;
+  /** The checkpoint the caller keeps. */
+  readonly checkpoint: number;
+  /** The last sequence the log holds (0: none). */
+  readonly lastSequence: number;
+  constructor(collection: string, checkpoint: number, lastSequence: number, root: string) {
+    super(
+      `the WAL of ${collection} ends at sequence ${lastSequence}, below its checkpoint ${checkpoint}: segments were lost (${root})`,
+      { root },
+    );
+    this.collection = collection;
+    this.checkpoint = checkpoint;
+    this.lastSequence = lastSequence;
   }
 }

@@ -17,7 +17,7 @@ import {
   type StorageEngine,
 } from "@proximadb/engine";
 import type { DecodeFailure, SegmentWriter, WalEncoding } from "./codec.js";
-import { WalError } from "./errors.js";
+import { CheckpointAheadError, WalError } from "./errors.js";
 import { type EncodableRecord, type WalEntry, type WalRecord, fromEncodable, toEncodable } from "./record.js";
 import { CODECS, type SegmentInfo, parseSegmentKey, segmentKey } from "./segments.js";
 
@@ -55,6 +55,14 @@ export interface WalOptions extends EngineOpenOptions {
   readonly onCorruption?: (c: WalCorruption) => void;
 }
 
+/** What {@link WriteAheadLog.recover} found in a collection's log. */
+export interface WalRecovery {
+  /** The last sequence the log holds (0 when it holds none). */
+  readonly lastSequence: number;
+  /** The sequence the next append gets. */
+  readonly nextSequence: number;
+}
+
 /** The sequences an append was given. */
 export interface AppendResult {
   readonly first: number;
@@ -85,6 +93,15 @@ interface CollectionLog {
   flushing: Promise<void> | undefined;
   /** Write buffer reused group after group (appends only; a write completes before the next encode). */
   scratch: Buffer | undefined;
+}
+
+/** True when `key` holds exactly `bytes` (false when it cannot be read). */
+async function holds(fs: FileSystem, key: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    return Buffer.from(await fs.read(key)).equals(bytes);
+  } catch {
+    return false;
+  }
 }
 
 /** Largest write buffer a log keeps between groups. */
@@ -247,8 +264,36 @@ export class WriteAheadLog implements StorageEngine {
   }
 
   /**
-   * Deletes the segments wholly covered by `sequence` (every record ≤ it, e.g. flushed to VIPER).
-   * The newest segment is always kept: its name carries the sequence forward across restarts.
+   * Recovers a collection's log against the checkpoint its caller keeps elsewhere (the node keeps it in
+   * its catalog, beside the engine's files): from then on the log never issues a sequence at or below
+   * `checkpoint`, whatever its files say. Call it at start-up before replaying or appending.
+   * @throws CheckpointAheadError when `checkpoint` is above the last sequence the log holds (its segments
+   *   were lost, or its folder re-created): replaying after the checkpoint would silently skip records
+   *   appended since. The log's next sequence is raised above the checkpoint all the same.
+   */
+  async recover(id: string, options: { checkpoint: number }): Promise<WalRecovery> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const checkpoint = options.checkpoint;
+    if (!Number.isSafeInteger(checkpoint) || checkpoint < 0)
+      throw new InvalidArgumentError(
+        `checkpoint must be a non-negative safe integer (got ${String(checkpoint)})`,
+      );
+    const located = this.#base.locate(collection) !== undefined || this.#logs.has(collection);
+    if (!located && checkpoint === 0) return { lastSequence: 0, nextSequence: 1 };
+    // A checkpoint with no log at all: the log is placed again (in its pinned root) so the floor holds.
+    const log = await this.#log(collection, !located);
+    const lastSequence = log.nextSequence - 1;
+    log.nextSequence = Math.max(log.nextSequence, checkpoint + 1);
+    if (checkpoint > lastSequence)
+      throw new CheckpointAheadError(collection, checkpoint, lastSequence, log.location.url);
+    return { lastSequence, nextSequence: log.nextSequence };
+  }
+
+  /**
+   * Deletes the segments wholly covered by `sequence` (every record ≤ it, e.g. flushed to VIPER), durably.
+   * The newest segment that holds a record is always kept (and every segment after it): its name and
+   * records carry the sequence forward across restarts, even when a crash leaves a newer segment empty.
    * Returns how many segments were deleted.
    */
   async checkpoint(id: string, sequence: number | bigint): Promise<number> {
@@ -261,15 +306,22 @@ export class WriteAheadLog implements StorageEngine {
       );
     if (!this.#base.locate(collection) && !this.#logs.has(collection)) return 0;
     const log = await this.#log(collection, false);
+    // The active segment holds a record only once a write to it completed (it is pushed when created).
+    const holds = (s: SegmentInfo) => log.active?.info !== s || log.active.records > 0;
+    let newest = log.segments.length - 1;
+    while (newest >= 0 && !holds(log.segments[newest] as SegmentInfo)) newest--;
     const doomed: SegmentInfo[] = [];
-    for (let i = 0; i + 1 < log.segments.length; i++) {
+    for (let i = 0; i < newest; i++) {
       const seg = log.segments[i] as SegmentInfo;
       const next = log.segments[i + 1] as SegmentInfo;
-      if (next.first <= upTo + 1 && log.active?.info !== seg) doomed.push(seg);
+      if (next.first <= upTo + 1) doomed.push(seg);
     }
     if (doomed.length === 0) return 0;
     this.#base.assertWritable(log.location);
-    await log.location.fs.deleteMany(doomed.map((s) => s.key));
+    await log.location.fs.deleteMany(
+      doomed.map((s) => s.key),
+      { durable: true },
+    );
     log.segments = log.segments.filter((s) => !doomed.includes(s));
     return doomed.length;
   }
@@ -464,10 +516,13 @@ export class WriteAheadLog implements StorageEngine {
       // Object stores: one complete object per group, through the same naming.
       const writer = codec.newSegment();
       const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
-      await fs.write(info.key, writer.encode(records, writer.header), {
-        durable,
-        exclusive: true,
-      });
+      const bytes = writer.encode(records, writer.header);
+      try {
+        await fs.write(info.key, bytes, { durable, exclusive: true });
+      } catch (err) {
+        // A lost answer whose retry found the object: it is this group's when it holds these bytes.
+        if (!isFsError(err, "AlreadyExists") || !(await holds(fs, info.key, bytes))) throw err;
+      }
       log.segments.push(info);
       return;
     }

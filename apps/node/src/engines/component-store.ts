@@ -24,3 +24,22 @@ export async function componentUsage(
   }
   return { url: loc.url, index: loc.index, files, bytes };
 }
+
+/**
+ * Files and bytes of one collection per component (one listing of its directory per component); a
+ * component whose root `skip(url)` names is left out.
+ */
+export async function collectionUsage(
+  stores: readonly ComponentStore[],
+  id: CollectionId,
+  skip: (url: string) => boolean = () => false,
+): Promise<Record<string, { url: string; index: number; files: number; bytes: number }>> {
+  const out: Record<string, { url: string; index: number; files: number; bytes: number }> = {};
+  for (const store of stores) {
+    const at = store.locate(id);
+    if (at && skip(at.url)) continue;
+    const usage = await componentUsage(store, id);
+    if (usage) out[store.component] = usage;
+  }
+  return out;
+}

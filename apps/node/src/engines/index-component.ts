@@ -115,6 +115,13 @@ export class NodeSearch {
         await engine.drop(id);
       },
       close: () => engine.close(),
+      // The engine's own background failures (the LSM tree's), reported through the wrapper's setter.
+      get onBackgroundFailure() {
+        return engine.onBackgroundFailure;
+      },
+      set onBackgroundFailure(report) {
+        engine.onBackgroundFailure = report;
+      },
     };
   }
 

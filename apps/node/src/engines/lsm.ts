@@ -45,6 +45,7 @@ export function recordKey(id: string): Uint8Array {
 class LsmRecords implements RecordEngine {
   readonly kind = "lsm" as const;
   readonly store: ComponentStore;
+  onBackgroundFailure: RecordEngine["onBackgroundFailure"];
   readonly #lsm: LsmEngine;
 
   constructor(lsm: LsmEngine) {
@@ -66,7 +67,21 @@ class LsmRecords implements RecordEngine {
             value: encodeLsmValue(e.vector as Float32Array, e.metadata),
           } as const),
     );
-    await this.#lsm.batch(id, ops);
+    await this.#past(id, () => this.#lsm.batch(id, ops));
+  }
+
+  /**
+   * Runs a tree call that may first throw an earlier background failure: the tree keeps a failed
+   * background flush or compaction and throws it once, at the next call, before doing anything. That
+   * failure is not this call's: it is reported as what it is, and the call runs again.
+   */
+  async #past(id: CollectionId, call: () => Promise<void>): Promise<void> {
+    try {
+      await call();
+    } catch (first) {
+      await call();
+      this.onBackgroundFailure?.(id, first);
+    }
   }
 
   async get(id: CollectionId, recordId: string): Promise<RecordOutput | undefined> {
@@ -85,11 +100,11 @@ class LsmRecords implements RecordEngine {
 
   freeze(id: CollectionId): FrozenRecords {
     // The memtable is the engine's own: the flush writes it as it is then (a superset of what was applied).
-    return { write: () => this.#lsm.flush(id), restore: () => undefined };
+    return { write: () => this.#past(id, () => this.#lsm.flush(id)), restore: () => undefined };
   }
 
   compact(id: CollectionId): Promise<void> {
-    return this.#lsm.compact(id);
+    return this.#past(id, () => this.#lsm.compact(id));
   }
 
   async files(id: CollectionId): Promise<number> {

@@ -55,6 +55,7 @@ export async function openEngines(o: {
     service,
     openFileSystem: (root: { url: string }) => roots.byUrl.get(root.url) as FileSystem,
     nodeId: config.server.nodeId,
+    staleStagingMs: config.engine.staleStagingMs,
     report: discovered[component] as DiscoveryReport,
     rootAccess,
   });

@@ -51,6 +51,12 @@ export interface RecordEngine {
   drop(id: CollectionId): Promise<void>;
   /** Closes the engine without flushing (the WAL holds what memory held). */
   close(): Promise<void>;
+  /**
+   * Told of a failure of the engine's own background work (LSM: a memtable flush or compaction it
+   * started itself), found after the fact; set by the node, which marks the collection degraded. Such a
+   * failure never fails the {@link apply} that finds it.
+   */
+  onBackgroundFailure: ((id: CollectionId, err: unknown) => void) | undefined;
 }
 
 /** A record as {@link RecordEngine.scan} yields it. */

@@ -66,6 +66,8 @@ export function toVectorRecords(frozen: ReadonlyMap<string, BufferedRecord>): Ve
 class ViperRecords implements RecordEngine {
   readonly kind = "viper" as const;
   readonly store: ComponentStore;
+  /** VIPER runs no background work of its own: never called. */
+  onBackgroundFailure: RecordEngine["onBackgroundFailure"];
   readonly #viper: ViperEngine;
   readonly #buffers = new Map<CollectionId, VersionBuffer>();
 

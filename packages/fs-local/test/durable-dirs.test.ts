@@ -1,0 +1,157 @@
+import * as nodeFs from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type FsModule, LocalFileSystem } from "@proximadb/fs-local";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+/**
+ * Directory durability, checked by the syscalls: a power cut cannot be staged here, so the test wraps
+ * `node:fs` and records every fsync (of files and folders), mkdir, rmdir and unlink, in order.
+ */
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pdb-fs-local-durable-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function recordingFs() {
+  const calls: string[] = [];
+  const rel = (p: unknown) => String(p).slice(dir.length) || "/";
+  const promises = new Proxy(nodeFs.promises, {
+    get(target, prop: string) {
+      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop] as (
+        ...a: unknown[]
+      ) => unknown;
+      if (prop === "open")
+        return async (path: string, flags: string) => {
+          const h = (await real.call(target, path, flags)) as FileHandle;
+          const sync = h.sync.bind(h);
+          h.sync = async () => {
+            calls.push(`fsync ${rel(path)}`);
+            return sync();
+          };
+          return h;
+        };
+      if (prop === "mkdir" || prop === "rmdir" || prop === "unlink" || prop === "rm")
+        return async (path: string, ...rest: unknown[]) => {
+          const out = await real.call(target, path, ...rest);
+          calls.push(`${prop} ${rel(path)}`);
+          return out;
+        };
+      return real;
+    },
+  });
+  const fs = new LocalFileSystem(dir, { fs: { promises } satisfies FsModule });
+  const fsyncs = () =>
+    calls.filter((c) => c.startsWith("fsync ") && !c.includes(".tmp-")).map((c) => c.slice(6));
+  return { fs, calls, fsyncs, reset: () => calls.splice(0) };
+}
+
+describe("fs-local makes the folders it creates durable (mkdir -p) when durability is asked", () => {
+  it("a durable write fsyncs every folder it created and the parent of the first one", async () => {
+    const { fs, fsyncs } = recordingFs();
+    await fs.write("coll/vectors/part-1.parquet", "x", { durable: true });
+    // The file's own folder (its entry), then each created folder's parent (their entries), deepest first.
+    expect(fsyncs()).toEqual(["/coll/vectors", "/coll", "/"]);
+  });
+
+  it("a durable write into folders that exist fsyncs only the file's folder", async () => {
+    const { fs, fsyncs, reset } = recordingFs();
+    await fs.write("coll/vectors/part-1.parquet", "x", { durable: true });
+    reset();
+    await fs.write("coll/vectors/part-2.parquet", "x", { durable: true });
+    expect(fsyncs()).toEqual(["/coll/vectors"]);
+  });
+
+  it("a durable write fsyncs folders an earlier write created without durability", async () => {
+    const { fs, fsyncs, reset } = recordingFs();
+    await fs.write("coll/_staging/node-a/scratch", "x");
+    expect(fsyncs()).toEqual([]);
+    reset();
+    await fs.write("coll/_staging/node-a/part", "x", { durable: true });
+    expect(fsyncs()).toEqual(["/coll/_staging/node-a", "/coll/_staging", "/coll", "/"]);
+  });
+
+  it("a new append file's first sync fsyncs the folders created for it (a collection's first WAL segment)", async () => {
+    const { fs, fsyncs } = recordingFs();
+    const h = await fs.openAppend("orders/wal-00000000000000000001.bincode");
+    await h.write(Buffer.from("r1"));
+    await h.sync();
+    await h.close();
+    expect(fsyncs()).toEqual(["/orders/wal-00000000000000000001.bincode", "/orders", "/"]);
+  });
+
+  it("a move fsyncs the folders it created for the target", async () => {
+    const { fs, fsyncs, reset } = recordingFs();
+    await fs.write("coll/_staging/f", "x", { durable: true });
+    await fs.write("coll/keep", "x", { durable: true });
+    reset();
+    await fs.move("coll/_staging/f", "coll/level-0/deep/f");
+    expect(fsyncs()).toEqual(["/coll/level-0/deep", "/coll/_staging", "/coll/level-0", "/coll"]);
+  });
+});
+
+describe("fs-local makes deletes durable when asked: the folder that lost the entry is fsynced after it", () => {
+  it("a durable delete fsyncs the file's folder after the unlink", async () => {
+    const { fs, calls, reset } = recordingFs();
+    await fs.write("c/a", "x");
+    await fs.write("c/b", "x");
+    reset();
+    await fs.delete("c/a", { durable: true });
+    expect(calls).toEqual(["unlink /c/a", "fsync /c"]);
+  });
+
+  it("a durable delete that prunes emptied folders fsyncs the first folder left, after the last rmdir", async () => {
+    const { fs, calls, reset } = recordingFs();
+    await fs.write("keep", "x");
+    await fs.write("c/d/e/f", "x");
+    reset();
+    await fs.delete("c/d/e/f", { durable: true });
+    expect(calls).toEqual(["unlink /c/d/e/f", "rmdir /c/d/e", "rmdir /c/d", "rmdir /c", "fsync /"]);
+  });
+
+  it("a delete without durable fsyncs nothing", async () => {
+    const { fs, fsyncs, reset } = recordingFs();
+    await fs.write("c/a", "x");
+    reset();
+    await fs.delete("c/a");
+    await fs.deleteMany(["c/b"]);
+    expect(fsyncs()).toEqual([]);
+  });
+
+  it("a durable deleteMany fsyncs each folder that lost an entry once, after every unlink", async () => {
+    const { fs, calls, fsyncs, reset } = recordingFs();
+    for (const k of ["c/x/1", "c/x/2", "c/x/keep", "c/y/1", "c/y/keep", "c/z/only"]) await fs.write(k, "x");
+    reset();
+    await fs.deleteMany(["c/x/1", "c/x/2", "c/y/1", "c/z/only"], { durable: true });
+    expect([...fsyncs()].sort()).toEqual(["/c", "/c/x", "/c/y"]);
+    const lastUnlink = Math.max(
+      ...calls.map((c, i) => (c.startsWith("unlink") || c.startsWith("rmdir") ? i : -1)),
+    );
+    const firstFsync = calls.findIndex((c) => c.startsWith("fsync"));
+    expect(firstFsync).toBeGreaterThan(lastUnlink);
+  });
+
+  it("a durable deletePrefix fsyncs the folder the removed tree lived in, after removing it", async () => {
+    const { fs, calls, reset } = recordingFs();
+    await fs.write("other/x", "x");
+    await fs.write("coll/vectors/a", "x");
+    await fs.write("coll/wal-1.avro", "x");
+    reset();
+    await fs.deletePrefix("coll/", { durable: true });
+    expect(calls.slice(-2)).toEqual(["rm /coll", "fsync /"]);
+  });
+
+  it("a move fsyncs the parent of the source folder it emptied and pruned", async () => {
+    const { fs, calls, reset } = recordingFs();
+    await fs.write("coll/live/a", "x", { durable: true });
+    await fs.write("coll/_staging/n/f", "x", { durable: true });
+    reset();
+    await fs.move("coll/_staging/n/f", "coll/live/f");
+    expect(calls.slice(-3)).toEqual(["rmdir /coll/_staging/n", "rmdir /coll/_staging", "fsync /coll"]);
+  });
+});
