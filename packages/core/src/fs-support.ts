@@ -108,6 +108,41 @@ export function assertDeletePrefix(prefix: string, root: StorageRoot): string {
 }
 
 /**
+ * The prologue of every single-file operation: {@link assertOpen}, then {@link assertFileKey}. Returns the key.
+ * @throws ClosedError after `close()`; FsError `InvalidKey` for a key that does not name a file
+ */
+export function assertFileOp(closed: boolean, root: StorageRoot, operation: string, key: string): string {
+  assertOpen(closed, root, operation);
+  return assertFileKey(key, root);
+}
+
+/**
+ * The prologue of `list`: {@link assertOpen}, a valid (possibly empty) prefix, then the page size
+ * ({@link listPageSize}) the listing uses.
+ * @throws ClosedError after `close()`; FsError `InvalidKey` for an escaping prefix; InvalidArgumentError for a bad page size
+ */
+export function assertListOp(
+  closed: boolean,
+  root: StorageRoot,
+  prefix: string,
+  pageSize: number | undefined,
+  maxListPageSize: number,
+): number {
+  assertOpen(closed, root, "list");
+  assertKey(prefix, { allowEmpty: true, root: root.url });
+  return listPageSize(pageSize, maxListPageSize);
+}
+
+/**
+ * The prologue of `deletePrefix`: {@link assertOpen}, then {@link assertDeletePrefix}. Returns the prefix.
+ * @throws ClosedError after `close()`; FsError `InvalidKey` for a prefix that is empty or does not end with `/`
+ */
+export function assertDeletePrefixOp(closed: boolean, root: StorageRoot, prefix: string): string {
+  assertOpen(closed, root, "deletePrefix");
+  return assertDeletePrefix(prefix, root);
+}
+
+/**
  * The `Unsupported` error of `openAppend` on a backend without appends (`capabilities.append: false`):
  * object stores write one object per batch instead.
  */

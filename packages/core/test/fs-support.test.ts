@@ -10,7 +10,10 @@ import {
   InvalidArgumentError,
   InvalidStorageUrlError,
   assertDeletePrefix,
+  assertDeletePrefixOp,
   assertFileKey,
+  assertFileOp,
+  assertListOp,
   assertOpen,
   assertRootScheme,
   checkReadRange,
@@ -114,6 +117,34 @@ describe("key checks", () => {
       const err = thrown(() => assertDeletePrefix(bad, root)) as FsError;
       expect(err.kind, bad).toBe("InvalidKey");
     }
+  });
+});
+
+describe("operation prologues", () => {
+  it("assertFileOp returns the key while open, and checks open before the key", () => {
+    expect(assertFileOp(false, root, "read", "coll-1/a")).toBe("coll-1/a");
+    expect((thrown(() => assertFileOp(false, root, "read", "coll-1/")) as FsError).kind).toBe("InvalidKey");
+    const err = thrown(() => assertFileOp(true, root, "read", "coll-1/")) as ClosedError;
+    expect(err).toBeInstanceOf(ClosedError);
+    expect(err.message).toBe("file system mem://support is closed (read)");
+  });
+
+  it("assertListOp returns the capped page size, accepts the empty prefix and refuses an escaping one or a closed instance", () => {
+    expect(assertListOp(false, root, "", undefined, 500)).toBe(500);
+    expect(assertListOp(false, root, "coll-1/", 20, 1000)).toBe(20);
+    expect((thrown(() => assertListOp(false, root, "../x", undefined, 1000)) as FsError).kind).toBe(
+      "InvalidKey",
+    );
+    expect(thrown(() => assertListOp(false, root, "", 0, 1000))).toBeInstanceOf(InvalidArgumentError);
+    const err = thrown(() => assertListOp(true, root, "../x", undefined, 1000)) as ClosedError;
+    expect(err.message).toBe("file system mem://support is closed (list)");
+  });
+
+  it("assertDeletePrefixOp returns the prefix while open and refuses a bare stem or a closed instance", () => {
+    expect(assertDeletePrefixOp(false, root, "coll-1/")).toBe("coll-1/");
+    expect((thrown(() => assertDeletePrefixOp(false, root, "coll-1")) as FsError).kind).toBe("InvalidKey");
+    const err = thrown(() => assertDeletePrefixOp(true, root, "coll-1")) as ClosedError;
+    expect(err.message).toBe("file system mem://support is closed (deletePrefix)");
   });
 });
 

@@ -147,22 +147,20 @@ async function discoverWith(
       if (!outcome.pendingSiblingCheck) emitFinished(outcome.report);
       return outcome;
     };
+    /** The end of a root that is not online: `status`, with what was wrong (no sibling check pending). */
+    const fail = (
+      status: RootReport<DiscoveryDetail>["status"],
+      error: string,
+      extra: { absent?: true } = {},
+    ) => finish({ report: { ...report, status, error, ...extra }, fs, pendingSiblingCheck: false });
     // 1. Does the root exist at all?
     try {
       if (!(await fs.probe()).exists) {
-        return finish({
-          report: { ...report, status: "missing", error: "NotFound: the root does not exist", absent: true },
-          fs,
-          pendingSiblingCheck: false,
-        });
+        return fail("missing", "NotFound: the root does not exist", { absent: true });
       }
     } catch (err) {
       signal?.throwIfAborted();
-      return finish({
-        report: { ...report, status: "unreachable", error: describeError(err) },
-        fs,
-        pendingSiblingCheck: false,
-      });
+      return fail("unreachable", describeError(err));
     }
     // 2. Whose root is it?
     let marker: RootMarker | undefined;
@@ -175,24 +173,15 @@ async function discoverWith(
         if (want !== undefined && markerRootUuid(marker) !== want)
           throw new ForeignRootError(url, "uuid", "its marker has another UUID than expected");
       } else if (expected[url] !== undefined) {
-        return finish({
-          report: {
-            ...report,
-            status: "missing",
-            error: "NotFound: the root's marker is absent although collections are expected there",
-          },
-          fs,
-          pendingSiblingCheck: false,
-        });
+        return fail(
+          "missing",
+          "NotFound: the root's marker is absent although collections are expected there",
+        );
       }
     } catch (err) {
       signal?.throwIfAborted();
       const status = err instanceof ForeignRootError ? "foreign" : "unreachable";
-      return finish({
-        report: { ...report, status, error: describeError(err) },
-        fs,
-        pendingSiblingCheck: false,
-      });
+      return fail(status, describeError(err));
     }
     // 3. List it. Flat is never more expensive while the top level holds only collections (see README).
     const chosen = plan === "auto" ? autoPlan(options.previous?.roots.find((r) => r.url === url)) : plan;
@@ -207,11 +196,7 @@ async function discoverWith(
       scan = chosen === "flat" ? await scanFlat(ctx) : await scanDelimiter(ctx);
     } catch (err) {
       signal?.throwIfAborted();
-      return finish({
-        report: { ...report, status: "unreachable", error: describeError(err) },
-        fs,
-        pendingSiblingCheck: false,
-      });
+      return fail("unreachable", describeError(err));
     }
     report.requests = scan.requests;
     report.costs = scan.costs;

@@ -4,9 +4,6 @@ import type { BlobBatchClient, BlockBlobClient, ContainerClient } from "@azure/s
 import {
   type AppendHandle,
   appendUnsupported,
-  assertDeletePrefix,
-  assertFileKey,
-  assertKey,
   assertOpen,
   assertRootScheme,
   checkReadRange,
@@ -19,13 +16,15 @@ import {
   intOption,
   type ListOptions,
   type ListPage,
-  listPageSize,
   moveOntoItself,
   readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
+  assertDeletePrefixOp,
+  assertFileOp,
+  assertListOp,
 } from "@proximadb/core";
 import { type ErrorContext, toFsError } from "./errors.js";
 import {
@@ -124,9 +123,13 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    assertOpen(this.#closed, this.root, "list");
-    assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxPageSize = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
+    const maxPageSize = assertListOp(
+      this.#closed,
+      this.root,
+      prefix,
+      options.pageSize,
+      this.capabilities.maxListPageSize,
+    );
     const full = this.#base + prefix;
     const listOptions = { prefix: full, abortSignal: options.signal };
     const pages = options.delimiter
@@ -329,8 +332,7 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertOpen(this.#closed, this.root, "deletePrefix");
-    assertDeletePrefix(prefix, this.root);
+    assertDeletePrefixOp(this.#closed, this.root, prefix);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -375,8 +377,7 @@ export class AzureBlobFileSystem implements FileSystem {
 
   /** The blob name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
   #name(op: string, key: string): string {
-    assertOpen(this.#closed, this.root, op);
-    return this.#base + assertFileKey(key, this.root);
+    return this.#base + assertFileOp(this.#closed, this.root, op, key);
   }
 
   #blob(op: string, key: string): BlockBlobClient {

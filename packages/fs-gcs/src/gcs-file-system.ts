@@ -23,9 +23,6 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertDeletePrefix,
-  assertFileKey,
-  assertKey,
   assertOpen,
   assertRootScheme,
   checkReadRange,
@@ -33,8 +30,10 @@ import {
   existsByStat,
   fsCapabilities,
   intOption,
-  listPageSize,
   moveOntoItself,
+  assertDeletePrefixOp,
+  assertFileOp,
+  assertListOp,
 } from "@proximadb/core";
 import { type ErrorContext, toFsError } from "./errors.js";
 import { ReplayableBody, uploadResumable } from "./resumable.js";
@@ -200,9 +199,13 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    assertOpen(this.#closed, this.root, "list");
-    assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxResults = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
+    const maxResults = assertListOp(
+      this.#closed,
+      this.root,
+      prefix,
+      options.pageSize,
+      this.capabilities.maxListPageSize,
+    );
     let pageToken: string | undefined;
     do {
       options.signal?.throwIfAborted();
@@ -414,8 +417,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertOpen(this.#closed, this.root, "deletePrefix");
-    assertDeletePrefix(prefix, this.root);
+    assertDeletePrefixOp(this.#closed, this.root, prefix);
     let deleted = 0;
     for await (const page of this.list(prefix)) {
       await this.deleteMany(page.files.map((f) => f.key));
@@ -440,8 +442,7 @@ export class GcsFileSystem implements FileSystem {
 
   /** The object name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
   #name(op: string, key: string): string {
-    assertOpen(this.#closed, this.root, op);
-    return this.#prefix + assertFileKey(key, this.root);
+    return this.#prefix + assertFileOp(this.#closed, this.root, op, key);
   }
 
   #file(op: string, key: string): File {

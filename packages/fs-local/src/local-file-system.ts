@@ -15,17 +15,16 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertDeletePrefix,
-  assertFileKey,
-  assertKey,
   assertOpen,
   assertRootScheme,
   checkReadRange,
   deleteManyBounded,
   existsByStat,
   fsCapabilities,
-  listPageSize,
   moveOntoItself,
+  assertDeletePrefixOp,
+  assertFileOp,
+  assertListOp,
 } from "@proximadb/core";
 import { errnoOf, toFsError } from "./errors.js";
 import type { FsModule, FsPromisesModule } from "./fs-module.js";
@@ -133,8 +132,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Checks that this instance is open and `key` names a file (`InvalidKey` otherwise). */
   #file(op: string, key: string): string {
-    assertOpen(this.#closed, this.root, op);
-    return assertFileKey(key, this.root);
+    return assertFileOp(this.#closed, this.root, op, key);
   }
 
   #err(err: unknown, op: string, key?: string): FsError {
@@ -162,9 +160,13 @@ export class LocalFileSystem implements FileSystem {
    * With `sizes: false` no file is statted: sizes and times are `NaN` (see {@link LocalListOptions}).
    */
   async *list(prefix: string, options: LocalListOptions = {}): AsyncIterable<ListPage> {
-    assertOpen(this.#closed, this.root, "list");
-    assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const size = listPageSize(options.pageSize, this.capabilities.maxListPageSize);
+    const size = assertListOp(
+      this.#closed,
+      this.root,
+      prefix,
+      options.pageSize,
+      this.capabilities.maxListPageSize,
+    );
     const { dir, name } = splitPrefix(prefix);
     const walker = this.#walker(options.delimiter !== true);
     if (options.sizes === false) {
@@ -608,8 +610,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. */
   async deletePrefix(prefix: string): Promise<number> {
-    assertOpen(this.#closed, this.root, "deletePrefix");
-    assertDeletePrefix(prefix, this.root);
+    assertDeletePrefixOp(this.#closed, this.root, prefix);
     const dir = prefix.slice(0, -1);
     let count = 0;
     const walker = this.#walker(true);

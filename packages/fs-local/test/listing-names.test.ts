@@ -1,19 +1,13 @@
 import * as nodeFs from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileEntry, type ListPage, listAll } from "@proximadb/core";
 import { type FsModule, LocalFileSystem, type LocalListOptions } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirPerTest } from "./temp-dir.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pdb-fs-local-names-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDirPerTest("pdb-fs-local-names-");
 
 type Callback = (err: unknown, value?: unknown) => void;
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -41,7 +35,7 @@ function countingFs(failReaddir?: (path: string) => NodeJS.ErrnoException | unde
 /** `folders` folders of `files` files, each with a sub-folder holding one more. */
 async function tree(folders: number, files: number): Promise<void> {
   for (let f = 0; f < folders; f++) {
-    const folder = join(dir, `coll-${String(f).padStart(3, "0")}`);
+    const folder = join(dir(), `coll-${String(f).padStart(3, "0")}`);
     await mkdir(join(folder, "level-0"), { recursive: true });
     for (let i = 0; i < files; i++) await writeFile(join(folder, `seg-${i}.sst`), "x".repeat(i + 1));
     await writeFile(join(folder, "level-0", "deep.sst"), "deep");
@@ -60,8 +54,8 @@ async function pagesOf(fs: LocalFileSystem, prefix: string, options: LocalListOp
 describe("names-only listing (sizes: false)", () => {
   it("lists the same keys and prefixes, in the same pages, as the listing with sizes", async () => {
     await tree(30, 4);
-    await symlink(join(dir, "coll-001"), join(dir, "link-to-coll"));
-    const fs = new LocalFileSystem(dir);
+    await symlink(join(dir(), "coll-001"), join(dir(), "link-to-coll"));
+    const fs = new LocalFileSystem(dir());
     for (const [prefix, delimiter] of [
       ["", false],
       ["", true],
@@ -78,7 +72,7 @@ describe("names-only listing (sizes: false)", () => {
   it("stats no file: one readdir per folder, and sizes and times are NaN (not read)", async () => {
     await tree(20, 5);
     const { module, seen } = countingFs();
-    const listed = await listAll(new LocalFileSystem(dir, { fs: module }), "", names);
+    const listed = await listAll(new LocalFileSystem(dir(), { fs: module }), "", names);
     expect(listed.files).toHaveLength(20 * 6);
     expect(seen.stats).toBe(0);
     expect(seen.readdirs).toBe(1 + 20 * 2);
@@ -87,15 +81,15 @@ describe("names-only listing (sizes: false)", () => {
 
   it("also works on a module with the promise API only", async () => {
     await tree(5, 2);
-    const promiseOnly = new LocalFileSystem(dir, { fs: { promises: nodeFs.promises } });
+    const promiseOnly = new LocalFileSystem(dir(), { fs: { promises: nodeFs.promises } });
     const listed = await listAll(promiseOnly, "", names);
-    expect(keysOf(listed.files)).toEqual(keysOf((await listAll(new LocalFileSystem(dir), "")).files));
+    expect(keysOf(listed.files)).toEqual(keysOf((await listAll(new LocalFileSystem(dir()), "")).files));
   });
 
   it("fails with a typed error on a folder it cannot read, after the pages before it", async () => {
     await tree(3, 2);
     const { module } = countingFs((path) => (path.endsWith("/coll-002") ? errno("EACCES") : undefined));
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     const seen: string[] = [];
     const run = async () => {
       for await (const page of fs.list("", { pageSize: 1, ...names })) seen.push(...keysOf(page.files));
@@ -114,7 +108,7 @@ describe("names-only listing (sizes: false)", () => {
 
   it("lists nothing under a prefix that does not exist, and rejects a bad page size", async () => {
     await tree(1, 1);
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     expect((await listAll(fs, "nope/", names)).files).toEqual([]);
     await expect(listAll(fs, "", { pageSize: 0, ...names })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",

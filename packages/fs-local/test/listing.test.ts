@@ -1,19 +1,13 @@
 import * as nodeFs from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileEntry, listAll } from "@proximadb/core";
 import { compareUtf8, type FsModule, LocalFileSystem } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirPerTest } from "./temp-dir.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pdb-fs-local-list-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDirPerTest("pdb-fs-local-list-");
 
 type Callback = (err: unknown, value?: unknown) => void;
 
@@ -59,13 +53,13 @@ async function tree(folders: number, files: number): Promise<string[]> {
   const keys: string[] = [];
   for (let f = 0; f < folders; f++) {
     const folder = `coll-${String(f).padStart(3, "0")}`;
-    await mkdir(join(dir, folder, "level-0"), { recursive: true });
+    await mkdir(join(dir(), folder, "level-0"), { recursive: true });
     for (let i = 0; i < files; i++) {
       keys.push(`${folder}/seg-${i}.sst`);
-      await writeFile(join(dir, folder, `seg-${i}.sst`), "x".repeat(i + 1));
+      await writeFile(join(dir(), folder, `seg-${i}.sst`), "x".repeat(i + 1));
     }
     keys.push(`${folder}/level-0/deep.sst`);
-    await writeFile(join(dir, folder, "level-0", "deep.sst"), "deep");
+    await writeFile(join(dir(), folder, "level-0", "deep.sst"), "deep");
   }
   return keys.sort(compareUtf8);
 }
@@ -75,7 +69,7 @@ const keysOf = (files: readonly FileEntry[]) => files.map((f) => f.key);
 describe("listing through the callback API", () => {
   it("lists a nested tree in ascending key order, page by page, with each file's size", async () => {
     const keys = await tree(40, 5);
-    const fs = new LocalFileSystem(dir, { fs: observedFs().module });
+    const fs = new LocalFileSystem(dir(), { fs: observedFs().module });
     const pages: FileEntry[][] = [];
     for await (const page of fs.list("", { pageSize: 7 })) pages.push([...page.files]);
     expect(pages.slice(0, -1).every((p) => p.length === 7)).toBe(true);
@@ -88,19 +82,19 @@ describe("listing through the callback API", () => {
   it("orders names beyond U+FFFF by UTF-8 bytes, as object stores do", async () => {
     // "\u{1F600}" (F0 9F 98 80) sorts after "\uFFFD" (EF BF BD) in UTF-8, before it in UTF-16 code units.
     for (const name of ["\uFFFD", "\u{1F600}", "a"]) {
-      await mkdir(join(dir, name), { recursive: true });
-      await writeFile(join(dir, name, "f"), "x");
+      await mkdir(join(dir(), name), { recursive: true });
+      await writeFile(join(dir(), name, "f"), "x");
     }
-    const fs = new LocalFileSystem(dir, { fs: observedFs().module });
+    const fs = new LocalFileSystem(dir(), { fs: observedFs().module });
     expect(keysOf((await listAll(fs, "")).files)).toEqual(["a/f", "\uFFFD/f", "\u{1F600}/f"]);
   });
 
   it("lists exactly what a promise-API-only module lists (the fallback path)", async () => {
     await tree(12, 3);
-    await symlink(join(dir, "coll-001"), join(dir, "link-to-coll"));
-    await symlink(join(dir, "nowhere"), join(dir, "dangling"));
-    const callback = await listAll(new LocalFileSystem(dir, { fs: observedFs().module }), "");
-    const promiseOnly = await listAll(new LocalFileSystem(dir, { fs: { promises: nodeFs.promises } }), "");
+    await symlink(join(dir(), "coll-001"), join(dir(), "link-to-coll"));
+    await symlink(join(dir(), "nowhere"), join(dir(), "dangling"));
+    const callback = await listAll(new LocalFileSystem(dir(), { fs: observedFs().module }), "");
+    const promiseOnly = await listAll(new LocalFileSystem(dir(), { fs: { promises: nodeFs.promises } }), "");
     expect(callback).toEqual(promiseOnly);
     expect(keysOf(callback.files)).toContain("link-to-coll/level-0/deep.sst");
     expect(keysOf(callback.files).some((k) => k.startsWith("dangling"))).toBe(false);
@@ -109,7 +103,7 @@ describe("listing through the callback API", () => {
   it("keeps at most 64 stats in flight, and more than one", async () => {
     await tree(4, 250);
     const { module, seen } = observedFs();
-    const listed = await listAll(new LocalFileSystem(dir, { fs: module }), "");
+    const listed = await listAll(new LocalFileSystem(dir(), { fs: module }), "");
     expect(listed.files).toHaveLength(1004);
     expect(seen.stats).toBe(1004);
     expect(seen.maxStats).toBeGreaterThan(1);
@@ -119,7 +113,7 @@ describe("listing through the callback API", () => {
   it("reads sibling folders ahead of the walk, at most 8 ahead plus the one walked", async () => {
     await tree(60, 1);
     const { module, seen } = observedFs();
-    await listAll(new LocalFileSystem(dir, { fs: module }), "");
+    await listAll(new LocalFileSystem(dir(), { fs: module }), "");
     expect(seen.readdirs).toBe(1 + 60 * 2);
     expect(seen.maxReaddirs).toBeGreaterThan(1);
     expect(seen.maxReaddirs).toBeLessThanOrEqual(9);
@@ -128,7 +122,7 @@ describe("listing through the callback API", () => {
   it("stops statting once the caller stops reading pages", async () => {
     await tree(1, 2000);
     const { module, seen } = observedFs();
-    for await (const page of new LocalFileSystem(dir, { fs: module }).list("", { pageSize: 100 })) {
+    for await (const page of new LocalFileSystem(dir(), { fs: module }).list("", { pageSize: 100 })) {
       expect(page.files).toHaveLength(100);
       break;
     }
@@ -141,7 +135,7 @@ describe("listing through the callback API", () => {
     const { module } = observedFs((path) =>
       path.endsWith("coll-001/seg-0.sst") ? errno("ENOENT") : undefined,
     );
-    const keys = keysOf((await listAll(new LocalFileSystem(dir, { fs: module }), "")).files);
+    const keys = keysOf((await listAll(new LocalFileSystem(dir(), { fs: module }), "")).files);
     expect(keys).not.toContain("coll-001/seg-0.sst");
     expect(keys).toContain("coll-001/seg-1.sst");
     expect(keys).toHaveLength(3 * 3 - 1);
@@ -153,7 +147,7 @@ describe("listing through the callback API", () => {
       path.endsWith("coll-002/seg-1.sst") ? errno("EACCES") : undefined,
     );
     const err = await expectFsError(
-      listAll(new LocalFileSystem(dir, { fs: module }), ""),
+      listAll(new LocalFileSystem(dir(), { fs: module }), ""),
       "PermissionDenied",
     );
     expect(err.key).toBe("coll-002/seg-1.sst");
@@ -165,7 +159,7 @@ describe("listing through the callback API", () => {
     const { module } = observedFs(undefined, (path) =>
       path.endsWith("/coll-002") ? errno("EACCES") : undefined,
     );
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     const seen: string[] = [];
     const run = async () => {
       for await (const page of fs.list("", { pageSize: 1 })) seen.push(...keysOf(page.files));

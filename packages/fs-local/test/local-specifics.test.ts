@@ -1,25 +1,19 @@
 import * as nodeFs from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listAll } from "@proximadb/core";
 import { LocalFileSystem, localFileSystemProvider, type FsModule } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirPerTest } from "./temp-dir.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pdb-fs-local-spec-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDirPerTest("pdb-fs-local-spec-");
 
 /** node:fs with its promise API wrapped: records open/sync/rename calls, and lets a test override any call. */
 function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) {
   const calls: string[] = [];
-  const rel = (p: unknown) => String(p).slice(dir.length) || "/";
+  const rel = (p: unknown) => String(p).slice(dir().length) || "/";
   const promises = new Proxy(nodeFs.promises, {
     get(target, prop: string) {
       if (overrides[prop]) return overrides[prop];
@@ -52,7 +46,7 @@ function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) 
 describe("durability", () => {
   it("a durable write fsyncs the temp file before the rename and the folder after it", async () => {
     const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     await fs.write("coll/seg.wal", "abc", { durable: true });
     expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
       "fsync /coll/.seg.wal.tmp-*",
@@ -63,7 +57,7 @@ describe("durability", () => {
 
   it("a durable exclusive create fsyncs the file, links it in place and fsyncs the folder", async () => {
     const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     await fs.write("lock", "x", { durable: true, exclusive: true });
     expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
       "fsync /.lock.tmp-*",
@@ -74,13 +68,13 @@ describe("durability", () => {
 
   it("a write without durable: true calls no fsync", async () => {
     const { module, calls } = spyFs();
-    await new LocalFileSystem(dir, { fs: module }).write("a/b", "x");
+    await new LocalFileSystem(dir(), { fs: module }).write("a/b", "x");
     expect(calls.filter((c) => c.startsWith("fsync"))).toEqual([]);
   });
 
   it("move fsyncs the target folder and, when different, the source folder", async () => {
     const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     await fs.write("c/_staging/f", "x");
     await fs.write("c/keep", "x");
     calls.length = 0;
@@ -90,7 +84,7 @@ describe("durability", () => {
 
   it("an append handle's sync fsyncs the file, and the folder the first time after creating it", async () => {
     const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir, { fs: module });
+    const fs = new LocalFileSystem(dir(), { fs: module });
     const h = await fs.openAppend("wal/seg-1");
     await h.write(Buffer.from("r1"));
     await h.sync();
@@ -107,12 +101,12 @@ describe("refusals and error kinds", () => {
       throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
     };
     const { module } = spyFs({ rename: exdev });
-    const fs = new LocalFileSystem(dir, { fs: module });
-    await new LocalFileSystem(dir).write("a/src", "bytes");
+    const fs = new LocalFileSystem(dir(), { fs: module });
+    await new LocalFileSystem(dir()).write("a/src", "bytes");
     const err = await expectFsError(fs.move("a/src", "b/dst"), "Unsupported");
     expect(err.status).toBe("EXDEV");
     expect(err.retryable).toBe(false);
-    expect(await new LocalFileSystem(dir).exists("a/src")).toBe(true);
+    expect(await new LocalFileSystem(dir()).exists("a/src")).toBe(true);
   });
 
   it.each([
@@ -125,7 +119,7 @@ describe("refusals and error kinds", () => {
     const fail = async () => {
       throw Object.assign(new Error(code), { code });
     };
-    const fs = new LocalFileSystem(dir, { fs: spyFs({ open: fail }).module });
+    const fs = new LocalFileSystem(dir(), { fs: spyFs({ open: fail }).module });
     const err = await expectFsError(fs.write("k", "x"), kind);
     expect(err.retryable).toBe(retryable);
     expect(err.key).toBe("k");
@@ -134,7 +128,7 @@ describe("refusals and error kinds", () => {
   });
 
   it("reports NotFound when a key's parent is a file, and Unsupported when writing a key that is a folder", async () => {
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     await fs.write("a/file", "x");
     await expectFsError(fs.read("a/file/child"), "NotFound");
     await expectFsError(fs.stat("a"), "NotFound");
@@ -144,7 +138,7 @@ describe("refusals and error kinds", () => {
 
 describe("atomic writes", () => {
   it("a reader never sees a partial file while a large write is in progress", async () => {
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     const key = "c/seg.bin";
     const seen: number[] = [];
     let done = false;
@@ -163,17 +157,17 @@ describe("atomic writes", () => {
   });
 
   it("a failed write leaves neither the target nor its temp file behind", async () => {
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     async function* failing() {
       yield Buffer.from("partial");
       throw new Error("source broke");
     }
     await expect(fs.writeStream("c/x.bin", failing())).rejects.toThrow("source broke");
-    expect(await readdir(join(dir, "c")).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dir(), "c")).catch(() => [])).toEqual([]);
   });
 
   it("lists the hidden temp file of an in-progress write (discovery decides what is reserved)", async () => {
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     let listed: string[] = [];
     async function* source() {
       yield Buffer.from("a");
@@ -188,17 +182,22 @@ describe("atomic writes", () => {
 
 describe("root, provider and folders", () => {
   it("probe() reports a missing root as missing and does not create it", async () => {
-    const fs = new LocalFileSystem(join(dir, "not-yet"));
+    const fs = new LocalFileSystem(join(dir(), "not-yet"));
     expect(await fs.probe()).toEqual({ exists: false });
-    await expect(stat(join(dir, "not-yet"))).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(stat(join(dir(), "not-yet"))).rejects.toMatchObject({ code: "ENOENT" });
     await fs.write("k", "x");
     expect(await fs.probe()).toEqual({ exists: true });
   });
 
   it("the provider opens file:// roots", () => {
     expect(localFileSystemProvider.schemes).toEqual(["file"]);
-    const fs = localFileSystemProvider.open({ url: `file://${dir}`, scheme: "file", path: dir, prefix: "" });
-    expect(fs.root.url).toBe(`file://${dir}`);
+    const fs = localFileSystemProvider.open({
+      url: `file://${dir()}`,
+      scheme: "file",
+      path: dir(),
+      prefix: "",
+    });
+    expect(fs.root.url).toBe(`file://${dir()}`);
     expect(fs.capabilities).toMatchObject({
       atomicMove: true,
       conditionalCreate: true,
@@ -210,18 +209,18 @@ describe("root, provider and folders", () => {
   });
 
   it("removes folders emptied by delete and move, up to the root", async () => {
-    const fs = new LocalFileSystem(dir);
+    const fs = new LocalFileSystem(dir());
     await fs.write("coll/_staging/a/b", "x");
     await fs.move("coll/_staging/a/b", "coll/live");
-    expect(await readdir(join(dir, "coll"))).toEqual(["live"]);
+    expect(await readdir(join(dir(), "coll"))).toEqual(["live"]);
     await fs.delete("coll/live");
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir())).toEqual([]);
   });
 });
 
 describe("concurrent moves and deletes that empty folders", () => {
   it("moves two files out of one folder at once: neither trips over the other's pruning", async () => {
-    const fs = new LocalFileSystem(`file://${dir}`);
+    const fs = new LocalFileSystem(`file://${dir()}`);
     for (let i = 0; i < 100; i++) {
       await fs.write(`c/_staging/a-${i}`, "a");
       await fs.write(`c/_staging/b-${i}`, "b");
@@ -235,7 +234,7 @@ describe("concurrent moves and deletes that empty folders", () => {
   });
 
   it("moves into a folder while a delete empties and prunes that same folder", async () => {
-    const fs = new LocalFileSystem(`file://${dir}`);
+    const fs = new LocalFileSystem(`file://${dir()}`);
     for (let i = 0; i < 100; i++) {
       await fs.write(`c/level-0/old-${i}`, "old");
       await fs.write(`c/_staging/new-${i}`, "new");

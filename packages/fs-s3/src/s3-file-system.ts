@@ -15,9 +15,6 @@ import { Upload } from "@aws-sdk/lib-storage";
 import {
   type AppendHandle,
   appendUnsupported,
-  assertDeletePrefix,
-  assertFileKey,
-  assertKey,
   assertOpen,
   assertRootScheme,
   checkReadRange,
@@ -30,13 +27,15 @@ import {
   intOption,
   type ListOptions,
   type ListPage,
-  listPageSize,
   moveOntoItself,
   readByStream,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
+  assertDeletePrefixOp,
+  assertFileOp,
+  assertListOp,
 } from "@proximadb/core";
 import { encodeCopySource, MAX_COPY_OBJECT_BYTES } from "./copy-source.js";
 import { classifyS3Error, type S3ErrorContext, toFsError } from "./errors.js";
@@ -221,9 +220,7 @@ export class S3FileSystem implements FileSystem {
    * repeats it across pages.
    */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    assertOpen(this.#closed, this.root, "list");
-    assertKey(prefix, { allowEmpty: true, root: this.root.url });
-    const maxKeys = listPageSize(options.pageSize, S3_PAGE);
+    const maxKeys = assertListOp(this.#closed, this.root, prefix, options.pageSize, S3_PAGE);
     const base = this.#base;
     let token: string | undefined;
     let lastPrefix: string | undefined;
@@ -409,8 +406,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Deletes every key under `prefix` (non-empty, ending with `/`), one listing page at a time; returns the count. */
   async deletePrefix(prefix: string): Promise<number> {
-    assertOpen(this.#closed, this.root, "deletePrefix");
-    assertDeletePrefix(prefix, this.root);
+    assertDeletePrefixOp(this.#closed, this.root, prefix);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -445,8 +441,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Checks that this instance is open and `key` names an object (`InvalidKey` otherwise). */
   #key(op: string, key: string): void {
-    assertOpen(this.#closed, this.root, op);
-    assertFileKey(key, this.root);
+    assertFileOp(this.#closed, this.root, op, key);
   }
 
   /** Runs one SDK call; its failure becomes an {@link FsError}, an abort by `ctx.signal` its reason. */

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listAll } from "@proximadb/core";
+import { crashChildBundle, lastJsonLine, nodeChild, runChild } from "@proximadb/testing/kill-harness";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { indexFiles } from "../src/index.js";
@@ -15,38 +15,14 @@ const packageDir = join(here, "..");
 const childBundle = join(packageDir, "node_modules", ".cache", "index-crash-child.mjs");
 
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(here, "crash", "child.ts")],
-    outfile: childBundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@proximadb/source"],
-    external: ["hnswlib-node"],
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: "warning",
-  });
+  await build(
+    crashChildBundle({
+      entry: join(here, "crash", "child.ts"),
+      outfile: childBundle,
+      external: ["hnswlib-node"],
+    }),
+  );
 });
-
-function runChild(
-  args: string[],
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childBundle, ...args], {
-      cwd: packageDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 describe("a crash at any instant of a save or a compaction", () => {
   it("leaves the old index or the new one, never a mix, never a mismatched pair (12 SIGKILLs at random points)", async () => {
@@ -78,12 +54,17 @@ describe("a crash at any instant of a save or a compaction", () => {
         const killAt = 1 + Math.floor(random() * opsPer[mode]);
         const when = random() < 0.5 ? "before" : "after";
         const label = `round ${round} (seed ${seed}, ${mode}, kill ${when} op ${killAt})`;
-        const child = await runChild([rootUrl, "victim", String(round), mode, String(killAt), when]);
+        const child = await runChild(
+          nodeChild(childBundle, [rootUrl, "victim", String(round), mode, String(killAt), when], {
+            cwd: packageDir,
+          }),
+          { expect: "any", timeoutMs: 60_000, stderrTailChars: Number.POSITIVE_INFINITY },
+        );
         if (child.signal === "SIGKILL") kills++;
         else {
           expect(child.stderr, label).toBe("");
           expect(child.code, label).toBe(0);
-          opsPer[mode] = Math.max(1, (JSON.parse(child.stdout) as { ops: number }).ops);
+          opsPer[mode] = Math.max(1, lastJsonLine<{ ops: number }>(child).ops);
         }
         const index = await openIndex(fixture, { nodeId: "crash-node" });
         try {

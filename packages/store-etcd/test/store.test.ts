@@ -1,4 +1,10 @@
-import { AssignmentService, ClosedError, type CollectionId, StoreUnavailableError } from "@proximadb/core";
+import {
+  AssignmentService,
+  ClosedError,
+  type CollectionId,
+  type ComponentType,
+  StoreUnavailableError,
+} from "@proximadb/core";
 import { freePort, startEtcd } from "@proximadb/testing/emulators/etcd";
 import { Etcd3 } from "etcd3";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -22,6 +28,13 @@ function open(name: string, extra: Partial<{ hosts: string; attempts: number }> 
   return store;
 }
 const raw = new Etcd3({ hosts: endpoint });
+/** Records `collection` on `url` (component `wal` unless named) at time 1, if absent. */
+const assign = (
+  store: EtcdAssignmentStore,
+  collection: string,
+  url: string,
+  component: ComponentType = "wal",
+) => store.putIfAbsent({ collection: id(collection), component, url, assignedAt: 1 });
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
   raw.close();
@@ -43,12 +56,7 @@ async function eventually<T>(
 describe("EtcdAssignmentStore (contract)", () => {
   it("creates an entry once; a second putIfAbsent gets the first one back", async () => {
     const store = open(cluster());
-    const first = await store.putIfAbsent({
-      collection: id("orders"),
-      component: "wal",
-      url: ROOTS[0] as string,
-      assignedAt: 1,
-    });
+    const first = await assign(store, "orders", ROOTS[0] as string);
     const second = await store.putIfAbsent({
       collection: id("orders"),
       component: "wal",
@@ -100,24 +108,9 @@ describe("EtcdAssignmentStore (contract)", () => {
 
   it("lists and deletes; list(component) holds only that component", async () => {
     const store = open(cluster());
-    await store.putIfAbsent({
-      collection: id("a"),
-      component: "wal",
-      url: ROOTS[0] as string,
-      assignedAt: 1,
-    });
-    await store.putIfAbsent({
-      collection: id("b"),
-      component: "wal",
-      url: ROOTS[1] as string,
-      assignedAt: 1,
-    });
-    await store.putIfAbsent({
-      collection: id("a"),
-      component: "lsm",
-      url: "file:///mnt/a/lsm",
-      assignedAt: 1,
-    });
+    await assign(store, "a", ROOTS[0] as string);
+    await assign(store, "b", ROOTS[1] as string);
+    await assign(store, "a", "file:///mnt/a/lsm", "lsm");
     expect((await store.list("wal")).map((a) => a.collection).sort()).toEqual(["a", "b"]);
     expect(await store.list()).toHaveLength(3);
     expect(await store.delete("wal", id("a"))).toBe(true);
@@ -202,12 +195,7 @@ describe("EtcdAssignmentStore (contract)", () => {
   it("after close(), rejects every call with core's ClosedError (code CLOSED), not a store outage", async () => {
     const name = cluster();
     const store = open(name);
-    await store.putIfAbsent({
-      collection: id("c"),
-      component: "wal",
-      url: ROOTS[0] as string,
-      assignedAt: 1,
-    });
+    await assign(store, "c", ROOTS[0] as string);
     await store.close();
     const calls: [string, () => Promise<unknown>][] = [
       ["start", () => store.start()],
@@ -251,30 +239,10 @@ describe("EtcdAssignmentStore (contract)", () => {
 describe("reconcile", () => {
   it("records what is on disk but not in etcd, reports missing and mismatched, re-places nothing", async () => {
     const store = open(cluster());
-    await store.putIfAbsent({
-      collection: id("home"),
-      component: "wal",
-      url: ROOTS[0] as string,
-      assignedAt: 1,
-    });
-    await store.putIfAbsent({
-      collection: id("gone"),
-      component: "wal",
-      url: ROOTS[1] as string,
-      assignedAt: 1,
-    });
-    await store.putIfAbsent({
-      collection: id("moved"),
-      component: "wal",
-      url: ROOTS[0] as string,
-      assignedAt: 1,
-    });
-    await store.putIfAbsent({
-      collection: id("offline"),
-      component: "wal",
-      url: ROOTS[2] as string,
-      assignedAt: 1,
-    });
+    await assign(store, "home", ROOTS[0] as string);
+    await assign(store, "gone", ROOTS[1] as string);
+    await assign(store, "moved", ROOTS[0] as string);
+    await assign(store, "offline", ROOTS[2] as string);
     const report = await reconcile(
       store,
       "wal",
@@ -328,12 +296,7 @@ describe("faults", () => {
       expect(during.url).toBe(ROOTS[1]);
       // The watch resumed: a placement made by another node after the restart reaches this cache.
       const other = open(name, { hosts: etcd.endpoint });
-      await other.putIfAbsent({
-        collection: id("after"),
-        component: "wal",
-        url: ROOTS[2] as string,
-        assignedAt: 1,
-      });
+      await assign(other, "after", ROOTS[2] as string);
       const seen = await eventually(
         () => store.get("wal", id("after")),
         (v) => v !== undefined,

@@ -1,6 +1,12 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { killLiveChildren, lastJsonLine, nodeChild, runChild } from "@proximadb/testing/kill-harness";
+import {
+  crashChildBundle,
+  killLiveChildren,
+  lastJsonLine,
+  nodeChild,
+  runChild,
+} from "@proximadb/testing/kill-harness";
 import { seededRandom } from "@proximadb/testing/random";
 import { useBackend } from "@proximadb/testing-backends";
 import { build } from "esbuild";
@@ -15,20 +21,14 @@ const packageDir = join(here, "..");
 const childBundle = join(packageDir, "node_modules", ".cache", "viper-crash-child.mjs");
 
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(here, "crash", "child.ts")],
-    outfile: childBundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@proximadb/source"],
-    external: ["parquet-wasm"], // loads its .wasm from its own folder
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: "warning",
-  });
+  await build(
+    // parquet-wasm loads its .wasm from its own folder
+    crashChildBundle({
+      entry: join(here, "crash", "child.ts"),
+      outfile: childBundle,
+      external: ["parquet-wasm"],
+    }),
+  );
 });
 
 describe("a crash at any instant of a compaction", () => {

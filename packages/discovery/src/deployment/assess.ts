@@ -94,20 +94,24 @@ function chooseDeployment(input: AssessInput): Chosen {
   const v1 = observed.filter((o) => o.marker?.format === 1 && !o.markerInvalid);
   const expected = input.expectedDeployment;
   const problems: DeploymentProblem[] = [];
+  /** Only the previous release's markers: their roots, under the name most of them carry. */
+  const formatOne = () => {
+    const { winner } = majority(v1.map((o) => (o.marker as RootMarkerV1).deployment));
+    return {
+      deployment: undefined,
+      format: 1 as const,
+      version: 0,
+      entries: entriesFromV1(observed, winner),
+      ...(winner === undefined ? {} : { name: winner }),
+      problems,
+    };
+  };
   let deployment: string | undefined;
   if (expected !== undefined && v2.some((o) => o.marker.deployment === expected)) deployment = expected;
   else if (expected !== undefined) {
     if (v1.length > 0 && v2.length === 0) {
       // The previous release's markers carry no UUID: the upgrade adopts them into the expected one.
-      const { winner } = majority(v1.map((o) => (o.marker as RootMarkerV1).deployment));
-      return {
-        deployment: undefined,
-        format: 1,
-        version: 0,
-        entries: entriesFromV1(observed, winner),
-        ...(winner === undefined ? {} : { name: winner }),
-        problems,
-      };
+      return formatOne();
     }
     problems.push({
       kind: "DeploymentNotFound",
@@ -135,15 +139,7 @@ function chooseDeployment(input: AssessInput): Chosen {
     }
     deployment = winner;
   } else if (v1.length > 0) {
-    const { winner } = majority(v1.map((o) => (o.marker as RootMarkerV1).deployment));
-    return {
-      deployment: undefined,
-      format: 1,
-      version: 0,
-      entries: entriesFromV1(observed, winner),
-      ...(winner === undefined ? {} : { name: winner }),
-      problems,
-    };
+    return formatOne();
   } else return { deployment: undefined, format: 0, version: 0, entries: [], problems };
 
   // The highest version of the deployment's roots list wins (ties: the first configured root's copy).

@@ -141,6 +141,27 @@ function refuseBlocking(a: DeploymentAssessment): void {
 }
 
 /**
+ * {@link look}, {@link refuseBlocking}, then a format-2 deployment is required: the start of the operations
+ * that change an existing deployment. `whenNone` is the message for roots without one.
+ */
+async function lookDeployed(
+  roots: readonly ConfiguredRoot[],
+  options: DeploymentOptions,
+  whenNone: string,
+): Promise<DeploymentAssessment & { deployment: string }> {
+  const a = await look(roots, options);
+  refuseBlocking(a);
+  if (a.format !== 2 || a.deployment === undefined)
+    throw new DeploymentError(
+      "NotInitialized",
+      a.format === 1
+        ? "the roots carry the previous release's markers: upgrade them with rewriteMarkers first"
+        : whenNone,
+    );
+  return a as DeploymentAssessment & { deployment: string };
+}
+
+/**
  * Initialises a deployment on roots that are all empty (or absent) and unmarked, in two durable phases:
  * every root gets a marker listing every root (all components) as `initializing` (version 1), then every
  * marker is rewritten with all roots `active` (version 2). Resumable: on roots left half-way by an
@@ -270,15 +291,7 @@ export function joinRoots(
   options: DeploymentOptions & { allowOffline?: boolean } = {},
 ): Promise<DeploymentAssessment> {
   return withRetry(async () => {
-    const a = await look(roots, options);
-    refuseBlocking(a);
-    if (a.format !== 2 || a.deployment === undefined)
-      throw new DeploymentError(
-        "NotInitialized",
-        a.format === 1
-          ? "the roots carry the previous release's markers: upgrade them with rewriteMarkers first"
-          : "the roots carry no deployment: initialise it first",
-      );
+    const a = await lookDeployed(roots, options, "the roots carry no deployment: initialise it first");
     const wanted = urls ?? a.roots.filter((r) => r.status === "new").map((r) => r.url);
     const fresh: AssessedRoot[] = [];
     for (const url of wanted) {
@@ -386,15 +399,7 @@ export function retireRoot(
   } = {},
 ): Promise<DeploymentAssessment> {
   return withRetry(async () => {
-    const a = await look(roots, options);
-    refuseBlocking(a);
-    if (a.format !== 2 || a.deployment === undefined)
-      throw new DeploymentError(
-        "NotInitialized",
-        a.format === 1
-          ? "the roots carry the previous release's markers: upgrade them with rewriteMarkers first"
-          : "the roots carry no deployment",
-      );
+    const a = await lookDeployed(roots, options, "the roots carry no deployment");
     const matches = a.entries.filter((e) => e.uuid === root || e.url === root);
     const entry = matches.find((e) => e.state !== "retired");
     if (!entry) {

@@ -5,6 +5,7 @@ import type { ComponentType, FileSystem, WriteOptions } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { MemoryFileSystem, Volume } from "@proximadb/fs-memory";
 import type { ConfiguredRoot } from "../../src/index.js";
+import { forwarding } from "../support/wrappers.js";
 
 /** The subset of `fs/promises` the harness needs (node's and memfs's both have it). */
 interface FsPromises {
@@ -161,28 +162,8 @@ export function recording(
   inner: FileSystem,
   failWrite?: (key: string) => boolean,
 ): FileSystem & { writes: { key: string; options: WriteOptions | undefined }[] } {
-  const wrapper = Object.create(inner) as FileSystem & {
-    writes: { key: string; options: WriteOptions | undefined }[];
-  };
+  const wrapper = forwarding<{ writes: { key: string; options: WriteOptions | undefined }[] }>(inner);
   wrapper.writes = [];
-  for (const m of [
-    "probe",
-    "stat",
-    "exists",
-    "read",
-    "readStream",
-    "writeStream",
-    "openAppend",
-    "move",
-    "delete",
-    "deleteMany",
-    "deletePrefix",
-    "close",
-  ] as const) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
-  }
-  wrapper.list = (prefix, options) => inner.list(prefix, options);
   wrapper.write = async (key, data, options) => {
     if (failWrite?.(key)) throw new Error(`simulated crash before writing ${key}`);
     wrapper.writes.push({ key, options });

@@ -1,5 +1,35 @@
 import { type FileSystem, FsError, type ListOptions, type ListPage } from "@proximadb/core";
 
+const FORWARDED = [
+  "probe",
+  "stat",
+  "exists",
+  "list",
+  "read",
+  "readStream",
+  "write",
+  "writeStream",
+  "openAppend",
+  "move",
+  "delete",
+  "deleteMany",
+  "deletePrefix",
+  "close",
+] as const;
+
+/**
+ * A wrapper of `inner` that forwards every operation to it (class methods need the real `this`), for a
+ * test to replace the ones it instruments; `T` is what the test adds.
+ */
+export function forwarding<T extends object>(inner: FileSystem): FileSystem & T {
+  const wrapper = Object.create(inner) as FileSystem & T;
+  for (const m of FORWARDED) {
+    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
+    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
+  }
+  return wrapper;
+}
+
 /**
  * Wraps a file system, forwarding everything; `list` can be made to fail at a given page, and every
  * LIST page is counted (the independent count the report's `requests` is checked against).
@@ -8,7 +38,7 @@ export function instrument(
   inner: FileSystem,
   options: { failOnPage?: number; kind?: FsError["kind"] } = {},
 ): FileSystem & { pages: number } {
-  const wrapper = Object.create(inner) as FileSystem & { pages: number };
+  const wrapper = forwarding<{ pages: number }>(inner);
   wrapper.pages = 0;
   let pageInCall = 0;
   wrapper.list = async function* (prefix: string, opts?: ListOptions): AsyncIterable<ListPage> {
@@ -25,24 +55,5 @@ export function instrument(
       yield page;
     }
   };
-  // Methods of class instances need the real `this`.
-  for (const m of [
-    "probe",
-    "stat",
-    "exists",
-    "read",
-    "readStream",
-    "write",
-    "writeStream",
-    "openAppend",
-    "move",
-    "delete",
-    "deleteMany",
-    "deletePrefix",
-    "close",
-  ] as const) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
-  }
   return wrapper;
 }

@@ -6,8 +6,9 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AssignmentService, type FileSystem } from "@proximadb/core";
+import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
+import { crashingFileSystems } from "@proximadb/testing/kill-harness";
 import { IndexEngine } from "../../src/index.js";
 import { roundChanges } from "./ops.js";
 
@@ -15,31 +16,15 @@ const [rootUrl, collection, roundArg, mode, killAtArg, when] = process.argv.slic
 if (!rootUrl || !collection || !roundArg || !mode || !killAtArg || !when) {
   throw new Error("usage: child.ts <rootUrl> <collection> <round> <flush|compact> <killAt> <before|after>");
 }
-const killAt = Number(killAtArg);
-const MUTATING = new Set(["write", "writeStream", "move", "delete", "deleteMany", "deletePrefix"]);
-let armed = false;
-let ops = 0;
-
-function crashing(fs: FileSystem): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (!MUTATING.has(String(prop))) return value.bind(target);
-      return async (...args: unknown[]) => {
-        if (armed && ++ops === killAt && when === "before") process.kill(process.pid, "SIGKILL");
-        const result = await value.apply(target, args);
-        if (armed && ops === killAt && when === "after") process.kill(process.pid, "SIGKILL");
-        return result;
-      };
-    },
-  });
-}
+const crash = crashingFileSystems({
+  killAt: Number(killAtArg),
+  when: when === "before" ? "before" : "after",
+});
 
 const service = new AssignmentService({ components: { index: { roots: [rootUrl] } } });
 const index = await IndexEngine.open({
   service,
-  openFileSystem: (root) => crashing(new LocalFileSystem(root)),
+  openFileSystem: (root) => crash.wrap(new LocalFileSystem(root)),
   nodeId: "crash-node",
   // A killed child never removes its temporary folder: keep it in the fixture's folder, which the test removes.
   tmpDir: dirname(fileURLToPath(rootUrl)),
@@ -47,9 +32,9 @@ const index = await IndexEngine.open({
 const changes = roundChanges(Number(roundArg));
 await index.add(collection, changes.adds);
 await index.delete(collection, changes.deletes);
-armed = true;
+crash.arm();
 if (mode === "compact") await index.compact(collection);
 else await index.flush(collection);
-armed = false;
+crash.disarm();
 await index.close({ flush: false });
-process.stdout.write(JSON.stringify({ ops }));
+process.stdout.write(JSON.stringify({ ops: crash.ops }));

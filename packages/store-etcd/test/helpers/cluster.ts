@@ -87,28 +87,22 @@ export async function startNode(
   membership.on("leaseLost", (e) => events.leaseLost.push(e.reason));
   membership.on("leaseRestored", (e) => events.leaseRestored.push(e.sameLease));
   let closed = false;
+  const close = async (revoke: boolean) => {
+    if (closed) return;
+    closed = true;
+    live.delete(node);
+    await ownership.close();
+    await membership.close(revoke ? undefined : { revoke: false });
+    etcd.close();
+  };
   const node: TestNode = {
     id,
     client: etcd,
     membership,
     ownership,
     events,
-    async crash() {
-      if (closed) return;
-      closed = true;
-      live.delete(node);
-      await ownership.close();
-      await membership.close({ revoke: false });
-      etcd.close();
-    },
-    async stop() {
-      if (closed) return;
-      closed = true;
-      live.delete(node);
-      await ownership.close();
-      await membership.close();
-      etcd.close();
-    },
+    crash: () => close(false),
+    stop: () => close(true),
   };
   live.add(node);
   if (options.start !== false) await ownership.start();

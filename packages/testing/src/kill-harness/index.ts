@@ -21,6 +21,14 @@ export {
   nodeChild,
   tsChild,
 } from "./command.js";
+export {
+  type CrashChildBundle,
+  type CrashPoint,
+  type CrashingFileSystems,
+  crashChildBundle,
+  crashingFileSystems,
+  MUTATING_FS_OPERATIONS,
+} from "./crash-fs.js";
 export { type ChildExit, ChildProcessError, type ChildProcessErrorKind } from "./errors.js";
 export { type KillOptions, type KillRun, runAndKill } from "./kill.js";
 export { type Trial, type TrialsOptions, runTrials } from "./trials.js";
