@@ -75,6 +75,7 @@ export async function startNode(cwd: string, args: string[] = []): Promise<Runni
   // A node may serve several tests of a file: lift the harness's 120 s default lifetime.
   const child = startChild(nodeChild(CLI, ["serve", "--port", "0", ...args], { cwd }), {
     timeoutMs: 15 * 60_000,
+    stderrTailChars: Number.POSITIVE_INFINITY,
   });
   const url = listeningAddress(
     await child.waitForLine((line) => listeningAddress(line) !== undefined, { timeoutMs: 30_000 }),

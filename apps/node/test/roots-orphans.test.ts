@@ -203,7 +203,13 @@ describe("a true orphan (data, no definition, every root online) is removed only
 
   it("answers POST /collections for the orphan with 409 and deletes nothing", () => {
     expect(seen.recreate.status).toBe(409);
-    expect(seen.dirsBefore).toEqual(["data/disk3/wal", "data/disk2/viper", "data/disk3/metadata"]);
+    // Every component that holds the collection's data, the index included.
+    expect(seen.dirsBefore).toEqual([
+      "data/disk3/wal",
+      "data/disk2/viper",
+      "data/disk3/index",
+      "data/disk3/metadata",
+    ]);
   });
 
   it("proximadb orphans lists it with every location of its data", () => {
@@ -218,6 +224,7 @@ describe("a true orphan (data, no definition, every root online) is removed only
     ).toEqual([
       `wal ${url("data/disk3/wal")}`,
       `viper ${url("data/disk2/viper")}`,
+      `index ${url("data/disk3/index")}`,
       `metadata ${url("data/disk3/metadata")}`,
     ]);
     expect(out.offline).toEqual([]);

@@ -1,3 +1,4 @@
+import { ChildProcessError } from "@proximadb/testing/kill-harness";
 /**
  * Support for the "roots never forget" scenarios (issue #13): a deployment on local folders driven
  * through the built binary, a ledger of every acknowledged record, and snapshots of what is on disk.
@@ -147,8 +148,11 @@ export async function tryServe(cwd: string, args: string[] = []): Promise<ServeO
   try {
     return { listening: true, node: await startNode(cwd, args) };
   } catch (err) {
-    const m = /serve exited \(([^)]*)\) before listening: ([\s\S]*)$/.exec((err as Error).message);
-    return { listening: false, code: m ? Number(m[1]) : null, stderr: m?.[2] ?? String(err), stdout: "" };
+    // startNode runs serve through the kill harness: a serve that exits before listening is a
+    // ChildProcessError carrying its exit and the tail of its stderr.
+    if (err instanceof ChildProcessError && err.exit)
+      return { listening: false, code: err.exit.code, stderr: err.stderrTail, stdout: "" };
+    return { listening: false, code: null, stderr: String(err), stdout: "" };
   }
 }
 
