@@ -370,7 +370,8 @@ describe("the index engine on memfs", () => {
       ]);
       for (const url of fixture.urls) {
         const fs = fixture.openFileSystem(parseStorageUrl(url));
-        const keys = (await keysOf(fs)).filter((k) => k !== "_proximadb_root.json");
+        // Reserved top-level names (the root marker, writer heartbeats under `_writers/`) are not index files.
+        const keys = (await keysOf(fs)).filter((k) => !k.startsWith("_"));
         expect(keys).toEqual(url === location?.url ? keys.filter((k) => k.startsWith("c/")) : []);
       }
     });
@@ -467,7 +468,8 @@ describe("the index engine on memfs", () => {
     it("removes this node's stale staging at open", async () => {
       await index.create("c", { dimension: DIM });
       const fs = index.locate("c")?.fs;
-      await fs?.write("c/_staging/index-0000000000000009.hnsw.node-a.0-00", "left by a crash");
+      // This node's own staging layout: `<id>/_staging/<nodeId>/<10-digit base-36 sequence>-<name>`.
+      await fs?.write("c/_staging/node-a/0000000009-index-0000000000000009.hnsw", "left by a crash");
       await index.close();
       index = await openIndex(fixture);
       const reopened = index.locate("c")?.fs;
