@@ -1,3 +1,4 @@
+import type { CapacityState, RootCapacity } from "./capacity.js";
 import { type CollectionId, parseCollectionId } from "./collection-id.js";
 import { COMPONENT_TYPES, type ComponentType, parseComponentType } from "./component.js";
 import {
@@ -19,6 +20,7 @@ import { type StorageRoot, parseRootList, type ParseStorageUrlOptions } from "./
 import {
   RoundRobinStrategy,
   createStrategy,
+  isPlaceable,
   type PlacementStrategy,
   type RootState,
   type RootView,
@@ -69,6 +71,13 @@ export type AssignmentEvent =
       readonly component: ComponentType;
       readonly url: string;
       readonly state: RootState;
+    }
+  | {
+      readonly type: "root-capacity";
+      readonly component: ComponentType;
+      readonly url: string;
+      /** The new state; `undefined` when the measurement was cleared. */
+      readonly capacity: CapacityState | undefined;
     };
 
 /** Per-root figures in {@link ComponentStats}. */
@@ -79,6 +88,8 @@ export interface RootStats {
   readonly weight: number;
   readonly collections: number;
   readonly bytes: number | undefined;
+  /** Space figures, when measured ({@link AssignmentService.setRootCapacity}). */
+  readonly capacity?: RootCapacity;
 }
 
 /** Figures of one component in {@link AssignmentService.stats}. */
@@ -100,6 +111,9 @@ interface MutableRoot {
   collections: number;
   bytes: number | undefined;
   hash: { hi: number; lo: number };
+  /** `capacity.state` (what strategies read). */
+  capacity: CapacityState | undefined;
+  usage: RootCapacity | undefined;
 }
 
 class ComponentPlacement {
@@ -137,6 +151,8 @@ class ComponentPlacement {
         collections: 0,
         bytes: undefined,
         hash: xxh64(root.url),
+        capacity: undefined,
+        usage: undefined,
       };
       this.byUrl.set(root.url, r);
       return r;
@@ -289,9 +305,9 @@ export class AssignmentService {
       cursor: p.cursor,
     });
     const root = p.roots[index];
-    if (root?.state !== "active") {
+    if (!root || !isPlaceable(root)) {
       throw new InvalidArgumentError(
-        `strategy ${p.strategy.name} chose root index ${index}, which is not an active root`,
+        `strategy ${p.strategy.name} chose root index ${index}, which is not an active root with space`,
       );
     }
     return root;
@@ -341,7 +357,7 @@ export class AssignmentService {
           ? await this.store.allocate({
               collection: id,
               component: p.component,
-              candidates: p.roots.filter((r) => r.state === "active").map((r) => r.url),
+              candidates: p.roots.filter(isPlaceable).map((r) => r.url),
               assignedAt: this.#now(),
             })
           : await this.store.putIfAbsent({
@@ -435,6 +451,19 @@ export class AssignmentService {
     this.#emit({ type: "root-state", component, url: root.url, state });
   }
 
+  /**
+   * Records a root's measured space (or clears it with `undefined`). A `full` root gets no new
+   * collections; its own collections stay. Emits `root-capacity` when the state changes.
+   */
+  setRootCapacity(component: ComponentType, url: string, capacity: RootCapacity | undefined): void {
+    const root = this.#placement(component).root(url);
+    const before = root.capacity;
+    root.usage = capacity;
+    root.capacity = capacity?.state;
+    if (before !== root.capacity)
+      this.#emit({ type: "root-capacity", component, url: root.url, capacity: root.capacity });
+  }
+
   /** Reports a root's used bytes (for `LeastUsed`). */
   setRootUsage(component: ComponentType, url: string, bytes: number): void {
     this.#placement(component).root(url).bytes = bytes;
@@ -458,6 +487,7 @@ export class AssignmentService {
           weight: r.weight,
           collections: r.collections,
           bytes: r.bytes,
+          ...(r.usage ? { capacity: r.usage } : {}),
         })),
         skew: mean === 0 ? 0 : Math.max(...counts) / mean,
         cursor: p.cursor,

@@ -112,6 +112,19 @@ export class NoEligibleRootError extends ProximaError {
   }
 }
 
+/**
+ * Every root that is not cordoned or offline is full (over its `full_ratio`): nowhere to place a new
+ * collection until space is freed or a root is added. Still a {@link NoEligibleRootError}.
+ */
+export class RootsFullError extends NoEligibleRootError {
+  /** The full roots. */
+  readonly roots: readonly string[];
+  constructor(component: string, roots: readonly string[]) {
+    super(component, `every active root is full (${roots.join(", ")})`);
+    this.roots = roots;
+  }
+}
+
 /** The collection's home root is offline; it is not re-placed elsewhere until an operator decides. */
 export class RootOfflineError extends ProximaError {
   readonly collection: string;

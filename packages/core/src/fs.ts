@@ -10,6 +10,9 @@ import type { StorageRoot, StorageScheme } from "./storage-url.js";
  * - `Unsupported`: the backend cannot do this (see {@link FsCapabilities}).
  * - `InvalidKey`: the key is malformed or would escape its root.
  * - `Transient`: throttling, 5xx, resets, time-outs: retrying later may succeed.
+ * - `NoSpace`: the device, a quota or a backend size limit is exhausted (`ENOSPC`, `EDQUOT`,
+ *   `EntityTooLarge`, quota exceeded); nothing was written. Not retryable as is: free space or use
+ *   another root.
  * - `Unknown`: anything else (the original error is the `cause`).
  */
 export type FsErrorKind =
@@ -20,6 +23,7 @@ export type FsErrorKind =
   | "Unsupported"
   | "InvalidKey"
   | "Transient"
+  | "NoSpace"
   | "Unknown";
 
 /** A typed storage error raised by every {@link FileSystem} adapter. */

@@ -4,6 +4,8 @@ export * from "./collection-id.js";
 export * from "./storage-url.js";
 export * from "./hash.js";
 export * from "./strategy.js";
+export * from "./capacity.js";
+export * from "./rebalance.js";
 export * from "./assignment-store.js";
 export * from "./assignment-service.js";
 export * from "./fs.js";

@@ -1,6 +1,7 @@
+import type { CapacityState } from "./capacity.js";
 import type { CollectionId } from "./collection-id.js";
 import type { ComponentType } from "./component.js";
-import { InvalidArgumentError, NoEligibleRootError } from "./errors.js";
+import { InvalidArgumentError, NoEligibleRootError, RootsFullError } from "./errors.js";
 import { type Hash64, unitScore, xxh64 } from "./hash.js";
 
 /**
@@ -18,8 +19,13 @@ export interface RootView {
   /** Position in the component's configured root list. */
   readonly index: number;
   readonly state: RootState;
-  /** Relative capacity (default 1). Used by `Hash` (weighted rendezvous). */
+  /**
+   * Relative capacity (default 1): `Hash` scores by weighted rendezvous, `RoundRobin` fills by deficit
+   * against the weighted share, `LeastUsed` compares usage per unit of weight.
+   */
   readonly weight: number;
+  /** How full the root is, when measured; a `full` root is not chosen (see {@link isPlaceable}). */
+  readonly capacity?: CapacityState | undefined;
   /** Collections currently assigned to this root. */
   readonly collections: number;
   /** Bytes used, when known (discovery or the engine reports it). */
@@ -44,9 +50,21 @@ export interface PlacementStrategy {
   choose(collection: CollectionId, context: PlacementContext): number;
 }
 
+/** True when a root may take a new collection: `active` and not `full`. */
+export function isPlaceable(r: RootView): boolean {
+  return r.state === "active" && r.capacity !== "full";
+}
+
+/** The roots that may take a new collection; throws when there is none. */
 function eligible(context: PlacementContext): RootView[] {
-  const roots = context.roots.filter((r) => r.state === "active");
+  const roots = context.roots.filter(isPlaceable);
   if (roots.length === 0) {
+    const full = context.roots.filter((r) => r.state === "active" && r.capacity === "full");
+    if (full.length > 0)
+      throw new RootsFullError(
+        context.component,
+        full.map((r) => r.url),
+      );
     const why = context.roots.length === 0 ? "no roots configured" : "every root is cordoned or offline";
     throw new NoEligibleRootError(context.component, why);
   }
@@ -54,24 +72,35 @@ function eligible(context: PlacementContext): RootView[] {
 }
 
 /**
- * Round-robin whose position is derived from what is recorded: the next collection goes to the
- * active root with the fewest collections, ties broken in cursor order. On an empty or balanced
- * system this is plain rotation (`0,1,2,0,1,…`); after a restart with discovered collections the
- * emptier roots fill first instead of everything piling onto root 0.
+ * Smooth weighted round-robin whose position is derived from what is recorded: the next collection
+ * goes to the placeable root with the largest deficit against its weighted share,
+ * `weight / Σweight × (total + 1) − collections`, ties broken in cursor order. With equal weights on an
+ * empty or balanced system this is plain rotation (`0,1,2,0,1,…`); weights 2:1 give `0,1,0,0,1,0,…`;
+ * after a restart with discovered collections the emptier roots fill first instead of everything piling
+ * onto root 0.
  */
 export class RoundRobinStrategy implements PlacementStrategy {
   readonly name = "RoundRobin";
   choose(_collection: CollectionId, context: PlacementContext): number {
     const roots = context.roots;
     const n = roots.length;
+    let weights = 0;
+    let total = 1;
+    for (const r of roots) {
+      if (!isPlaceable(r)) continue;
+      weights += r.weight;
+      total += r.collections;
+    }
     let best = -1;
-    let bestCount = Number.POSITIVE_INFINITY;
+    let bestDeficit = Number.NEGATIVE_INFINITY;
     for (let step = 0; step < n; step++) {
       const r = roots[(context.cursor + step) % n] as RootView;
-      if (r.state !== "active") continue;
-      if (r.collections < bestCount) {
+      if (!isPlaceable(r)) continue;
+      const deficit = (r.weight / weights) * total - r.collections;
+      // A tiny tolerance keeps float noise from breaking the cursor-order tie between equal shares.
+      if (deficit > bestDeficit + 1e-9) {
         best = r.index;
-        bestCount = r.collections;
+        bestDeficit = deficit;
       }
     }
     if (best < 0) eligible(context);
@@ -117,7 +146,7 @@ export class HashStrategy implements PlacementStrategy {
       let best = -1;
       let bestScore = Number.NEGATIVE_INFINITY;
       for (const r of context.roots) {
-        if (r.state !== "active") continue;
+        if (!isPlaceable(r)) continue;
         const u = unitScore(key, r.hash);
         const score = weighted ? -r.weight / Math.log(u) : u;
         if (score > bestScore) {
@@ -130,7 +159,7 @@ export class HashStrategy implements PlacementStrategy {
     }
     const ranked = rankRoots(collection, eligible(context), key);
     const active = ranked.length;
-    const total = context.roots.reduce((n, r) => n + (r.state === "active" ? r.collections : 0), 0) + 1;
+    const total = context.roots.reduce((n, r) => n + (isPlaceable(r) ? r.collections : 0), 0) + 1;
     const cap = Math.ceil(((1 + this.boundedLoad) * total) / active);
     for (const r of ranked) if (r.collections < cap) return r.index;
     return (ranked[0] as RootView).index;
@@ -162,18 +191,19 @@ export function rankRoots(
 }
 
 /**
- * Least used: the active root with the fewest bytes when every active root's usage is known,
- * otherwise the fewest collections; ties go to the lower root index.
+ * Least used: the placeable root with the fewest bytes per unit of weight when every placeable root's
+ * usage is known, otherwise the fewest collections per unit of weight; ties go to the lower root index.
  */
 export class LeastUsedStrategy implements PlacementStrategy {
   readonly name = "LeastUsed";
   choose(_collection: CollectionId, context: PlacementContext): number {
     const roots = eligible(context);
     const byBytes = roots.every((r) => r.bytes !== undefined);
+    const use = (r: RootView) => (byBytes ? (r.bytes as number) : r.collections) / r.weight;
     let best = roots[0] as RootView;
     for (const r of roots) {
-      const a = byBytes ? (r.bytes as number) : r.collections;
-      const b = byBytes ? (best.bytes as number) : best.collections;
+      const a = use(r);
+      const b = use(best);
       if (a < b || (a === b && r.index < best.index)) best = r;
     }
     return best.index;

@@ -1,0 +1,484 @@
+import type { ComponentType } from "./component.js";
+import { InvalidArgumentError } from "./errors.js";
+import { xxh64 } from "./hash.js";
+import { DEFAULT_FULL_RATIO } from "./capacity.js";
+import { type RootView, rankRoots } from "./strategy.js";
+
+/**
+ * A root as the planner sees it. `full` is the capacity state (over `full_ratio`): it gives
+ * collections away but takes none; `cordoned` keeps its collections and takes none (unless
+ * `evacuateCordoned`); `offline` is left alone entirely (its contents are unknown, never empty).
+ */
+export interface RebalanceRootInput {
+  readonly url: string;
+  /** Default 1. */
+  readonly weight?: number;
+  readonly state: "active" | "cordoned" | "offline" | "full";
+  /** A quota or device size: a move never takes the root past `fullRatio` of it. */
+  readonly capacityBytes?: number;
+  /** Bytes already in use on the device (default: the sum of its collections' bytes). */
+  readonly usedBytes?: number;
+}
+
+/** One collection's component where it lives now. */
+export interface RebalanceCollectionInput {
+  readonly collection: string;
+  /** The root URL holding it. */
+  readonly url: string;
+  readonly bytes: number;
+}
+
+/** One component's roots and collections. */
+export interface RebalanceComponentInput {
+  readonly component: ComponentType;
+  /** `Hash` means affinity: a collection's target is its weighted rendezvous home. */
+  readonly strategy: string;
+  readonly roots: readonly RebalanceRootInput[];
+  readonly collections: readonly RebalanceCollectionInput[];
+}
+
+/** Input of {@link planRebalance}. */
+export interface RebalanceInput {
+  readonly components: readonly RebalanceComponentInput[];
+  /** A root is balanced within `± threshold ×` its weighted target. Default 0.1. */
+  readonly threshold?: number;
+  /** What is balanced: bytes (default) or collection count. */
+  readonly by?: "bytes" | "count";
+  /** Bytes in motion at once (one batch) as a fraction of all bytes; at least one move a batch. Default 0.05. */
+  readonly maxMisplacedRatio?: number;
+  /** Capacity guard for roots with `capacityBytes`. Default 0.95. */
+  readonly fullRatio?: number;
+  /** Move every collection off cordoned roots too (what `drain` asks for). Default false. */
+  readonly evacuateCordoned?: boolean;
+}
+
+/** One planned move. Moves of batch `k + 1` start after every move of batch `k` is done. */
+export interface PlannedMove {
+  readonly collection: string;
+  readonly component: ComponentType;
+  readonly from: string;
+  readonly to: string;
+  readonly bytes: number;
+  readonly batch: number;
+}
+
+/** One root's balance: its load in the unit of `by`, its weighted target and `(load - target) / target`. */
+export interface RootBalance {
+  readonly url: string;
+  readonly state: RebalanceRootInput["state"];
+  readonly weight: number;
+  readonly collections: number;
+  readonly bytes: number;
+  /** `undefined` for roots outside the balance (cordoned, offline). */
+  readonly target: number | undefined;
+  readonly deviation: number | undefined;
+}
+
+/** The balance of every component. */
+export interface BalanceSummary {
+  readonly by: "bytes" | "count";
+  readonly threshold: number;
+  readonly components: Record<string, { readonly roots: readonly RootBalance[]; readonly balanced: boolean }>;
+}
+
+/** What {@link planRebalance} returns. */
+export interface RebalancePlan {
+  /** Ordered by batch, then the order the planner chose them. */
+  readonly moves: readonly PlannedMove[];
+  readonly before: BalanceSummary;
+  readonly after: BalanceSummary;
+  /** Offline roots: reported, left alone. */
+  readonly offline: readonly { readonly component: ComponentType; readonly url: string }[];
+  readonly batches: number;
+  readonly bytesToMove: number;
+}
+
+interface Root {
+  readonly url: string;
+  readonly index: number;
+  readonly state: RebalanceRootInput["state"];
+  readonly weight: number;
+  readonly capacityBytes: number | undefined;
+  usedBytes: number;
+  collections: number;
+  bytes: number;
+  /** Collections here, sorted by (bytes, id), removed as they move. */
+  readonly items: Item[];
+}
+
+interface Item {
+  readonly collection: string;
+  readonly bytes: number;
+}
+
+function check(input: RebalanceInput) {
+  const threshold = input.threshold ?? 0.1;
+  if (!(Number.isFinite(threshold) && threshold >= 0))
+    throw new InvalidArgumentError(`threshold must be a finite number >= 0 (got ${threshold})`);
+  const by = input.by ?? "bytes";
+  if (by !== "bytes" && by !== "count")
+    throw new InvalidArgumentError(`by must be "bytes" or "count" (got ${JSON.stringify(by)})`);
+  const ratio = input.maxMisplacedRatio ?? 0.05;
+  if (!(ratio > 0 && ratio <= 1))
+    throw new InvalidArgumentError(`maxMisplacedRatio must be in (0, 1] (got ${ratio})`);
+  const fullRatio = input.fullRatio ?? DEFAULT_FULL_RATIO;
+  if (!(fullRatio > 0 && fullRatio <= 1))
+    throw new InvalidArgumentError(`fullRatio must be in (0, 1] (got ${fullRatio})`);
+  return { threshold, by, ratio, fullRatio } as const;
+}
+
+function buildRoots(c: RebalanceComponentInput): Root[] {
+  const seen = new Set<string>();
+  const roots = c.roots.map((r, index): Root => {
+    if (seen.has(r.url)) throw new InvalidArgumentError(`root ${r.url} (${c.component}) is listed twice`);
+    seen.add(r.url);
+    const weight = r.weight ?? 1;
+    if (!(weight > 0 && Number.isFinite(weight)))
+      throw new InvalidArgumentError(`weight of root ${r.url} (${c.component}) must be > 0 (got ${weight})`);
+    if (!["active", "cordoned", "offline", "full"].includes(r.state))
+      throw new InvalidArgumentError(
+        `state of root ${r.url} (${c.component}) is unknown: ${String(r.state)}`,
+      );
+    return {
+      url: r.url,
+      index,
+      state: r.state,
+      weight,
+      capacityBytes: r.capacityBytes,
+      usedBytes: 0,
+      collections: 0,
+      bytes: 0,
+      items: [],
+    };
+  });
+  const byUrl = new Map(roots.map((r) => [r.url, r]));
+  const ids = new Set<string>();
+  for (const col of c.collections) {
+    const root = byUrl.get(col.url);
+    if (!root)
+      throw new InvalidArgumentError(
+        `collection ${col.collection} (${c.component}) is in unknown root ${col.url}`,
+      );
+    if (ids.has(col.collection))
+      throw new InvalidArgumentError(`collection ${col.collection} (${c.component}) is listed twice`);
+    if (!(Number.isFinite(col.bytes) && col.bytes >= 0))
+      throw new InvalidArgumentError(`bytes of ${col.collection} must be >= 0 (got ${col.bytes})`);
+    ids.add(col.collection);
+    root.items.push({ collection: col.collection, bytes: col.bytes });
+    root.collections++;
+    root.bytes += col.bytes;
+  }
+  for (const [i, r] of roots.entries()) {
+    r.items.sort(byBytesThenId);
+    r.usedBytes = c.roots[i]?.usedBytes ?? r.bytes;
+  }
+  return roots;
+}
+
+function byBytesThenId(a: Item, b: Item): number {
+  return a.bytes - b.bytes || (a.collection < b.collection ? -1 : a.collection > b.collection ? 1 : 0);
+}
+
+/** Roots that count in the balance: they give and (unless full) take. */
+function inBalance(r: Root, evacuate: boolean): boolean {
+  return r.state === "active" || r.state === "full" || (evacuate && r.state === "cordoned");
+}
+
+function load(r: Root, by: "bytes" | "count"): number {
+  return by === "bytes" ? r.bytes : r.collections;
+}
+
+/** Weighted target of each balance root (cordoned roots being evacuated get 0). */
+function targets(roots: readonly Root[], by: "bytes" | "count", evacuate: boolean): Map<Root, number> {
+  const takers = roots.filter((r) => r.state === "active" || r.state === "full");
+  const total = roots.filter((r) => inBalance(r, evacuate)).reduce((n, r) => n + load(r, by), 0);
+  const weights = takers.reduce((n, r) => n + r.weight, 0);
+  const out = new Map<Root, number>();
+  for (const r of roots)
+    if (inBalance(r, evacuate))
+      out.set(r, r.state === "cordoned" || weights === 0 ? 0 : (total * r.weight) / weights);
+  return out;
+}
+
+function summary(
+  components: readonly { c: RebalanceComponentInput; roots: Root[] }[],
+  by: "bytes" | "count",
+  threshold: number,
+  evacuate: boolean,
+): BalanceSummary {
+  const out: BalanceSummary["components"] = {};
+  for (const { c, roots } of components) {
+    const t = targets(roots, by, evacuate);
+    let balanced = true;
+    const list = roots.map((r): RootBalance => {
+      const target = t.get(r);
+      const l = load(r, by);
+      const deviation =
+        target === undefined ? undefined : target === 0 ? (l === 0 ? 0 : 1) : (l - target) / target;
+      if (deviation !== undefined && Math.abs(deviation) > threshold + 1e-12) balanced = false;
+      return {
+        url: r.url,
+        state: r.state,
+        weight: r.weight,
+        collections: r.collections,
+        bytes: r.bytes,
+        target,
+        deviation,
+      };
+    });
+    out[c.component] = { roots: list, balanced };
+  }
+  return { by, threshold, components: out };
+}
+
+function fits(r: Root, bytes: number, fullRatio: number): boolean {
+  return r.capacityBytes === undefined || r.usedBytes + bytes <= fullRatio * r.capacityBytes;
+}
+
+function take(r: Root, item: Item): void {
+  // items are sorted: binary search for the item, then remove it.
+  let lo = 0;
+  let hi = r.items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byBytesThenId(r.items[mid] as Item, item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  r.items.splice(lo, 1);
+  r.collections--;
+  r.bytes -= item.bytes;
+  r.usedBytes -= item.bytes;
+}
+
+function put(r: Root, item: Item): void {
+  let lo = 0;
+  let hi = r.items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byBytesThenId(r.items[mid] as Item, item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  r.items.splice(lo, 0, item);
+  r.collections++;
+  r.bytes += item.bytes;
+  r.usedBytes += item.bytes;
+}
+
+type Move = Omit<PlannedMove, "batch">;
+
+/**
+ * Affinity: only collections whose weighted rendezvous home (among the usable roots) is elsewhere may
+ * move, and only to that home; the most over-target root gives first, until every root is within the
+ * threshold or no such move lowers the spread.
+ */
+function planHashed(
+  component: ComponentType,
+  roots: Root[],
+  by: "bytes" | "count",
+  threshold: number,
+  fullRatio: number,
+  evacuate: boolean,
+): Move[] {
+  // Ranked over every root that is not cordoned: an offline or full home means "stay" (never elsewhere).
+  const views: RootView[] = roots
+    .filter((r) => r.state !== "cordoned")
+    .map((r) => ({
+      url: r.url,
+      index: r.index,
+      state: r.state === "offline" ? "offline" : "active",
+      weight: r.weight,
+      collections: r.collections,
+      bytes: r.bytes,
+      hash: xxh64(r.url),
+    }));
+  const placeable = views.filter((v) => roots[v.index]?.state === "active");
+  const t = targets(roots, by, evacuate);
+  const balance = roots.filter((r) => t.has(r));
+  // Per giving root: its misplaced collections (sorted by id) and their homes.
+  const candidates = new Map<Root, { item: Item; home: Root }[]>();
+  for (const root of balance) {
+    const list: { item: Item; home: Root }[] = [];
+    for (const item of root.items) {
+      const ranked = rankRoots(item.collection, root.state === "cordoned" ? placeable : views);
+      const home = roots[(ranked[0] as RootView | undefined)?.index ?? -1];
+      if (home && home !== root && home.state === "active") list.push({ item, home });
+    }
+    list.sort((a, b) => (a.item.collection < b.item.collection ? -1 : 1));
+    candidates.set(root, list);
+  }
+  const size = (i: Item) => (by === "bytes" ? i.bytes : 1);
+  const over = (r: Root) => load(r, by) - (t.get(r) as number);
+  const outside = (r: Root) => {
+    const target = t.get(r) as number;
+    return target === 0 ? load(r, by) > 0 : Math.abs(over(r)) / target > threshold + 1e-12;
+  };
+  const moves: Move[] = [];
+  for (;;) {
+    if (!balance.some(outside)) break;
+    const givers = [...candidates.keys()].sort((a, b) => over(b) - over(a) || a.index - b.index);
+    let done = false;
+    for (const src of givers) {
+      const list = candidates.get(src) as { item: Item; home: Root }[];
+      const at = list.findIndex(
+        ({ item, home }) =>
+          size(item) > 0 && size(item) < over(src) - over(home) && fits(home, item.bytes, fullRatio),
+      );
+      if (at < 0) continue;
+      const { item, home } = list[at] as { item: Item; home: Root };
+      list.splice(at, 1);
+      take(src, item);
+      put(home, item);
+      moves.push({ collection: item.collection, component, from: src.url, to: home.url, bytes: item.bytes });
+      done = true;
+      break;
+    }
+    if (!done) break;
+  }
+  return moves;
+}
+
+/** Greedy: from the most over-target root to the most under-target taker, while that lowers the spread. */
+function planGreedy(
+  component: ComponentType,
+  roots: Root[],
+  by: "bytes" | "count",
+  threshold: number,
+  fullRatio: number,
+  evacuate: boolean,
+): Move[] {
+  const t = targets(roots, by, evacuate);
+  const balance = roots.filter((r) => t.has(r));
+  const takers = balance.filter((r) => r.state === "active");
+  const moves: Move[] = [];
+  const moved = new Set<string>();
+  const out = (r: Root) => {
+    const target = t.get(r) as number;
+    const l = load(r, by);
+    return target === 0 ? (l === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(l - target) / target;
+  };
+  // Each move lowers Σ (load - target)² strictly, so this ends; the guard is a safety net.
+  for (let guard = 0; guard < 10_000_000; guard++) {
+    if (balance.every((r) => out(r) <= threshold + 1e-12)) break;
+    let src: Root | undefined;
+    let srcOver = Number.NEGATIVE_INFINITY;
+    for (const r of balance) {
+      const over = load(r, by) - (t.get(r) as number);
+      if (r.items.length > 0 && over > srcOver) {
+        src = r;
+        srcOver = over;
+      }
+    }
+    let dst: Root | undefined;
+    let dstUnder = Number.NEGATIVE_INFINITY;
+    for (const r of takers) {
+      const under = (t.get(r) as number) - load(r, by);
+      if (r !== src && under > dstUnder) {
+        dst = r;
+        dstUnder = under;
+      }
+    }
+    if (!src || !dst) break;
+    // The move lowers the spread when the item is smaller than the sum of the two distances to target.
+    const gap = srcOver + dstUnder;
+    const target = dst;
+    const ok = (i: Item) => !moved.has(i.collection) && fits(target, i.bytes, fullRatio);
+    const item = by === "count" ? src.items.find((i) => 1 < gap && ok(i)) : pick(src.items, gap, ok);
+    if (!item) break;
+    moved.add(item.collection);
+    take(src, item);
+    put(dst, item);
+    moves.push({ collection: item.collection, component, from: src.url, to: dst.url, bytes: item.bytes });
+  }
+  return moves;
+}
+
+/**
+ * The item nearest `gap / 2` bytes that is under `gap` (moving `x` lowers the squared spread by
+ * `2x(gap - x)`, most at `gap / 2`). Items are sorted by bytes; a bounded window around it is looked at.
+ */
+function pick(items: readonly Item[], gap: number, ok: (i: Item) => boolean): Item | undefined {
+  const half = gap / 2;
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((items[mid] as Item).bytes < half) lo = mid + 1;
+    else hi = mid;
+  }
+  let best: Item | undefined;
+  for (let i = Math.max(0, lo - 64); i < Math.min(items.length, lo + 64); i++) {
+    const item = items[i] as Item;
+    if (item.bytes <= 0 || item.bytes >= gap || !ok(item)) continue;
+    if (!best || Math.abs(item.bytes - half) < Math.abs(best.bytes - half)) best = item;
+  }
+  return best;
+}
+
+/**
+ * Plans a minimal set of moves that brings every active root within `threshold` of its weighted
+ * target, per component. Pure and deterministic (the same input gives the same plan).
+ *
+ * - `Hash` components keep affinity: a collection moves only to its weighted rendezvous home among
+ *   the usable roots, so adding one root to N moves about 1/(N+1) of them, all onto the new root.
+ * - Other strategies: greedy moves from the most over-target root to the most under-target one,
+ *   each lowering the spread; the largest collection that fits the gap first.
+ * - Never to or from an offline root, never to a cordoned or full root, never past `fullRatio` of a
+ *   root's `capacityBytes`; cordoned roots keep their collections unless `evacuateCordoned`.
+ * - Moves are grouped into batches of at most `maxMisplacedRatio` of all bytes (Ceph keeps 5 %
+ *   misplaced); a move larger than that is a batch of its own.
+ *
+ * @example
+ * const plan = planRebalance({ components: [{ component: "viper", strategy: "Hash", roots, collections }] });
+ * for (const m of plan.moves) console.log(m.batch, m.collection, m.from, "→", m.to);
+ * @throws InvalidArgumentError for a bad threshold, ratio, weight, state or a collection in an unknown root
+ */
+export function planRebalance(input: RebalanceInput): RebalancePlan {
+  const { threshold, by, ratio, fullRatio } = check(input);
+  const evacuate = input.evacuateCordoned ?? false;
+  const built = input.components.map((c) => ({ c, roots: buildRoots(c) }));
+  const before = summary(built, by, threshold, evacuate);
+  const offline = built.flatMap(({ c, roots }) =>
+    roots.filter((r) => r.state === "offline").map((r) => ({ component: c.component, url: r.url })),
+  );
+  const moves: Move[] = [];
+  let totalBytes = 0;
+  let totalCount = 0;
+  for (const { c, roots } of built) {
+    for (const r of roots) {
+      totalBytes += r.bytes;
+      totalCount += r.collections;
+    }
+    if (before.components[c.component]?.balanced && !evacuate) continue;
+    moves.push(
+      ...(c.strategy === "Hash"
+        ? planHashed(c.component, roots, by, threshold, fullRatio, evacuate)
+        : planGreedy(c.component, roots, by, threshold, fullRatio, evacuate)),
+    );
+  }
+  // Batches: by bytes when there are any, else by count.
+  const capBytes = totalBytes > 0 ? ratio * totalBytes : 0;
+  const capCount = Math.max(1, Math.floor(ratio * totalCount));
+  const planned: PlannedMove[] = [];
+  let batch = 0;
+  let inBatchBytes = 0;
+  let inBatchCount = 0;
+  for (const m of moves) {
+    const over = totalBytes > 0 ? inBatchBytes + m.bytes > capBytes : inBatchCount + 1 > capCount;
+    if (inBatchCount > 0 && over) {
+      batch++;
+      inBatchBytes = 0;
+      inBatchCount = 0;
+    }
+    planned.push({ ...m, batch });
+    inBatchBytes += m.bytes;
+    inBatchCount++;
+  }
+  return {
+    moves: planned,
+    before,
+    after: summary(built, by, threshold, evacuate),
+    offline,
+    batches: planned.length === 0 ? 0 : batch + 1,
+    bytesToMove: planned.reduce((n, m) => n + m.bytes, 0),
+  };
+}
