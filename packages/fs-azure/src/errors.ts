@@ -22,6 +22,8 @@ const TRANSIENT_CODES = new Set([
   "InternalError",
 ]);
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Over a size limit or a quota: the write did not happen. */
+const NO_SPACE_CODES = new Set(["RequestBodyTooLarge", "BlockCountExceedsLimit", "ContainerQuotaExceeded"]);
 const INVALID_KEY_CODES = new Set(["InvalidResourceName", "InvalidUri", "OutOfRangeInput"]);
 
 interface ErrorLike {
@@ -78,6 +80,8 @@ export function toFsError(err: unknown, ctx: ErrorContext): FsError {
   if (name === "AbortError") kind = "Unknown";
   else if (status === 404) kind = "NotFound";
   else if (status === 401 || status === 403) kind = "PermissionDenied";
+  else if (status === 413 || status === 507 || (code !== undefined && NO_SPACE_CODES.has(code)))
+    kind = "NoSpace";
   else if (status === 409 || status === 412) {
     kind = ctx.exclusive || code === "BlobAlreadyExists" ? "AlreadyExists" : "ConditionFailed";
   } else if (status !== undefined && TRANSIENT_STATUS.has(status)) kind = "Transient";

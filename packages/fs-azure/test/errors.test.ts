@@ -22,6 +22,8 @@ describe("mapping Azure SDK errors to FsError kinds (by status and code, never m
     [408, undefined, "Transient", true],
     [400, "InvalidResourceName", "InvalidKey", false],
     [400, "InvalidHeaderValue", "Unknown", false],
+    [413, "RequestBodyTooLarge", "NoSpace", false],
+    [409, "ContainerQuotaExceeded", "NoSpace", false],
   ] as const)("HTTP %s %s → %s (retryable %s)", (status, code, kind, retryable) => {
     const e = toFsError(rest(status, code), ctx);
     expect(e).toBeInstanceOf(FsError);

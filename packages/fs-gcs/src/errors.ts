@@ -46,6 +46,7 @@ function kindOf(status: number | string | undefined, ctx: ErrorContext): FsError
     if (status === 401 || status === 403) return "PermissionDenied";
     if (status === 412) return ctx.exclusive ? "AlreadyExists" : "ConditionFailed";
     if (status === 409) return "ConditionFailed";
+    if (status === 413 || status === 507) return "NoSpace";
     if (status === 408 || status === 429 || status >= 500) return "Transient";
     return "Unknown";
   }

@@ -162,6 +162,7 @@ describe("GcsFileSystem", () => {
     expect(toFsError(api(401), ctx).kind).toBe("PermissionDenied");
     expect(toFsError(api(412), ctx).kind).toBe("ConditionFailed");
     expect(toFsError(api(412), { ...ctx, exclusive: true }).kind).toBe("AlreadyExists");
+    expect(toFsError(api(413), ctx).kind).toBe("NoSpace");
     for (const code of [429, 500, 503]) {
       const e = toFsError(api(code), ctx);
       expect([e.kind, e.retryable, e.status]).toEqual(["Transient", true, code]);

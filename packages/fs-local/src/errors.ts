@@ -18,8 +18,12 @@ export function kindOfErrno(code: string | undefined): FsErrorKind {
       return "Unsupported";
     case "ENAMETOOLONG":
       return "InvalidKey";
+    case "ENOSPC":
+    case "EDQUOT":
+    case "EFBIG":
+      return "NoSpace";
     default:
-      // ENOSPC, EIO, EDQUOT and anything unexpected: not retryable by default.
+      // EIO and anything unexpected: not retryable by default.
       return code !== undefined && TRANSIENT.has(code) ? "Transient" : "Unknown";
   }
 }

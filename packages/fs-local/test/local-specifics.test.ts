@@ -123,7 +123,9 @@ describe("refusals and error kinds", () => {
     ["EPERM", "PermissionDenied", false],
     ["EMFILE", "Transient", true],
     ["EBUSY", "Transient", true],
-    ["ENOSPC", "Unknown", false],
+    ["ENOSPC", "NoSpace", false],
+    ["EDQUOT", "NoSpace", false],
+    ["EIO", "Unknown", false],
   ] as const)("maps %s to %s (retryable %s)", async (code, kind, retryable) => {
     const fail = async () => {
       throw Object.assign(new Error(code), { code });

@@ -12,6 +12,8 @@ export interface S3ErrorContext {
   readonly exclusiveCreate?: boolean;
 }
 
+/** Out of space or over a size limit or quota (MinIO answers 507 `XMinioStorageFull`). */
+const NO_SPACE = new Set(["EntityTooLarge", "XMinioStorageFull", "QuotaExceeded", "StorageFull"]);
 const NOT_FOUND = new Set(["NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload"]);
 const DENIED = new Set([
   "AccessDenied",
@@ -80,6 +82,7 @@ export function classifyS3Error(
     return is(exclusiveCreate ? "AlreadyExists" : "ConditionFailed");
   }
   if (status === 404 || (name !== undefined && NOT_FOUND.has(name))) return is("NotFound");
+  if (status === 507 || status === 413 || (name !== undefined && NO_SPACE.has(name))) return is("NoSpace");
   if (status === 401 || status === 403 || (name !== undefined && DENIED.has(name)))
     return is("PermissionDenied");
   if (

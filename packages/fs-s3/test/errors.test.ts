@@ -25,6 +25,8 @@ describe("S3 error classification (status, error name, errno: never message text
     [net("EPIPE"), "Transient"],
     [Object.assign(new Error("wrapped"), { cause: net("ECONNREFUSED") }), "Transient"],
     [sdk("InvalidArgument", 400), "Unknown"],
+    [sdk("EntityTooLarge", 400), "NoSpace"],
+    [sdk("XMinioStorageFull", 507), "NoSpace"],
   ])("%s → %s", (err, kind) => {
     expect(classifyS3Error(err).kind).toBe(kind);
     const fsErr = toFsError(err, { op: "op", root: "s3://b/p", key: "k" });
