@@ -20,6 +20,7 @@ import {
   indexDefaults,
 } from "./index-config.js";
 import { LOG_FORMAT_CHOICES } from "./logging.js";
+import * as rc from "./root-config.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
 export class ConfigError extends ProximaError {
@@ -48,7 +49,7 @@ const componentBase = {
   collection_affinity: z.boolean().default(false),
   bounded_load: z.number().min(0).max(10).optional(),
 };
-const urls = z.array(z.string()).min(1, "needs at least one storage root");
+const urls = rc.rootListSchema;
 
 const schema = z
   .object({
@@ -162,6 +163,7 @@ const schema = z
         background_interval_ms: 1000,
         stale_staging_ms: 60 * 60 * 1000,
       }),
+    placement: rc.placementSchema,
     log: z
       .object({ format: z.enum(LOG_FORMAT_CHOICES).default("auto") })
       .strict()
@@ -183,6 +185,8 @@ export interface ComponentConfig {
   readonly strategy: (typeof STRATEGY_NAMES)[number];
   readonly collectionAffinity: boolean;
   readonly boundedLoad: number | undefined;
+  /** Each root's weight, state and capacity settings (same order as `roots`). */
+  readonly rootOptions: readonly rc.RootOptions[];
 }
 
 /** A validated node configuration. */
@@ -214,6 +218,8 @@ export interface NodeConfig {
      */
     readonly staleStagingMs: number;
   };
+  /** `[placement]`: capacity thresholds and how often roots are measured. */
+  readonly placement: rc.PlacementConfig;
   /** `[storage.index_config]` graph defaults for new indexes (unset: the index engine's defaults). */
   readonly index: IndexDefaults;
   readonly log: {
@@ -271,6 +277,15 @@ function rejectSecrets(raw: unknown, path: string[] = []): void {
   }
 }
 
+/** Runs `fn`; a typed error it throws becomes a {@link ConfigError} at `path`. */
+function atPath<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof ProximaError ? new ConfigError(path, err.message) : err;
+  }
+}
+
 /**
  * Validates a parsed TOML document. `baseDir` resolves relative `file:` roots (the config file's folder).
  * Throws {@link ConfigError} naming the key path and the bad value.
@@ -286,13 +301,15 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
     throw new ConfigError(path, `${unknownKey ? "unknown key" : issue.message}${value}`);
   }
   const c = parsed.data;
+  const placement = atPath("placement", () => rc.placementConfig(c.placement));
   const components: Partial<Record<ComponentType, ComponentConfig>> = {};
   const all: StorageRoot[] = [];
   for (const component of COMPONENT_TYPES) {
     const keys = COMPONENT_KEYS[component];
     const table = (c.storage as Record<string, Record<string, unknown> | undefined>)[keys.table];
     if (!table) continue;
-    const list = table[keys.urls] as string[];
+    const entries = table[keys.urls] as rc.RootEntry[];
+    const list = rc.rootUrls(entries);
     let roots: StorageRoot[];
     try {
       roots = parseRootList(list, { baseDir: options.baseDir });
@@ -304,12 +321,15 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       throw err;
     }
     all.push(...roots);
+    const at = `storage.${keys.table}.${keys.urls}`;
+    const settings = atPath(at, () => rc.rootOptions(entries, roots, placement, at));
     components[component] = {
       component,
       roots,
       strategy: table.distribution_strategy as ComponentConfig["strategy"],
       collectionAffinity: table.collection_affinity as boolean,
       boundedLoad: table.bounded_load as number | undefined,
+      rootOptions: settings,
     };
   }
   // Roots of different components must not overlap either: a collection folder would hold two components.
@@ -340,6 +360,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
       backgroundIntervalMs: c.engine.background_interval_ms,
       staleStagingMs: c.engine.stale_staging_ms,
     },
+    placement,
     index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
     deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },

@@ -1,4 +1,4 @@
-import { type ErrorCode, ProximaError, RootOfflineError } from "@proximadb/core";
+import { type ErrorCode, ProximaError, RootOfflineError, RootsFullError, isFsError } from "@proximadb/core";
 import { NodeError, type NodeErrorKind, type OfflineRoot } from "./errors.js";
 
 /** How one kind of refusal answers over HTTP: its status and the `kind` of the JSON error body. */
@@ -19,7 +19,9 @@ export const HTTP_ERRORS = {
   TooLarge: { status: 413, kind: "too-large" },
   Unavailable: { status: 503, kind: "unavailable" },
   Internal: { status: 500, kind: "internal" },
-} as const satisfies Record<NodeErrorKind | "TooLarge" | "Internal", HttpErrorEntry>;
+  /** A write the storage had no room for (ENOSPC, a quota), or every root full: nothing was acknowledged. */
+  InsufficientStorage: { status: 507, kind: "insufficient-storage" },
+} as const satisfies Record<NodeErrorKind | "TooLarge" | "Internal" | "InsufficientStorage", HttpErrorEntry>;
 
 /** Errors of other packages that are the caller's fault or a passing state, by code. */
 const BY_CODE: Partial<Record<ErrorCode, HttpErrorEntry>> = {
@@ -42,6 +44,19 @@ export interface HttpError {
   readonly roots?: readonly OfflineRoot[];
 }
 
+/** 507 for a storage root out of space (the message names it) or every root full; else undefined. */
+function noSpace(err: unknown): HttpError | undefined {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  const fs = isFsError(err, "NoSpace") ? err : isFsError(cause, "NoSpace") ? cause : undefined;
+  const message = fs
+    ? `storage root ${fs.root ?? "(unknown)"} is out of space; nothing was written: ${fs.message}`
+    : err instanceof RootsFullError
+      ? err.message
+      : undefined;
+  if (message === undefined) return undefined;
+  return { entry: HTTP_ERRORS.InsufficientStorage, message, logged: true, retryable: false };
+}
+
 /** The answer to a failed request, with a secret-free message; `logged` when it is the server's fault. */
 export function httpErrorOf(err: unknown): HttpError {
   if (err instanceof NodeError)
@@ -56,6 +71,8 @@ export function httpErrorOf(err: unknown): HttpError {
     const roots = [{ component: err.component, url: err.url, status: "offline", reason: err.message }];
     return { entry: HTTP_ERRORS.Unavailable, message: err.message, logged: true, retryable: true, roots };
   }
+  const full = noSpace(err);
+  if (full) return full;
   if (err instanceof ProximaError) {
     const entry = BY_CODE[err.code] ?? (err.retryable ? HTTP_ERRORS.Unavailable : undefined);
     const retryable = err.retryable || entry === HTTP_ERRORS.Unavailable;

@@ -1,4 +1,4 @@
-import type { AssignmentService } from "@proximadb/core";
+import type { AssignmentService, RootCapacity } from "@proximadb/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -58,6 +58,44 @@ export class NodeMetrics {
         for (const [state, n] of Object.entries(count())) this.set({ state }, n);
       },
     });
+  }
+
+  /**
+   * Adds the per-root space gauges (`proximadb_root_used_bytes`, `_capacity_bytes`, `_fill_ratio`, and
+   * `proximadb_root_nearfull` / `proximadb_root_full` as 0 or 1), read from the service at scrape time.
+   */
+  watchRootCapacity(service: AssignmentService): void {
+    const labelNames = ["component", "root", "source"] as const;
+    const gauge = (name: string, help: string, value: (c: RootCapacity) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const c of service.stats())
+            for (const r of c.roots)
+              if (r.capacity)
+                this.set(
+                  { component: c.component, root: r.url, source: r.capacity.source },
+                  value(r.capacity),
+                );
+        },
+      });
+    gauge("proximadb_root_used_bytes", "Bytes used on each measured storage root", (c) => c.usedBytes);
+    gauge(
+      "proximadb_root_capacity_bytes",
+      "Size (statfs) or quota (capacity_bytes) of each root",
+      (c) => c.totalBytes,
+    );
+    gauge("proximadb_root_fill_ratio", "used / capacity of each measured root", (c) => c.ratio);
+    gauge("proximadb_root_nearfull", "1 when the root is at or above its nearfull_ratio", (c) =>
+      c.state === "ok" ? 0 : 1,
+    );
+    gauge("proximadb_root_full", "1 when the root is at or above its full_ratio (no new collections)", (c) =>
+      c.state === "full" ? 1 : 0,
+    );
   }
 
   /** Adds the per-root assignment gauge, read from the service at scrape time. */

@@ -195,6 +195,8 @@ export function placementStats(
           collections: r.collections,
           filesAtStart: found?.files ?? 0,
           bytesAtStart: found?.bytes ?? 0,
+          weight: r.weight,
+          ...(r.capacity ? { capacity: r.capacity } : {}),
         };
       }),
     };

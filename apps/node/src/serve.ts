@@ -59,11 +59,15 @@ export async function serve(opts: ServeOptions): Promise<void> {
     "engines open",
   );
   node.startBackground();
+  // Root space: measured before the API answers (a full root takes nothing new), then every interval.
+  const capacity = await (await import("./capacity.js")).startCapacity(config, node.service, logger);
+  metrics.watchRootCapacity(node.service);
   const app = createHttpServer(node, { logger, metrics });
   let address: string;
   try {
     address = await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
+    await capacity.stop();
     await node.close();
     throw err;
   }
@@ -75,6 +79,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       logger.info({ signal }, "shutting down: draining requests, syncing the WAL");
       (async () => {
         await app.close();
+        await capacity.stop();
         await node.close();
         logger.info("stopped");
       })()

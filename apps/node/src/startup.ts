@@ -35,13 +35,22 @@ export function createAssignmentService(config: NodeConfig, store: AssignmentSto
   const components: Partial<
     Record<
       ComponentType,
-      { roots: string[]; strategy: string; collectionAffinity: boolean; boundedLoad?: number }
+      {
+        roots: { url: string; weight: number; state: "active" | "cordoned" }[];
+        strategy: string;
+        collectionAffinity: boolean;
+        boundedLoad?: number;
+      }
     >
   > = {};
   for (const [name, c] of Object.entries(config.components)) {
     if (!c) continue;
     components[name as ComponentType] = {
-      roots: c.roots.map((r) => r.url),
+      roots: c.roots.map((r, i) => ({
+        url: r.url,
+        weight: c.rootOptions[i]?.weight ?? 1,
+        state: c.rootOptions[i]?.state ?? "active",
+      })),
       strategy: c.strategy,
       collectionAffinity: c.collectionAffinity,
       ...(c.boundedLoad === undefined ? {} : { boundedLoad: c.boundedLoad }),
