@@ -14,6 +14,7 @@ import {
   plainLine,
 } from "./cli-common.js";
 import { addOrphanCommands } from "./cli-orphans.js";
+import { addRebalanceCommands } from "./cli-rebalance.js";
 import { type Inspection, addRootCommands } from "./cli-roots.js";
 import { ConfigError, type NodeConfig } from "./config.js";
 import type { ServeOptions } from "./serve.js";
@@ -251,6 +252,7 @@ export function buildProgram(run: (code: number) => void): Command {
     );
   addRootCommands(program, run, globals);
   addOrphanCommands(program, run, globals);
+  addRebalanceCommands(program, run, globals);
   const config = program.command("config").description("configuration commands");
   config
     .command("check")

@@ -11,9 +11,9 @@ import { z } from "zod";
 
 const ratio = z.number().gt(0, "must be > 0").max(1, "must be <= 1");
 
-/** One entry of a component's root list: a URL, or a table. */
-export const rootEntrySchema = z.union([
-  z.string(),
+/** One entry of a component's root list: a URL (read as `{ url = "…" }`), or a table. */
+export const rootEntrySchema = z.preprocess(
+  (v) => (typeof v === "string" ? { url: v } : v),
   z
     .object({
       url: z.string(),
@@ -24,7 +24,7 @@ export const rootEntrySchema = z.union([
       full_ratio: ratio.optional(),
     })
     .strict(),
-]);
+);
 
 /** A component's root list (`wal_urls`, `data_urls`, …). */
 export const rootListSchema = z.array(rootEntrySchema).min(1, "needs at least one storage root");
@@ -69,7 +69,7 @@ export interface RootOptions {
 
 /** The URL of every entry, in order. */
 export function rootUrls(list: readonly RootEntry[]): string[] {
-  return list.map((e) => (typeof e === "string" ? e : e.url));
+  return list.map((e) => e.url);
 }
 
 /** The validated `[placement]` table. @throws InvalidArgumentError when nearfull_ratio > full_ratio */
@@ -94,15 +94,6 @@ export function rootOptions(
 ): RootOptions[] {
   return list.map((e, i) => {
     const url = (roots[i] as StorageRoot).url;
-    if (typeof e === "string")
-      return {
-        url,
-        weight: 1,
-        state: "active",
-        capacityBytes: undefined,
-        nearfullRatio: placement.nearfullRatio,
-        fullRatio: placement.fullRatio,
-      };
     const nearfullRatio = e.nearfull_ratio ?? placement.nearfullRatio;
     const fullRatio = e.full_ratio ?? placement.fullRatio;
     validateCapacityRatios({ nearfullRatio, fullRatio }, `${path}[${i}]`);
