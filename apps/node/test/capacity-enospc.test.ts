@@ -36,9 +36,9 @@ describe.skipIf(!mounted)("a WAL root on a full 2 MiB tmpfs", () => {
         `${t.replace(/wal_urls = \[[^\]]*\]/, 'wal_urls = ["file://data/tmpwal/wal"]')}\n[placement]\ncheck_interval_ms = 100\n`,
     );
     node = await startNode(dir, args);
-    expect((await node.request("POST", "/collections", { id: "fill", engine: "viper", dimension: DIM })).status).toBe(
-      201,
-    );
+    expect(
+      (await node.request("POST", "/collections", { id: "fill", engine: "viper", dimension: DIM })).status,
+    ).toBe(201);
     for (let batch = 0; batch < 400 && !full; batch++) {
       const res = await ledger.put(node, "fill", batch * 200, 200);
       if (res.status !== 200) full = res;
@@ -69,10 +69,12 @@ describe.skipIf(!mounted)("a WAL root on a full 2 MiB tmpfs", () => {
   });
 
   it("the full WAL root takes no new collection (507) while it is full", async () => {
-    expect(await eventually(async () => {
-      const stats = (await node.request("GET", "/stats")).json;
-      return stats.components.wal.roots[0].capacity?.state === "full";
-    })).toBe(true);
+    expect(
+      await eventually(async () => {
+        const stats = (await node.request("GET", "/stats")).json;
+        return stats.components.wal.roots[0].capacity?.state === "full";
+      }),
+    ).toBe(true);
     const res = await node.request("POST", "/collections", { id: "later", engine: "lsm", dimension: DIM });
     expect(res.status).toBe(507);
   });
