@@ -120,7 +120,10 @@ export class CapacityMonitor {
           fs = this.#open(w.root);
           this.#fs.set(options.url, fs);
         }
-        capacity = measureCapacity(await measureListed(fs), options.capacityBytes, "quota", ratios);
+        const listed = await measureListed(fs);
+        capacity = measureCapacity(listed, options.capacityBytes, "quota", ratios);
+        // The root's own bytes: what LeastUsed compares.
+        this.#service.setRootUsage(component, options.url, listed);
       } else {
         const { usedBytes, totalBytes } = await measureLocal(w.root.path as string);
         capacity = measureCapacity(usedBytes, totalBytes, "statfs", ratios);

@@ -12,11 +12,13 @@ interface PlanOptions extends GlobalOptions {
   maxMisplaced: number;
 }
 
-function ratioArg(name: string, max: number) {
+function ratioArg(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max)
-      throw new CommanderArgumentError(`${name} must be a number in 0..${max}`);
+    if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (min > 0 && n === 0))
+      throw new CommanderArgumentError(
+        `${name} must be a number ${min === 0 ? ">= 0" : "> 0"} and <= ${max}`,
+      );
     return n;
   };
 }
@@ -91,7 +93,7 @@ export function addRebalanceCommands(
     .option("--json", "print exactly one JSON object {moves, before, after, …}")
     .addOption(
       new Option("--threshold <ratio>", "allowed deviation from a root's weighted target")
-        .argParser(ratioArg("--threshold", 10))
+        .argParser(ratioArg("--threshold", 0, 10))
         .default(0.1),
     )
     .addOption(
@@ -101,7 +103,7 @@ export function addRebalanceCommands(
     )
     .addOption(
       new Option("--max-misplaced <ratio>", "bytes in motion per batch, as a fraction of all bytes")
-        .argParser(ratioArg("--max-misplaced", 1))
+        .argParser(ratioArg("--max-misplaced", Number.MIN_VALUE, 1))
         .default(0.05),
     )
     .action(async (_o, cmd: Command) => run(await planCommand(globals(cmd) as PlanOptions)));

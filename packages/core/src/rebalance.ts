@@ -1,8 +1,8 @@
 import type { ComponentType } from "./component.js";
 import { InvalidArgumentError } from "./errors.js";
-import { xxh64 } from "./hash.js";
+import { type Hash64, unitScore, xxh64 } from "./hash.js";
 import { DEFAULT_FULL_RATIO } from "./capacity.js";
-import { type RootView, rankRoots } from "./strategy.js";
+import type { RootView } from "./strategy.js";
 
 /**
  * A root as the planner sees it. `full` is the capacity state (over `full_ratio`): it gives
@@ -267,6 +267,26 @@ function put(r: Root, item: Item): void {
 type Move = Omit<PlannedMove, "batch">;
 
 /**
+ * Index of the collection's weighted rendezvous home among `views` (-1 when empty): the same ranking
+ * as {@link rankRoots}' first entry, without sorting.
+ */
+function homeOf(collection: string, views: readonly RootView[]): number {
+  const key: Hash64 = xxh64(collection);
+  const weighted = views.some((v) => v.weight !== 1);
+  let best = -1;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (const v of views) {
+    const u = unitScore(key, v.hash);
+    const s = weighted ? -v.weight / Math.log(u) : u;
+    if (s > bestScore || (s === bestScore && v.index < best)) {
+      best = v.index;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+/**
  * Affinity: only collections whose weighted rendezvous home (among the usable roots) is elsewhere may
  * move, and only to that home; the most over-target root gives first, until every root is within the
  * threshold or no such move lowers the spread.
@@ -299,8 +319,7 @@ function planHashed(
   for (const root of balance) {
     const list: { item: Item; home: Root }[] = [];
     for (const item of root.items) {
-      const ranked = rankRoots(item.collection, root.state === "cordoned" ? placeable : views);
-      const home = roots[(ranked[0] as RootView | undefined)?.index ?? -1];
+      const home = roots[homeOf(item.collection, root.state === "cordoned" ? placeable : views)];
       if (home && home !== root && home.state === "active") list.push({ item, home });
     }
     list.sort((a, b) => (a.item.collection < b.item.collection ? -1 : 1));
