@@ -16,15 +16,17 @@ import { fileSystemOpener } from "./storage.js";
 
 /**
  * Space of a local folder's device (`statfs`; a missing folder is measured at its nearest existing
- * parent, where it will be created): used = total − available to this user.
+ * parent, where it will be created), as `df` reports it.
  */
 export async function measureLocal(path: string): Promise<{ usedBytes: number; totalBytes: number }> {
   let at = path;
   for (;;) {
     try {
       const s = await statfs(at);
-      const total = s.blocks * s.bsize;
-      return { usedBytes: Math.max(0, total - s.bavail * s.bsize), totalBytes: total };
+      // As `df` counts: used blocks against used + available to this user (root's reserve left out), so
+      // the ratio reaches 1 exactly when a write would fail with ENOSPC.
+      const used = (s.blocks - s.bfree) * s.bsize;
+      return { usedBytes: used, totalBytes: used + s.bavail * s.bsize };
     } catch (err) {
       const parent = dirname(at);
       if ((err as NodeJS.ErrnoException).code !== "ENOENT" || parent === at) throw err;

@@ -63,6 +63,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const capacity = await (await import("./capacity.js")).startCapacity(config, node.service, logger);
   metrics.watchRootCapacity(node.service);
   const app = createHttpServer(node, { logger, metrics });
+  // A write that ran out of space: measure again now rather than at the next interval.
+  app.addHook("onResponse", async (_req, reply) => void (reply.statusCode === 507 && capacity.check()));
   let address: string;
   try {
     address = await app.listen({ host: config.server.host, port: config.server.port });

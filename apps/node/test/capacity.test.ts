@@ -1,4 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { measureLocal } from "../src/capacity.js";
 import { ConfigError, parseConfigText } from "../src/config.js";
 import { embeddedDefaultToml } from "../src/default-config.js";
 import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
@@ -109,6 +112,30 @@ describe("roots as tables in the configuration", () => {
     const r = await runCli(["--config", "proximadb.toml", "config", "check"], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("storage.lsm_config.data_urls[1].weight");
+  });
+});
+
+describe("measuring a local root", () => {
+  it("agrees with df on the used and available bytes", async () => {
+    const dir = tempDir();
+    const m = await measureLocal(dir);
+    // df -B1 --output=used,avail: the same statfs figures.
+    const [used, avail] = (
+      execFileSync("df", ["-B1", "--output=used,avail", dir], { encoding: "utf8" })
+        .trim()
+        .split("\n")[1] as string
+    )
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    expect(Math.abs(m.totalBytes - ((used as number) + (avail as number)))).toBeLessThan(64 << 20);
+    expect(m.usedBytes).toBeLessThanOrEqual(m.totalBytes);
+  });
+
+  it("measures a root that does not exist yet at its nearest existing parent", async () => {
+    const dir = tempDir();
+    const missing = await measureLocal(join(dir, "not", "yet", "there"));
+    expect(missing.totalBytes).toBeGreaterThan(0);
   });
 });
 
