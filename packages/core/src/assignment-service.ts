@@ -184,6 +184,11 @@ class ComponentPlacement {
   }
 }
 
+function evenWeights(roots: readonly MutableRoot[]): boolean {
+  const active = roots.filter(isPlaceable);
+  return active.every((r) => r.weight === (active[0] as MutableRoot).weight);
+}
+
 /**
  * Decides, remembers and reports where each collection's components live.
  *
@@ -353,7 +358,8 @@ export class AssignmentService {
     let result: Awaited<ReturnType<AssignmentStore["putIfAbsent"]>>;
     try {
       result =
-        this.store.allocate && p.strategy instanceof RoundRobinStrategy
+        // The store's cluster-wide counter rotates evenly: used only while the active roots weigh the same.
+        this.store.allocate && p.strategy instanceof RoundRobinStrategy && evenWeights(p.roots)
           ? await this.store.allocate({
               collection: id,
               component: p.component,

@@ -206,3 +206,31 @@ describe("capacity states", () => {
     expect(service.stats()[0]?.roots[0]?.capacity).toMatchObject({ state: "nearfull", usedBytes: 91 });
   });
 });
+
+describe("weighted RoundRobin with a shared allocate() store", () => {
+  it("places by weight itself rather than through the store's even counter", async () => {
+    const { InMemoryAssignmentStore } = await import("../src/index.js");
+    class Allocator extends InMemoryAssignmentStore {
+      override readonly authoritative = true;
+      calls = 0;
+      async allocate(req: {
+        collection: CollectionId;
+        component: "wal";
+        candidates: readonly string[];
+        assignedAt: number;
+      }) {
+        this.calls++;
+        return this.putIfAbsent({ ...req, url: req.candidates[0] as string });
+      }
+    }
+    const store = new Allocator();
+    const s = new AssignmentService({
+      components: { wal: { roots: [{ url: "file:///a/w", weight: 2 }, "file:///b/w"] } },
+      store,
+    });
+    const urls: string[] = [];
+    for (let i = 0; i < 6; i++) urls.push((await s.assign(`c${i}`, "wal")).url);
+    expect(store.calls).toBe(0);
+    expect(urls.filter((u) => u === "file:///a/w")).toHaveLength(4);
+  });
+});
