@@ -48,8 +48,13 @@ export interface RebalanceInput {
   readonly maxMisplacedRatio?: number;
   /** Capacity guard for roots with `capacityBytes`. Default 0.95. */
   readonly fullRatio?: number;
-  /** Move every collection off cordoned roots too (what `drain` asks for). Default false. */
+  /** Move every collection off cordoned roots too. Default false. */
   readonly evacuateCordoned?: boolean;
+  /**
+   * Root URLs to empty (what `drain` asks for): each gets a target of 0 and takes nothing, whatever its
+   * state (an offline root is still left alone). Every URL must be a root of some component.
+   */
+  readonly evacuate?: readonly string[];
 }
 
 /** One planned move. Moves of batch `k + 1` start after every move of batch `k` is done. */
@@ -104,6 +109,8 @@ interface Root {
   bytes: number;
   /** Collections here, sorted by (bytes, id), removed as they move. */
   readonly items: Item[];
+  /** To be emptied: target 0, takes nothing. */
+  readonly evacuating: boolean;
 }
 
 interface Item {
@@ -127,7 +134,9 @@ function check(input: RebalanceInput) {
   return { threshold, by, ratio, fullRatio } as const;
 }
 
-function buildRoots(c: RebalanceComponentInput): Root[] {
+const STATES = new Set(["active", "cordoned", "offline", "full"]);
+
+function buildRoots(c: RebalanceComponentInput, evacuate: (r: RebalanceRootInput) => boolean): Root[] {
   const seen = new Set<string>();
   const roots = c.roots.map((r, index): Root => {
     if (seen.has(r.url)) throw new InvalidArgumentError(`root ${r.url} (${c.component}) is listed twice`);
@@ -135,7 +144,7 @@ function buildRoots(c: RebalanceComponentInput): Root[] {
     const weight = r.weight ?? 1;
     if (!(weight > 0 && Number.isFinite(weight)))
       throw new InvalidArgumentError(`weight of root ${r.url} (${c.component}) must be > 0 (got ${weight})`);
-    if (!["active", "cordoned", "offline", "full"].includes(r.state))
+    if (!STATES.has(r.state))
       throw new InvalidArgumentError(
         `state of root ${r.url} (${c.component}) is unknown: ${String(r.state)}`,
       );
@@ -149,6 +158,7 @@ function buildRoots(c: RebalanceComponentInput): Root[] {
       collections: 0,
       bytes: 0,
       items: [],
+      evacuating: r.state !== "offline" && evacuate(r),
     };
   });
   const byUrl = new Map(roots.map((r) => [r.url, r]));
@@ -179,24 +189,28 @@ function byBytesThenId(a: Item, b: Item): number {
   return a.bytes - b.bytes || (a.collection < b.collection ? -1 : a.collection > b.collection ? 1 : 0);
 }
 
-/** Roots that count in the balance: they give and (unless full) take. */
-function inBalance(r: Root, evacuate: boolean): boolean {
-  return r.state === "active" || r.state === "full" || (evacuate && r.state === "cordoned");
+/** Roots that count in the balance: they give and (unless full or evacuating) take. */
+function inBalance(r: Root): boolean {
+  return r.state === "active" || r.state === "full" || r.evacuating;
+}
+
+/** Roots that may take collections. */
+function isTaker(r: Root): boolean {
+  return r.state === "active" && !r.evacuating;
 }
 
 function load(r: Root, by: "bytes" | "count"): number {
   return by === "bytes" ? r.bytes : r.collections;
 }
 
-/** Weighted target of each balance root (cordoned roots being evacuated get 0). */
-function targets(roots: readonly Root[], by: "bytes" | "count", evacuate: boolean): Map<Root, number> {
-  const takers = roots.filter((r) => r.state === "active" || r.state === "full");
-  const total = roots.filter((r) => inBalance(r, evacuate)).reduce((n, r) => n + load(r, by), 0);
-  const weights = takers.reduce((n, r) => n + r.weight, 0);
+/** Weighted target of each balance root (roots being evacuated get 0). */
+function targets(roots: readonly Root[], by: "bytes" | "count"): Map<Root, number> {
+  const holders = roots.filter((r) => inBalance(r) && !r.evacuating);
+  const total = roots.filter(inBalance).reduce((n, r) => n + load(r, by), 0);
+  const weights = holders.reduce((n, r) => n + r.weight, 0);
   const out = new Map<Root, number>();
   for (const r of roots)
-    if (inBalance(r, evacuate))
-      out.set(r, r.state === "cordoned" || weights === 0 ? 0 : (total * r.weight) / weights);
+    if (inBalance(r)) out.set(r, r.evacuating || weights === 0 ? 0 : (total * r.weight) / weights);
   return out;
 }
 
@@ -204,11 +218,10 @@ function summary(
   components: readonly { c: RebalanceComponentInput; roots: Root[] }[],
   by: "bytes" | "count",
   threshold: number,
-  evacuate: boolean,
 ): BalanceSummary {
   const out: BalanceSummary["components"] = {};
   for (const { c, roots } of components) {
-    const t = targets(roots, by, evacuate);
+    const t = targets(roots, by);
     let balanced = true;
     const list = roots.map((r): RootBalance => {
       const target = t.get(r);
@@ -297,11 +310,10 @@ function planHashed(
   by: "bytes" | "count",
   threshold: number,
   fullRatio: number,
-  evacuate: boolean,
 ): Move[] {
-  // Ranked over every root that is not cordoned: an offline or full home means "stay" (never elsewhere).
+  // Ranked over every root that is not cordoned or evacuating: an offline or full home means "stay".
   const views: RootView[] = roots
-    .filter((r) => r.state !== "cordoned")
+    .filter((r) => r.state !== "cordoned" && !r.evacuating)
     .map((r) => ({
       url: r.url,
       index: r.index,
@@ -312,14 +324,15 @@ function planHashed(
       hash: xxh64(r.url),
     }));
   const placeable = views.filter((v) => roots[v.index]?.state === "active");
-  const t = targets(roots, by, evacuate);
+  const t = targets(roots, by);
   const balance = roots.filter((r) => t.has(r));
   // Per giving root: its misplaced collections (sorted by id) and their homes.
   const candidates = new Map<Root, { item: Item; home: Root }[]>();
   for (const root of balance) {
     const list: { item: Item; home: Root }[] = [];
     for (const item of root.items) {
-      const home = roots[homeOf(item.collection, root.state === "cordoned" ? placeable : views)];
+      // A collection leaving its root goes to its home among the roots that may take it.
+      const home = roots[homeOf(item.collection, root.evacuating ? placeable : views)];
       if (home && home !== root && home.state === "active") list.push({ item, home });
     }
     list.sort((a, b) => (a.item.collection < b.item.collection ? -1 : 1));
@@ -356,6 +369,59 @@ function planHashed(
   return moves;
 }
 
+/**
+ * A drain: every collection on an evacuating root moves, whether or not that evens the spread; to its
+ * rendezvous home among the takers (`Hash`), else to the taker furthest below its target. Collections
+ * that fit nowhere (capacity) stay.
+ */
+function planEvacuation(
+  component: ComponentType,
+  roots: Root[],
+  by: "bytes" | "count",
+  fullRatio: number,
+  hashed: boolean,
+  moved: Set<string>,
+): Move[] {
+  const t = targets(roots, by);
+  const takers = roots.filter(isTaker);
+  const views: RootView[] = takers.map((r) => ({
+    url: r.url,
+    index: r.index,
+    state: "active",
+    weight: r.weight,
+    collections: r.collections,
+    bytes: r.bytes,
+    hash: xxh64(r.url),
+  }));
+  const moves: Move[] = [];
+  for (const src of roots) {
+    if (!src.evacuating) continue;
+    const items = [...src.items].sort((a, b) => (a.collection < b.collection ? -1 : 1));
+    for (const item of items) {
+      let dst: Root | undefined;
+      if (hashed) {
+        const home = roots[homeOf(item.collection, views)];
+        if (home && fits(home, item.bytes, fullRatio)) dst = home;
+      } else {
+        let best = Number.NEGATIVE_INFINITY;
+        for (const r of takers) {
+          const deficit = ((t.get(r) as number) - load(r, by)) / r.weight;
+          if (deficit > best && fits(r, item.bytes, fullRatio)) {
+            best = deficit;
+            dst = r;
+          }
+        }
+      }
+      if (!dst) continue;
+      take(src, item);
+      put(dst, item);
+      moved.add(item.collection);
+      moves.push({ collection: item.collection, component, from: src.url, to: dst.url, bytes: item.bytes });
+    }
+  }
+  return moves;
+}
+
 /** Greedy: from the most over-target root to the most under-target taker, while that lowers the spread. */
 function planGreedy(
   component: ComponentType,
@@ -363,13 +429,12 @@ function planGreedy(
   by: "bytes" | "count",
   threshold: number,
   fullRatio: number,
-  evacuate: boolean,
+  moved: Set<string>,
 ): Move[] {
-  const t = targets(roots, by, evacuate);
+  const t = targets(roots, by);
   const balance = roots.filter((r) => t.has(r));
-  const takers = balance.filter((r) => r.state === "active");
+  const takers = balance.filter(isTaker);
   const moves: Move[] = [];
-  const moved = new Set<string>();
   const out = (r: Root) => {
     const target = t.get(r) as number;
     const l = load(r, by);
@@ -442,7 +507,8 @@ function pick(items: readonly Item[], gap: number, ok: (i: Item) => boolean): It
  * - Other strategies: greedy moves from the most over-target root to the most under-target one,
  *   each lowering the spread; the largest collection that fits the gap first.
  * - Never to or from an offline root, never to a cordoned or full root, never past `fullRatio` of a
- *   root's `capacityBytes`; cordoned roots keep their collections unless `evacuateCordoned`.
+ *   root's `capacityBytes`; cordoned roots keep their collections unless `evacuateCordoned`; roots
+ *   listed in `evacuate` are emptied (a drain).
  * - Moves are grouped into batches of at most `maxMisplacedRatio` of all bytes (Ceph keeps 5 %
  *   misplaced); a move larger than that is a batch of its own.
  *
@@ -453,9 +519,14 @@ function pick(items: readonly Item[], gap: number, ok: (i: Item) => boolean): It
  */
 export function planRebalance(input: RebalanceInput): RebalancePlan {
   const { threshold, by, ratio, fullRatio } = check(input);
-  const evacuate = input.evacuateCordoned ?? false;
-  const built = input.components.map((c) => ({ c, roots: buildRoots(c) }));
-  const before = summary(built, by, threshold, evacuate);
+  const cordoned = input.evacuateCordoned ?? false;
+  const listed = new Set(input.evacuate ?? []);
+  const evacuate = (r: RebalanceRootInput) => listed.has(r.url) || (cordoned && r.state === "cordoned");
+  const built = input.components.map((c) => ({ c, roots: buildRoots(c, evacuate) }));
+  for (const url of listed)
+    if (!built.some(({ roots }) => roots.some((r) => r.url === url)))
+      throw new InvalidArgumentError(`cannot evacuate ${url}: it is not a root of any component`);
+  const before = summary(built, by, threshold);
   const offline = built.flatMap(({ c, roots }) =>
     roots.filter((r) => r.state === "offline").map((r) => ({ component: c.component, url: r.url })),
   );
@@ -467,11 +538,14 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
       totalBytes += r.bytes;
       totalCount += r.collections;
     }
-    if (before.components[c.component]?.balanced && !evacuate) continue;
+    if (before.components[c.component]?.balanced) continue;
+    const hashed = c.strategy === "Hash";
+    const moved = new Set<string>();
+    moves.push(...planEvacuation(c.component, roots, by, fullRatio, hashed, moved));
     moves.push(
-      ...(c.strategy === "Hash"
-        ? planHashed(c.component, roots, by, threshold, fullRatio, evacuate)
-        : planGreedy(c.component, roots, by, threshold, fullRatio, evacuate)),
+      ...(hashed
+        ? planHashed(c.component, roots, by, threshold, fullRatio)
+        : planGreedy(c.component, roots, by, threshold, fullRatio, moved)),
     );
   }
   // Batches: by bytes when there are any, else by count.
@@ -495,7 +569,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
   return {
     moves: planned,
     before,
-    after: summary(built, by, threshold, evacuate),
+    after: summary(built, by, threshold),
     offline,
     batches: planned.length === 0 ? 0 : batch + 1,
     bytesToMove: planned.reduce((n, m) => n + m.bytes, 0),

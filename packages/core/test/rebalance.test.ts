@@ -161,6 +161,72 @@ describe("planRebalance: greedy (RoundRobin / LeastUsed)", () => {
   });
 });
 
+describe("planRebalance: evacuate (drain)", () => {
+  const collections = [...hashed(ids(60), 3), { collection: "empty-one", url: url(1), bytes: 0 }];
+  const input = (strategy: string) => ({
+    components: [{ component: "viper" as const, strategy, roots: roots(3), collections }],
+    evacuate: [url(1)],
+  });
+
+  for (const strategy of ["Hash", "RoundRobin"]) {
+    it(`${strategy}: moves every collection off the root, zero-byte ones too`, () => {
+      const p = planRebalance(input(strategy));
+      expect(p.after.components.viper?.roots[1]?.collections).toBe(0);
+      const before = collections
+        .filter((c) => c.url === url(1))
+        .map((c) => c.collection)
+        .sort();
+      const off = p.moves
+        .filter((m) => m.from === url(1))
+        .map((m) => m.collection)
+        .sort();
+      expect(off).toEqual(before);
+      for (const m of p.moves) expect(m.to).not.toBe(url(1));
+    });
+  }
+
+  it("Hash: each drained collection goes to its rendezvous home among the other roots", () => {
+    const p = planRebalance(input("Hash"));
+    const views: RootView[] = [0, 2].map((i) => ({
+      url: url(i),
+      index: i,
+      state: "active",
+      weight: 1,
+      collections: 0,
+      bytes: undefined,
+      hash: xxh64(url(i)),
+    }));
+    const hash = new HashStrategy();
+    for (const m of p.moves.filter((x) => x.from === url(1))) {
+      const home = views.find(
+        (v) =>
+          v.index ===
+          hash.choose(m.collection as CollectionId, { component: "viper", roots: views, cursor: 0 }),
+      );
+      expect(m.to).toBe(home?.url);
+    }
+  });
+
+  it("leaves an offline root alone even when asked to evacuate it", () => {
+    const p = planRebalance({
+      components: [
+        {
+          component: "viper",
+          strategy: "RoundRobin",
+          roots: roots(3, [{}, { state: "offline" }]),
+          collections,
+        },
+      ],
+      evacuate: [url(1)],
+    });
+    expect(p.moves.some((m) => m.from === url(1) || m.to === url(1))).toBe(false);
+  });
+
+  it("rejects a URL that is no component's root", () => {
+    expect(() => planRebalance({ ...input("Hash"), evacuate: ["file:///nowhere"] })).toThrow(/not a root/);
+  });
+});
+
 describe("planRebalance: properties", () => {
   const input = fc
     .record({
