@@ -3,6 +3,7 @@ import {
   FsError,
   InvalidCollectionIdError,
   RootOfflineError,
+  RootsFullError,
   StoreUnavailableError,
 } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
@@ -83,5 +84,31 @@ describe("the HTTP error catalogue", () => {
       status: 415,
       kind: "invalid",
     });
+  });
+});
+
+describe("507 insufficient-storage", () => {
+  const noSpace = new FsError("NoSpace", 'append "c/wal/1" in file:///mnt/d1/wal failed: ENOSPC', {
+    root: "file:///mnt/d1/wal",
+    key: "c/wal/1",
+    status: "ENOSPC",
+  });
+
+  it("answers a write that ran out of space with 507 naming the root", () => {
+    const { entry, message, retryable } = httpErrorOf(noSpace);
+    expect(entry).toEqual({ status: 507, kind: "insufficient-storage" });
+    expect(message).toContain("storage root file:///mnt/d1/wal is out of space");
+    expect(retryable).toBe(false);
+  });
+
+  it("looks through a wrapping error to its no-space cause", () => {
+    const wrapped = new Error("engine write failed", { cause: noSpace });
+    expect(httpErrorOf(wrapped).entry.status).toBe(507);
+  });
+
+  it("answers every root full with 507 naming the roots", () => {
+    const { entry, message } = httpErrorOf(new RootsFullError("lsm", ["file:///a/lsm", "file:///b/lsm"]));
+    expect(entry.status).toBe(507);
+    expect(message).toContain("file:///a/lsm, file:///b/lsm");
   });
 });
