@@ -524,7 +524,12 @@ export class WriteAheadLog implements StorageEngine {
     this.#base.observeEpoch(id, last?.epoch ?? 0);
     const epoch = this.#base.epochOf(id);
     const mayWrite = this.#base.mayModify(id);
-    const { nextSequence, empty } = await this.#scanNewest(id, location, segments, mayWrite && last?.epoch === epoch);
+    const { nextSequence, empty } = await this.#scanNewest(
+      id,
+      location,
+      segments,
+      mayWrite && last?.epoch === epoch,
+    );
     return {
       id,
       location,
