@@ -181,7 +181,8 @@ export class EngineBase implements StorageEngine {
         report,
         fileSystems,
         nodeId,
-        staleMs,
+        // Cluster mode: another writer's staging belongs to its owner (only this node's own is removed).
+        staleMs: options.requireFence ? Number.POSITIVE_INFINITY : staleMs,
         nowMs: now(),
         observeOwn: (seen) => sequence.observe(seen),
       });

@@ -117,7 +117,9 @@ export interface EngineOpenOptions {
   /**
    * Cluster mode (see the README's "Fencing"): the engine modifies only collections fenced in this
    * process — no torn-tail truncation, garbage deletion, append, flush, compaction or checkpoint of any
-   * other (those throw `EngineError` `NotFenced`); reads work. Default false: every collection is written.
+   * other (those throw `EngineError` `NotFenced`); reads work. Staging files of other nodes are never
+   * removed at open (their owners may be writing them); this node's own are. Default false: every
+   * collection is written.
    */
   requireFence?: boolean;
   /** Clock (tests). */
