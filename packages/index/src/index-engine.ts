@@ -512,6 +512,9 @@ export class IndexEngine implements StorageEngine {
     state.hnswBytes = digest.bytes;
     state.dirty = false;
 
+    // A takeover may have happened since the listing above: the fenced-out writer's generation is ignored,
+    // and the generation it replaced is still what the new owner reads. Look again before deleting.
+    this.#base.assertNotFencedOut(collection, indexFiles(dir, (await listAll(fs, dir)).files).epoch);
     const garbage = [...before.garbage];
     if (before.live) garbage.push(before.live.idx, before.live.hnsw);
     // Every `.idx` goes before any `.hnsw`: an interrupted clean-up never leaves an `.idx` whose graph is gone
