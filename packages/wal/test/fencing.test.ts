@@ -83,6 +83,24 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
     expect(ids(await collect(b2.replay("c")))).toEqual([...wanted, "v9"]);
   });
 
+  it("an unfenced node after a fence with no append yet writes at the found epoch, into the fence's empty segment", async () => {
+    const a = await node("a");
+    await a.fence("c", 1);
+    await a.append("c", entries(0, 2));
+    const b = await node("b");
+    await b.fence("c", 2);
+    await a.close();
+    await b.close();
+    const plain = await node("p");
+    expect(await plain.append("c", entries(2, 1))).toEqual({ first: 3, last: 3 });
+    expect(plain.epochOf("c")).toBe(2);
+    expect(ids(await collect(plain.replay("c")))).toEqual(["v0", "v1", "v2"]);
+    expect(await segmentNames(plain, "c")).toEqual([
+      "wal-00000000000000000001-e0000000001.bincode",
+      "wal-00000000000000000003-e0000000002.bincode",
+    ]);
+  });
+
   it("names segments of a fenced writer with its epoch and keeps the old names for an unfenced one", async () => {
     const plain = await node("p");
     await plain.append("old", entries(0, 1));
