@@ -83,6 +83,24 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
     expect(ids(await collect(b2.replay("c")))).toEqual([...wanted, "v9"]);
   });
 
+  it("applies the same rule to Avro segments (a fence writes the Avro header), across a restart", async () => {
+    const a = await node("a", { encoding: "avro" });
+    await a.fence("c", 1);
+    await a.append("c", entries(0, 3));
+    const b = await node("b", { encoding: "avro" });
+    await b.fence("c", 2);
+    await a.append("c", entries(100, 2));
+    await b.append("c", entries(3, 2));
+    expect(ids(await collect(b.replay("c")))).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+    await a.close();
+    await b.close();
+    const c = await node("c", { encoding: "avro" });
+    await c.fence("c", 3);
+    expect(await c.append("c", entries(5, 1))).toEqual({ first: 6, last: 6 });
+    expect(ids(await collect(c.replay("c")))).toEqual(["v0", "v1", "v2", "v3", "v4", "v5"]);
+    expect(c.corruptions).toEqual([]);
+  });
+
   it("an unfenced node after a fence with no append yet writes at the found epoch, into the fence's empty segment", async () => {
     const a = await node("a");
     await a.fence("c", 1);
