@@ -367,7 +367,15 @@ export class WriteAheadLog implements StorageEngine {
     // Keep the infos this log knows (the replay of an open segment goes by identity).
     const known = new Map(log.segments.map((s) => [s.key, s]));
     const segments = listed.map((s) => known.get(s.key) ?? s);
-    const { nextSequence } = await this.#scanNewest(collection, log.location, segments, false);
+    // A torn tail is cut only in a segment of this very epoch (this owner's own, from before a restart):
+    // a lower epoch's writer may still be appending to its segment.
+    const newest = segments[segments.length - 1];
+    const { nextSequence } = await this.#scanNewest(
+      collection,
+      log.location,
+      segments,
+      newest?.epoch === epoch,
+    );
     log.segments = segments;
     log.nextSequence = Math.max(log.nextSequence, nextSequence);
     log.epoch = epoch;
@@ -619,7 +627,7 @@ export class WriteAheadLog implements StorageEngine {
 
   #report(collection: string, key: string, failure: DecodeFailure, size: number, truncated: boolean): void {
     // A tail that could not be cut (object stores) is found again by every replay: report it once.
-    const id = `${key}@${failure.offset}`;
+    const id = `${key}@${failure.offset}${truncated ? ":cut" : ""}`; // a kept tail cut later is reported again
     if (this.#reported.has(id)) return;
     this.#reported.add(id);
     const c: WalCorruption = {

@@ -240,6 +240,25 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     await fs.close();
   });
 
+  it("an owner restarted at its own epoch cuts its own torn tail at the fence", async () => {
+    const owner = await node("owner");
+    await owner.fence("c", 1);
+    await owner.append("c", entries(0, 3));
+    const fs = tier.openFileSystem(owner.locate("c")?.url as string);
+    const key = "c/wal-00000000000000000001-e0000000001.bincode";
+    const clean = (await fs.stat(key))?.size as number;
+    await owner.close();
+    await tornTail(fs, key);
+    const again = await node("owner", { requireFence: true });
+    await again.fence("c", 1);
+    expect((await fs.stat(key))?.size).toBe(clean);
+    // Found at recovery (not fenced yet: kept), then cut by the fence.
+    expect(again.corruptions.map((c) => c.truncated)).toEqual([false, true]);
+    expect(await again.append("c", entries(3, 1))).toEqual({ first: 4, last: 4 });
+    expect((await collect(again.replay("c"))).map((r) => r.id)).toEqual(["v0", "v1", "v2", "v3"]);
+    await fs.close();
+  });
+
   it("a new owner's fence keeps the stale owner's torn tail and starts its own segment", async () => {
     const owner = await node("owner");
     await owner.fence("c", 1);
