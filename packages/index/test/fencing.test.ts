@@ -98,6 +98,27 @@ for (const kind of ["memfs", "local disk"] as const) {
       expect(await restarted.has("c", "y")).toBe(true);
     });
 
+    it("a re-fence with no other owner in between saves this node's unsaved changes; after another owner's epoch it drops them", async () => {
+      await start();
+      const a = await node("a");
+      await a.fence("c", 1);
+      await a.create("c", { dimension: 3, metric: "l2" });
+      await a.add("c", [{ id: "mine", vector: v(1) }]);
+      await a.fence("c", 2);
+      expect(await a.has("c", "mine")).toBe(true);
+      await a.add("c", [{ id: "stale", vector: v(2) }]);
+      const b = await node("b");
+      await b.fence("c", 3);
+      await b.add("c", [{ id: "theirs", vector: v(3) }]);
+      await b.flush("c");
+      await a.fence("c", 4);
+      expect(await a.has("c", "stale")).toBe(false);
+      expect(await a.has("c", "theirs")).toBe(true);
+      const restarted = await node("r");
+      expect(await restarted.has("c", "mine")).toBe(true);
+      expect(await restarted.has("c", "stale")).toBe(false);
+    });
+
     it("refuses a fence below the collection's epoch", async () => {
       await start();
       const a = await node("a");
