@@ -10,12 +10,13 @@ import {
 import {
   type CollectionLocation,
   EngineBase,
-  type EngineOpenOptions,
   type StagedFile,
   type StorageEngine,
+  assertEpoch,
 } from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
+import type { CompactOptions, CompactResult, FlushResult, ViperEngineOptions } from "./engine-types.js";
 import {
   DEFAULT_ROW_GROUP_BYTES,
   type RecordColumns,
@@ -28,6 +29,7 @@ import {
   type LiveSet,
   VECTORS_DIR,
   compactedFileName,
+  fenceMarkerFileName,
   flushFileName,
   liveSet,
   parseDataFileName,
@@ -35,55 +37,6 @@ import {
 import { LiveFiles, type WrittenFile } from "./live-files.js";
 import { PartBuffer, type StoredRecord, type VectorRecord, rowOf, toColumns } from "./records.js";
 import { type FileLayout, layoutOf, readLayout } from "./row-groups.js";
-
-/** Options of {@link ViperEngine.open}: the shared engine options plus VIPER's own. */
-export interface ViperEngineOptions extends EngineOpenOptions {
-  /** Parquet compression codec (parquet-wasm's `Compression`). Default SNAPPY. */
-  readonly compression?: Compression;
-  /**
-   * Target size of a Parquet row group in bytes (before compression): what one `get` reads. Default 64 KiB
-   * (about 120 records of dimension 128). Smaller groups make reads cheaper and footers larger.
-   */
-  readonly rowGroupBytes?: number;
-}
-
-/** What {@link ViperEngine.flush} wrote. */
-export interface FlushResult {
-  /** Root-relative key of the committed file. */
-  readonly key: string;
-  /** The flush sequence (part of the file name and of every row). */
-  readonly sequence: number;
-  /** Rows written (after de-duplicating ids within the batch: the last one wins). */
-  readonly records: number;
-  /** File size in bytes. */
-  readonly bytes: number;
-}
-
-/** Options of {@link ViperEngine.compact}. */
-export interface CompactOptions {
-  /** Target size of each output file in bytes. Default 128 MiB. */
-  readonly targetFileBytes?: number;
-}
-
-/** What {@link ViperEngine.compact} did. */
-export interface CompactResult {
-  /** False when there was nothing to merge (at most one live set). */
-  readonly compacted: boolean;
-  /** Generation of the output set. */
-  readonly generation: number;
-  /** Keys of the input files (now deleted). */
-  readonly inputs: readonly string[];
-  /** Keys of the output files. */
-  readonly outputs: readonly string[];
-  readonly rowsIn: number;
-  readonly rowsOut: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  /** Garbage (superseded or incomplete files from an interrupted compaction) removed first. */
-  readonly garbageRemoved: number;
-  /** False when a reader of this process was still reading the inputs: they stay as garbage until the next compaction. */
-  readonly inputsDeleted: boolean;
-}
 
 const DEFAULT_TARGET_BYTES = 128 * 1024 * 1024;
 
@@ -162,6 +115,43 @@ export class ViperEngine implements StorageEngine {
   async place(id: string): Promise<CollectionLocation> {
     this.#assertOpen();
     return this.#base.place(id);
+  }
+
+  /**
+   * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): lists its files, refuses
+   * an epoch below the highest they show, and durably writes the marker `vectors/fence-e<epoch>-<next
+   * sequence>`: from then on a file of a lower epoch reaching that sequence (a stale owner's flush or
+   * compaction after the takeover) is never read, and the flushes of this engine are named with the epoch.
+   * Places the collection when it has no VIPER root yet. The same epoch again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
+   *   when the collection is at a higher epoch, nothing changed
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    await this.#exclusive(collection, async () => {
+      if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
+      const location = await this.#base.place(collection);
+      const set = await this.#list(location);
+      await this.#base.fence(collection, epoch);
+      const first = Math.max(set.nextSequence, (this.#lastSequence.get(collection) ?? 0) + 1);
+      this.#base.assertWritable(location);
+      await location.fs.write(
+        `${location.dir}${VECTORS_DIR}/${fenceMarkerFileName(epoch, first)}`,
+        new Uint8Array(0),
+        {
+          durable: true,
+        },
+      );
+      // The live files may have changed under a takeover: the id index is rebuilt at the next read.
+      await this.#replaceLive(collection, undefined);
+    });
+  }
+
+  /** The writer epoch of the collection: fenced here, else the highest its file names showed (0: none). */
+  epochOf(id: string): number {
+    this.#assertOpen();
+    return this.#base.epochOf(id);
   }
 
   /**
@@ -341,7 +331,10 @@ export class ViperEngine implements StorageEngine {
         inputsDeleted: false,
       };
       if (!location) return empty;
+      this.#base.assertMayModify(collection);
       let set = await this.#list(location);
+      // A writer fenced out by a higher epoch deletes nothing and commits nothing.
+      this.#base.assertNotFencedOut(collection, set.epoch);
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
         this.#base.assertWritable(location);
@@ -405,7 +398,14 @@ export class ViperEngine implements StorageEngine {
       const outputs: string[] = [];
       const written: WrittenFile[] = [];
       for (let i = 0; i < staged.length; i++) {
-        const name = compactedFileName(lo, hi, generation, i + 1, staged.length);
+        const name = compactedFileName(
+          lo,
+          hi,
+          generation,
+          i + 1,
+          staged.length,
+          this.#base.epochOf(collection),
+        );
         const s = staged[i] as (typeof staged)[number];
         const key = await this.#base.commit(s.file, `${VECTORS_DIR}/${name}`, { overwrite: false });
         outputs.push(key);
@@ -535,10 +535,13 @@ export class ViperEngine implements StorageEngine {
     records: readonly VectorRecord[],
   ): Promise<FlushResult> {
     const collection = location.collection;
+    this.#base.assertMayModify(collection);
+    // A writer fenced out by a higher epoch commits nothing (what it would commit is ignored anyway).
+    this.#base.assertNotFencedOut(collection, set.epoch);
     const sequence = Math.max(set.nextSequence, (this.#lastSequence.get(collection) ?? 0) + 1);
     const columns = toColumns(collection, dimension, sequence, records);
     const bytes = this.#encode(columns);
-    const name = flushFileName(sequence);
+    const name = flushFileName(sequence, this.#base.epochOf(collection));
     const staged = await this.#base.stage(collection, `flush-${sequence}`);
     await staged.fs.write(staged.key, bytes, { durable: true });
     const key = await this.#base.commit(staged, `${VECTORS_DIR}/${name}`, { overwrite: false });
@@ -559,7 +562,9 @@ export class ViperEngine implements StorageEngine {
 
   async #list(location: CollectionLocation): Promise<LiveSet> {
     const { files } = await listAll(location.fs, `${location.dir}${VECTORS_DIR}/`);
-    return liveSet(files);
+    const set = liveSet(files);
+    this.#base.observeEpoch(location.collection, set.epoch);
+    return set;
   }
 
   async #dimensionOf(location: CollectionLocation, set: LiveSet): Promise<number | undefined> {
