@@ -45,6 +45,13 @@ export interface StorageEngine {
   place(id: string): Promise<CollectionLocation>;
   /** Deletes every file of the collection in this component and forgets its placement. */
   drop(id: string): Promise<void>;
+  /**
+   * Optional: forgets what the engine caches of one collection (open handles, file lists, memtables after
+   * writing them to its files) without deleting anything or changing its placement, so the next access
+   * opens it again from wherever {@link locate} then points. The mover calls it, with the collection's
+   * writes fenced, before and after a move's commit.
+   */
+  release?(id: string): Promise<void>;
   /** Finishes in-flight work and closes the roots' file systems. A second call does nothing. */
   close(): Promise<void>;
 }
