@@ -430,7 +430,12 @@ export class AssignmentService {
    *   UnknownRootError when either URL is not a configured root; InvalidArgumentError when the store
    *   cannot reassign
    */
-  async reassign(collection: string, component: ComponentType, from: string, to: string): Promise<Assignment> {
+  async reassign(
+    collection: string,
+    component: ComponentType,
+    from: string,
+    to: string,
+  ): Promise<Assignment> {
     const id = parseCollectionId(collection);
     const p = this.#placement(component);
     const fromRoot = p.root(from);

@@ -77,7 +77,12 @@ export interface AssignmentStore {
    * (`moved: false`, idempotent for a resumed move); an absent entry or one naming a third root is left
    * unchanged (`moved: false`, the entry returned): the caller sees that it lost a race.
    */
-  reassign?(component: ComponentType, collection: CollectionId, from: string, to: string): Promise<ReassignResult>;
+  reassign?(
+    component: ComponentType,
+    collection: CollectionId,
+    from: string,
+    to: string,
+  ): Promise<ReassignResult>;
   /** Removes an entry; resolves to false when there was none. */
   delete(component: ComponentType, collection: CollectionId): Promise<boolean>;
   /** Subscribes to changes made through this store or by other nodes; returns the unsubscribe function. */

@@ -1,9 +1,8 @@
-import { type FileSystem, isFsError, listAll } from "@proximadb/core";
+import { type FileSystem, RETIRED_DIR, isFsError, listAll } from "@proximadb/core";
 import {
   type CommitRecord,
   type MoveSpec,
   type MovedFile,
-  RETIRED_DIR,
   commitKey,
   incomingDir,
   parseCommitRecord,

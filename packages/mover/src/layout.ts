@@ -2,16 +2,15 @@ import {
   type CollectionId,
   type ComponentType,
   DataCorruptionError,
+  INCOMING_DIR,
+  RETIRED_DIR,
   ProximaError,
   STAGING_DIR,
   isComponentType,
   parseCollectionId,
 } from "@proximadb/core";
 
-/** Top-level folder of a destination root that holds moves in progress: `_incoming/<collection>/…`. */
-export const INCOMING_DIR = "_incoming";
-/** Top-level folder of a source root that holds copies retired by a committed move, deleted later. */
-export const RETIRED_DIR = "_retired";
+export { INCOMING_DIR, RETIRED_DIR } from "@proximadb/core";
 /** Name of the commit record inside `_incoming/<collection>/`: its durable write is the commit point. */
 export const COMMIT_FILE = "_commit.json";
 
@@ -97,7 +96,10 @@ export function parseCommitRecord(text: string, where: { root: string; key: stri
   try {
     v = JSON.parse(text) as Partial<CommitRecord>;
   } catch (cause) {
-    throw new DataCorruptionError(`commit record ${where.key} in ${where.root} is not JSON`, { ...where, cause });
+    throw new DataCorruptionError(`commit record ${where.key} in ${where.root} is not JSON`, {
+      ...where,
+      cause,
+    });
   }
   const bad = (why: string) =>
     new DataCorruptionError(`commit record ${where.key} in ${where.root}: ${why}`, where);

@@ -72,7 +72,10 @@ export async function runMove(
   if ((await listAll(target, `${spec.collection}/`)).files.length > 0)
     throw new MoveError("Conflict", `${target.root.url} already holds files of ${spec.collection}`);
   if (await readCommit(target, spec.collection))
-    throw new MoveError("Conflict", `a committed move of ${spec.collection} into ${target.root.url} is unfinished`);
+    throw new MoveError(
+      "Conflict",
+      `a committed move of ${spec.collection} into ${target.root.url} is unfinished`,
+    );
   await abandonMove(target, spec.collection);
   const copy = new CollectionCopy(source, target, spec);
   let bytesDone = 0;
@@ -125,6 +128,3 @@ export async function runMove(
   report("done");
   return record;
 }
-
-
-

@@ -1,6 +1,6 @@
-import type { FileSystem } from "@proximadb/core";
+import { type FileSystem, INCOMING_DIR, RETIRED_DIR } from "@proximadb/core";
 import { abandonMove, deleteRetired, finishMove, promote, readCommit, retireSource } from "./commit.js";
-import { type CommitRecord, INCOMING_DIR, RETIRED_DIR } from "./layout.js";
+import type { CommitRecord } from "./layout.js";
 
 /** Options of {@link recoverMoves}. */
 export interface RecoverMovesOptions {

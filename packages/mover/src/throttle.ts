@@ -18,7 +18,9 @@ export class Throttle {
     o: { now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
   ) {
     if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond >= 0))
-      throw new InvalidArgumentError(`max bytes per second must be a non-negative number (got ${bytesPerSecond})`);
+      throw new InvalidArgumentError(
+        `max bytes per second must be a non-negative number (got ${bytesPerSecond})`,
+      );
     this.bytesPerSecond = bytesPerSecond === 0 ? undefined : bytesPerSecond;
     this.#now = o.now ?? (() => performance.now());
     this.#sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));

@@ -198,7 +198,13 @@ describe("a move between backends (file:// → s3:// and back)", () => {
     await a.write(a.urls[0] as string, FILES);
     const [fa] = a.fileSystems() as [FileSystem];
     const [fb] = b.fileSystems() as [FileSystem];
-    const there = { id: "m1", collection: COLLECTION, component: "viper" as const, from: fa.root.url, to: fb.root.url };
+    const there = {
+      id: "m1",
+      collection: COLLECTION,
+      component: "viper" as const,
+      from: fa.root.url,
+      to: fb.root.url,
+    };
     await runMove(fa, fb, there, plainHooks());
     expect(await live(fb)).toEqual(FILES);
     expect(await live(fa)).toEqual({});
