@@ -13,6 +13,7 @@ import {
   loadConfig,
   plainLine,
 } from "./cli-common.js";
+import { addMoveCommands } from "./cli-move.js";
 import { addOrphanCommands } from "./cli-orphans.js";
 import { type Inspection, addRootCommands } from "./cli-roots.js";
 import { ConfigError, type NodeConfig } from "./config.js";
@@ -251,6 +252,7 @@ export function buildProgram(run: (code: number) => void): Command {
     );
   addRootCommands(program, run, globals);
   addOrphanCommands(program, run, globals);
+  addMoveCommands(program, run, globals);
   const config = program.command("config").description("configuration commands");
   config
     .command("check")

@@ -119,6 +119,6 @@ export function createHttpServer(
   );
 
   registerSearchRoutes(app, node);
-  registerMoveRoutes(app, options.moves ?? new NodeMoves(node, options));
+  registerMoveRoutes(app, node, options.moves ?? new NodeMoves(node, options));
   return app;
 }

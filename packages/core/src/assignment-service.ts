@@ -456,6 +456,26 @@ export class AssignmentService {
     return stored;
   }
 
+  /**
+   * The root the component's strategy would choose for `collection` now, among its active roots, without
+   * recording anything (where a drain or a rebalance sends a collection). `cursor` stands in for the
+   * round-robin position (a caller spreading many collections advances it).
+   * @throws NoEligibleRootError when no root is active; RootOfflineError while a root is offline and the
+   *   store is not authoritative
+   */
+  preview(collection: string, component: ComponentType, cursor?: number): string {
+    const id = parseCollectionId(collection);
+    const p = this.#placement(component);
+    if (cursor === undefined) return this.#choose(p, id).url;
+    const saved = p.cursor;
+    p.cursor = ((cursor % p.roots.length) + p.roots.length) % p.roots.length;
+    try {
+      return this.#choose(p, id).url;
+    } finally {
+      p.cursor = saved;
+    }
+  }
+
   /** Every assignment of a component. */
   list(component: ComponentType): Assignment[] {
     return [...this.#placement(component).byCollection.values()];

@@ -88,7 +88,7 @@ export class NodeMoves {
   /**
    * Starts a move (queued for a slot) and returns its view at once.
    * @throws NodeError `InvalidArgument` (unknown component or root, a component that cannot move, already
-   *   there, a bad rate), `NotFound` (collection), `AlreadyExists` (a move of it runs), `Unavailable`
+   *   there, a bad rate), `NotFound` (collection), `AlreadyExists` (a move of that component runs), `Unavailable`
    *   (the destination may not be written, or the node is closing)
    */
   start(request: MoveRequest): MoveView {
@@ -158,8 +158,8 @@ export class NodeMoves {
     this.#node.collectionState(def.id); // served now (not unavailable)
     for (const m of this.#moves.values()) {
       const v = m.view;
-      if (v.collection === def.id && !["done", "failed"].includes(v.state))
-        throw new NodeError("AlreadyExists", `move ${v.id} of ${def.id} (${v.component}) is running`);
+      if (v.collection === def.id && v.component === component && !["done", "failed"].includes(v.state))
+        throw new NodeError("AlreadyExists", `move ${v.id} of ${def.id}'s ${component} is running`);
     }
     let target: string;
     try {
@@ -229,6 +229,7 @@ export class NodeMoves {
           throttle: own ? new SharedThrottle(this.#throttle, own) : this.#throttle,
           signal: entry.abort.signal,
           onProgress,
+          ...this.#pauseHook(spec),
         },
       );
       this.#retireLater(spec, source);
@@ -244,6 +245,23 @@ export class NodeMoves {
     this.#metrics?.finished.inc({ component: spec.component, state: entry.view.state });
     this.#metrics?.seconds.observe({ component: spec.component }, (performance.now() - t0) / 1000);
     return entry.view;
+  }
+
+  /**
+   * Test hook: `PROXIMADB_TEST_MOVE_PAUSE_AT=<step>` (a step of `runMove`: `pass-1`, `fenced`,
+   * `final-pass`, `committed`, `promoted`, `switched`, `retired`, `finished`) stops every move for good at
+   * that step after logging "move paused", so a test can kill -9 the node exactly there.
+   */
+  #pauseHook(spec: MoveSpec): { onStep?: (step: string) => Promise<void> | undefined } {
+    const at = process.env.PROXIMADB_TEST_MOVE_PAUSE_AT;
+    if (!at) return {};
+    return {
+      onStep: (step) => {
+        if (step !== at) return undefined;
+        this.#log.info({ move: spec.id, step }, "move paused");
+        return new Promise<void>(() => undefined);
+      },
+    };
   }
 
   #retireLater(spec: MoveSpec, source: FileSystem): void {

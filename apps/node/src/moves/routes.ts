@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifySchema } from "fastify";
 import type { CollectionParams } from "../http-schemas.js";
+import type { StorageNode } from "../node.js";
+import { startDrain } from "./drain.js";
 import type { NodeMoves } from "./manager.js";
 
 const noQuery = { type: "object", properties: {}, additionalProperties: false } as const;
@@ -25,6 +27,16 @@ const MOVE_SCHEMA = {
   querystring: noQuery,
 } as const satisfies FastifySchema;
 
+const DRAIN_SCHEMA = {
+  querystring: noQuery,
+  body: {
+    type: "object",
+    required: ["url"],
+    additionalProperties: false,
+    properties: { url: { type: "string", minLength: 1 } },
+  },
+} as const satisfies FastifySchema;
+
 /** Body of `POST /collections/:id/moves`. */
 export interface StartMoveBody {
   component: string;
@@ -35,9 +47,9 @@ export interface StartMoveBody {
 /**
  * The move routes: `POST /collections/:id/moves {"component","to"[,"maxBytesPerSecond"]}` → 202
  * `{"move":{…}}`; `GET /moves` → `{"moves":[…]}`; `GET /moves/:id` → `{"move":{…}}` (state, bytes done,
- * total).
+ * total); `POST /roots/drain {"url"}` → 202 `{"drain":{"url","components","moves","skipped"}}`.
  */
-export function registerMoveRoutes(app: FastifyInstance, moves: NodeMoves): void {
+export function registerMoveRoutes(app: FastifyInstance, node: StorageNode, moves: NodeMoves): void {
   app.post<{ Params: CollectionParams; Body: StartMoveBody }>(
     "/collections/:id/moves",
     { schema: START_MOVE_SCHEMA },
@@ -56,6 +68,9 @@ export function registerMoveRoutes(app: FastifyInstance, moves: NodeMoves): void
   app.get<{ Params: { id: string } }>("/moves/:id", { schema: MOVE_SCHEMA }, async (request) => ({
     move: moves.get(request.params.id),
   }));
+  app.post<{ Body: { url: string } }>("/roots/drain", { schema: DRAIN_SCHEMA }, async (request, reply) =>
+    reply.code(202).send({ drain: startDrain(node, moves, request.body.url) }),
+  );
   app.addHook("onClose", async () => {
     await moves.close();
   });
