@@ -94,6 +94,36 @@ export class CollectionCopy {
 
   async #copyFile(f: FileEntry, path: string, o: CopyOptions): Promise<Copied> {
     const to = `${incomingDir(this.spec.collection)}${path}`;
+    const serverSide = await this.#serverSideCopy(f, to, o);
+    const expected = serverSide ?? (await this.#streamCopy(f, to, o));
+    // Independent check on the destination: its own size and a second hash of what it now serves.
+    const back = await hashOf(this.target, to);
+    const stat = await this.target.stat(to);
+    if (back.bytes !== expected.bytes || stat.size !== expected.bytes || back.xxh64 !== expected.xxh64) {
+      throw new MoveError(
+        "VerifyFailed",
+        `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${expected.bytes} bytes, xxh64 ${expected.xxh64}; copy ${stat.size} bytes, xxh64 ${back.xxh64})`,
+        { retryable: true },
+      );
+    }
+    return { path, size: expected.bytes, xxh64: expected.xxh64, mtimeMs: f.mtimeMs };
+  }
+
+  /**
+   * A server-side copy when the destination offers one for this source (S3 CopyObject across buckets):
+   * the source is then hashed by reading it where it is. Undefined when the bytes must be streamed.
+   */
+  async #serverSideCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Hashed | undefined> {
+    if (!this.target.capabilities.serverSideCopy || !this.target.copyFrom) return undefined;
+    await o.throttle?.take(f.size);
+    if (!(await this.target.copyFrom(this.source, f.key, to))) return undefined;
+    o.onBytes?.(f.size);
+    aborted(o.signal);
+    return hashOf(this.source, f.key);
+  }
+
+  /** Streams the file through this process, hashing the source's bytes as they pass. */
+  async #streamCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Hashed> {
     const sourceHash = createXxh64();
     let read = 0;
     const source = this.source;
@@ -108,25 +138,28 @@ export class CollectionCopy {
       }
     }
     const { bytes } = await this.target.writeStream(to, chunks(), { durable: true });
-    const expected = sourceHash.digest();
-    // Independent check on the destination: its own size and a second hash of what it now serves.
-    const targetHash = createXxh64();
-    let back = 0;
-    for await (const chunk of this.target.readStream(to)) {
-      targetHash.update(chunk);
-      back += chunk.byteLength;
-    }
-    const stat = await this.target.stat(to);
-    const actual = targetHash.digest();
-    if (bytes !== read || back !== read || stat.size !== read || actual !== expected) {
-      throw new MoveError(
-        "VerifyFailed",
-        `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${read} bytes, xxh64 ${expected}; copy ${stat.size} bytes, xxh64 ${actual})`,
-        { retryable: true },
-      );
-    }
-    return { path, size: read, xxh64: expected, mtimeMs: f.mtimeMs };
+    if (bytes !== read)
+      throw new MoveError("VerifyFailed", `copy of ${f.key} wrote ${bytes} bytes of ${read}`, {
+        retryable: true,
+      });
+    return { bytes: read, xxh64: sourceHash.digest() };
   }
+}
+
+interface Hashed {
+  readonly bytes: number;
+  readonly xxh64: string;
+}
+
+/** Size and xxHash64 of a file as its root serves it now (streamed). */
+async function hashOf(fs: FileSystem, key: string): Promise<Hashed> {
+  const h = createXxh64();
+  let bytes = 0;
+  for await (const chunk of fs.readStream(key)) {
+    h.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { bytes, xxh64: h.digest() };
 }
 
 function aborted(signal: AbortSignal | undefined): void {

@@ -276,3 +276,26 @@ describe("Throttle", () => {
     expect(() => new Throttle(-1)).toThrow(/non-negative/);
   });
 });
+
+describe("server-side copy between S3 roots", () => {
+  const s3 = useBackend("s3");
+
+  it("copies every file with CopyObject (nothing streamed through the node) and verifies it", async () => {
+    const roots = await s3.roots("viper", 2);
+    await roots.write(roots.urls[0] as string, FILES);
+    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    let streamed = 0;
+    const counting = new Proxy(dst, {
+      get(target, prop) {
+        if (prop === "writeStream") streamed++;
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    expect(dst.capabilities.serverSideCopy).toBe(true);
+    await runMove(src, counting, spec(roots), plainHooks());
+    expect(streamed).toBe(0);
+    expect(await live(dst)).toEqual(FILES);
+    expect(await live(src)).toEqual({});
+  });
+});
