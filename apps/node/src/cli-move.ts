@@ -14,9 +14,9 @@ interface ClientOptions extends GlobalOptions {
 }
 
 /** A refusal of the node or a failed move (exit 1, one line). */
-class MoveCommandError extends Error {}
+export class MoveCommandError extends Error {}
 
-async function nodeUrl(opts: ClientOptions): Promise<string> {
+export async function nodeUrl(opts: ClientOptions): Promise<string> {
   if (opts.node) return opts.node.replace(/\/+$/, "");
   const { server } = await loadConfig(opts);
   const host = server.host === "0.0.0.0" || server.host === "::" ? "127.0.0.1" : server.host;
@@ -24,7 +24,7 @@ async function nodeUrl(opts: ClientOptions): Promise<string> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are JSON the commands read field by field
-async function call(base: string, method: string, path: string, body?: unknown): Promise<any> {
+export async function call(base: string, method: string, path: string, body?: unknown): Promise<any> {
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {

@@ -15,6 +15,7 @@ import {
 } from "./cli-common.js";
 import { addMoveCommands } from "./cli-move.js";
 import { addOrphanCommands } from "./cli-orphans.js";
+import { addRebalanceExecute } from "./cli-rebalance.js";
 import { type Inspection, addRootCommands } from "./cli-roots.js";
 import { ConfigError, type NodeConfig } from "./config.js";
 import type { ServeOptions } from "./serve.js";
@@ -253,6 +254,7 @@ export function buildProgram(run: (code: number) => void): Command {
   addRootCommands(program, run, globals);
   addOrphanCommands(program, run, globals);
   addMoveCommands(program, run, globals);
+  addRebalanceExecute(program, run, globals);
   const config = program.command("config").description("configuration commands");
   config
     .command("check")
