@@ -86,8 +86,10 @@ async function drive(
     const writing = [writer(), writer()];
     await new Promise((r) => setTimeout(r, 300));
     await call("POST", "/collections/c1/flush");
-    const placed = (await call("GET", "/collections/c1")).json;
-    const from = placed.placements[kind.component].url as string;
+    const placed = (await call("GET", "/collections/c1")).json as {
+      placements: Record<string, { url: string }>;
+    };
+    const from = (placed.placements[kind.component] as { url: string }).url;
     seen.from = from;
     const target = from.replace(/\/disk(\d)\//, (_m, d) => `/disk${d === "1" ? "2" : "1"}/`);
     const started = await call("POST", "/collections/c1/moves", { component: kind.component, to: target });
