@@ -50,7 +50,7 @@ const plainHooks = (afterCommit: (r: CommitRecord) => Promise<void> = async () =
 /** Steps of runMove in order, each a point where the process may die. */
 const STEPS = ["pass-1", "fenced", "final-pass", "committed", "promoted", "switched", "retired", "finished"];
 
-describeOnBackends("runMove", ["memory", "local", "s3"], (backend) => {
+describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backend) => {
   let roots: RootSet;
   let src: FileSystem;
   let dst: FileSystem;
