@@ -10,6 +10,8 @@ export interface CopyOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Cancels the copy between chunks (`MoveError` `Aborted`). */
   readonly signal?: AbortSignal;
+  /** Files copied at once (each streams with bounded memory). Default 4. */
+  readonly parallelFiles?: number;
 }
 
 /** What one pass found and did. */
@@ -68,18 +70,38 @@ export class CollectionCopy {
     let totalBytes = 0;
     let copiedBytes = 0;
     let copiedFiles = 0;
+    const due: { f: FileEntry; path: string }[] = [];
     for (const f of listed) {
       const path = f.key.slice(dir.length);
       present.add(path);
       totalBytes += f.size;
       const known = this.#copied.get(path);
-      if (known && known.size === f.size && known.mtimeMs === f.mtimeMs) continue;
-      aborted(o.signal);
-      const done = await this.#copyFile(f, path, o);
-      this.#copied.set(path, done);
-      copiedBytes += done.size;
-      copiedFiles++;
+      if (!(known && known.size === f.size && known.mtimeMs === f.mtimeMs)) due.push({ f, path });
     }
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (next < due.length && !failed) {
+        const { f, path } = due[next++] as (typeof due)[number];
+        aborted(o.signal);
+        const done = await this.#copyFile(f, path, o);
+        this.#copied.set(path, done);
+        copiedBytes += done.size;
+        copiedFiles++;
+      }
+    };
+    const lanes = Math.max(1, Math.min(o.parallelFiles ?? 4, due.length));
+    // Every lane ends before a failure is thrown: none may still write into the incoming area after it.
+    const settled = await Promise.allSettled(
+      Array.from({ length: lanes }, () =>
+        worker().catch((err) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
+    const failure = settled.find((r) => r.status === "rejected");
+    if (failure) throw (failure as PromiseRejectedResult).reason;
     const gone = [...this.#copied.keys()].filter((p) => !present.has(p));
     if (gone.length > 0) {
       const base = incomingDir(this.spec.collection);
