@@ -102,6 +102,29 @@ for (const memory of [true, false]) {
       }
     }
 
+    it("keeps a collection unavailable when a committed move cannot switch over, and the next start finishes it", async () => {
+      n = await openInProcess(tune, { memory });
+      await n.call("POST", "/collections", { id: "c1", engine: "viper", dimension: DIM });
+      await n.call("POST", "/collections/c1/records", { records: [{ id: "a", vector: vec(1) }] });
+      const from = n.node.service.get("c1", "viper")?.url as string;
+      const to = n.node.service.roots("viper").find((r) => r.url !== from)?.url as string;
+      // The assignment store refuses the switch-over (etcd unreachable, say) after the commit record.
+      n.node.service.reassign = async () => {
+        throw new Error("store unreachable");
+      };
+      const started = await n.call("POST", "/collections/c1/moves", { component: "viper", to });
+      expect((await settle(n, started.json.move.id)).state).toBe("failed");
+      const put = await n.call("POST", "/collections/c1/records", { records: [{ id: "b", vector: vec(2) }] });
+      expect(put.status).toBe(503);
+      expect((await n.call("GET", "/collections/c1/records/a")).status).toBe(503);
+      const dir = n.dir;
+      await n.close();
+      n = await openInProcess(tune, { memory, dir });
+      expect(n.node.service.get("c1", "viper")?.url).toBe(to);
+      expect((await n.call("GET", "/collections/c1/records/a")).json.vector).toEqual(vec(1));
+      expect(await keys(n, from, "c1/")).toEqual([]);
+    });
+
     it("answers 400 for a root of another component, 404 for an unknown collection, 409 for a second move", async () => {
       n = await openInProcess(tune, { memory });
       await n.call("POST", "/collections", { id: "c1", engine: "viper", dimension: DIM });

@@ -71,6 +71,8 @@ export class NodeMoves {
   readonly #throttle: Throttle;
   readonly #moves = new Map<string, Running>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Lets go of collections held after a committed move failed to switch over (at close). */
+  readonly #held: (() => void)[] = [];
   #closed = false;
 
   constructor(
@@ -141,6 +143,7 @@ export class NodeMoves {
     this.#closed = true;
     for (const m of this.#moves.values()) m.abort.abort();
     await Promise.allSettled([...this.#moves.values()].map((m) => m.done));
+    for (const release of this.#held.splice(0)) release();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
   }
@@ -214,8 +217,16 @@ export class NodeMoves {
         target,
         spec,
         {
-          fenced: (work) => fenceWrites(state, work, () => committed),
+          fenced: (work) =>
+            fenceWrites(
+              state,
+              work,
+              () => committed,
+              (release) => this.#held.push(release),
+            ),
           beforeFinalPass: async () => {
+            // Dropped meanwhile: committing would bring its files back as an orphan.
+            if (state.dropped) throw new NodeError("NotFound", `collection ${spec.collection} was dropped`);
             await store.release?.(spec.collection);
           },
           afterCommit: async () => {
