@@ -151,6 +151,10 @@ for (const memory of [true, false]) {
         first.json.move.id,
       ]);
       expect((await n.call("GET", "/moves/nope")).status).toBe(404);
+      const metrics = await n.app.inject({ method: "GET", url: "/metrics" });
+      expect(metrics.body).toMatch(/^proximadb_moves_finished_total\{component="viper",state="done"\} 1$/m);
+      expect(metrics.body).toMatch(/^proximadb_moves_started_total\{component="viper"\} 1$/m);
+      expect(metrics.body).toMatch(/^proximadb_moves_running 0$/m);
     });
   });
 }
