@@ -224,6 +224,7 @@ describe("verification", () => {
     // A destination that flips a byte of what it stores (a bad disk, a broken proxy).
     const corrupting = new Proxy(dst, {
       get(target, prop) {
+        if (prop === "copyFrom") return undefined; // the streamed path
         if (prop === "writeStream")
           return async (key: string, source: AsyncIterable<Uint8Array>, o: object) => {
             async function* flip() {
@@ -240,6 +241,43 @@ describe("verification", () => {
       },
     });
     const err = await runMove(src, corrupting, spec(roots), plainHooks()).catch((e) => e);
+    expect(err).toBeInstanceOf(MoveError);
+    expect(err.kind).toBe("VerifyFailed");
+    expect(await live(src)).toEqual(FILES);
+    expect((await listAll(dst, "")).files).toEqual([]);
+  });
+});
+
+describe("verification of a server-side copy", () => {
+  const local = useBackend("local");
+
+  it("fails when the destination serves other bytes than the source after copyFrom", async () => {
+    const roots = await local.roots("viper", 2);
+    await roots.write(roots.urls[0] as string, FILES);
+    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    expect(dst.capabilities.serverSideCopy).toBe(true);
+    let copied = 0;
+    const flipping = new Proxy(dst, {
+      get(target, prop) {
+        if (prop === "copyFrom")
+          return async (s: FileSystem, k: string, to: string) => {
+            copied++;
+            return (target.copyFrom as NonNullable<FileSystem["copyFrom"]>).call(target, s, k, to);
+          };
+        if (prop === "readStream")
+          return async function* (key: string) {
+            for await (const c of target.readStream(key)) {
+              const copy = Uint8Array.from(c);
+              copy[0] = (copy[0] as number) ^ 1;
+              yield copy;
+            }
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const err = await runMove(src, flipping, spec(roots), plainHooks()).catch((e) => e);
+    expect(copied).toBeGreaterThan(0);
     expect(err).toBeInstanceOf(MoveError);
     expect(err.kind).toBe("VerifyFailed");
     expect(await live(src)).toEqual(FILES);
