@@ -116,15 +116,19 @@ export class CollectionCopy {
 
   async #copyFile(f: FileEntry, path: string, o: CopyOptions): Promise<Copied> {
     const to = `${incomingDir(this.spec.collection)}${path}`;
-    const serverSide = await this.#serverSideCopy(f, to, o);
-    const expected = serverSide ?? (await this.#streamCopy(f, to, o));
+    let expected = await this.#serverSideCopy(f, to, o);
+    let back = expected && (await hashOf(this.target, to));
+    if (expected && back && !same(expected, back)) expected = undefined; // the source changed meanwhile
+    if (!expected) {
+      expected = await this.#streamCopy(f, to, o);
+      back = await hashOf(this.target, to);
+    }
     // Independent check on the destination: its own size and a second hash of what it now serves.
-    const back = await hashOf(this.target, to);
     const stat = await this.target.stat(to);
-    if (back.bytes !== expected.bytes || stat.size !== expected.bytes || back.xxh64 !== expected.xxh64) {
+    if (!back || !same(expected, back) || stat.size !== expected.bytes) {
       throw new MoveError(
         "VerifyFailed",
-        `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${expected.bytes} bytes, xxh64 ${expected.xxh64}; copy ${stat.size} bytes, xxh64 ${back.xxh64})`,
+        `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${expected.bytes} bytes, xxh64 ${expected.xxh64}; copy ${stat.size} bytes, xxh64 ${back?.xxh64})`,
         { retryable: true },
       );
     }
@@ -141,7 +145,9 @@ export class CollectionCopy {
     if (!(await this.target.copyFrom(this.source, f.key, to))) return undefined;
     o.onBytes?.(f.size);
     aborted(o.signal);
-    return hashOf(this.source, f.key);
+    // The source may have grown since (an open WAL segment): hash exactly the bytes the copy holds.
+    const copied = (await this.target.stat(to)).size;
+    return hashOf(this.source, f.key, copied);
   }
 
   /** Streams the file through this process, hashing the source's bytes as they pass. */
@@ -173,11 +179,15 @@ interface Hashed {
   readonly xxh64: string;
 }
 
-/** Size and xxHash64 of a file as its root serves it now (streamed). */
-async function hashOf(fs: FileSystem, key: string): Promise<Hashed> {
+const same = (a: Hashed, b: Hashed) => a.bytes === b.bytes && a.xxh64 === b.xxh64;
+
+/** Size and xxHash64 of a file (its first `length` bytes) as its root serves it now (streamed). */
+async function hashOf(fs: FileSystem, key: string, length?: number): Promise<Hashed> {
   const h = createXxh64();
   let bytes = 0;
-  for await (const chunk of fs.readStream(key)) {
+  const range = length === undefined ? undefined : { offset: 0, length };
+  if (length === 0) return { bytes: 0, xxh64: h.digest() };
+  for await (const chunk of fs.readStream(key, range)) {
     h.update(chunk);
     bytes += chunk.byteLength;
   }
