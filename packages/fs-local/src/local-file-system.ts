@@ -583,8 +583,9 @@ export class LocalFileSystem implements FileSystem {
   async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
     const copyFile = (this.#fs as { copyFile?: (a: string, b: string, mode?: number) => Promise<void> })
       .copyFile;
-    if (!(source instanceof LocalFileSystem) || source.#fs !== this.#fs || typeof copyFile !== "function")
-      return false;
+    // `#fs in source`: a real instance (a Proxy around one has no private fields).
+    if (!(source instanceof LocalFileSystem) || !(#fs in source) || source.#fs !== this.#fs) return false;
+    if (typeof copyFile !== "function") return false;
     source.#file("copyFrom", sourceKey);
     this.#file("copyFrom", key);
     const dir = parentOf(key);

@@ -394,7 +394,12 @@ export class S3FileSystem implements FileSystem {
    */
   async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
     this.#key("copyFrom", key);
-    if (!(source instanceof S3FileSystem) || !sameOrigin(source.#origin, this.#origin)) return false;
+    if (
+      !(source instanceof S3FileSystem) ||
+      !(#origin in source) ||
+      !sameOrigin(source.#origin, this.#origin)
+    )
+      return false;
     source.#key("copyFrom", sourceKey);
     const stat = await source.stat(sourceKey);
     if (stat.size > MAX_COPY_OBJECT_BYTES) return false;

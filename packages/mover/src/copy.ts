@@ -1,4 +1,4 @@
-import { type FileEntry, type FileSystem, createXxh64, listAll } from "@proximadb/core";
+import { type FileEntry, type FileSystem, createXxh64, isFsError, listAll } from "@proximadb/core";
 import { MoveError, type MoveSpec, type MovedFile, incomingDir, isMovedPath } from "./layout.js";
 import type { Throttle } from "./throttle.js";
 
@@ -84,7 +84,8 @@ export class CollectionCopy {
       while (next < due.length && !failed) {
         const { f, path } = due[next++] as (typeof due)[number];
         aborted(o.signal);
-        const done = await this.#copyFile(f, path, o);
+        const done = await this.#copyFileIfThere(f, path, o);
+        if (!done) continue; // deleted since the listing (a WAL checkpoint, a compaction)
         this.#copied.set(path, done);
         copiedBytes += done.size;
         copiedFiles++;
@@ -112,6 +113,18 @@ export class CollectionCopy {
       for (const p of gone) this.#copied.delete(p);
     }
     return { totalBytes, copiedBytes, copiedFiles, removedFiles: gone.length };
+  }
+
+  /** {@link #copyFile}, or undefined when the source file vanished meanwhile (its copy removed too). */
+  async #copyFileIfThere(f: FileEntry, path: string, o: CopyOptions): Promise<Copied | undefined> {
+    try {
+      return await this.#copyFile(f, path, o);
+    } catch (err) {
+      if (!isFsError(err, "NotFound") || (await this.source.exists(f.key))) throw err;
+      this.#copied.delete(path);
+      await this.target.delete(`${incomingDir(this.spec.collection)}${path}`, { durable: true });
+      return undefined;
+    }
   }
 
   async #copyFile(f: FileEntry, path: string, o: CopyOptions): Promise<Copied> {

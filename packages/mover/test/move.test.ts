@@ -102,6 +102,31 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
     expect(await live(dst)).toEqual({ ...rest, "orders/vectors/part-3.parquet": "new" });
   });
 
+  it("skips a file the source deletes between its listing and its copy", async () => {
+    let deleted = false;
+    const vanishing = new Proxy(src, {
+      get(target, prop) {
+        if (prop === "readStream")
+          return (key: string, range?: object) => {
+            if (key === "orders/level-0/1.sst" && !deleted) {
+              deleted = true;
+              return (async function* () {
+                await target.delete(key);
+                yield* target.readStream(key, range);
+              })();
+            }
+            return target.readStream(key, range);
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await runMove(vanishing, dst, spec(roots), plainHooks());
+    expect(deleted).toBe(true);
+    const { "orders/level-0/1.sst": _gone, ...rest } = FILES;
+    expect(await live(dst)).toEqual(rest);
+  });
+
   it("refuses a destination that already holds the collection and changes nothing", async () => {
     await roots.write(roots.urls[1] as string, { "orders/vectors/other.parquet": "x" });
     const err = await runMove(src, dst, spec(roots), plainHooks()).catch((e) => e);
