@@ -25,6 +25,11 @@ export async function appendEntries(
 ): Promise<void> {
   await state.passGate();
   if (state.dropped) throw new NodeError("NotFound", `collection ${state.definition.id} was dropped`);
+  if (state.unavailable !== undefined)
+    throw new NodeError(
+      "Unavailable",
+      `collection ${state.definition.id} is unavailable: ${state.unavailable}`,
+    );
   const threshold = c.flushThresholdBytes;
   // Backpressure: when flushes fall far behind, writers wait for the one in progress.
   if (state.bufferedBytes > threshold * 4 && state.flushing) await state.flushing.catch(() => undefined);

@@ -23,7 +23,13 @@ function ratioArg(name: string, min: number, max: number) {
   };
 }
 
-async function planCommand(opts: PlanOptions): Promise<number> {
+/**
+ * Reads every configured root (read-only, as `stats` does) and plans; `rebalance plan` prints the result and
+ * `rebalance execute` without `--plan` runs it.
+ */
+export async function computePlan(
+  opts: GlobalOptions & Partial<Pick<PlanOptions, "threshold" | "by" | "maxMisplaced">>,
+): Promise<{ plan: RebalancePlan; unseen: readonly UnseenRoot[] }> {
   const config = await loadConfig(opts);
   const [{ withInspection }, { rebalanceInputFrom }, { planRebalance }] = await Promise.all([
     import("./cli-roots.js"),
@@ -35,11 +41,16 @@ async function planCommand(opts: PlanOptions): Promise<number> {
   );
   const plan = planRebalance({
     components,
-    threshold: opts.threshold,
-    by: opts.by,
-    maxMisplacedRatio: opts.maxMisplaced,
+    threshold: opts.threshold ?? 0.1,
+    by: opts.by ?? "bytes",
+    maxMisplacedRatio: opts.maxMisplaced ?? 0.05,
     fullRatio: config.placement.fullRatio,
   });
+  return { plan, unseen };
+}
+
+async function planCommand(opts: PlanOptions): Promise<number> {
+  const { plan, unseen } = await computePlan(opts);
   if (opts.json) {
     const { moves, before, after, batches, bytesToMove } = plan;
     process.stdout.write(

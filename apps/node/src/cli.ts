@@ -13,7 +13,9 @@ import {
   loadConfig,
   plainLine,
 } from "./cli-common.js";
+import { addMoveCommands } from "./cli-move.js";
 import { addOrphanCommands } from "./cli-orphans.js";
+import { addRebalanceExecute } from "./cli-rebalance-execute.js";
 import { addRebalanceCommands } from "./cli-rebalance.js";
 import { type Inspection, addRootCommands } from "./cli-roots.js";
 import { ConfigError, type NodeConfig } from "./config.js";
@@ -252,7 +254,9 @@ export function buildProgram(run: (code: number) => void): Command {
     );
   addRootCommands(program, run, globals);
   addOrphanCommands(program, run, globals);
+  addMoveCommands(program, run, globals);
   addRebalanceCommands(program, run, globals);
+  addRebalanceExecute(program, run, globals);
   const config = program.command("config").description("configuration commands");
   config
     .command("check")

@@ -74,6 +74,8 @@ export class CollectionState {
   compacting: Promise<void> | undefined;
   /** Closed while a flush takes its snapshot. */
   gate: Promise<void> | undefined;
+  /** Closed while a move switches the collection's component to another root (see `moves/fence.ts`). */
+  fence: Promise<void> | undefined;
   /** Set once a drop started: no more writes. */
   dropped = false;
   /** Appends started and not yet applied (for a clean drain). */
@@ -91,9 +93,9 @@ export class CollectionState {
     readonly engine: RecordEngine,
   ) {}
 
-  /** Waits until no flush is taking its snapshot. */
+  /** Waits until no flush is taking its snapshot and no move holds the collection's writes. */
   async passGate(): Promise<void> {
-    while (this.gate) await this.gate;
+    while (this.gate || this.fence) await (this.gate ?? this.fence);
   }
 
   /** Applies WAL-ordered entries (sequences `first`, …) to the engine's memory and counts them. */

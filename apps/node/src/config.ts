@@ -172,6 +172,13 @@ const schema = z
       .object({ id: z.uuid().optional(), probe_interval_ms: z.number().int().min(0).default(10_000) })
       .strict()
       .default({ probe_interval_ms: 10_000 }),
+    moves: z
+      .object({
+        max_bytes_per_second: z.number().min(0).default(0),
+        max_concurrent: z.number().int().min(1).max(64).default(2),
+      })
+      .strict()
+      .default({ max_bytes_per_second: 0, max_concurrent: 2 }),
   })
   .strict();
 
@@ -232,6 +239,8 @@ export interface NodeConfig {
     /** How often a serving node re-reads every root's marker (0: never). */
     readonly probeIntervalMs: number;
   };
+  /** `[moves]`: bandwidth of all moves together (0: unlimited) and how many run at once. */
+  readonly moves: { readonly maxBytesPerSecond: number; readonly maxConcurrent: number };
 }
 
 /** The host name reduced to `[A-Za-z0-9_-]{1,64}`: stable across restarts, so a node finds its own staging. */
@@ -364,6 +373,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
     index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
     deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },
+    moves: { maxBytesPerSecond: c.moves.max_bytes_per_second, maxConcurrent: c.moves.max_concurrent },
   };
 }
 

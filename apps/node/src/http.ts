@@ -13,6 +13,8 @@ import {
 } from "./http-schemas.js";
 import { registerSearchRoutes } from "./http-search.js";
 import type { NodeMetrics } from "./metrics.js";
+import { NodeMoves } from "./moves/manager.js";
+import { registerMoveRoutes } from "./moves/routes.js";
 import type { StorageNode } from "./node.js";
 
 /**
@@ -22,7 +24,7 @@ import type { StorageNode } from "./node.js";
  */
 export function createHttpServer(
   node: StorageNode,
-  options: { logger: Logger; metrics: NodeMetrics },
+  options: { logger: Logger; metrics: NodeMetrics; moves?: NodeMoves },
 ): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
@@ -117,5 +119,6 @@ export function createHttpServer(
   );
 
   registerSearchRoutes(app, node);
+  registerMoveRoutes(app, node, options.moves ?? new NodeMoves(node, options));
   return app;
 }

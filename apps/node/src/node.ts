@@ -51,18 +51,14 @@ export class StorageNode {
   readonly wal: WriteAheadLog;
   /** Every open engine, by kind and component. */
   readonly engines: EngineRegistry;
-  /** Search and index upkeep (`search`, `status`). */
-  readonly search: OpenedStorage["search"];
+  readonly search: OpenedStorage["search"]; // search and index upkeep (`search`, `status`)
   /** Definitions and WAL checkpoints. */
   readonly catalog: CollectionCatalog;
   /** Discovery reports made at open (one per component; roots created at this open online). */
   readonly reports: Partial<Record<ComponentType, DiscoveryReport>>;
-  /** Collections with data but no readable definition. */
-  readonly orphans: OrphanCollection[] = [];
-  /** Roots created (marker written) at this open. */
-  readonly initializedRoots: string[];
-  /** Milliseconds the open took, by phase. */
-  readonly openTimings: Record<string, number>;
+  readonly orphans: OrphanCollection[] = []; // collections with data but no readable definition
+  readonly initializedRoots: string[]; // roots created (marker written) at this open
+  readonly openTimings: Record<string, number>; // ms the open took, by phase
   /** Which roots may be written now (the deployment assessment, kept current by a re-probe). */
   readonly health: RootHealth;
 
@@ -278,6 +274,11 @@ export class StorageNode {
     });
   }
 
+  /** The state of a collection whose records are served (the mover fences its writes). */
+  collectionState(id: string): CollectionState {
+    return this.#serving(id);
+  }
+
   /** How a collection this node serves is doing (`ready`, `degraded`, `unavailable`); else undefined. */
   collectionHealth(id: string): HealthView | undefined {
     return this.#states.get(id)?.healthView();
@@ -351,8 +352,7 @@ export class StorageNode {
     };
   }
 
-  /** Stops background work, waits for in-flight appends, syncs the WAL and closes everything. Unflushed
-   * records stay in the WAL (replayed at the next open). */
+  /** Stops background work, waits for appends, syncs the WAL, closes all (the WAL keeps unflushed records). */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;

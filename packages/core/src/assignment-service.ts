@@ -444,6 +444,60 @@ export class AssignmentService {
     return deleted || a !== undefined;
   }
 
+  /**
+   * Moves a collection's assignment from root `from` to root `to` (the last step of a verified move): a
+   * compare-and-set in the store on the old URL, then the cache. Idempotent when the store already names
+   * `to` (a resumed move).
+   * @throws StoreConflictError when the store names neither root (another move or a drop won);
+   *   UnknownRootError when either URL is not a configured root; InvalidArgumentError when the store
+   *   cannot reassign
+   */
+  async reassign(
+    collection: string,
+    component: ComponentType,
+    from: string,
+    to: string,
+  ): Promise<Assignment> {
+    const id = parseCollectionId(collection);
+    const p = this.#placement(component);
+    const fromRoot = p.root(from);
+    const toRoot = p.root(to);
+    if (!this.store.reassign) throw new InvalidArgumentError("this assignment store cannot reassign");
+    const result = await this.store.reassign(component, id, fromRoot.url, toRoot.url);
+    const stored = result.assignment;
+    if (stored?.url !== toRoot.url) {
+      throw new StoreConflictError(
+        `collection ${id} (${component}) is recorded in ${stored?.url ?? "no root"}, not in ${fromRoot.url} or ${toRoot.url}`,
+      );
+    }
+    const prev = p.byCollection.get(id);
+    if (p.apply(stored)) {
+      if (prev) this.#emit({ type: "removed", assignment: prev, rootIndex: fromRoot.index });
+      this.#emit({ type: "recorded", assignment: stored, rootIndex: toRoot.index });
+    }
+    return stored;
+  }
+
+  /**
+   * The root the component's strategy would choose for `collection` now, among its active roots, without
+   * recording anything (where a drain or a rebalance sends a collection). `cursor` stands in for the
+   * round-robin position (a caller spreading many collections advances it).
+   * @throws NoEligibleRootError when no root is active; RootOfflineError while a root is offline and the
+   *   store is not authoritative
+   */
+  preview(collection: string, component: ComponentType, cursor?: number): string {
+    const id = parseCollectionId(collection);
+    const p = this.#placement(component);
+    if (cursor === undefined) return this.#choose(p, id).url;
+    const saved = p.cursor;
+    p.cursor = ((cursor % p.roots.length) + p.roots.length) % p.roots.length;
+    try {
+      return this.#choose(p, id).url;
+    } finally {
+      p.cursor = saved;
+    }
+  }
+
   /** Every assignment of a component. */
   list(component: ComponentType): Assignment[] {
     return [...this.#placement(component).byCollection.values()];

@@ -19,6 +19,14 @@ export interface PutIfAbsentResult {
   readonly assignment: Assignment;
 }
 
+/** Result of {@link AssignmentStore.reassign}. */
+export interface ReassignResult {
+  /** True when this call changed the entry from `from` to `to`. */
+  readonly moved: boolean;
+  /** The entry now stored (`undefined` when there is none): on success, the one naming `to`. */
+  readonly assignment: Assignment | undefined;
+}
+
 /** What {@link AssignmentStore.allocate} is asked to place. */
 export interface AllocationRequest {
   readonly component: ComponentType;
@@ -63,6 +71,18 @@ export interface AssignmentStore {
    * `RoundRobin` strategy when present.
    */
   allocate?(request: AllocationRequest): Promise<PutIfAbsentResult>;
+  /**
+   * Optional: moves an existing entry from root `from` to root `to`, as one compare-and-set on the old URL
+   * (the commit of a verified move, never a placement). An entry already naming `to` is left as it is
+   * (`moved: false`, idempotent for a resumed move); an absent entry or one naming a third root is left
+   * unchanged (`moved: false`, the entry returned): the caller sees that it lost a race.
+   */
+  reassign?(
+    component: ComponentType,
+    collection: CollectionId,
+    from: string,
+    to: string,
+  ): Promise<ReassignResult>;
   /** Removes an entry; resolves to false when there was none. */
   delete(component: ComponentType, collection: CollectionId): Promise<boolean>;
   /** Subscribes to changes made through this store or by other nodes; returns the unsubscribe function. */
@@ -106,6 +126,21 @@ export class InMemoryAssignmentStore implements AssignmentStore {
     m.set(assignment.collection, assignment);
     this.#emit({ type: "put", assignment });
     return { created: true, assignment };
+  }
+
+  async reassign(
+    component: ComponentType,
+    collection: CollectionId,
+    from: string,
+    to: string,
+  ): Promise<ReassignResult> {
+    const m = this.#map(component);
+    const existing = m.get(collection);
+    if (existing?.url !== from) return { moved: false, assignment: existing };
+    const assignment: Assignment = { ...existing, url: to };
+    m.set(collection, assignment);
+    this.#emit({ type: "put", assignment });
+    return { moved: true, assignment };
   }
 
   async delete(component: ComponentType, collection: CollectionId): Promise<boolean> {

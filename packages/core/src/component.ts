@@ -18,6 +18,15 @@ export const DATA_FILE_EXTENSIONS: Readonly<Record<ComponentType, readonly strin
 /** Name of the folder, under a collection directory, that holds in-flight flush/compaction output. */
 export const STAGING_DIR = "_staging";
 
+/**
+ * Top-level folder of a root holding moves in progress into it (`_incoming/<collectionId>/…`, see
+ * `@proximadb/mover`). Reserved: discovery skips it whole, so it is never a collection nor an orphan.
+ */
+export const INCOMING_DIR = "_incoming";
+
+/** Top-level folder of a root holding copies retired by a committed move, deleted later. Reserved. */
+export const RETIRED_DIR = "_retired";
+
 /** Name of the identity marker file at the top of every root. */
 export const ROOT_MARKER_FILE = "_proximadb_root.json";
 

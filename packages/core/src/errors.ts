@@ -21,6 +21,7 @@ export type ErrorCode =
   | "STORE_UNAVAILABLE"
   | "INVALID_ARGUMENT"
   | "CLOSED"
+  | "MOVE"
   | "FS_ERROR";
 
 /** Base class of every error raised by ProximaDB storage packages. */

@@ -111,6 +111,11 @@ export interface FsCapabilities {
   readonly maxListPageSize: number;
   /** Listing and writes go over the network (object stores): listing cost is counted in requests. */
   readonly remote: boolean;
+  /**
+   * Optional: {@link FileSystem.copyFrom} can copy from another root of the same backend on the server
+   * (S3 `CopyObject` across buckets of one endpoint). Absent means false.
+   */
+  readonly serverSideCopy?: boolean;
 }
 
 /** One file (object) in a listing or a `stat`. */
@@ -253,6 +258,13 @@ export interface FileSystem {
    * object stores). Overwrites `to` unless `overwrite: false`. Durable when it resolves.
    */
   move(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  /**
+   * Optional (`capabilities.serverSideCopy`): copies `sourceKey` of ANOTHER root (`source`) to `key` in this
+   * root on the server, without streaming the bytes through this process, overwriting `key`; durable when
+   * it resolves `true`. Resolves `false`, copying nothing, when it cannot for this pair (another backend,
+   * endpoint or account; an object too large for one copy request): the caller then streams.
+   */
+  copyFrom?(source: FileSystem, sourceKey: string, key: string): Promise<boolean>;
   /** Deletes a key; a missing key is not an error. `durable`: see {@link DeleteOptions}. */
   delete(key: string, options?: DeleteOptions): Promise<void>;
   /** Deletes many keys (batched where the backend allows); missing keys are not errors. */

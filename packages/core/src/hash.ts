@@ -42,3 +42,28 @@ export function unitScore(key: Hash64, target: Hash64): number {
   // 32 bits of a, 21 bits of b: 53 bits; +0.5 keeps the value strictly inside (0, 1).
   return (a * 2097152 + (b >>> 11) + 0.5) / 9007199254740992;
 }
+
+/** An incremental xxHash64 (seed 0): feed chunks with `update`, read the 16-digit hex with `digest`. */
+export interface StreamingHash64 {
+  update(chunk: Uint8Array): StreamingHash64;
+  /** The hash of every chunk fed so far, as a 16-digit lowercase hex string. */
+  digest(): string;
+}
+
+/**
+ * A streaming xxHash64 (seed 0) of bytes, for checksums of files too large to hold in memory (the mover
+ * hashes each file on both sides of a copy). Same value as hashing the concatenated bytes at once.
+ */
+export function createXxh64(): StreamingHash64 {
+  const h = api.create64();
+  const out: StreamingHash64 = {
+    update(chunk) {
+      h.update(chunk);
+      return out;
+    },
+    digest() {
+      return h.digest().toString(16).padStart(16, "0");
+    },
+  };
+  return out;
+}

@@ -59,6 +59,13 @@ export interface StorageEngine {
    * engine so far (0: never fenced). No I/O.
    */
   epochOf(id: string): number;
+  /**
+   * Optional: forgets what the engine caches of one collection (open handles, file lists, memtables after
+   * writing them to its files) without deleting anything or changing its placement, so the next access
+   * opens it again from wherever {@link locate} then points. The mover calls it, with the collection's
+   * writes fenced, before and after a move's commit.
+   */
+  release?(id: string): Promise<void>;
   /** Finishes in-flight work and closes the roots' file systems. A second call does nothing. */
   close(): Promise<void>;
 }

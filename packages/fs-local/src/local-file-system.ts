@@ -73,6 +73,7 @@ export const LOCAL_CAPABILITIES: FsCapabilities = fsCapabilities({
   rangeRead: true,
   maxListPageSize: 1000,
   remote: false,
+  serverSideCopy: true,
 });
 
 /** Files a deletePrefix walk counts per step. */
@@ -571,6 +572,44 @@ export class LocalFileSystem implements FileSystem {
         }
       : undefined;
     return new LocalAppendHandle(handle, st.size, syncParent, (err, op) => this.#err(err, op, key));
+  }
+
+  /**
+   * Copies `sourceKey` of another root on the same file-system module (another folder, another mount) to
+   * `key` with the kernel's copy (`copyFile`: copy_file_range, or a reflink where the file system has one)
+   * into a temp file, fsynced and renamed like {@link write} with `durable`. `false` (nothing copied) for a
+   * root of another module or backend.
+   */
+  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+    const copyFile = (this.#fs as { copyFile?: (a: string, b: string, mode?: number) => Promise<void> })
+      .copyFile;
+    // `#fs in source`: a real instance (a Proxy around one has no private fields).
+    if (!(source instanceof LocalFileSystem) || !(#fs in source) || source.#fs !== this.#fs) return false;
+    if (typeof copyFile !== "function") return false;
+    source.#file("copyFrom", sourceKey);
+    this.#file("copyFrom", key);
+    const dir = parentOf(key);
+    const tmp = `${dir === "" ? "" : `${dir}/`}.${baseOf(key)}.tmp-${randomBytes(6).toString("hex")}`;
+    const tmpPath = this.#path(tmp);
+    try {
+      await this.#mkdirs(dir);
+      await copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL);
+      const h = await this.#fs.open(tmpPath, "r+");
+      try {
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await this.#fs.rename(tmpPath, this.#path(key));
+      await this.#syncDir(dir);
+      await this.#syncCreated(dir);
+      return true;
+    } catch (err) {
+      await this.#fs.unlink(tmpPath).catch(() => {});
+      if (errnoOf(err) === "ENOENT" && !(await source.exists(sourceKey)))
+        throw source.#err(err, "copyFrom", sourceKey);
+      throw this.#err(err, "copyFrom", key);
+    }
   }
 
   /** Renames `from` to `to` inside the root (atomic); `EXDEV` is refused, never emulated. */

@@ -257,3 +257,26 @@ describe("concurrent moves and deletes that empty folders", () => {
     }
   });
 });
+
+describe("LocalFileSystem.copyFrom (kernel copy between local roots)", () => {
+  it("copies a file of another root with its bytes, leaving the source, and declines other modules", async () => {
+    const { mkdtemp } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join: joinPath } = await import("node:path");
+    const base = await mkdtemp(joinPath(tmpdir(), "pdb-copyfrom-"));
+    const a = new LocalFileSystem(joinPath(base, "a"));
+    const b = new LocalFileSystem(joinPath(base, "b"));
+    await a.write("c/one.bin", "bytes");
+    expect(await b.copyFrom(a, "c/one.bin", "_incoming/c/one.bin")).toBe(true);
+    expect(new TextDecoder().decode(await b.read("_incoming/c/one.bin"))).toBe("bytes");
+    expect(await a.exists("c/one.bin")).toBe(true);
+    expect((await readdir(joinPath(base, "b", "_incoming", "c"))).filter((n) => n.startsWith("."))).toEqual(
+      [],
+    );
+    // Same folder, another module instance (as memfs would be): not the same disk world.
+    const other = new LocalFileSystem(joinPath(base, "a"), { fs: { promises: { ...nodeFs.promises } } });
+    expect(await b.copyFrom(other, "c/one.bin", "c/two.bin")).toBe(false);
+    await expect(b.copyFrom(a, "c/missing.bin", "c/three.bin")).rejects.toMatchObject({ kind: "NotFound" });
+    expect(await b.exists("c/three.bin")).toBe(false);
+  });
+});

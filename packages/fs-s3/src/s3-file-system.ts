@@ -101,6 +101,7 @@ export const S3_CAPABILITIES: FsCapabilities = fsCapabilities({
   rangeRead: true,
   maxListPageSize: S3_PAGE,
   remote: true,
+  serverSideCopy: true,
 });
 
 const positiveInt = (name: string, value: number | undefined, fallback: number, min = 1) =>
@@ -157,6 +158,8 @@ export class S3FileSystem implements FileSystem {
   readonly capabilities: FsCapabilities = S3_CAPABILITIES;
   readonly #client: S3Client;
   readonly #ownsClient: boolean;
+  /** Which server and account this instance talks to: two instances with the same one can CopyObject. */
+  readonly #origin: unknown;
   readonly #bucket: string;
   readonly #base: string;
   readonly #threshold: number;
@@ -183,6 +186,7 @@ export class S3FileSystem implements FileSystem {
     this.#partSize = positiveInt("partSizeBytes", options.partSizeBytes, 8 * MiB, MIN_PART_BYTES);
     this.#queueSize = positiveInt("queueSize", options.queueSize, 4);
     this.#precheck = options.exclusiveCreatePrecheck ?? true;
+    this.#origin = options.client ?? originOf(options);
     if (options.client) {
       this.#client = options.client;
       this.#ownsClient = false;
@@ -383,6 +387,34 @@ export class S3FileSystem implements FileSystem {
     await this.delete(from);
   }
 
+  /**
+   * Copies `sourceKey` of another S3 root on the same endpoint and account (another bucket or prefix) to
+   * `key` with one server-side `CopyObject`. `false` (nothing copied) for a root of another backend,
+   * endpoint or account, and for objects over 5 GiB.
+   */
+  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+    this.#key("copyFrom", key);
+    if (
+      !(source instanceof S3FileSystem) ||
+      !(#origin in source) ||
+      !sameOrigin(source.#origin, this.#origin)
+    )
+      return false;
+    source.#key("copyFrom", sourceKey);
+    const stat = await source.stat(sourceKey);
+    if (stat.size > MAX_COPY_OBJECT_BYTES) return false;
+    await this.#call({ op: "copyFrom", root: this.root.url, key }, () =>
+      this.#client.send(
+        new CopyObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#base + key,
+          CopySource: encodeCopySource(source.#bucket, source.#base + sourceKey),
+        }),
+      ),
+    );
+    return true;
+  }
+
   /** Deletes a key; a missing key is not an error (a missing bucket is `NotFound`). */
   async delete(key: string): Promise<void> {
     this.#key("delete", key);
@@ -548,4 +580,19 @@ function rangeHeader(range: ReadRange | undefined): string | undefined | null {
   const { offset, length } = range;
   if (length === 0) return null;
   return length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
+}
+
+/** The server and account of options without a shared client (no secret kept: the key id only). */
+function originOf(o: S3FileSystemOptions): string {
+  const creds = o.credentials as { accessKeyId?: unknown } | undefined;
+  return JSON.stringify([
+    o.endpoint === undefined ? null : String(o.endpoint),
+    o.region ?? null,
+    o.forcePathStyle ?? false,
+    typeof creds?.accessKeyId === "string" ? creds.accessKeyId : creds === undefined ? null : "provider",
+  ]);
+}
+
+function sameOrigin(a: unknown, b: unknown): boolean {
+  return a === b;
 }

@@ -44,6 +44,7 @@ describe("S3FileSystem on s3rver", () => {
       rangeRead: true,
       maxListPageSize: 1000,
       remote: true,
+      serverSideCopy: true,
     });
     expect(fs.capabilities).toBe(S3_CAPABILITIES);
   });
@@ -249,5 +250,34 @@ describe("S3FileSystem on s3rver", () => {
     );
     expect(raw.KeyCount ?? 0).toBe(0);
     await fresh.close();
+  });
+});
+
+describe("S3FileSystem.copyFrom (server-side copy between roots)", () => {
+  it("copies an object of another root on the same endpoint with its exact bytes and keeps the source", async () => {
+    const a = openFresh();
+    const b = openFresh();
+    try {
+      await a.write("c/one.bin", "payload+ é");
+      expect(await b.copyFrom(a, "c/one.bin", "_incoming/c/one.bin")).toBe(true);
+      expect(new TextDecoder().decode(await b.read("_incoming/c/one.bin"))).toBe("payload+ é");
+      expect(await a.exists("c/one.bin")).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("declines (false, nothing written) for a root on another endpoint", async () => {
+    const a = openFresh();
+    const b = openFresh({ endpoint: "http://127.0.0.1:9" });
+    try {
+      await a.write("c/one.bin", "x");
+      expect(await a.copyFrom(b, "c/one.bin", "c/two.bin")).toBe(false);
+      expect(await a.exists("c/two.bin")).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

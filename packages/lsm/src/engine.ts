@@ -247,6 +247,23 @@ export class LsmEngine implements StorageEngine {
   }
 
   /**
+   * Writes the collection's memtable to an SSTable, closes its tree and forgets it, deleting nothing: the
+   * next access loads the tree again where `locate` then points (after a move). See `StorageEngine.release`.
+   */
+  async release(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const tree = this.#trees.get(collection);
+    if (!tree) return;
+    const loaded = await tree.catch(() => undefined);
+    await loaded?.close(true);
+    if (this.#trees.get(collection) === tree) {
+      this.#trees.delete(collection);
+      this.#ready.delete(collection);
+    }
+  }
+
+  /**
    * Closes the engine. With `flush` (the default) every memtable is flushed first; without it unflushed
    * writes are dropped, as after a crash (the WAL replays them). A second call does nothing.
    */

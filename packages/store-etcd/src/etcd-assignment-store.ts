@@ -6,6 +6,7 @@ import {
   type ComponentType,
   InvalidArgumentError,
   type PutIfAbsentResult,
+  type ReassignResult,
   StoreConflictError,
   type StoreEvent,
 } from "@proximadb/core";
@@ -242,6 +243,41 @@ export class EtcdAssignmentStore implements AssignmentStore {
       queue.push({ assignment, candidates, resolve, reject });
       void this.#flush(assignment.component);
     });
+  }
+
+  /**
+   * Moves the entry from `from` to `to` in one etcd transaction guarded by the entry's mod revision (read
+   * first): a concurrent change makes it report the entry as it now is. See {@link AssignmentStore.reassign}.
+   * @throws StoreUnavailableError when etcd cannot be reached
+   */
+  async reassign(
+    component: ComponentType,
+    collection: CollectionId,
+    from: string,
+    to: string,
+  ): Promise<ReassignResult> {
+    await this.start();
+    const key = this.#keys.assignment(component, collection);
+    try {
+      for (;;) {
+        const kv = (await this.client.get(key).exec()).kvs[0];
+        const current = kv ? decodeAssignment(component, collection, kv.value.toString()) : undefined;
+        if (!kv || current?.url !== from) return { moved: false, assignment: current };
+        const next: Assignment = { ...current, url: to };
+        const res = await this.client
+          .if(key, "Mod", "==", kv.mod_revision)
+          .then(this.client.put(key).value(encodeAssignment(next)))
+          .commit();
+        this.#metrics.transactions++;
+        if (!res.succeeded) {
+          this.#metrics.conflicts++;
+          continue;
+        }
+        return { moved: true, assignment: this.#remember(next, Number(res.header.revision), true) };
+      }
+    } catch (err) {
+      throw toStoreError(err, "reassign");
+    }
   }
 
   async delete(component: ComponentType, collection: CollectionId): Promise<boolean> {

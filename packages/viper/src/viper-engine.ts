@@ -449,6 +449,17 @@ export class ViperEngine implements StorageEngine {
     });
   }
 
+  /**
+   * Forgets the collection's live files and id index (their readers close once no read uses them),
+   * deleting nothing: the next access lists them again where `locate` then points (after a move). See
+   * `StorageEngine.release`.
+   */
+  async release(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    await this.#exclusive(collection, () => this.#replaceLive(collection, undefined));
+  }
+
   /** Waits for in-flight writes, closes the readers kept on data files and the roots' file systems. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -475,6 +475,28 @@ export class WriteAheadLog implements StorageEngine {
     await this.#base.drop(collection);
   }
 
+  /**
+   * Forgets a collection's open log (its pending appends awaited, its segment synced and closed) without
+   * deleting anything: the next append or replay lists its segments again where `locate` then points
+   * (after a move). See `StorageEngine.release`.
+   */
+  async release(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const pending = this.#logs.get(collection);
+    if (!pending) return;
+    const log = await pending.catch(() => undefined);
+    if (log) {
+      while (log.flushing) await log.flushing;
+      if (log.active) await log.active.handle.sync();
+      await this.#quiesce(log, true);
+    }
+    if (this.#logs.get(collection) === pending) {
+      this.#logs.delete(collection);
+      this.#ready.delete(collection);
+    }
+  }
+
   /** Waits for every pending append and makes everything written durable (also under `none`). */
   async sync(): Promise<void> {
     const logs = await Promise.allSettled([...this.#logs.values()]);

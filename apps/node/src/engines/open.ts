@@ -22,6 +22,7 @@ import {
   reportRoots,
 } from "../startup.js";
 import { CollectionCatalog } from "../catalog.js";
+import { finishMovesAtStart } from "../moves/startup.js";
 import type { ComponentStore } from "./component-store.js";
 import { NodeSearch, openIndexEngine } from "./index-component.js";
 import { EngineRegistry } from "./registry.js";
@@ -145,6 +146,7 @@ export async function openStorage(
   try {
     await service.load();
     roots = await openRoots(config, o.env);
+    await finishMovesAtStart(roots, store, logger);
     const open = roots;
     const deployment = await prepareNodeDeployment(open, config, {
       logger,

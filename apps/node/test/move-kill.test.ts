@@ -1,0 +1,168 @@
+import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { killLiveChildren, nodeChild, runAndKill, runTrials } from "@proximadb/testing/kill-harness";
+import { Pool } from "undici";
+import { afterAll, describe, expect, it } from "vitest";
+import { CLI, listeningAddress, startNode, tempDir } from "./helpers.js";
+
+/**
+ * kill -9 of the built binary in the middle of a move, at every step of the mover (the node pauses there
+ * by its test hook and is killed while paused) for three kinds of move, with writers running: after the
+ * restart exactly one copy is live (the source before the commit, the destination from it on), no
+ * incoming or retired copy is left, and every acknowledged record reads back.
+ */
+const STEPS = ["pass-1", "fenced", "final-pass", "committed", "promoted", "switched", "retired", "finished"];
+const COMMITTED = new Set(["committed", "promoted", "switched", "retired", "finished"]);
+const KINDS = [
+  { engine: "viper", component: "viper" },
+  { engine: "lsm", component: "lsm" },
+  { engine: "viper", component: "wal" },
+] as const;
+const DIM = 3;
+const vec = (n: number) => [n, n + 0.5, n + 0.25];
+
+const CONFIG = `[storage.wal_config]
+wal_urls = ["file://data/disk1/wal", "file://data/disk2/wal"]
+segment_bytes = 4096
+[storage.viper_config]
+data_urls = ["file://data/disk1/viper", "file://data/disk2/viper"]
+distribution_strategy = "RoundRobin"
+[storage.lsm_config]
+data_urls = ["file://data/disk1/lsm", "file://data/disk2/lsm"]
+[storage.metadata_config]
+metadata_urls = ["file://data/disk1/metadata"]
+[server]
+node_id = "mover"
+[engine]
+flush_threshold_bytes = 4096
+compact_file_count = 3
+background_interval_ms = 20
+`;
+
+/** Files under a folder, recursively (relative paths); none when it does not exist. */
+function files(dir: string, prefix = ""): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? files(join(dir, n), `${prefix}${n}/`) : [`${prefix}${n}`],
+  );
+}
+
+/** Creates the collection, writes, starts the move, and keeps writing until the node dies. */
+async function drive(
+  url: string,
+  kind: (typeof KINDS)[number],
+  acked: Set<number>,
+  seen: { from?: string },
+): Promise<void> {
+  const pool = new Pool(url, { connections: 4, pipelining: 1 });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await pool.request({
+      method: method as "GET",
+      path,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+    return { status: res.statusCode, json: await res.body.json().catch(() => undefined) };
+  };
+  let next = 0;
+  let alive = true;
+  try {
+    await call("POST", "/collections", { id: "c1", engine: kind.engine, dimension: DIM });
+    const writer = async () => {
+      while (alive) {
+        const batch = Array.from({ length: 4 }, () => next++);
+        const r = await call("POST", "/collections/c1/records", {
+          records: batch.map((i) => ({ id: `r${i}`, vector: vec(i) })),
+        });
+        if (r.status === 200) for (const i of batch) acked.add(i);
+      }
+    };
+    const writing = [writer(), writer()];
+    await new Promise((r) => setTimeout(r, 300));
+    await call("POST", "/collections/c1/flush");
+    const placed = (await call("GET", "/collections/c1")).json as {
+      placements: Record<string, { url: string }>;
+    };
+    const from = (placed.placements[kind.component] as { url: string }).url;
+    seen.from = from;
+    const target = from.replace(/\/disk(\d)\//, (_m, d) => `/disk${d === "1" ? "2" : "1"}/`);
+    const started = await call("POST", "/collections/c1/moves", { component: kind.component, to: target });
+    if (started.status !== 202)
+      throw new Error(`move answered ${started.status} ${JSON.stringify(started.json)}`);
+    await Promise.all(writing);
+  } catch {
+    // The node was killed: the writers stop.
+  } finally {
+    alive = false;
+    await pool.destroy().catch(() => undefined);
+  }
+}
+
+describe(`kill -9 during a move at each of its steps (${STEPS.length * KINDS.length} points)`, () => {
+  afterAll(() => {
+    killLiveChildren();
+  });
+
+  it("leaves exactly one live copy and loses no acknowledged record after each restart", async () => {
+    const points = KINDS.flatMap((kind) => STEPS.map((step) => ({ kind, step })));
+    await runTrials({ trials: points.length, seed: 16, lanes: 2 }, async ({ index }) => {
+      const { kind, step } = points[index] as (typeof points)[number];
+      const cwd = tempDir("proximadb-move-kill-");
+      writeFileSync(join(cwd, "proximadb.toml"), CONFIG);
+      const acked = new Set<number>();
+      const seen: { from?: string } = {};
+      let workload: Promise<void> | undefined;
+      await runAndKill(
+        nodeChild(CLI, ["serve", "--port", "0", "--config", "proximadb.toml", "--log-format", "json"], {
+          cwd,
+          env: { PROXIMADB_TEST_MOVE_PAUSE_AT: step },
+        }),
+        {
+          armOn: (line) => line.includes('"move paused"'),
+          ack: (line) => {
+            const url = listeningAddress(line);
+            if (url !== undefined && workload === undefined) workload = drive(url, kind, acked, seen);
+            return undefined;
+          },
+          delayMs: 20,
+        },
+      );
+      await workload;
+      const disk = (d: number) => join(cwd, "data", `disk${d}`, kind.component);
+      const before = [1, 2].map((d) => files(join(disk(d), "c1")).length);
+      const node = await startNode(cwd, ["--config", "proximadb.toml", "--log-format", "json"]);
+      const wrong: string[] = [];
+      let placedAt: string | undefined;
+      try {
+        placedAt = (await node.request("GET", "/collections/c1")).json.placements[kind.component].url;
+        for (const i of acked) {
+          const r = await node.request("GET", `/collections/c1/records/r${i}`);
+          if (r.status !== 200 || JSON.stringify(r.json.vector) !== JSON.stringify(vec(i)))
+            wrong.push(`r${i}: ${r.status}`);
+        }
+      } finally {
+        await node.stop();
+      }
+      const label = `${kind.component} of a ${kind.engine} collection, killed at ${step} (files before restart ${before})`;
+      expect(wrong.slice(0, 5), label).toEqual([]);
+      expect(acked.size, label).toBeGreaterThan(0);
+      const live = [1, 2].filter((d) => files(join(disk(d), "c1")).length > 0);
+      expect(live.length, label).toBe(1);
+      const liveDisk = live[0] as number;
+      expect(placedAt, label).toContain(`/disk${liveDisk}/`);
+      // Before the commit the source stays live; from the commit on, the destination is.
+      const sourceDisk = seen.from?.includes("/disk1/") ? 1 : 2;
+      expect(liveDisk, label).toBe(COMMITTED.has(step) ? 3 - sourceDisk : sourceDisk);
+      for (const d of [1, 2]) {
+        expect(files(join(disk(d), "_incoming")), label).toEqual([]);
+        expect(files(join(disk(d), "_retired")), label).toEqual([]);
+      }
+    });
+  }, 600_000);
+});

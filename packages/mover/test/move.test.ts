@@ -1,0 +1,364 @@
+import { type CollectionId, type FileSystem, listAll } from "@proximadb/core";
+import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  type CommitRecord,
+  MoveError,
+  type MoveHooks,
+  type MoveSpec,
+  Throttle,
+  commitKey,
+  deleteRetired,
+  recoverMoves,
+  runMove,
+} from "../src/index.js";
+
+const COLLECTION = "orders" as CollectionId;
+const FILES: Record<string, string> = {
+  "orders/vectors/part-1.parquet": "p1".repeat(5000),
+  "orders/vectors/part-2.parquet": "p2".repeat(300),
+  "orders/level-0/1.sst": "sst",
+};
+
+function spec(roots: RootSet, id = "m1"): MoveSpec {
+  return {
+    id,
+    collection: COLLECTION,
+    component: "viper",
+    from: roots.urls[0] as string,
+    to: roots.urls[1] as string,
+  };
+}
+
+async function contents(fs: FileSystem, prefix: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await listAll(fs, prefix)).files)
+    out[f.key] = new TextDecoder().decode(await fs.read(f.key));
+  return out;
+}
+
+/** The collection's files as they are under `<id>/` of one root, keyed relative to the collection. */
+async function live(fs: FileSystem): Promise<Record<string, string>> {
+  return contents(fs, "orders/");
+}
+
+const plainHooks = (afterCommit: (r: CommitRecord) => Promise<void> = async () => undefined): MoveHooks => ({
+  fenced: (work) => work(),
+  afterCommit,
+});
+
+/** Steps of runMove in order, each a point where the process may die. */
+const STEPS = ["pass-1", "fenced", "final-pass", "committed", "promoted", "switched", "retired", "finished"];
+
+describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backend) => {
+  let roots: RootSet;
+  let src: FileSystem;
+  let dst: FileSystem;
+  beforeEach(async () => {
+    roots = await backend.roots("viper", 2);
+    [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    await roots.write(roots.urls[0] as string, FILES);
+  });
+
+  it("leaves the collection's exact files in the destination and none in the source", async () => {
+    await runMove(src, dst, spec(roots), plainHooks());
+    expect(await live(dst)).toEqual(FILES);
+    expect(await live(src)).toEqual({});
+    await deleteRetired(src);
+    expect((await listAll(src, "")).files).toEqual([]);
+    expect((await listAll(dst, "_incoming/")).files).toEqual([]);
+  });
+
+  it("commits a record listing every file with its size and checksum before the switch-over", async () => {
+    let seen: CommitRecord | undefined;
+    let stored: string | undefined;
+    await runMove(
+      src,
+      dst,
+      spec(roots),
+      plainHooks(async (r) => {
+        seen = r;
+        stored = new TextDecoder().decode(await dst.read(commitKey(COLLECTION)));
+      }),
+    );
+    expect(seen?.files.map((f) => [f.path, f.size])).toEqual([
+      ["level-0/1.sst", 3],
+      ["vectors/part-1.parquet", 10000],
+      ["vectors/part-2.parquet", 600],
+    ]);
+    expect(seen?.files.every((f) => /^[0-9a-f]{16}$/.test(f.xxh64))).toBe(true);
+    expect(JSON.parse(stored as string)).toEqual(seen);
+  });
+
+  it("copies files written and drops files deleted while it pre-copied", async () => {
+    await runMove(src, dst, spec(roots), {
+      ...plainHooks(),
+      beforeFinalPass: async () => {
+        await src.write("orders/vectors/part-3.parquet", "new");
+        await src.delete("orders/level-0/1.sst");
+      },
+    });
+    const { "orders/level-0/1.sst": _gone, ...rest } = FILES;
+    expect(await live(dst)).toEqual({ ...rest, "orders/vectors/part-3.parquet": "new" });
+  });
+
+  it("skips a file the source deletes between its listing and its copy", async () => {
+    let deleted = false;
+    const vanishing = new Proxy(src, {
+      get(target, prop) {
+        if (prop === "readStream")
+          return (key: string, range?: object) => {
+            if (key === "orders/level-0/1.sst" && !deleted) {
+              deleted = true;
+              return (async function* () {
+                await target.delete(key);
+                yield* target.readStream(key, range);
+              })();
+            }
+            return target.readStream(key, range);
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await runMove(vanishing, dst, spec(roots), plainHooks());
+    expect(deleted).toBe(true);
+    const { "orders/level-0/1.sst": _gone, ...rest } = FILES;
+    expect(await live(dst)).toEqual(rest);
+  });
+
+  it("refuses a destination that already holds the collection and changes nothing", async () => {
+    await roots.write(roots.urls[1] as string, { "orders/vectors/other.parquet": "x" });
+    const err = await runMove(src, dst, spec(roots), plainHooks()).catch((e) => e);
+    expect(err).toBeInstanceOf(MoveError);
+    expect(err.kind).toBe("Conflict");
+    expect(await live(src)).toEqual(FILES);
+    expect(await live(dst)).toEqual({ "orders/vectors/other.parquet": "x" });
+  });
+
+  it("rolls back and keeps the source live when a hook fails before the commit", async () => {
+    const failing: MoveHooks = {
+      ...plainHooks(),
+      beforeFinalPass: async () => {
+        throw new Error("engine refused");
+      },
+    };
+    await expect(runMove(src, dst, spec(roots), failing)).rejects.toThrow("engine refused");
+    expect(await live(src)).toEqual(FILES);
+    expect((await listAll(dst, "")).files).toEqual([]);
+  });
+
+  for (const [i, crashAt] of STEPS.entries()) {
+    it(`leaves exactly one live copy after a crash at step ${i + 1} (${crashAt}) and recovery`, async () => {
+      const committed = STEPS.indexOf(crashAt) >= STEPS.indexOf("committed");
+      // The process "dies" at the step: it never goes on, and no clean-up of its own runs.
+      void runMove(src, dst, spec(roots), plainHooks(), {
+        onStep: (s) => (s === crashAt ? new Promise<void>(() => undefined) : undefined),
+      });
+      await until(async () => reached(crashAt, src, dst));
+      const reassigned: string[] = [];
+      const restarted = new Map(roots.urls.map((u) => [u, backend.openFileSystem(u)] as const));
+      const recovery = await recoverMoves({
+        roots: restarted,
+        reassign: async (r) => {
+          reassigned.push(`${r.from}->${r.to}`);
+        },
+      });
+      const [s, d] = roots.urls.map((u) => restarted.get(u) as FileSystem) as [FileSystem, FileSystem];
+      expect(await live(committed ? d : s)).toEqual(FILES);
+      expect(await live(committed ? s : d)).toEqual({});
+      for (const fs of [s, d]) {
+        expect((await listAll(fs, "_incoming/")).files).toEqual([]);
+        expect((await listAll(fs, "_retired/")).files).toEqual([]);
+      }
+      expect(recovery.pending).toEqual([]);
+      if (crashAt !== "finished")
+        expect(reassigned).toEqual(committed ? [`${roots.urls[0]}->${roots.urls[1]}`] : []);
+    });
+  }
+});
+
+/** True once the move has got to `step` (as far as the storage shows). */
+async function reached(step: string, src: FileSystem, dst: FileSystem): Promise<boolean> {
+  const incoming = (await listAll(dst, "_incoming/orders/")).files.map((f) => f.key);
+  const promoted = (await listAll(dst, "orders/")).files.length;
+  const left = (await listAll(src, "orders/")).files.length;
+  const hasCommit = incoming.includes("_incoming/orders/_commit.json");
+  switch (step) {
+    case "pass-1":
+    case "fenced":
+    case "final-pass":
+      return incoming.length === 3 && !hasCommit;
+    case "committed":
+      return hasCommit;
+    case "promoted":
+    case "switched":
+      return hasCommit && promoted === 3;
+    case "retired":
+      return hasCommit && promoted === 3 && left === 0;
+    default:
+      return !hasCommit && promoted === 3 && left === 0;
+  }
+}
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await cond()) {
+      // Let the move settle into its pause at the step.
+      await new Promise((r) => setTimeout(r, 20));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("the move never reached the step");
+}
+
+describe("a move between backends (file:// → s3:// and back)", () => {
+  const local = useBackend("local");
+  const s3 = useBackend("s3");
+
+  it("moves a collection from local disk to s3rver and back with identical bytes", async () => {
+    const a = await local.roots("viper", 1);
+    const b = await s3.roots("viper", 1);
+    await a.write(a.urls[0] as string, FILES);
+    const [fa] = a.fileSystems() as [FileSystem];
+    const [fb] = b.fileSystems() as [FileSystem];
+    const there = {
+      id: "m1",
+      collection: COLLECTION,
+      component: "viper" as const,
+      from: fa.root.url,
+      to: fb.root.url,
+    };
+    await runMove(fa, fb, there, plainHooks());
+    expect(await live(fb)).toEqual(FILES);
+    expect(await live(fa)).toEqual({});
+    await runMove(fb, fa, { ...there, id: "m2", from: fb.root.url, to: fa.root.url }, plainHooks());
+    expect(await live(fa)).toEqual(FILES);
+    expect(await live(fb)).toEqual({});
+  });
+});
+
+describe("verification", () => {
+  const memory = useBackend("memory");
+
+  it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
+    const roots = await memory.roots("viper", 2);
+    await roots.write(roots.urls[0] as string, FILES);
+    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    // A destination that flips a byte of what it stores (a bad disk, a broken proxy).
+    const corrupting = new Proxy(dst, {
+      get(target, prop) {
+        if (prop === "copyFrom") return undefined; // the streamed path
+        if (prop === "writeStream")
+          return async (key: string, source: AsyncIterable<Uint8Array>, o: object) => {
+            async function* flip() {
+              for await (const c of source) {
+                const copy = Uint8Array.from(c);
+                copy[0] = (copy[0] as number) ^ 1;
+                yield copy;
+              }
+            }
+            return target.writeStream(key, flip(), o);
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const err = await runMove(src, corrupting, spec(roots), plainHooks()).catch((e) => e);
+    expect(err).toBeInstanceOf(MoveError);
+    expect(err.kind).toBe("VerifyFailed");
+    expect(await live(src)).toEqual(FILES);
+    expect((await listAll(dst, "")).files).toEqual([]);
+  });
+});
+
+describe("verification of a server-side copy", () => {
+  const local = useBackend("local");
+
+  it("fails when the destination serves other bytes than the source after copyFrom", async () => {
+    const roots = await local.roots("viper", 2);
+    await roots.write(roots.urls[0] as string, FILES);
+    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    expect(dst.capabilities.serverSideCopy).toBe(true);
+    let copied = 0;
+    const flipping = new Proxy(dst, {
+      get(target, prop) {
+        if (prop === "copyFrom")
+          return async (s: FileSystem, k: string, to: string) => {
+            copied++;
+            return (target.copyFrom as NonNullable<FileSystem["copyFrom"]>).call(target, s, k, to);
+          };
+        if (prop === "readStream")
+          return async function* (key: string) {
+            for await (const c of target.readStream(key)) {
+              const copy = Uint8Array.from(c);
+              copy[0] = (copy[0] as number) ^ 1;
+              yield copy;
+            }
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const err = await runMove(src, flipping, spec(roots), plainHooks()).catch((e) => e);
+    expect(copied).toBeGreaterThan(0);
+    expect(err).toBeInstanceOf(MoveError);
+    expect(err.kind).toBe("VerifyFailed");
+    expect(await live(src)).toEqual(FILES);
+    expect((await listAll(dst, "")).files).toEqual([]);
+  });
+});
+
+describe("Throttle", () => {
+  it("lets bytes pass at the configured rate", async () => {
+    let now = 0;
+    const throttle = new Throttle(1000, {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    for (let i = 0; i < 10; i++) await throttle.take(500);
+    // 5000 bytes at 1000 B/s with a 1000-byte burst: at least 4 s of (fake) time.
+    expect(now).toBeGreaterThanOrEqual(4000);
+    expect(now).toBeLessThan(4100);
+  });
+
+  it("never waits without a limit", async () => {
+    const throttle = new Throttle(undefined, {
+      now: () => 0,
+      sleep: async () => {
+        throw new Error("slept");
+      },
+    });
+    await throttle.take(1e12);
+  });
+
+  it("refuses a negative rate", () => {
+    expect(() => new Throttle(-1)).toThrow(/non-negative/);
+  });
+});
+
+describe("server-side copy between S3 roots", () => {
+  const s3 = useBackend("s3");
+
+  it("copies every file with CopyObject (nothing streamed through the node) and verifies it", async () => {
+    const roots = await s3.roots("viper", 2);
+    await roots.write(roots.urls[0] as string, FILES);
+    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    let streamed = 0;
+    const counting = new Proxy(dst, {
+      get(target, prop) {
+        if (prop === "writeStream") streamed++;
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    expect(dst.capabilities.serverSideCopy).toBe(true);
+    await runMove(src, counting, spec(roots), plainHooks());
+    expect(streamed).toBe(0);
+    expect(await live(dst)).toEqual(FILES);
+    expect(await live(src)).toEqual({});
+  });
+});
