@@ -1,4 +1,4 @@
-import { type CollectionId, type FileSystem, listAll } from "@proximadb/core";
+import { type CollectionId, type FileSystem, type ReadRange, listAll } from "@proximadb/core";
 import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -107,7 +107,7 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
     const vanishing = new Proxy(src, {
       get(target, prop) {
         if (prop === "readStream")
-          return (key: string, range?: object) => {
+          return (key: string, range?: ReadRange) => {
             if (key === "orders/level-0/1.sst" && !deleted) {
               deleted = true;
               return (async function* () {
