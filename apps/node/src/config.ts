@@ -19,6 +19,7 @@ import {
   efConstructionAtLeastM,
   indexDefaults,
 } from "./index-config.js";
+import { CLUSTER_TABLE, type ClusterConfig, clusterConfig } from "./cluster/config.js";
 import { LOG_FORMAT_CHOICES } from "./logging.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
@@ -170,6 +171,7 @@ const schema = z
       .object({ id: z.uuid().optional(), probe_interval_ms: z.number().int().min(0).default(10_000) })
       .strict()
       .default({ probe_interval_ms: 10_000 }),
+    cluster: CLUSTER_TABLE,
   })
   .strict();
 
@@ -226,6 +228,8 @@ export interface NodeConfig {
     /** How often a serving node re-reads every root's marker (0: never). */
     readonly probeIntervalMs: number;
   };
+  /** `[cluster]`: membership and ownership with an etcd assignment store. */
+  readonly cluster: ClusterConfig;
 }
 
 /** The host name reduced to `[A-Za-z0-9_-]{1,64}`: stable across restarts, so a node finds its own staging. */
@@ -343,6 +347,7 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
     index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
     deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },
+    cluster: clusterConfig(c.cluster),
   };
 }
 
