@@ -26,6 +26,8 @@ function metadataOn(files: Record<string, string> = {}) {
   const store: ComponentStore = {
     component: "metadata",
     report: undefined as never,
+    fence: async () => undefined,
+    epochOf: () => 0,
     collections: () => [...placed] as CollectionId[],
     locate: (id) => (placed.has(id) ? location(id) : undefined),
     place: async (id) => {

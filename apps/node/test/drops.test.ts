@@ -60,6 +60,8 @@ function setUp(options: { failDrops?: number; failTombstone?: boolean } = {}) {
   const metadata: ComponentStore = {
     component: "metadata",
     report: undefined as never,
+    fence: async () => undefined,
+    epochOf: () => 0,
     collections: () => [...placed] as CollectionId[],
     locate: (id) => (placed.has(id) ? location(id) : undefined),
     place: async (id) => {

@@ -21,6 +21,7 @@ import {
   isNewRoot,
   recordInto,
 } from "@proximadb/discovery";
+import { assertEpoch } from "./epochs.js";
 import { EngineError } from "./errors.js";
 import {
   NODE_ID,
@@ -101,6 +102,12 @@ export class EngineBase implements StorageEngine {
   readonly #markersManaged: boolean;
   readonly #sequence: StagingSequence;
   readonly #heartbeat: WriterHeartbeat;
+  /** Cluster mode: only fenced collections are modified (see {@link EngineOpenOptions.requireFence}). */
+  readonly requireFence: boolean;
+  /** Epochs fenced in this process, per collection. */
+  readonly #fenced = new Map<CollectionId, number>();
+  /** The highest epoch the engine found on storage, per collection. */
+  readonly #found = new Map<CollectionId, number>();
   #closed = false;
 
   private constructor(init: {
@@ -116,7 +123,9 @@ export class EngineBase implements StorageEngine {
     access: RootAccess | undefined;
     sequence: StagingSequence;
     heartbeat: WriterHeartbeat;
+    requireFence: boolean;
   }) {
+    this.requireFence = init.requireFence;
     this.component = init.component;
     this.report = init.report;
     this.nodeId = init.nodeId;
@@ -172,7 +181,8 @@ export class EngineBase implements StorageEngine {
         report,
         fileSystems,
         nodeId,
-        staleMs,
+        // Cluster mode: another writer's staging belongs to its owner (only this node's own is removed).
+        staleMs: options.requireFence ? Number.POSITIVE_INFINITY : staleMs,
         nowMs: now(),
         observeOwn: (seen) => sequence.observe(seen),
       });
@@ -189,6 +199,7 @@ export class EngineBase implements StorageEngine {
         access: options.rootAccess,
         sequence,
         heartbeat: new WriterHeartbeat(nodeId, Math.max(1000, staleMs / 4)),
+        requireFence: options.requireFence === true,
       });
     } catch (err) {
       await Promise.allSettled([...fileSystems.values()].map((fs) => fs.close()));
@@ -321,6 +332,79 @@ export class EngineBase implements StorageEngine {
     this.assertWritable(location);
     await location.fs.deletePrefix(location.dir, { durable: true });
     await this.#service.remove(location.collection, this.component);
+    this.#found.delete(location.collection);
+  }
+
+  /**
+   * Records a fence: from now on the collection is written at `epoch` (the engines write the files and
+   * markers; the base keeps the number). The same epoch again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
+   *   when `epoch` is below the epoch fenced here or found on storage (see {@link observeEpoch})
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    const current = Math.max(this.#fenced.get(collection) ?? 0, this.#found.get(collection) ?? 0);
+    if (epoch < current) {
+      throw new EngineError(
+        "StaleEpoch",
+        `cannot fence ${this.component} of ${collection} at epoch ${epoch}: epoch ${current} is current`,
+        { collection },
+      );
+    }
+    this.#fenced.set(collection, epoch);
+  }
+
+  /** The epoch fenced in this process for `id`, else the highest found on storage, else 0. */
+  epochOf(id: string): number {
+    const collection = parseCollectionId(id);
+    return this.#fenced.get(collection) ?? this.#found.get(collection) ?? 0;
+  }
+
+  /** True when `id` was fenced in this process. */
+  isFenced(id: CollectionId): boolean {
+    return this.#fenced.has(id);
+  }
+
+  /** Engines report the highest epoch a listing of the collection showed (raises only). */
+  observeEpoch(id: CollectionId, epoch: number): void {
+    if (epoch > (this.#found.get(id) ?? 0)) this.#found.set(id, epoch);
+  }
+
+  /** False when the engine runs with `requireFence` and `id` was not fenced in this process. */
+  mayModify(id: CollectionId): boolean {
+    return !this.requireFence || this.#fenced.has(id);
+  }
+
+  /**
+   * Throws unless the collection may be modified by this engine (see `requireFence`).
+   * @throws EngineError `NotFenced`
+   */
+  assertMayModify(id: CollectionId): void {
+    if (!this.mayModify(id)) {
+      throw new EngineError(
+        "NotFenced",
+        `the ${this.component} engine runs with requireFence and ${id} was not fenced by this node`,
+        { collection: id },
+      );
+    }
+  }
+
+  /**
+   * Throws when storage shows an epoch above the one this engine writes `id` at (it was fenced out).
+   * @throws EngineError `StaleEpoch`
+   */
+  assertNotFencedOut(id: CollectionId, highestOnStorage: number): void {
+    this.observeEpoch(id, highestOnStorage);
+    const own = this.epochOf(id);
+    if (highestOnStorage > own) {
+      throw new EngineError(
+        "StaleEpoch",
+        `${this.component} of ${id} is written at epoch ${highestOnStorage} now; this writer is at epoch ${own} (fenced out)`,
+        { collection: id },
+      );
+    }
   }
 
   /** Closes the roots' file systems. The assignment service is the caller's and stays open. */

@@ -9,6 +9,10 @@ import { ProximaError } from "@proximadb/core";
  * - `EscapesCollection`: the final name is empty, absolute, has `.`/`..`/empty segments, NUL or backslashes.
  * - `IntoStaging`: the final name points into the reserved `_staging/` folder (or another reserved `_`/`.` name).
  * - `NotAssigned`: the collection has no root in this component (commit of a staged file after `drop`).
+ * - `StaleEpoch`: a fence at an epoch below the collection's current one, or a checkpoint, compaction or
+ *   garbage deletion by a writer that finds a higher epoch on storage (it was fenced out): nothing changed.
+ * - `NotFenced`: the engine was opened with `requireFence` and the collection was not fenced in this
+ *   process: it may not modify the collection's files.
  *
  * Use after close is core's `ClosedError`, not an `EngineError`.
  */
@@ -17,7 +21,9 @@ export type EngineErrorKind =
   | "ForeignCollection"
   | "EscapesCollection"
   | "IntoStaging"
-  | "NotAssigned";
+  | "NotAssigned"
+  | "StaleEpoch"
+  | "NotFenced";
 
 /**
  * A typed refusal of the engine base. Callers branch on {@link EngineError.kind}, never on the message.

@@ -11,3 +11,14 @@ export {
   heartbeatKey,
   parseStagingKey,
 } from "./staging.js";
+export {
+  EPOCH_DIGITS,
+  type EpochStart,
+  assertEpoch,
+  epochCutoffs,
+  epochSuffix,
+  fenceMarkerName,
+  highestEpoch,
+  parseEpochDigits,
+  parseFenceMarker,
+} from "./epochs.js";

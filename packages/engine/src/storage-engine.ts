@@ -45,6 +45,20 @@ export interface StorageEngine {
   place(id: string): Promise<CollectionLocation>;
   /** Deletes every file of the collection in this component and forgets its placement. */
   drop(id: string): Promise<void>;
+  /**
+   * From now on this engine writes collection `id` at writer epoch `epoch` (see the README's "Fencing"):
+   * its files carry the epoch, and a durable marker says where the epoch starts, so whatever a writer of
+   * a lower epoch (a stale owner) writes after this is never read. The same epoch again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError
+   *   `StaleEpoch` when `epoch` is below the collection's current epoch (fenced here, or found on storage);
+   *   nothing is changed then
+   */
+  fence(id: string, epoch: number): Promise<void>;
+  /**
+   * The writer epoch of `id`: the one fenced in this process, else the highest found in its files by this
+   * engine so far (0: never fenced). No I/O.
+   */
+  epochOf(id: string): number;
   /** Finishes in-flight work and closes the roots' file systems. A second call does nothing. */
   close(): Promise<void>;
 }
@@ -100,6 +114,14 @@ export interface EngineOpenOptions {
    * its engines with {@link rootAccess}.
    */
   createMissingRoots?: boolean;
+  /**
+   * Cluster mode (see the README's "Fencing"): the engine modifies only collections fenced in this
+   * process — no torn-tail truncation, garbage deletion, append, flush, compaction or checkpoint of any
+   * other (those throw `EngineError` `NotFenced`); reads work. Staging files of other nodes are never
+   * removed at open (their owners may be writing them); this node's own are. Default false: every
+   * collection is written.
+   */
+  requireFence?: boolean;
   /** Clock (tests). */
   now?: () => number;
 }

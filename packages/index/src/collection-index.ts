@@ -28,6 +28,8 @@ export interface CollectionIndex {
   sequence: number;
   savedSequence: number;
   generation: number;
+  /** The writer epoch of the saved generation (in its file names; 0: none). */
+  generationEpoch: number;
   hnswBytes: number;
   dirty: boolean;
 }
@@ -50,6 +52,7 @@ export function emptyState(collection: CollectionId, settings: IndexSettings, gr
     sequence: 0,
     savedSequence: 0,
     generation: 0,
+    generationEpoch: 0,
     hnswBytes: 0,
     dirty: true,
   };

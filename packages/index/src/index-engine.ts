@@ -10,7 +10,7 @@ import {
   parseCollectionId,
 } from "@proximadb/core";
 import type { DiscoveryReport } from "@proximadb/discovery";
-import { type CollectionLocation, EngineBase, type StorageEngine } from "@proximadb/engine";
+import { type CollectionLocation, EngineBase, type StorageEngine, assertEpoch } from "@proximadb/engine";
 import {
   type CollectionIndex,
   type GraphDefaults,
@@ -30,7 +30,7 @@ import {
 import { IndexError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { type IdMapSnapshot, type IndexSettings, decodeIdMap, encodeIdMap } from "./id-map.js";
-import { indexFileName, indexFiles } from "./layout.js";
+import { indexFenceMarkerName, indexFileName, indexFiles } from "./layout.js";
 import { type Vector, checkVector, scoreOf } from "./metric.js";
 import {
   type CompactResult,
@@ -132,6 +132,42 @@ export class IndexEngine implements StorageEngine {
   }
 
   /**
+   * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): lists its files, refuses an
+   * epoch below the highest they show, forgets the index held in memory (unsaved changes included: after a
+   * fence the WAL is replayed; the next use loads the live pair again) and durably writes the marker
+   * `index-fence-e<epoch>-<next generation>`: from then on a generation of a lower epoch at or past it (a
+   * stale owner's save after the takeover) is never loaded, and this engine's saves are named with the
+   * epoch. Places the collection when it has no index root yet. The same epoch again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
+   *   when the collection is at a higher epoch
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    await this.#exclusive(collection, "fence", async () => {
+      if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
+      await this.#loads.get(collection)?.catch(() => undefined);
+      const location = await this.#base.place(collection);
+      const files = indexFiles(location.dir, (await listAll(location.fs, location.dir)).files);
+      this.#base.observeEpoch(collection, files.epoch);
+      await this.#base.fence(collection, epoch);
+      const held = this.#states.get(collection);
+      const first = Math.max(files.nextGeneration, (held?.generation ?? 0) + 1);
+      this.#base.assertWritable(location);
+      await location.fs.write(`${location.dir}${indexFenceMarkerName(epoch, first)}`, new Uint8Array(0), {
+        durable: true,
+      });
+      this.#states.delete(collection);
+    });
+  }
+
+  /** The writer epoch of the collection: fenced here, else the highest its file names showed (0: none). */
+  epochOf(id: string): number {
+    this.#assertOpen("epochOf");
+    return this.#base.epochOf(id);
+  }
+
+  /**
    * Creates a collection's index, empty, and saves it (generation 1) so that it survives a restart.
    * Creating it again with the same dimension and metric (and no other explicit setting) does nothing.
    * @throws InvalidArgumentError for settings out of range; IndexError `AlreadyExists` when it exists with other settings
@@ -176,6 +212,7 @@ export class IndexEngine implements StorageEngine {
     if (!Array.isArray(records))
       throw new IndexError("InvalidRecord", "records must be an array", { collection });
     await this.#exclusive(collection, "add", async () => {
+      this.#base.assertMayModify(collection);
       const state = await this.#required(collection);
       const batch = checkRecords(records, state.settings, collection);
       if (state.nextLabel + batch.size > MAX_LABEL) {
@@ -207,6 +244,7 @@ export class IndexEngine implements StorageEngine {
       throw new IndexError("InvalidRecord", "ids must be an array of non-empty strings", { collection });
     }
     return this.#exclusive(collection, "delete", async () => {
+      this.#base.assertMayModify(collection);
       const state = await this.#required(collection);
       let deleted = 0;
       for (const recordId of ids) if (remove(state, recordId)) deleted++;
@@ -270,8 +308,8 @@ export class IndexEngine implements StorageEngine {
         return {
           saved: false,
           generation: state.generation,
-          hnswKey: `${location.dir}${indexFileName(state.generation, "hnsw")}`,
-          idxKey: `${location.dir}${indexFileName(state.generation, "idx")}`,
+          hnswKey: `${location.dir}${indexFileName(state.generation, "hnsw", state.generationEpoch)}`,
+          idxKey: `${location.dir}${indexFileName(state.generation, "idx", state.generationEpoch)}`,
           hnswBytes: state.hnswBytes,
           garbageRemoved: 0,
         };
@@ -434,10 +472,14 @@ export class IndexEngine implements StorageEngine {
   async #save(state: CollectionIndex, location: CollectionLocation): Promise<FlushResult> {
     const { collection } = state;
     const { fs, dir } = location;
+    this.#base.assertMayModify(collection);
     const before = indexFiles(dir, (await listAll(fs, dir)).files);
+    // A writer fenced out by a higher epoch saves nothing and deletes nothing.
+    this.#base.assertNotFencedOut(collection, before.epoch);
     const generation = Math.max(before.nextGeneration, state.generation + 1);
-    const hnswName = indexFileName(generation, "hnsw");
-    const idxName = indexFileName(generation, "idx");
+    const epoch = this.#base.epochOf(collection);
+    const hnswName = indexFileName(generation, "hnsw", epoch);
+    const idxName = indexFileName(generation, "idx", epoch);
 
     const stagedGraph = await this.#base.stage(collection, hnswName);
     const digest = await state.graph.save(stagedGraph.fs, stagedGraph.key, this.#tmpDir);
@@ -465,6 +507,7 @@ export class IndexEngine implements StorageEngine {
     // The commit point: from here on this generation is live.
     const idxKey = await this.#base.commit(stagedMap, idxName, { overwrite: false });
     state.generation = generation;
+    state.generationEpoch = epoch;
     state.savedSequence = state.sequence;
     state.hnswBytes = digest.bytes;
     state.dirty = false;
@@ -509,7 +552,8 @@ export class IndexEngine implements StorageEngine {
     const location = this.#base.locate(collection);
     if (!location) return undefined;
     const { fs, dir } = location;
-    const { live } = indexFiles(dir, (await listAll(fs, dir)).files);
+    const { live, epoch } = indexFiles(dir, (await listAll(fs, dir)).files);
+    this.#base.observeEpoch(collection, epoch);
     if (!live) return undefined;
     const where = { key: live.idx.key, root: location.url };
     const map = decodeIdMap(await fs.read(live.idx.key), where);
@@ -536,6 +580,7 @@ export class IndexEngine implements StorageEngine {
     state.sequence = map.sequence;
     state.savedSequence = map.sequence;
     state.generation = map.generation;
+    state.generationEpoch = live.idx.epoch ?? 0;
     state.hnswBytes = map.hnsw.bytes;
     state.dirty = false;
     return state;

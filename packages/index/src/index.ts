@@ -16,5 +16,5 @@ export { IndexError, isIndexError } from "./errors.js";
 export type { IndexErrorKind } from "./errors.js";
 export { distance, METRICS } from "./metric.js";
 export type { Metric, Vector } from "./metric.js";
-export { indexFileName, indexFiles, parseIndexFileName } from "./layout.js";
+export { indexFenceMarkerName, indexFileName, indexFiles, parseIndexFileName } from "./layout.js";
 export type { IndexFile, IndexFiles } from "./layout.js";

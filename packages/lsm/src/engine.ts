@@ -3,6 +3,7 @@ import {
   type CollectionId,
   type ComponentType,
   InvalidArgumentError,
+  listAll,
   parseCollectionId,
 } from "@proximadb/core";
 import {
@@ -10,9 +11,11 @@ import {
   EngineBase,
   type EngineOpenOptions,
   type StorageEngine,
+  assertEpoch,
 } from "@proximadb/engine";
 import { type Bytes, toBytes } from "./bytes.js";
 import { BlockCache } from "./cache.js";
+import { lsmFenceMarkerName, parseLsmFenceMarker } from "./sstable.js";
 import { LsmTree, type LsmTreeOptions, type LsmTreeStats } from "./tree.js";
 
 /** Options of {@link LsmEngine.open}: the shared engine options plus tuning. */
@@ -144,6 +147,7 @@ export class LsmEngine implements StorageEngine {
    */
   async batch(id: string, ops: readonly LsmBatchOp[]): Promise<void> {
     this.#assertOpen();
+    if (this.#base.requireFence) this.#base.assertMayModify(parseCollectionId(id));
     const tree = this.#ready.get(id) ?? (await this.#tree(id, true));
     // The memtable copies keys and values (one slab per batch): the caller may reuse its buffers.
     await tree.write(ops);
@@ -189,6 +193,41 @@ export class LsmEngine implements StorageEngine {
     return (await this.#tree(id, false))?.stats();
   }
 
+  /**
+   * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): reloads its tree from a
+   * new listing (a tree loaded before is closed WITHOUT flushing: after a fence the WAL is replayed),
+   * refuses an epoch below the highest the listing shows, and durably writes the marker
+   * `level-fence-e<epoch>-<next file number>`: from then on a table of a lower epoch numbered at or past
+   * it (a stale owner's flush or compaction after the takeover) is never read, and this engine's tables
+   * are named with the epoch. Places the collection when it has no LSM root yet. The same epoch again does
+   * nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
+   *   when the collection is at a higher epoch
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
+    const old = this.#trees.get(collection);
+    this.#trees.delete(collection);
+    this.#ready.delete(collection);
+    if (old) await (await old.catch(() => undefined))?.close(false);
+    const location = await this.#base.place(collection);
+    // The fresh tree raises the found epoch (a lower fence is refused) but writes nothing yet.
+    const tree = await this.#tree(collection, true);
+    await this.#base.fence(collection, epoch);
+    this.#base.assertWritable(location);
+    const marker = `${location.dir}${lsmFenceMarkerName(epoch, tree.stats().nextNumber)}`;
+    await location.fs.write(marker, new Uint8Array(0), { durable: true });
+  }
+
+  /** The writer epoch of the collection: fenced here, else the highest its table names showed (0: none). */
+  epochOf(id: string): number {
+    this.#assertOpen();
+    return this.#base.epochOf(id);
+  }
+
   /** Deletes every file of the collection and forgets its placement. Unflushed writes are discarded. */
   async drop(id: string): Promise<void> {
     this.#assertOpen();
@@ -221,6 +260,20 @@ export class LsmEngine implements StorageEngine {
     if (this.#closed) throw new ClosedError("lsm engine");
   }
 
+  /** Before a commit or a delete: refuses when not fenced (requireFence) or fenced out by a higher epoch. */
+  async #checkFence(location: CollectionLocation): Promise<void> {
+    const collection = location.collection;
+    this.#base.assertMayModify(collection);
+    if (this.#base.epochOf(collection) === 0) return; // no epochs anywhere: a single writer, as ever
+    const { files } = await listAll(location.fs, `${location.dir}level-fence-`);
+    let highest = 0;
+    for (const f of files) {
+      const m = parseLsmFenceMarker(f.key.slice(location.dir.length));
+      if (m) highest = Math.max(highest, m.epoch);
+    }
+    this.#base.assertNotFencedOut(collection, highest);
+  }
+
   #tree(id: string, create: true): Promise<LsmTree>;
   #tree(id: string, create: false): Promise<LsmTree | undefined>;
   #tree(id: string, create: boolean): Promise<LsmTree | undefined> {
@@ -239,9 +292,12 @@ export class LsmEngine implements StorageEngine {
           stage: (name) => this.#base.stage(collection, name),
           commit: (staged, finalName) => this.#base.commit(staged, finalName),
           assertWritable: () => this.#base.assertWritable(location),
+          epoch: () => this.#base.epochOf(collection),
+          checkFence: () => this.#checkFence(location),
         },
         this.#tuning,
       );
+      this.#base.observeEpoch(collection, tree.epochOnStorage);
       return tree;
     })();
     p.then(

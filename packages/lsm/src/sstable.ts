@@ -1,3 +1,10 @@
+import {
+  type EpochStart,
+  epochSuffix,
+  fenceMarkerName,
+  parseEpochDigits,
+  parseFenceMarker,
+} from "@proximadb/engine";
 /**
  * The SSTable file format (documented in the README):
  *
@@ -50,17 +57,33 @@ export interface SSTableWriterOptions {
 }
 
 /** Root-relative name of a file inside its collection directory. */
-export function sstName(id: FileId): string {
-  return `level-${id.level}/${String(id.number).padStart(8, "0")}.sst`;
+export function sstName(id: FileId, epoch = 0): string {
+  return `level-${id.level}/${String(id.number).padStart(8, "0")}${epochSuffix(epoch)}.sst`;
 }
 
-const SST_NAME = /^level-(\d{1,3})\/(\d{1,15})\.sst$/;
+const SST_NAME = /^level-(\d{1,3})\/(\d{1,15})(?:-e(\d{10}))?\.sst$/;
 
-/** Parses `level-<n>/<number>.sst` (relative to the collection directory). */
-export function parseSstName(name: string): FileId | undefined {
+/**
+ * Parses `level-<n>/<number>.sst` or, written by a writer fenced at epoch `e` (see the README's
+ * "Fencing"), `level-<n>/<number>-e<e, 10 digits>.sst` (relative to the collection directory). `epoch` is
+ * present only in the second form.
+ */
+export function parseSstName(name: string): (FileId & { readonly epoch?: number }) | undefined {
   const m = SST_NAME.exec(name);
   if (!m) return undefined;
-  return { level: Number(m[1]), number: Number(m[2]) };
+  const epoch = parseEpochDigits(m[3]);
+  if (Number.isNaN(epoch)) return undefined;
+  return { level: Number(m[1]), number: Number(m[2]), ...(epoch > 0 ? { epoch } : {}) };
+}
+
+/** Name (relative to the collection directory) of the marker a fence at `epoch` writes: its tables are numbered from `first`. */
+export function lsmFenceMarkerName(epoch: number, first: number): string {
+  return fenceMarkerName("level-", epoch, first, 16);
+}
+
+/** Parses a name made by {@link lsmFenceMarkerName}. */
+export function parseLsmFenceMarker(name: string): EpochStart | undefined {
+  return parseFenceMarker("level-", name);
 }
 
 function appendCrc(w: ByteWriter, start: number): void {

@@ -7,7 +7,15 @@ import { type MemWrite, Memtable } from "./memtable.js";
 import { type PickedCompaction, pickCompaction, pickFullCompaction } from "./picker.js";
 import { TreeShape } from "./shape.js";
 import type { BlockCache } from "./cache.js";
-import { type FileId, parseSstName, SSTable, SSTableWriter, sstName } from "./sstable.js";
+import { type EpochStart, epochCutoffs, highestEpoch } from "@proximadb/engine";
+import {
+  type FileId,
+  parseLsmFenceMarker,
+  parseSstName,
+  SSTable,
+  SSTableWriter,
+  sstName,
+} from "./sstable.js";
 
 /** Tuning of one tree (see {@link LsmEngineOptions}). */
 export interface LsmTreeOptions {
@@ -27,6 +35,13 @@ export interface TreeStorage {
   commit(staged: StagedFile, finalName: string): Promise<string>;
   /** Throws (core's RootOfflineError) when the root may not be written now; called before deletes. */
   assertWritable?(): void;
+  /** The writer epoch new tables are named with (default 0: names without an epoch). */
+  epoch?(): number;
+  /**
+   * Throws when this writer may not change the tree's files (fenced out by a higher epoch, see the
+   * README's "Fencing"); called before every commit and before garbage is deleted.
+   */
+  checkFence?(): Promise<void>;
 }
 
 /** A snapshot of a tree's shape, for tests, metrics and operators. */
@@ -87,15 +102,23 @@ export class LsmTree {
   #nsLock: Promise<unknown> = Promise.resolve();
   /** A background failure not yet reported to a caller. */
   #failure: { error: unknown } | undefined;
+  /** Keys of tables a stale owner committed after a higher epoch started: never read, deleted by the owner. */
+  #stale: string[];
+  /** The highest writer epoch the listing at load showed (0: none). */
+  readonly epochOnStorage: number;
 
   private constructor(
     readonly storage: TreeStorage,
     readonly options: LsmTreeOptions,
     shape: TreeShape<SSTable>,
     next: number,
+    stale: string[],
+    epochOnStorage: number,
   ) {
     this.#shape = shape;
     this.#next = next;
+    this.#stale = stale;
+    this.epochOnStorage = epochOnStorage;
   }
 
   /**
@@ -106,18 +129,43 @@ export class LsmTree {
    */
   static async load(storage: TreeStorage, options: LsmTreeOptions): Promise<LsmTree> {
     const { files } = await listAll(storage.fs, `${storage.dir}level-`);
-    const found: { id: FileId; key: string; size: number }[] = [];
+    const parsed: { id: FileId; epoch: number; key: string; size: number }[] = [];
+    const starts: EpochStart[] = [];
+    let next = 1;
     for (const f of files) {
-      const id = parseSstName(f.key.slice(storage.dir.length));
-      if (id) found.push({ id, key: f.key, size: f.size });
+      const name = f.key.slice(storage.dir.length);
+      const id = parseSstName(name);
+      if (id) {
+        const epoch = id.epoch ?? 0;
+        parsed.push({ id: { level: id.level, number: id.number }, epoch, key: f.key, size: f.size });
+        starts.push({ epoch, first: id.number });
+        next = Math.max(next, id.number + 1);
+        continue;
+      }
+      const fence = parseLsmFenceMarker(name);
+      if (fence) {
+        starts.push(fence);
+        next = Math.max(next, fence.first);
+      }
     }
+    // Fencing: a table of epoch e numbered at or past the start of a higher epoch is a stale owner's.
+    const cutoff = epochCutoffs(starts);
+    const stale = parsed.filter((f) => f.id.number >= cutoff(f.epoch)).map((f) => f.key);
+    const found = parsed.filter((f) => f.id.number < cutoff(f.epoch));
     const tables: SSTable[] = [];
     for (let i = 0; i < found.length; i += 16) {
       const slice = found.slice(i, i + 16);
       tables.push(...(await Promise.all(slice.map((f) => SSTable.open(storage.fs, f.key, f.size, f.id)))));
     }
     const { shape, nextNumber } = TreeShape.recover(tables);
-    const tree = new LsmTree(storage, options, shape, nextNumber);
+    const tree = new LsmTree(
+      storage,
+      options,
+      shape,
+      Math.max(nextNumber, next),
+      stale,
+      highestEpoch(starts),
+    );
     await tree.#collectGarbage();
     return tree;
   }
@@ -129,7 +177,7 @@ export class LsmTree {
       memtableBytes: this.#mem.bytes,
       frozenMemtables: this.#frozen.length,
       nextNumber: this.#next,
-      garbage: this.#shape.garbage.length,
+      garbage: this.#shape.garbage.length + this.#stale.length,
     };
   }
 
@@ -436,7 +484,7 @@ export class LsmTree {
     meta: { level: number; number: number; replaces: FileId[] },
     body: (w: SSTableWriter) => AsyncIterable<Uint8Array>,
   ): Promise<SSTable> {
-    const name = sstName(meta);
+    const name = sstName(meta, this.storage.epoch?.() ?? 0);
     const staged = await this.storage.stage(name.slice(name.indexOf("/") + 1));
     const writer = new SSTableWriter({
       blockBytes: this.options.blockBytes,
@@ -453,7 +501,10 @@ export class LsmTree {
       await this.#namespace(() => staged.fs.delete(staged.key)).catch(() => undefined);
       throw err;
     }
-    const key = await this.#namespace(() => this.storage.commit(staged, name));
+    const key = await this.#namespace(async () => {
+      await this.storage.checkFence?.();
+      return this.storage.commit(staged, name);
+    });
     return SSTable.open(this.storage.fs, key, size, meta);
   }
 
@@ -464,9 +515,18 @@ export class LsmTree {
    */
   #collectGarbage(): Promise<void> {
     if (this.#gc) return this.#gc;
-    if (this.#readers > 0 || this.#shape.garbage.length === 0) return Promise.resolve();
+    if (this.#readers > 0 || (this.#shape.garbage.length === 0 && this.#stale.length === 0))
+      return Promise.resolve();
     const run = (async () => {
       try {
+        // Only the current owner deletes (a writer fenced out leaves every file where it is).
+        await this.storage.checkFence?.();
+        while (this.#stale.length > 0) {
+          this.storage.assertWritable?.();
+          const key = this.#stale[0] as string;
+          await this.#namespace(() => this.storage.fs.delete(key, { durable: true }));
+          this.#stale.shift();
+        }
         while (this.#readers === 0 && this.#shape.garbage.length > 0) {
           const t = this.#shape.garbage[0] as SSTable; // oldest first
           await t.close();

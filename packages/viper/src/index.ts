@@ -12,6 +12,8 @@ export {
   type LiveSet,
   VECTORS_DIR,
   compactedFileName,
+  epochOfFile,
+  fenceMarkerFileName,
   flushFileName,
   liveSet,
   parseDataFileName,

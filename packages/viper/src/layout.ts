@@ -11,14 +11,28 @@
  * A complete set is superseded when a complete set of a higher generation covers its range.
  * Live = complete and not superseded. Incomplete sets (a compaction cut short) and superseded
  * sets are garbage: ignored by readers and deleted by the next writer.
+ *
+ * Fencing (see the README): a writer fenced at epoch `e ≥ 1` puts `-e<epoch, 10 digits>` into its names
+ * (`part-<seq>-e<e>.parquet`, `part-<lo>-<hi>-g<g>-e<e>-<i>of<n>.parquet`) and its fence writes the marker
+ * `fence-e<e>-<first seq, 16 digits>`. A file of epoch `e` whose range reaches the start of a higher epoch
+ * (`hi ≥` its marker, or its lowest flush) was written by a stale owner after the takeover: garbage. A set
+ * supersedes another when its (epoch, generation) is higher and it covers the other's range.
  */
+
+import {
+  epochCutoffs,
+  epochSuffix,
+  type EpochStart,
+  parseEpochDigits,
+  parseFenceMarker,
+} from "@proximadb/engine";
 
 /** Folder, under the collection directory, that holds the data files. */
 export const VECTORS_DIR = "vectors";
 
 const DIGITS = 16;
-const FLUSH_RE = /^part-(\d{16})\.parquet$/;
-const COMPACTED_RE = /^part-(\d{16})-(\d{16})-g(\d{8})-(\d{5})of(\d{5})\.parquet$/;
+const FLUSH_RE = /^part-(\d{16})(?:-e(\d{10}))?\.parquet$/;
+const COMPACTED_RE = /^part-(\d{16})-(\d{16})-g(\d{8})(?:-e(\d{10}))?-(\d{5})of(\d{5})\.parquet$/;
 
 /** One data file, parsed from its name. */
 export interface DataFile {
@@ -37,6 +51,8 @@ export interface DataFile {
   readonly part: number;
   /** Number of parts in its set. */
   readonly parts: number;
+  /** The writer epoch in its name; absent for names without one (epoch 0, an unfenced writer). */
+  readonly epoch?: number;
 }
 
 /** What a listing says about a collection's data files. */
@@ -51,15 +67,24 @@ export interface LiveSet {
   readonly nextSequence: number;
   /** The next compaction generation. */
   readonly nextGeneration: number;
+  /** The highest writer epoch the names show (0: none fenced). */
+  readonly epoch: number;
+  /** The fence markers (where each epoch starts), as parsed. */
+  readonly fences: readonly EpochStart[];
 }
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, "0");
 }
 
-/** Name of the file a flush with sequence `seq` commits. */
-export function flushFileName(seq: number): string {
-  return `part-${pad(seq, DIGITS)}.parquet`;
+/** Name of the file a flush with sequence `seq` commits at writer epoch `epoch` (default 0). */
+export function flushFileName(seq: number, epoch = 0): string {
+  return `part-${pad(seq, DIGITS)}${epochSuffix(epoch)}.parquet`;
+}
+
+/** Name of the marker a fence at `epoch` writes: the epoch's flushes start at `first`. */
+export function fenceMarkerFileName(epoch: number, first: number): string {
+  return `fence-e${pad(epoch, 10)}-${pad(first, DIGITS)}`;
 }
 
 /** Name of part `part` (1-based) of `parts` of a compaction of generation `generation` over `[lo, hi]`. */
@@ -69,8 +94,9 @@ export function compactedFileName(
   generation: number,
   part: number,
   parts: number,
+  epoch = 0,
 ): string {
-  return `part-${pad(lo, DIGITS)}-${pad(hi, DIGITS)}-g${pad(generation, 8)}-${pad(part, 5)}of${pad(parts, 5)}.parquet`;
+  return `part-${pad(lo, DIGITS)}-${pad(hi, DIGITS)}-g${pad(generation, 8)}${epochSuffix(epoch)}-${pad(part, 5)}of${pad(parts, 5)}.parquet`;
 }
 
 /** Parses a data file name; undefined when it is not one of VIPER's. */
@@ -78,44 +104,74 @@ export function parseDataFileName(name: string): Omit<DataFile, "key" | "name" |
   const f = FLUSH_RE.exec(name);
   if (f) {
     const seq = Number(f[1]);
-    return { lo: seq, hi: seq, generation: 0, part: 1, parts: 1 };
+    const epoch = parseEpochDigits(f[2]);
+    if (Number.isNaN(epoch)) return undefined;
+    return { lo: seq, hi: seq, generation: 0, part: 1, parts: 1, ...(epoch > 0 ? { epoch } : {}) };
   }
   const c = COMPACTED_RE.exec(name);
   if (!c) return undefined;
-  const [lo, hi, generation, part, parts] = c.slice(1).map(Number) as [
+  const [lo, hi, generation, part, parts] = [c[1], c[2], c[3], c[5], c[6]].map(Number) as [
     number,
     number,
     number,
     number,
     number,
   ];
-  if (lo > hi || generation < 1 || part < 1 || part > parts) return undefined;
-  return { lo, hi, generation, part, parts };
+  const epoch = parseEpochDigits(c[4]);
+  if (lo > hi || generation < 1 || part < 1 || part > parts || Number.isNaN(epoch)) return undefined;
+  return { lo, hi, generation, part, parts, ...(epoch > 0 ? { epoch } : {}) };
+}
+
+/** The writer epoch of a data file (0 for names without one). */
+export function epochOfFile(f: { readonly epoch?: number }): number {
+  return f.epoch ?? 0;
 }
 
 /** Computes the live set from the files under `<collection>/vectors/`. */
 export function liveSet(entries: readonly { key: string; size: number }[]): LiveSet {
   const sets = new Map<string, DataFile[]>();
   const foreign: string[] = [];
+  const fences: EpochStart[] = [];
+  const starts: EpochStart[] = [];
   let maxSeq = 0;
   let maxGen = 0;
+  let maxEpoch = 0;
+  const files: DataFile[] = [];
   for (const e of entries) {
     const name = e.key.slice(e.key.lastIndexOf("/") + 1);
     const parsed = parseDataFileName(name);
     if (!parsed) {
-      foreign.push(e.key);
+      const fence = parseFenceMarker("", name);
+      if (fence) {
+        fences.push(fence);
+        starts.push(fence);
+        maxSeq = Math.max(maxSeq, fence.first - 1);
+        maxEpoch = Math.max(maxEpoch, fence.epoch);
+      } else foreign.push(e.key);
       continue;
     }
     const file: DataFile = { key: e.key, name, size: e.size, ...parsed };
     maxSeq = Math.max(maxSeq, file.hi);
     maxGen = Math.max(maxGen, file.generation);
-    const id = `${file.lo}:${file.hi}:${file.generation}:${file.parts}`;
+    maxEpoch = Math.max(maxEpoch, epochOfFile(file));
+    if (file.generation === 0) starts.push({ epoch: epochOfFile(file), first: file.lo });
+    files.push(file);
+  }
+  const cutoff = epochCutoffs(starts);
+  const stale: DataFile[] = [];
+  for (const file of files) {
+    // Written by a stale owner after a higher epoch started: never read.
+    if (file.hi >= cutoff(epochOfFile(file))) {
+      stale.push(file);
+      continue;
+    }
+    const id = `${file.lo}:${file.hi}:${file.generation}:${epochOfFile(file)}:${file.parts}`;
     const group = sets.get(id);
     if (group) group.push(file);
     else sets.set(id, [file]);
   }
   const complete: DataFile[][] = [];
-  const garbage: DataFile[] = [];
+  const garbage: DataFile[] = [...stale];
   for (const files of sets.values()) {
     const parts = new Set(files.map((f) => f.part));
     const n = (files[0] as DataFile).parts;
@@ -127,11 +183,21 @@ export function liveSet(entries: readonly { key: string; size: number }[]): Live
     const s = files[0] as DataFile;
     const superseded = complete.some((other) => {
       const t = other[0] as DataFile;
-      return t.generation > s.generation && t.lo <= s.lo && s.hi <= t.hi;
+      const newer =
+        epochOfFile(t) > epochOfFile(s) || (epochOfFile(t) === epochOfFile(s) && t.generation > s.generation);
+      return newer && t !== s && t.lo <= s.lo && s.hi <= t.hi;
     });
     (superseded ? garbage : live).push(...files);
   }
   live.sort((a, b) => a.hi - b.hi || a.lo - b.lo || a.part - b.part);
   garbage.sort((a, b) => a.key.localeCompare(b.key));
-  return { live, garbage, foreign, nextSequence: maxSeq + 1, nextGeneration: maxGen + 1 };
+  return {
+    live,
+    garbage,
+    foreign,
+    nextSequence: maxSeq + 1,
+    nextGeneration: maxGen + 1,
+    epoch: maxEpoch,
+    fences,
+  };
 }

@@ -13,6 +13,7 @@ import {
   type EngineOpenOptions,
   type StagedFile,
   type StorageEngine,
+  assertEpoch,
 } from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
@@ -28,6 +29,7 @@ import {
   type LiveSet,
   VECTORS_DIR,
   compactedFileName,
+  fenceMarkerFileName,
   flushFileName,
   liveSet,
   parseDataFileName,
@@ -162,6 +164,43 @@ export class ViperEngine implements StorageEngine {
   async place(id: string): Promise<CollectionLocation> {
     this.#assertOpen();
     return this.#base.place(id);
+  }
+
+  /**
+   * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): lists its files, refuses
+   * an epoch below the highest they show, and durably writes the marker `vectors/fence-e<epoch>-<next
+   * sequence>`: from then on a file of a lower epoch reaching that sequence (a stale owner's flush or
+   * compaction after the takeover) is never read, and the flushes of this engine are named with the epoch.
+   * Places the collection when it has no VIPER root yet. The same epoch again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
+   *   when the collection is at a higher epoch, nothing changed
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    await this.#exclusive(collection, async () => {
+      if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
+      const location = await this.#base.place(collection);
+      const set = await this.#list(location);
+      await this.#base.fence(collection, epoch);
+      const first = Math.max(set.nextSequence, (this.#lastSequence.get(collection) ?? 0) + 1);
+      this.#base.assertWritable(location);
+      await location.fs.write(
+        `${location.dir}${VECTORS_DIR}/${fenceMarkerFileName(epoch, first)}`,
+        new Uint8Array(0),
+        {
+          durable: true,
+        },
+      );
+      // The live files may have changed under a takeover: the id index is rebuilt at the next read.
+      await this.#replaceLive(collection, undefined);
+    });
+  }
+
+  /** The writer epoch of the collection: fenced here, else the highest its file names showed (0: none). */
+  epochOf(id: string): number {
+    this.#assertOpen();
+    return this.#base.epochOf(id);
   }
 
   /**
@@ -341,7 +380,10 @@ export class ViperEngine implements StorageEngine {
         inputsDeleted: false,
       };
       if (!location) return empty;
+      this.#base.assertMayModify(collection);
       let set = await this.#list(location);
+      // A writer fenced out by a higher epoch deletes nothing and commits nothing.
+      this.#base.assertNotFencedOut(collection, set.epoch);
       const garbageRemoved = this.#readers.get(collection) ? 0 : set.garbage.length;
       if (garbageRemoved > 0) {
         this.#base.assertWritable(location);
@@ -405,7 +447,14 @@ export class ViperEngine implements StorageEngine {
       const outputs: string[] = [];
       const written: WrittenFile[] = [];
       for (let i = 0; i < staged.length; i++) {
-        const name = compactedFileName(lo, hi, generation, i + 1, staged.length);
+        const name = compactedFileName(
+          lo,
+          hi,
+          generation,
+          i + 1,
+          staged.length,
+          this.#base.epochOf(collection),
+        );
         const s = staged[i] as (typeof staged)[number];
         const key = await this.#base.commit(s.file, `${VECTORS_DIR}/${name}`, { overwrite: false });
         outputs.push(key);
@@ -535,10 +584,13 @@ export class ViperEngine implements StorageEngine {
     records: readonly VectorRecord[],
   ): Promise<FlushResult> {
     const collection = location.collection;
+    this.#base.assertMayModify(collection);
+    // A writer fenced out by a higher epoch commits nothing (what it would commit is ignored anyway).
+    this.#base.assertNotFencedOut(collection, set.epoch);
     const sequence = Math.max(set.nextSequence, (this.#lastSequence.get(collection) ?? 0) + 1);
     const columns = toColumns(collection, dimension, sequence, records);
     const bytes = this.#encode(columns);
-    const name = flushFileName(sequence);
+    const name = flushFileName(sequence, this.#base.epochOf(collection));
     const staged = await this.#base.stage(collection, `flush-${sequence}`);
     await staged.fs.write(staged.key, bytes, { durable: true });
     const key = await this.#base.commit(staged, `${VECTORS_DIR}/${name}`, { overwrite: false });
@@ -559,7 +611,9 @@ export class ViperEngine implements StorageEngine {
 
   async #list(location: CollectionLocation): Promise<LiveSet> {
     const { files } = await listAll(location.fs, `${location.dir}${VECTORS_DIR}/`);
-    return liveSet(files);
+    const set = liveSet(files);
+    this.#base.observeEpoch(location.collection, set.epoch);
+    return set;
   }
 
   async #dimensionOf(location: CollectionLocation, set: LiveSet): Promise<number | undefined> {

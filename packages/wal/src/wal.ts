@@ -15,11 +15,19 @@ import {
   EngineError,
   type EngineOpenOptions,
   type StorageEngine,
+  assertEpoch,
 } from "@proximadb/engine";
-import type { DecodeFailure, SegmentWriter, WalEncoding } from "./codec.js";
+import type { DecodeFailure, SegmentCodec, SegmentWriter, WalEncoding } from "./codec.js";
 import { CheckpointAheadError, WalError } from "./errors.js";
 import { type EncodableRecord, type WalEntry, type WalRecord, fromEncodable, toEncodable } from "./record.js";
-import { CODECS, type SegmentInfo, parseSegmentKey, segmentKey } from "./segments.js";
+import {
+  CODECS,
+  type SegmentInfo,
+  compareSegments,
+  parseSegmentKey,
+  segmentCutoffs,
+  segmentKey,
+} from "./segments.js";
 
 /**
  * When an append is acknowledged:
@@ -86,13 +94,25 @@ interface ActiveSegment {
 interface CollectionLog {
   readonly id: CollectionId;
   readonly location: CollectionLocation;
+  /** In replay order: (epoch, first). */
   segments: SegmentInfo[];
   nextSequence: number;
+  /** The writer epoch new segments are named with (the fenced one, else the highest found). */
+  epoch: number;
+  /** False while the engine runs with `requireFence` and this log was not fenced here. */
+  mayWrite: boolean;
+  /** Object stores: the key of the empty segment a fence wrote (the first group after it replaces it). */
+  marker: string | undefined;
   active: ActiveSegment | undefined;
   queue: Pending[];
   flushing: Promise<void> | undefined;
   /** Write buffer reused group after group (appends only; a write completes before the next encode). */
   scratch: Buffer | undefined;
+}
+
+/** The info of a new segment of `log` starting at `first` (named with the log's writer epoch). */
+function segmentInfo(log: CollectionLog, first: number, codec: SegmentCodec): SegmentInfo {
+  return { key: segmentKey(log.location.dir, first, codec, log.epoch), first, epoch: log.epoch, codec };
 }
 
 /** True when `key` holds exactly `bytes` (false when it cannot be read). */
@@ -208,10 +228,13 @@ export class WriteAheadLog implements StorageEngine {
     // Only ids that passed parseCollectionId are keys of #ready.
     let log = this.#ready.get(id);
     if (!log) {
-      log = await this.#log(parseCollectionId(id), true);
+      const collection = parseCollectionId(id);
+      this.#base.assertMayModify(collection);
+      log = await this.#log(collection, true);
       this.#assertOpen();
     }
     const collection = log.id;
+    if (!log.mayWrite) this.#base.assertMayModify(collection);
     const first = log.nextSequence;
     if (first + entries.length > Number.MAX_SAFE_INTEGER) {
       throw new WalError(
@@ -245,9 +268,13 @@ export class WriteAheadLog implements StorageEngine {
     const log = await this.#log(collection, false);
     const after = options.after ?? 0;
     const fs = log.location.fs;
+    // Fencing: records of an epoch at or past the start of a higher epoch are a stale owner's.
+    const cutoff = segmentCutoffs(log.segments);
     for (const seg of [...log.segments]) {
       const next = log.segments[log.segments.indexOf(seg) + 1];
       if (next !== undefined && next.first <= after + 1) continue; // wholly before `after`
+      const limit = cutoff(seg.epoch);
+      if (seg.first >= limit) continue; // written after a takeover
       let bytes: Uint8Array;
       try {
         bytes = await fs.read(seg.key);
@@ -259,7 +286,7 @@ export class WriteAheadLog implements StorageEngine {
       if (log.active?.info === seg) bytes = bytes.subarray(0, log.active.size);
       const decoded = seg.codec.decode(bytes);
       if (decoded.failure) this.#report(collection, seg.key, decoded.failure, bytes.length, false);
-      for (const r of decoded.records) if (r.sequence > after) yield fromEncodable(r);
+      for (const r of decoded.records) if (r.sequence > after && r.sequence < limit) yield fromEncodable(r);
     }
   }
 
@@ -291,6 +318,88 @@ export class WriteAheadLog implements StorageEngine {
   }
 
   /**
+   * Fences the collection's log at writer epoch `epoch` (see the README's "Fencing"): waits for the
+   * appends in flight, lists the segments again and reads the newest (records a stale owner appended
+   * meanwhile are counted, never replayed), closes the open segment, and durably starts the next one,
+   * `wal-<next sequence>-e<epoch>`, before it returns: from then on records of lower epochs at or past
+   * that sequence are never replayed. Places the collection when it has no WAL root yet. The same epoch
+   * again does nothing.
+   * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError
+   *   `StaleEpoch` when the log is at a higher epoch (fenced here or found on storage), nothing changed
+   */
+  async fence(id: string, epoch: number): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    assertEpoch(epoch);
+    const log = await this.#log(collection, true);
+    while (log.flushing) await log.flushing;
+    // Holding `flushing` keeps appends queued (not written) until the new segment exists.
+    const done = this.#fence(log, epoch);
+    log.flushing = done
+      .catch(() => undefined)
+      .finally(() => {
+        log.flushing = undefined;
+        if (log.queue.length > 0) this.#kick(log);
+      });
+    await done;
+  }
+
+  async #fence(log: CollectionLog, epoch: number): Promise<void> {
+    const collection = log.id;
+    if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
+    const listed = await this.#listSegments(log.location);
+    // Raises the found epoch first: a fence below what storage shows is refused, nothing changed.
+    this.#base.observeEpoch(collection, listed[listed.length - 1]?.epoch ?? 0);
+    await this.#base.fence(collection, epoch);
+    const active = log.active;
+    if (active) {
+      log.active = undefined;
+      await active.handle.close();
+    }
+    // Keep the infos this log knows (the replay of an open segment goes by identity).
+    const known = new Map(log.segments.map((s) => [s.key, s]));
+    const segments = listed.map((s) => known.get(s.key) ?? s);
+    const { nextSequence } = await this.#scanNewest(collection, log.location, segments, false);
+    log.segments = segments;
+    log.nextSequence = Math.max(log.nextSequence, nextSequence);
+    log.epoch = epoch;
+    log.mayWrite = true;
+    log.marker = undefined;
+    const first = log.nextSequence;
+    const codec = CODECS[this.encoding];
+    const info = segmentInfo(log, first, codec);
+    this.#base.assertWritable(log.location);
+    const fs = log.location.fs;
+    const writer = codec.newSegment();
+    if (fs.capabilities.append) {
+      const handle = await fs.openAppend(info.key);
+      try {
+        if (handle.size > 0) await handle.truncate(0); // a fence at this epoch cut short: nothing in it
+        if (writer.header.length > 0) await handle.write(writer.header);
+        await handle.sync();
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        throw err;
+      }
+      log.active = { info, handle, writer, size: writer.header.length, records: 0 };
+    } else {
+      // One object per group: the empty segment is the durable start of the epoch until the first group
+      // after the fence replaces it (the one write to the same key that is not exclusive).
+      await fs.write(info.key, writer.header, { durable: true });
+      log.marker = info.key;
+    }
+    const i = log.segments.findIndex((s) => s.key === info.key);
+    if (i >= 0) log.segments[i] = info;
+    else log.segments.push(info);
+  }
+
+  /** The writer epoch of the collection's log: fenced here, else the highest its segments show (0: none). */
+  epochOf(id: string): number {
+    this.#assertOpen();
+    return this.#base.epochOf(id);
+  }
+
+  /**
    * Deletes the segments wholly covered by `sequence` (every record ≤ it, e.g. flushed to VIPER), durably.
    * The newest segment that holds a record is always kept (and every segment after it): its name and
    * records carry the sequence forward across restarts, even when a crash leaves a newer segment empty.
@@ -306,6 +415,13 @@ export class WriteAheadLog implements StorageEngine {
       );
     if (!this.#base.locate(collection) && !this.#logs.has(collection)) return 0;
     const log = await this.#log(collection, false);
+    this.#base.assertMayModify(collection);
+    if (log.epoch > 0) {
+      // Fenced writers look first: a writer fenced out by a higher epoch deletes nothing (the new owner
+      // may still need those segments: this writer's flushes after the takeover are ignored).
+      const listed = await this.#listSegments(log.location);
+      this.#base.assertNotFencedOut(collection, Math.max(log.epoch, ...listed.map((s) => s.epoch)));
+    }
     // The active segment holds a record only once a write to it completed (it is pushed when created).
     const holds = (s: SegmentInfo) => log.active?.info !== s || log.active.records > 0;
     let newest = log.segments.length - 1;
@@ -314,7 +430,7 @@ export class WriteAheadLog implements StorageEngine {
     for (let i = 0; i < newest; i++) {
       const seg = log.segments[i] as SegmentInfo;
       const next = log.segments[i + 1] as SegmentInfo;
-      if (next.first <= upTo + 1) doomed.push(seg);
+      if (next.first <= upTo + 1 && seg.epoch <= log.epoch) doomed.push(seg);
     }
     if (doomed.length === 0) return 0;
     this.#base.assertWritable(log.location);
@@ -403,37 +519,70 @@ export class WriteAheadLog implements StorageEngine {
   /** Lists the segments, reads the newest to find the next sequence, and cuts a torn tail. */
   async #recover(id: CollectionId, location: CollectionLocation): Promise<CollectionLog> {
     const fs = location.fs;
-    const { files } = await listAll(fs, location.dir, { delimiter: true });
-    const segments = files
-      .map((f) => parseSegmentKey(location.dir, f.key))
-      .filter((s): s is SegmentInfo => s !== undefined)
-      .sort((a, b) => a.first - b.first);
-    let nextSequence = 1;
+    const segments = await this.#listSegments(location);
     const last = segments[segments.length - 1];
-    if (last) {
-      nextSequence = last.first;
-      const bytes = await fs.read(last.key);
-      const decoded = last.codec.scan(bytes);
-      if (decoded.lastSequence !== undefined) nextSequence = Math.max(nextSequence, decoded.lastSequence + 1);
-      if (decoded.failure) {
-        // A root that may not be written keeps its tail as it is (replays skip it all the same).
-        const truncated = this.#writable(location)
-          ? await this.#cutTail(fs, last, decoded.validBytes, decoded.headerBytes, decoded.records)
-          : "kept";
-        if (truncated === "deleted") segments.pop();
-        this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
-      }
-    }
+    this.#base.observeEpoch(id, last?.epoch ?? 0);
+    const epoch = this.#base.epochOf(id);
+    const mayWrite = this.#base.mayModify(id);
+    const { nextSequence, empty } = await this.#scanNewest(
+      id,
+      location,
+      segments,
+      mayWrite && last?.epoch === epoch,
+    );
     return {
       id,
       location,
       segments,
       nextSequence,
+      epoch,
+      mayWrite,
+      marker: empty && last?.epoch === epoch && !fs.capabilities.append ? last?.key : undefined,
       active: undefined,
       queue: [],
       flushing: undefined,
       scratch: undefined,
     };
+  }
+
+  /** The collection's segments in replay order. */
+  async #listSegments(location: CollectionLocation): Promise<SegmentInfo[]> {
+    const { files } = await listAll(location.fs, location.dir, { delimiter: true });
+    return files
+      .map((f) => parseSegmentKey(location.dir, f.key))
+      .filter((s): s is SegmentInfo => s !== undefined)
+      .sort(compareSegments);
+  }
+
+  /**
+   * Reads the newest segment (highest epoch, then highest first sequence: every record that is not stale
+   * is below what it holds) for the next sequence; cuts a torn tail when `cut` (the writer's own epoch,
+   * a writable root). Drops the segment from `segments` when the cut deleted it.
+   */
+  async #scanNewest(
+    id: CollectionId,
+    location: CollectionLocation,
+    segments: SegmentInfo[],
+    cut: boolean,
+  ): Promise<{ nextSequence: number; empty: boolean }> {
+    const last = segments[segments.length - 1];
+    if (!last) return { nextSequence: 1, empty: false };
+    const fs = location.fs;
+    let nextSequence = last.first;
+    const bytes = await fs.read(last.key);
+    const decoded = last.codec.scan(bytes);
+    if (decoded.lastSequence !== undefined) nextSequence = Math.max(nextSequence, decoded.lastSequence + 1);
+    if (decoded.failure) {
+      // A root that may not be written keeps its tail as it is (replays skip it all the same); so does a
+      // segment of another epoch (its writer may still be appending: see the README's "Fencing").
+      const truncated =
+        cut && this.#writable(location)
+          ? await this.#cutTail(fs, last, decoded.validBytes, decoded.headerBytes, decoded.records)
+          : "kept";
+      if (truncated === "deleted") segments.pop();
+      this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
+    }
+    return { nextSequence, empty: decoded.records === 0 && decoded.failure === undefined };
   }
 
   async #cutTail(
@@ -515,15 +664,17 @@ export class WriteAheadLog implements StorageEngine {
     if (!fs.capabilities.append) {
       // Object stores: one complete object per group, through the same naming.
       const writer = codec.newSegment();
-      const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
+      const info = segmentInfo(log, first, codec);
       const bytes = writer.encode(records, writer.header);
       try {
-        await fs.write(info.key, bytes, { durable, exclusive: true });
+        // Exclusive: two writers never overwrite one object (only this epoch's own empty fence segment).
+        await fs.write(info.key, bytes, { durable, exclusive: info.key !== log.marker });
       } catch (err) {
         // A lost answer whose retry found the object: it is this group's when it holds these bytes.
         if (!isFsError(err, "AlreadyExists") || !(await holds(fs, info.key, bytes))) throw err;
       }
-      log.segments.push(info);
+      if (info.key === log.marker) log.marker = undefined;
+      else log.segments.push(info);
       return;
     }
     let active = log.active;
@@ -534,13 +685,16 @@ export class WriteAheadLog implements StorageEngine {
       active = undefined;
     }
     if (!active) {
-      const info: SegmentInfo = { key: segmentKey(log.location.dir, first, codec), first, codec };
+      const info = segmentInfo(log, first, codec);
       const handle = await fs.openAppend(info.key);
       if (handle.size > 0) await handle.truncate(0); // leftover of a failed create: nothing in it was acknowledged
       const writer = codec.newSegment();
       active = { info, handle, writer, size: 0, records: 0 };
       log.active = active;
-      log.segments.push(info);
+      // A restart that found this epoch's empty fence segment appends into it again (same key).
+      const known = log.segments.findIndex((s) => s.key === info.key);
+      if (known >= 0) log.segments[known] = info;
+      else log.segments.push(info);
       block = writer.encode(records, writer.header, log.scratch);
     }
     const data = block as Uint8Array;

@@ -1,0 +1,133 @@
+import type { FileSystem } from "@proximadb/core";
+import { EngineError } from "@proximadb/engine";
+import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { LsmEngine, LsmEngineOptions } from "../src/index.js";
+import { openEngine, text } from "./helpers.js";
+
+/** A file system whose moves (commits) wait while the gate is shut: a writer paused just before its commit. */
+function gated(fs: FileSystem, gate: { shut?: Promise<void> }): FileSystem {
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (prop === "move") {
+        return async (...args: unknown[]) => {
+          await gate.shut;
+          return value.apply(target, args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
+  let roots: RootSet;
+  const open: LsmEngine[] = [];
+  beforeEach(async () => {
+    roots = await backend.roots("lsm", 1);
+  });
+  afterEach(async () => {
+    for (const e of open.splice(0)) await e.close({ flush: false }).catch(() => undefined);
+  });
+
+  async function node(
+    nodeId: string,
+    wrap?: (fs: FileSystem) => FileSystem,
+    extra: Partial<LsmEngineOptions> = {},
+  ): Promise<LsmEngine> {
+    const e = await openEngine(
+      wrap ? { urls: roots.urls, openFileSystem: (r) => wrap(roots.openFileSystem(r)) } : roots,
+      { nodeId, ...extra },
+    );
+    open.push(e);
+    return e;
+  }
+
+  async function listed(prefix: string): Promise<string[]> {
+    const fs = roots.openFileSystem(roots.urls[0] as string);
+    try {
+      const out: string[] = [];
+      for await (const page of fs.list(prefix)) for (const f of page.files) out.push(f.key);
+      return out.sort();
+    } finally {
+      await fs.close();
+    }
+  }
+
+  it("a flush by the fenced-out owner is refused with StaleEpoch and the newer value stays, also after a restart", async () => {
+    const a = await node("a");
+    await a.fence("c", 1);
+    await a.put("c", "k", "one");
+    await a.flush("c");
+    const b = await node("b");
+    await b.fence("c", 2);
+    await b.put("c", "k", "two");
+    await b.flush("c");
+    await a.put("c", "k", "stale");
+    const err = await a.flush("c").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).kind).toBe("StaleEpoch");
+    expect(text(await b.get("c", "k"))).toBe("two");
+    const restarted = await node("r");
+    expect(text(await restarted.get("c", "k"))).toBe("two");
+  });
+
+  it("a stale table committed after the takeover (it raced the fence) is never read and only the owner deletes it", async () => {
+    const gate: { shut?: Promise<void> } = {};
+    const a = await node("a", (fs) => gated(fs, gate));
+    await a.fence("c", 1);
+    await a.put("c", "k", "one");
+    await a.flush("c");
+    let release: () => void = () => undefined;
+    gate.shut = new Promise((r) => {
+      release = r;
+    });
+    await a.put("c", "k", "stale");
+    await a.put("c", "ghost", "boo");
+    const stale = a.flush("c"); // checks the fence, then waits to commit
+    await new Promise((r) => setTimeout(r, 50));
+    const b = await node("b", undefined, { staleStagingMs: 3_600_000 }); // a's staging is in flight
+    await b.fence("c", 2);
+    release();
+    await stale;
+    expect(
+      (await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002")),
+    ).toBe(true);
+    await b.put("c", "k", "two");
+    await b.flush("c");
+    expect(text(await b.get("c", "k"))).toBe("two");
+    expect(await b.get("c", "ghost")).toBeUndefined();
+    await b.close();
+    const restarted = await node("r");
+    expect(text(await restarted.get("c", "k"))).toBe("two");
+    expect(await restarted.get("c", "ghost")).toBeUndefined();
+    // The restart (not fenced out) deleted the stale table at load.
+    expect(await listed("c/level-0/")).not.toContain("c/level-0/00000002-e0000000001.sst");
+  });
+
+  it("refuses a fence below the collection's epoch with StaleEpoch", async () => {
+    const a = await node("a");
+    await a.fence("c", 3);
+    await a.put("c", "k", "v");
+    await a.flush("c");
+    const late = await node("late");
+    await expect(late.fence("c", 2)).rejects.toMatchObject({ kind: "StaleEpoch", collection: "c" });
+    expect(late.epochOf("c")).toBe(3);
+    expect(text(await late.get("c", "k"))).toBe("v");
+  });
+
+  it("with requireFence, writes to an unfenced collection are refused with NotFenced; reads work", async () => {
+    const a = await node("a");
+    await a.put("c", "k", "v");
+    await a.flush("c");
+    const reader = await node("reader", undefined, { requireFence: true });
+    expect(text(await reader.get("c", "k"))).toBe("v");
+    await expect(reader.put("c", "k", "w")).rejects.toMatchObject({ kind: "NotFenced" });
+    await reader.fence("c", 1);
+    await reader.put("c", "k", "w");
+    await reader.flush("c");
+    expect(text(await reader.get("c", "k"))).toBe("w");
+  });
+});
