@@ -1,4 +1,4 @@
-import { type CollectionId, StoreUnavailableError } from "@proximadb/core";
+import { COMPONENT_TYPES, type CollectionId, StoreUnavailableError } from "@proximadb/core";
 import type { Membership, Ownership, OwnershipEvents } from "@proximadb/store-etcd";
 import type { Logger } from "pino";
 import type { CollectionDefinition } from "../collection.js";
@@ -144,7 +144,9 @@ export class NodeCluster {
     const epoch = claim.epoch;
     this.#creating.set(id, epoch);
     try {
-      await fenceCollection([this.#node.wal, ...this.#node.engines.dataStores()], id as CollectionId, epoch);
+      const { engines } = this.#node;
+      const all = COMPONENT_TYPES.flatMap((c) => (engines.has(c) ? [engines.store(c)] : []));
+      await fenceCollection([this.#node.wal, ...all], id as CollectionId, epoch);
       const out = await create();
       if (this.ownership.isOwner(id, epoch)) this.#serving.set(id, epoch);
       return out;
