@@ -190,8 +190,8 @@ export class StorageNode {
     if (this.#drops.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} is being dropped; retry later`));
     this.#assertOpen();
-    const create = () => this.#create(id, input);
-    const p = (this.cluster?.create(id, create) ?? create()).finally(() => this.#creating.delete(id));
+    const run = () => this.#create(id, input);
+    const p = (this.cluster?.create(id, input.engine, run) ?? run()).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
     return p;
   }

@@ -1,7 +1,7 @@
-import { COMPONENT_TYPES, type CollectionId, StoreUnavailableError } from "@proximadb/core";
+import { type CollectionId, StoreUnavailableError } from "@proximadb/core";
 import type { Membership, Ownership, OwnershipEvents } from "@proximadb/store-etcd";
 import type { Logger } from "pino";
-import type { CollectionDefinition } from "../collection.js";
+import type { CollectionDefinition, EngineKind } from "../collection.js";
 import { NodeError, describe } from "../errors.js";
 import type { StorageNode } from "../node.js";
 import { OwnedElsewhereError, notServedNow } from "./errors.js";
@@ -128,7 +128,7 @@ export class NodeCluster {
    * placement), fences it at the epoch, runs `create`, then serves it. Owned elsewhere: 307 there. A
    * failed create releases the claim.
    */
-  async create<T>(id: string, create: () => Promise<T>): Promise<T> {
+  async create<T>(id: string, engine: EngineKind, create: () => Promise<T>): Promise<T> {
     if (this.#draining) throw notServedNow(id, "this node is shutting down");
     let claim: Awaited<ReturnType<Ownership["claim"]>>;
     try {
@@ -144,9 +144,13 @@ export class NodeCluster {
     const epoch = claim.epoch;
     this.#creating.set(id, epoch);
     try {
+      // Its WAL, its engine, metadata and index (fencing places: only the components it will use).
       const { engines } = this.#node;
-      const all = COMPONENT_TYPES.flatMap((c) => (engines.has(c) ? [engines.store(c)] : []));
-      await fenceCollection([this.#node.wal, ...all], id as CollectionId, epoch);
+      const others = (["metadata", "index"] as const).flatMap((c) =>
+        engines.has(c) ? [engines.store(c)] : [],
+      );
+      const stores = [this.#node.wal, engines.record(engine).store, ...others];
+      await fenceCollection(stores, id as CollectionId, epoch);
       const out = await create();
       if (this.ownership.isOwner(id, epoch)) this.#serving.set(id, epoch);
       return out;
