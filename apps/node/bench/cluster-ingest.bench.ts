@@ -25,7 +25,15 @@ function body(offset: number): string {
 async function ingest(names: string[], routing: "owner" | "random"): Promise<Record<string, unknown>> {
   const cluster = await TestCluster.start(names);
   try {
-    const ids = await createCollections(cluster, COLLECTIONS);
+    const ids = Array.from({ length: COLLECTIONS }, (_, i) => `ingest-${i}`);
+    for (const [i, id] of ids.entries()) {
+      const a = await call(cluster.live()[i % names.length]?.url as string, "POST", "/collections", {
+        id,
+        dimension: DIM,
+        engine: i % 2 === 0 ? "viper" : "lsm",
+      });
+      if (a.status !== 201) throw new Error(`create ${id}: ${a.status} ${JSON.stringify(a.json)}`);
+    }
     const owners = await cluster.owners();
     const urlOf = (c: string) =>
       routing === "owner"
@@ -44,12 +52,16 @@ async function ingest(names: string[], routing: "owner" | "random"): Promise<Rec
             body: body(n * BATCH),
             headers: { "content-type": "application/json" },
           });
-          await res.text();
-          if (res.status !== 200) failed++;
+          const text = await res.text();
+          if (res.status !== 200) {
+            failed++;
+            if (failed === 1) console.log(`first failure: ${res.status} ${text}`);
+          }
         }
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    if (failed > 0) throw new Error(`${failed} of ${REQUESTS} batches failed`);
     return {
       nodes: names.length,
       routing,

@@ -44,19 +44,30 @@ export class TestCluster {
   readonly nodes = new Map<string, RunningNode>();
   readonly etcd: EtcdServer;
   readonly leaseTtlMs: number;
+  readonly #roots: Record<string, Record<string, unknown>>;
 
-  private constructor(etcd: EtcdServer, leaseTtlMs: number) {
+  private constructor(etcd: EtcdServer, leaseTtlMs: number, roots: Record<string, Record<string, unknown>>) {
     this.etcd = etcd;
     this.leaseTtlMs = leaseTtlMs;
+    this.#roots = roots;
   }
 
-  static async start(names: readonly string[], o: { leaseTtlMs?: number } = {}): Promise<TestCluster> {
-    const c = new TestCluster(await startEtcd(), o.leaseTtlMs ?? 2000);
+  /** Starts etcd and the nodes; `roots` replaces {@link sharedRoots} (storage and backends tables). */
+  static async start(
+    names: readonly string[],
+    o: { leaseTtlMs?: number; roots?: Record<string, Record<string, unknown>> } = {},
+  ): Promise<TestCluster> {
+    const c = new TestCluster(await startEtcd(), o.leaseTtlMs ?? 2000, o.roots ?? sharedRoots());
     for (const name of names) c.#write(name);
-    // One at a time: nodes starting in the same instant on the same roots race on the deployment
-    // markers (one gets "the marker … was rewritten concurrently; retry" and exits 2).
-    for (const n of names) await c.startNode(n);
-    await c.waitFor(() => c.members().then((m) => m.length === names.length), "every node registered");
+    try {
+      // One at a time: nodes starting in the same instant on the same roots race on the deployment
+      // markers (one gets "the marker … was rewritten concurrently; retry" and exits 2).
+      for (const n of names) await c.startNode(n);
+      await c.waitFor(() => c.members().then((m) => m.length === names.length), "every node registered");
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
     return c;
   }
 
@@ -64,7 +75,7 @@ export class TestCluster {
     writeFileSync(
       join(this.dir, `${name}.toml`),
       toml({
-        ...sharedRoots(),
+        ...this.#roots,
         assignment_store: { type: "etcd", endpoints: [this.etcd.endpoint], cluster: "test" },
         server: { node_id: name },
         cluster: { lease_ttl_ms: this.leaseTtlMs },
