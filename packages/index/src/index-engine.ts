@@ -133,8 +133,9 @@ export class IndexEngine implements StorageEngine {
 
   /**
    * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): lists its files, refuses an
-   * epoch below the highest they show, forgets the index held in memory (unsaved changes included: after a
-   * fence the WAL is replayed; the next use loads the live pair again) and durably writes the marker
+   * epoch below the highest they show, saves unsaved changes at the old epoch when no other owner wrote
+   * since (else drops them: a stale owner's), forgets the index held in memory (the next use loads the
+   * live pair again; the WAL replay after the fence redoes what the new owner needs) and durably writes the marker
    * `index-fence-e<epoch>-<next generation>`: from then on a generation of a lower epoch at or past it (a
    * stale owner's save after the takeover) is never loaded, and this engine's saves are named with the
    * epoch. Places the collection when it has no index root yet. The same epoch again does nothing.
@@ -148,10 +149,15 @@ export class IndexEngine implements StorageEngine {
       if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
       await this.#loads.get(collection)?.catch(() => undefined);
       const location = await this.#base.place(collection);
+      const held = this.#states.get(collection);
+      if (held?.dirty && this.#base.mayModify(collection)) {
+        // Unsaved changes of this node as the writer so far are saved at its old epoch, unless another
+        // owner wrote since (the save is refused with StaleEpoch and they are dropped).
+        await this.#save(held, location).catch(() => undefined);
+      }
       const files = indexFiles(location.dir, (await listAll(location.fs, location.dir)).files);
       this.#base.observeEpoch(collection, files.epoch);
       await this.#base.fence(collection, epoch);
-      const held = this.#states.get(collection);
       const first = Math.max(files.nextGeneration, (held?.generation ?? 0) + 1);
       this.#base.assertWritable(location);
       await location.fs.write(`${location.dir}${indexFenceMarkerName(epoch, first)}`, new Uint8Array(0), {
@@ -512,6 +518,9 @@ export class IndexEngine implements StorageEngine {
     state.hnswBytes = digest.bytes;
     state.dirty = false;
 
+    // A takeover may have happened since the listing above: the fenced-out writer's generation is ignored,
+    // and the generation it replaced is still what the new owner reads. Look again before deleting.
+    this.#base.assertNotFencedOut(collection, indexFiles(dir, (await listAll(fs, dir)).files).epoch);
     const garbage = [...before.garbage];
     if (before.live) garbage.push(before.live.idx, before.live.hnsw);
     // Every `.idx` goes before any `.hnsw`: an interrupted clean-up never leaves an `.idx` whose graph is gone

@@ -195,7 +195,9 @@ export class LsmEngine implements StorageEngine {
 
   /**
    * Fences the collection at writer epoch `epoch` (see the README's "Fencing"): reloads its tree from a
-   * new listing (a tree loaded before is closed WITHOUT flushing: after a fence the WAL is replayed),
+   * new listing (a tree loaded before is flushed first at its old epoch when no other owner wrote since,
+   * else closed without flushing: its writes are a stale owner's; the WAL replay after the fence redoes
+   * what the new owner needs),
    * refuses an epoch below the highest the listing shows, and durably writes the marker
    * `level-fence-e<epoch>-<next file number>`: from then on a table of a lower epoch numbered at or past
    * it (a stale owner's flush or compaction after the takeover) is never read, and this engine's tables
@@ -209,10 +211,15 @@ export class LsmEngine implements StorageEngine {
     const collection = parseCollectionId(id);
     assertEpoch(epoch);
     if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
-    const old = this.#trees.get(collection);
+    const old = await this.#trees.get(collection)?.catch(() => undefined);
     this.#trees.delete(collection);
     this.#ready.delete(collection);
-    if (old) await (await old.catch(() => undefined))?.close(false);
+    if (old) {
+      // Unflushed writes of this node as the collection's writer so far are kept (flushed at its old epoch)
+      // unless another owner wrote since: then the flush is refused (StaleEpoch) and they are dropped.
+      if (this.#base.mayModify(collection)) await old.flush().catch(() => undefined);
+      await old.close(false);
+    }
     const location = await this.#base.place(collection);
     // The fresh tree raises the found epoch (a lower fence is refused) but writes nothing yet.
     const tree = await this.#tree(collection, true);

@@ -107,6 +107,30 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     expect(await listed("c/level-0/")).not.toContain("c/level-0/00000002-e0000000001.sst");
   });
 
+  it("a re-fence at a higher epoch with no other owner in between keeps this node's unflushed writes", async () => {
+    const a = await node("a");
+    await a.fence("c", 1);
+    await a.put("c", "k", "mine");
+    await a.fence("c", 2);
+    expect(text(await a.get("c", "k"))).toBe("mine");
+    const restarted = await node("r");
+    expect(text(await restarted.get("c", "k"))).toBe("mine");
+  });
+
+  it("a re-fence after another owner's epoch drops this node's stale unflushed writes and reads the owner's", async () => {
+    const a = await node("a");
+    await a.fence("c", 1);
+    await a.put("c", "k", "stale");
+    const b = await node("b");
+    await b.fence("c", 2);
+    await b.put("c", "k", "two");
+    await b.flush("c");
+    await a.fence("c", 3);
+    expect(text(await a.get("c", "k"))).toBe("two");
+    const restarted = await node("r");
+    expect(text(await restarted.get("c", "k"))).toBe("two");
+  });
+
   it("refuses a fence below the collection's epoch with StaleEpoch", async () => {
     const a = await node("a");
     await a.fence("c", 3);

@@ -1,10 +1,5 @@
-export {
-  ViperEngine,
-  type ViperEngineOptions,
-  type FlushResult,
-  type CompactOptions,
-  type CompactResult,
-} from "./viper-engine.js";
+export { ViperEngine } from "./viper-engine.js";
+export type { ViperEngineOptions, FlushResult, CompactOptions, CompactResult } from "./engine-types.js";
 export type { StoredRecord, VectorRecord } from "./records.js";
 export { ViperError, isViperError, type ViperErrorKind } from "./errors.js";
 export {

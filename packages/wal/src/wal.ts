@@ -106,6 +106,8 @@ interface CollectionLog {
   active: ActiveSegment | undefined;
   queue: Pending[];
   flushing: Promise<void> | undefined;
+  /** Fences waiting for the writes in flight: no new group starts meanwhile (a fence never starves). */
+  fences: number;
   /** Write buffer reused group after group (appends only; a write completes before the next encode). */
   scratch: Buffer | undefined;
 }
@@ -332,14 +334,20 @@ export class WriteAheadLog implements StorageEngine {
     const collection = parseCollectionId(id);
     assertEpoch(epoch);
     const log = await this.#log(collection, true);
-    while (log.flushing) await log.flushing;
-    // Holding `flushing` keeps appends queued (not written) until the new segment exists.
-    const done = this.#fence(log, epoch);
+    log.fences++;
+    let done: Promise<void>;
+    try {
+      while (log.flushing) await log.flushing;
+      // Holding `flushing` keeps appends queued (not written) until the new segment exists.
+      done = this.#fence(log, epoch);
+    } finally {
+      log.fences--;
+    }
     log.flushing = done
       .catch(() => undefined)
       .finally(() => {
         log.flushing = undefined;
-        if (log.queue.length > 0) this.#kick(log);
+        if (log.queue.length > 0 && log.fences === 0) this.#kick(log);
       });
     await done;
   }
@@ -359,7 +367,15 @@ export class WriteAheadLog implements StorageEngine {
     // Keep the infos this log knows (the replay of an open segment goes by identity).
     const known = new Map(log.segments.map((s) => [s.key, s]));
     const segments = listed.map((s) => known.get(s.key) ?? s);
-    const { nextSequence } = await this.#scanNewest(collection, log.location, segments, false);
+    // A torn tail is cut only in a segment of this very epoch (this owner's own, from before a restart):
+    // a lower epoch's writer may still be appending to its segment.
+    const newest = segments[segments.length - 1];
+    const { nextSequence } = await this.#scanNewest(
+      collection,
+      log.location,
+      segments,
+      newest?.epoch === epoch,
+    );
     log.segments = segments;
     log.nextSequence = Math.max(log.nextSequence, nextSequence);
     log.epoch = epoch;
@@ -541,6 +557,7 @@ export class WriteAheadLog implements StorageEngine {
       active: undefined,
       queue: [],
       flushing: undefined,
+      fences: 0,
       scratch: undefined,
     };
   }
@@ -610,7 +627,7 @@ export class WriteAheadLog implements StorageEngine {
 
   #report(collection: string, key: string, failure: DecodeFailure, size: number, truncated: boolean): void {
     // A tail that could not be cut (object stores) is found again by every replay: report it once.
-    const id = `${key}@${failure.offset}`;
+    const id = `${key}@${failure.offset}${truncated ? ":cut" : ""}`; // a kept tail cut later is reported again
     if (this.#reported.has(id)) return;
     this.#reported.add(id);
     const c: WalCorruption = {
@@ -626,19 +643,19 @@ export class WriteAheadLog implements StorageEngine {
   }
 
   #kick(log: CollectionLog): void {
-    if (log.flushing) return;
+    if (log.flushing || log.fences > 0) return;
     // Under `batch`, let appends issued in the same turn of the event loop join the first group.
     const start = this.syncPolicy === "batch" ? new Promise<void>((r) => setImmediate(r)) : Promise.resolve();
     log.flushing = start
       .then(() => this.#drain(log))
       .finally(() => {
         log.flushing = undefined;
-        if (log.queue.length > 0) this.#kick(log);
+        if (log.queue.length > 0 && log.fences === 0) this.#kick(log);
       });
   }
 
   async #drain(log: CollectionLog): Promise<void> {
-    while (log.queue.length > 0) {
+    while (log.queue.length > 0 && log.fences === 0) {
       const group = this.syncPolicy === "always" ? [log.queue.shift() as Pending] : log.queue.splice(0);
       let records = (group[0] as Pending).records;
       if (group.length > 1) {

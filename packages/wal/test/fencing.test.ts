@@ -83,6 +83,42 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
     expect(ids(await collect(b2.replay("c")))).toEqual([...wanted, "v9"]);
   });
 
+  it("applies the same rule to Avro segments (a fence writes the Avro header), across a restart", async () => {
+    const a = await node("a", { encoding: "avro" });
+    await a.fence("c", 1);
+    await a.append("c", entries(0, 3));
+    const b = await node("b", { encoding: "avro" });
+    await b.fence("c", 2);
+    await a.append("c", entries(100, 2));
+    await b.append("c", entries(3, 2));
+    expect(ids(await collect(b.replay("c")))).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+    await a.close();
+    await b.close();
+    const c = await node("c", { encoding: "avro" });
+    await c.fence("c", 3);
+    expect(await c.append("c", entries(5, 1))).toEqual({ first: 6, last: 6 });
+    expect(ids(await collect(c.replay("c")))).toEqual(["v0", "v1", "v2", "v3", "v4", "v5"]);
+    expect(c.corruptions).toEqual([]);
+  });
+
+  it("an unfenced node after a fence with no append yet writes at the found epoch, into the fence's empty segment", async () => {
+    const a = await node("a");
+    await a.fence("c", 1);
+    await a.append("c", entries(0, 2));
+    const b = await node("b");
+    await b.fence("c", 2);
+    await a.close();
+    await b.close();
+    const plain = await node("p");
+    expect(await plain.append("c", entries(2, 1))).toEqual({ first: 3, last: 3 });
+    expect(plain.epochOf("c")).toBe(2);
+    expect(ids(await collect(plain.replay("c")))).toEqual(["v0", "v1", "v2"]);
+    expect(await segmentNames(plain, "c")).toEqual([
+      "wal-00000000000000000001-e0000000001.bincode",
+      "wal-00000000000000000003-e0000000002.bincode",
+    ]);
+  });
+
   it("names segments of a fenced writer with its epoch and keeps the old names for an unfenced one", async () => {
     const plain = await node("p");
     await plain.append("old", entries(0, 1));
@@ -201,6 +237,25 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     expect(await other.recover("c", { checkpoint: 0 })).toEqual({ lastSequence: 3, nextSequence: 4 });
     expect((await fs.stat(key))?.size).toBe(size);
     expect(other.corruptions.map((c) => c.truncated)).toEqual([false]);
+    await fs.close();
+  });
+
+  it("an owner restarted at its own epoch cuts its own torn tail at the fence", async () => {
+    const owner = await node("owner");
+    await owner.fence("c", 1);
+    await owner.append("c", entries(0, 3));
+    const fs = tier.openFileSystem(owner.locate("c")?.url as string);
+    const key = "c/wal-00000000000000000001-e0000000001.bincode";
+    const clean = (await fs.stat(key))?.size as number;
+    await owner.close();
+    await tornTail(fs, key);
+    const again = await node("owner", { requireFence: true });
+    await again.fence("c", 1);
+    expect((await fs.stat(key))?.size).toBe(clean);
+    // Found at recovery (not fenced yet: kept), then cut by the fence.
+    expect(again.corruptions.map((c) => c.truncated)).toEqual([false, true]);
+    expect(await again.append("c", entries(3, 1))).toEqual({ first: 4, last: 4 });
+    expect((await collect(again.replay("c"))).map((r) => r.id)).toEqual(["v0", "v1", "v2", "v3"]);
     await fs.close();
   });
 
