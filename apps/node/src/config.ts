@@ -19,7 +19,10 @@ import {
   efConstructionAtLeastM,
   indexDefaults,
 } from "./index-config.js";
+import { BACKENDS_TABLE } from "./config-backends.js";
+import { CLUSTER_TABLE, type ClusterConfig, clusterConfig } from "./cluster/config.js";
 import { LOG_FORMAT_CHOICES } from "./logging.js";
+import { MOVES_TABLE, type MovesConfig, movesConfig } from "./moves/config.js";
 import * as rc from "./root-config.js";
 
 /** A configuration problem: names the key path and the bad value; never a secret. */
@@ -79,35 +82,7 @@ const schema = z
         metadata_config: z.object({ metadata_urls: urls, ...componentBase }).strict(),
       })
       .strict(),
-    backends: z
-      .object({
-        s3: z
-          .object({
-            endpoint: z.url().optional(),
-            region: z.string().min(1).default("us-east-1"),
-            force_path_style: z.boolean().default(false),
-            max_attempts: z.number().int().min(1).max(20).default(5),
-          })
-          .strict()
-          .optional(),
-        azure: z
-          .object({
-            endpoint: z.url().optional(),
-            max_tries: z.number().int().min(1).max(20).default(5),
-          })
-          .strict()
-          .optional(),
-        gcs: z
-          .object({
-            project_id: z.string().min(1).optional(),
-            endpoint: z.url().optional(),
-            max_retries: z.number().int().min(0).max(20).default(5),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .default({}),
+    backends: BACKENDS_TABLE,
     assignment_store: z
       .discriminatedUnion("type", [
         z.object({ type: z.literal("memory") }).strict(),
@@ -172,13 +147,8 @@ const schema = z
       .object({ id: z.uuid().optional(), probe_interval_ms: z.number().int().min(0).default(10_000) })
       .strict()
       .default({ probe_interval_ms: 10_000 }),
-    moves: z
-      .object({
-        max_bytes_per_second: z.number().min(0).default(0),
-        max_concurrent: z.number().int().min(1).max(64).default(2),
-      })
-      .strict()
-      .default({ max_bytes_per_second: 0, max_concurrent: 2 }),
+    moves: MOVES_TABLE,
+    cluster: CLUSTER_TABLE,
   })
   .strict();
 
@@ -240,7 +210,9 @@ export interface NodeConfig {
     readonly probeIntervalMs: number;
   };
   /** `[moves]`: bandwidth of all moves together (0: unlimited) and how many run at once. */
-  readonly moves: { readonly maxBytesPerSecond: number; readonly maxConcurrent: number };
+  readonly moves: MovesConfig;
+  /** `[cluster]`: membership and ownership with an etcd assignment store. */
+  readonly cluster: ClusterConfig;
 }
 
 /** The host name reduced to `[A-Za-z0-9_-]{1,64}`: stable across restarts, so a node finds its own staging. */
@@ -373,7 +345,8 @@ export function validateConfig(raw: unknown, options: { baseDir: string; source:
     index: indexDefaults(c.storage.index_config),
     log: { format: c.log.format },
     deployment: { id: c.deployment.id, probeIntervalMs: c.deployment.probe_interval_ms },
-    moves: { maxBytesPerSecond: c.moves.max_bytes_per_second, maxConcurrent: c.moves.max_concurrent },
+    moves: movesConfig(c.moves),
+    cluster: clusterConfig(c.cluster),
   };
 }
 

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
+import { listCollections, ownerFields, redirectReply, registerClusterRoutes } from "./cluster/routes.js";
 import { describe } from "./errors.js";
 import { httpErrorOf } from "./http-errors.js";
 import {
@@ -38,6 +39,7 @@ export function createHttpServer(
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
+    if (redirectReply(err, request, reply)) return reply;
     const { entry, message, logged, retryable, roots } = httpErrorOf(err);
     if (logged) request.log.error({ err: describe(err), url: request.url }, "request failed");
     return reply
@@ -54,7 +56,7 @@ export function createHttpServer(
 
   app.get("/stats", async () => node.stats());
 
-  app.get("/collections", async () => ({ collections: node.collections().map((d) => node.view(d)) }));
+  app.get("/collections", async () => ({ collections: await listCollections(node) }));
 
   app.post<{ Body: CreateCollectionBody }>(
     "/collections",
@@ -69,6 +71,7 @@ export function createHttpServer(
       const def = await node.findDefinition(request.params.id);
       return {
         ...node.view(def),
+        ...ownerFields(node, def.id),
         health: node.collectionHealth(def.id),
         storage: await node.usage(def),
         index: await node.search.status(def.id),
@@ -120,5 +123,6 @@ export function createHttpServer(
 
   registerSearchRoutes(app, node);
   registerMoveRoutes(app, node, options.moves ?? new NodeMoves(node, options));
+  registerClusterRoutes(app, node);
   return app;
 }

@@ -28,6 +28,7 @@ import {
   recordIdProblem,
 } from "./collection.js";
 import { CollectionState, type HealthView, countStates, toWalEntries } from "./collection-state.js";
+import type { NodeCluster } from "./cluster/node-cluster.js";
 import type { NodeConfig } from "./config.js";
 import type { RootHealth } from "./deployment.js";
 import { CollectionDrops } from "./drops.js";
@@ -38,7 +39,8 @@ import { NodeError } from "./errors.js";
 import { type FlushResult, Maintenance } from "./maintenance.js";
 import type { NodeMetrics } from "./metrics.js";
 import { type OrphanCollection, loadCollections, replayWal } from "./recovery.js";
-import { placementStats } from "./report.js";
+import { adoptState } from "./cluster/adopt.js";
+import { nodeStats, phaseTimer } from "./report.js";
 
 /**
  * The storage node: the WAL and the record engines (VIPER, LSM) over the configured roots, collection
@@ -61,6 +63,8 @@ export class StorageNode {
   readonly openTimings: Record<string, number>; // ms the open took, by phase
   /** Which roots may be written now (the deployment assessment, kept current by a re-probe). */
   readonly health: RootHealth;
+  /** Several nodes (`[assignment_store] type = "etcd"`): ownership, set once the node listens. */
+  cluster: NodeCluster | undefined;
 
   readonly #store: AssignmentStore;
   readonly #opened: OpenedStorage;
@@ -123,12 +127,7 @@ export class StorageNode {
   static async open(options: StorageNodeOptions): Promise<StorageNode> {
     const { config, logger, metrics } = options;
     const timings: Record<string, number> = {};
-    let t = performance.now();
-    const lap = (name: string) => {
-      const now = performance.now();
-      timings[name] = now - t;
-      t = now;
-    };
+    const lap = phaseTimer(timings);
     const opened = await openStorage(options, lap);
     try {
       const node = new StorageNode(opened, { config, logger, metrics, timings });
@@ -136,11 +135,13 @@ export class StorageNode {
       const offlineMetadata = node.health.offline("metadata").map((c) => c.url);
       const recovery = { catalog, engines, service, wal, logger, offlineMetadata };
       const { states, orphans, dropping } = await loadCollections(recovery);
-      for (const s of states) node.#states.set(s.definition.id, s);
+      // Several nodes: a collection is served only once this node owns it (`adopt`), never at open.
+      const served = config.assignmentStore.type === "etcd" ? [] : states;
+      for (const s of served) node.#states.set(s.definition.id, s);
       node.orphans.push(...orphans);
       lap("definitions");
       // A collection with an offline root is kept (unavailable) and replayed when it is back, at a restart.
-      const available = states.filter((s) => node.#available(s));
+      const available = served.filter((s) => node.#available(s));
       await replayWal(available, recovery);
       node.search.start(available.map((s) => s.definition));
       lap("recovery");
@@ -185,7 +186,8 @@ export class StorageNode {
     if (this.#drops.has(id))
       return Promise.reject(new NodeError("AlreadyExists", `collection ${id} is being dropped; retry later`));
     this.#assertOpen();
-    const p = this.#create(id, input).finally(() => this.#creating.delete(id));
+    const run = () => this.#create(id, input);
+    const p = (this.cluster?.create(id, input.engine, run) ?? run()).finally(() => this.#creating.delete(id));
     this.#creating.set(id, p);
     return p;
   }
@@ -213,11 +215,8 @@ export class StorageNode {
   }
 
   /**
-   * The definition of a collection this node serves, or (with a shared assignment store such as etcd)
-   * of one another node created on shared roots: read from the collection's metadata root, which the
-   * shared store names. Such a peer's collection is only described here, never served (one writer per
-   * collection): its records stay `NotFound` through this node.
-   * @throws NodeError `NotFound`
+   * The definition of a collection this node serves, or (with a shared store such as etcd) of one on
+   * shared roots, read from its metadata root. @throws NodeError `NotFound`
    */
   async findDefinition(id: string): Promise<CollectionDefinition> {
     const local = this.#states.get(id);
@@ -316,6 +315,7 @@ export class StorageNode {
     this.#assertOpen();
     const c = { wal: this.wal, flushThresholdBytes: this.config.engine.flushThresholdBytes };
     await appendEntries({ ...c, metrics: this.#metrics, maintenance: this.#maintenance }, state, entries);
+    this.cluster?.assertAck(state.definition.id); // durable first, then still the owner: acknowledged
   }
 
   // ---------------------------------------------------------------- flush and compaction
@@ -335,21 +335,9 @@ export class StorageNode {
 
   // ---------------------------------------------------------------- stats and shutdown
 
-  /**
-   * Collections, buffered bytes, orphans, the deployment's roots (status now) and per component:
-   * strategy, skew and per-root figures (collections from the service, data from discovery).
-   */
+  /** Collections, buffered bytes, orphans, the roots (status now) and per-component placement figures. */
   stats(): Record<string, unknown> {
-    let bufferedBytes = 0;
-    for (const s of this.#states.values()) bufferedBytes += s.bufferedBytes;
-    return {
-      collections: this.#states.size,
-      bufferedBytes,
-      orphans: this.orphans,
-      dropping: this.#drops.list(),
-      deployment: { id: this.health.deployment, roots: this.health.list() },
-      components: placementStats(this.service, this.reports),
-    };
+    return nodeStats(this, [...this.#states.values()], this.#drops.list());
   }
 
   /** Stops background work, waits for appends, syncs the WAL, closes all (the WAL keeps unflushed records). */
@@ -361,6 +349,17 @@ export class StorageNode {
     await this.#drops.close();
     await Promise.allSettled([...this.#states.values()].flatMap((s) => [s.flushing, s.compacting]));
     await this.#opened.close();
+  }
+
+  /** Several nodes: serves a collection this node acquired (`prepare` fences it; see `cluster/adopt.ts`). */
+  async adopt(id: string, prepare: (def: CollectionDefinition) => Promise<void>): Promise<void> {
+    if (!this.#states.has(id)) this.#states.set(id, await adoptState(this, id, prepare, this.#log));
+  }
+
+  /** Several nodes: stops serving a collection (another node owns it now); in-flight work settles. */
+  async relinquish(id: string): Promise<void> {
+    const state = this.#states.get(id);
+    if (this.#states.delete(id)) await state?.settle();
   }
 
   /** The collection's state; unless `available` is false, refused while a root it needs is offline. */
@@ -379,7 +378,7 @@ export class StorageNode {
   }
 
   #available(s: CollectionState): boolean {
-    return this.#offline(s.definition).length === 0;
+    return this.#offline(s.definition).length === 0 && (this.cluster?.serves(s.definition.id) ?? true);
   }
 
   #unknown(id: string): NodeError {

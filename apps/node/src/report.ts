@@ -203,3 +203,39 @@ export function placementStats(
   }
   return components;
 }
+
+/** A lap timer: `lap(name)` records the milliseconds since the previous lap (or the start) under `name`. */
+export function phaseTimer(timings: Record<string, number>): (phase: string) => void {
+  let t = performance.now();
+  return (name) => {
+    const now = performance.now();
+    timings[name] = now - t;
+    t = now;
+  };
+}
+
+/**
+ * `GET /stats`: collections served, buffered bytes, orphans, the deployment's roots (status now) and per
+ * component: strategy, skew and per-root figures (collections from the service, data from discovery).
+ */
+export function nodeStats(
+  o: {
+    readonly orphans: unknown;
+    readonly health: { readonly deployment: string | undefined; list(): unknown };
+    readonly service: AssignmentService;
+    readonly reports: Partial<Record<ComponentType, DiscoveryReport>>;
+  },
+  states: readonly { readonly bufferedBytes: number }[],
+  dropping: unknown,
+): Record<string, unknown> {
+  let bufferedBytes = 0;
+  for (const s of states) bufferedBytes += s.bufferedBytes;
+  return {
+    collections: states.length,
+    bufferedBytes,
+    orphans: o.orphans,
+    dropping,
+    deployment: { id: o.health.deployment, roots: o.health.list() },
+    components: placementStats(o.service, o.reports),
+  };
+}

@@ -24,11 +24,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
       },
     };
   }
-  const [{ NodeMetrics }, { StorageNode }, { createHttpServer }, { describe }] = await Promise.all([
+  const [
+    { NodeMetrics },
+    { StorageNode },
+    { createHttpServer },
+    { describe },
+    { startCluster, checkSingleWriter },
+  ] = await Promise.all([
     import("./metrics.js"),
     import("./node.js"),
     import("./http.js"),
     import("./errors.js"),
+    import("./cluster/start.js"),
   ]);
   const logger = await createLogger({
     format: resolveLogFormat(opts.logFormat, config.log.format, Boolean(process.stdout.isTTY)),
@@ -42,6 +49,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
       "root discovered",
     ),
   );
+  // One node (memory store): refuse when another one serves these roots, before anything is touched.
+  const single = await checkSingleWriter(config, logger);
   let node: Awaited<ReturnType<typeof StorageNode.open>>;
   try {
     node = await StorageNode.open({
@@ -51,9 +60,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
       onDiscoveryEvent: progress.onEvent,
       onDiscovered: () => progress.stop(),
     });
+  } catch (err) {
+    await single?.release();
+    throw err;
   } finally {
     progress.stop();
   }
+  await single?.hold(node);
   logger.info(
     { collections: node.collections().length, orphans: node.orphans.length, timings: node.openTimings },
     "engines open",
@@ -66,11 +79,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // A write that ran out of space: measure again now rather than at the next interval.
   app.addHook("onResponse", async (_req, reply) => void (reply.statusCode === 507 && capacity.check()));
   let address: string;
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
   try {
     address = await app.listen({ host: config.server.host, port: config.server.port });
+    // Several nodes: join once listening (peers redirect here); until then every collection answers 503.
+    cluster = await startCluster(node, { config, logger, listening: address });
   } catch (err) {
     await capacity.stop();
+    await app.close().catch(() => undefined);
+    await node.cluster?.close().catch(() => undefined);
     await node.close();
+    await single?.release();
     throw err;
   }
   await new Promise<void>((resolve) => {
@@ -80,9 +99,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
       stopping = true;
       logger.info({ signal }, "shutting down: draining requests, syncing the WAL");
       (async () => {
+        // Hand off first (stop acknowledging, sync the WAL, release every owner key): peers take over now.
+        await cluster?.drain().catch((err) => logger.warn({ err: describe(err) }, "handoff incomplete"));
         await app.close();
         await capacity.stop();
         await node.close();
+        await cluster?.close();
+        await single?.release();
         logger.info("stopped");
       })()
         .catch((err) => {

@@ -357,7 +357,7 @@ describe("two nodes sharing one etcd and the same local roots", () => {
   const seen = {
     creations: [] as Response[],
     writes: [] as Response[],
-    reads: [] as { id: string; through: string; res: Response }[],
+    reads: [] as { id: string; through: string; res: Response; answeredBy: string; owner: string }[],
     assigns: [] as { view: View; component: string; placement: Placements[string]; r: RunResult }[],
     totals: {} as Record<string, number>,
     fromA: {} as Record<string, number[]>,
@@ -396,13 +396,19 @@ describe("two nodes sharing one etcd and the same local roots", () => {
         }),
       ),
     );
+    // Each collection is served by its owner (the node that created it); the other answers 307 there.
     for (const view of views())
-      for (const node of [a, b])
+      for (const node of [a, b]) {
+        const res = await fetch(`${node.url}/collections/${view.id}`);
+        const text = await res.text();
         seen.reads.push({
           id: view.id,
           through: node.url,
-          res: await node.request("GET", `/collections/${view.id}`),
+          res: { status: res.status, json: JSON.parse(text), text },
+          answeredBy: new URL(res.url).origin,
+          owner: view.id.startsWith("a") ? a.url : b.url,
         });
+      }
     // The CLI reads the same map from etcd, with the other node's configuration (a viper and an lsm collection).
     for (const view of [views()[0], views()[PER_NODE + 1]] as View[]) {
       for (const [component, placement] of Object.entries(view.placements)) {
@@ -459,6 +465,13 @@ describe("two nodes sharing one etcd and the same local roots", () => {
     for (const { id, through, res } of seen.reads) {
       expect(res.status, `${id} through ${through}: ${res.text}`).toBe(200);
       expect(res.json.placements, id).toEqual(views().find((v) => v.id === id)?.placements);
+    }
+  });
+
+  it("serves each collection from the node that created it (its owner), redirecting from the other", () => {
+    for (const { id, answeredBy, owner, res } of seen.reads) {
+      expect(answeredBy, id).toBe(owner);
+      expect(res.json.owner, id).toBe(id.startsWith("a") ? "node-a" : "node-b");
     }
   });
 

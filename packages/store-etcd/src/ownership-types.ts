@@ -1,11 +1,10 @@
 import type { CollectionId } from "@proximadb/core";
 import type { OwnerRecord } from "./cluster-values.js";
 import type { Membership } from "./membership.js";
-import type { Ownership } from "./ownership.js";
 
 /** How this node came to own a collection. */
 export type AcquisitionKind =
-  /** {@link Ownership.claim}: a new (or free) collection. */
+  /** `Ownership.claim`: a new (or free) collection. */
   | "Claimed"
   /** A rendezvous takeover of a collection whose owner key disappeared. */
   | "TakenOver"
@@ -14,14 +13,14 @@ export type AcquisitionKind =
 
 /** Why this node stopped owning a collection. */
 export type LossReason =
-  /** {@link Ownership.release} or {@link Ownership.releaseAll}. */
+  /** `Ownership.release` or `Ownership.releaseAll`. */
   | "Released"
   /** The lease is no longer confirmed (see {@link Membership}); the owner key may still exist. */
   | "LeaseLost"
   /** The owner key was deleted or now names another node or epoch. */
   | "Removed";
 
-/** Events of an {@link Ownership}. */
+/** Events of an `Ownership`. */
 export interface OwnershipEvents {
   /** This node owns `collection` at `epoch` from now on: replay its WAL, then serve it. */
   acquired: { readonly collection: CollectionId; readonly epoch: number; readonly how: AcquisitionKind };
@@ -29,12 +28,12 @@ export interface OwnershipEvents {
   lost: { readonly collection: CollectionId; readonly epoch: number; readonly reason: LossReason };
 }
 
-/** Outcome of {@link Ownership.claim}. */
+/** Outcome of `Ownership.claim`. */
 export type ClaimResult =
   | { readonly acquired: true; readonly epoch: number }
   | { readonly acquired: false; readonly owner: OwnerRecord | undefined };
 
-/** Options of {@link Ownership}. */
+/** Options of `Ownership`. */
 export interface OwnershipOptions {
   /** This node's membership (started by `start()` if it is not yet). */
   readonly membership: Membership;

@@ -59,6 +59,8 @@ export async function openEngines(o: {
     staleStagingMs: config.engine.staleStagingMs,
     report: discovered[component] as DiscoveryReport,
     rootAccess,
+    // Several nodes: an engine modifies only the collections this node fenced (owns); see cluster/.
+    requireFence: config.assignmentStore.type === "etcd",
   });
   const opened: { close(): Promise<unknown> }[] = [];
   const base = async (component: ComponentType) => {

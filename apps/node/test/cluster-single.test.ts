@@ -1,0 +1,80 @@
+/**
+ * Single-node mode stays simple (issue #15): with `[assignment_store] type = "memory"` a second node on
+ * the same roots refuses to start, in one line, while the first runs; once the first is gone (even by
+ * kill -9) the roots may be served again.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedRoots } from "./cluster-support.js";
+import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+
+function toml(tables: Record<string, Record<string, unknown>>): string {
+  return Object.entries(tables)
+    .map(
+      ([t, keys]) =>
+        `[${t}]\n${Object.entries(keys)
+          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+          .join("\n")}\n`,
+    )
+    .join("\n");
+}
+
+describe("two single nodes (memory store) on the same roots", () => {
+  const dir = tempDir("proximadb-single-");
+  const configOf = (name: string) => join(dir, `${name}.toml`);
+  const seen = {
+    second: undefined as RunResult | undefined,
+    firstStillServes: 0,
+    clusterView: undefined as unknown,
+    afterKill: undefined as RunningNode | undefined,
+    lockGoneAfterStop: false,
+    stopCode: undefined as unknown,
+  };
+
+  beforeAll(async () => {
+    for (const name of ["a", "b"])
+      writeFileSync(configOf(name), toml({ ...sharedRoots(), server: { node_id: name } }));
+    const first = await startNode(dir, ["--config", configOf("a"), "--log-format", "json"]);
+    seen.clusterView = (await first.request("GET", "/cluster")).json;
+    seen.second = await runCli(["serve", "--port", "0", "--config", configOf("b")], { cwd: dir });
+    seen.firstStillServes = (await first.request("GET", "/healthz")).status;
+    first.child.kill("SIGKILL");
+    await first.exited;
+    seen.afterKill = await startNode(dir, ["--config", configOf("b"), "--log-format", "json"]);
+    seen.stopCode = await seen.afterKill.stop("SIGTERM");
+    seen.lockGoneAfterStop = !existsSync(join(dir, "disk1", "meta", "_writers", "single-node.lock.json"));
+  }, 120_000);
+  afterAll(() => {
+    if (seen.afterKill?.child.exitCode === null) seen.afterKill.child.kill("SIGKILL");
+  });
+
+  it("refuses the second node with exit code 2", () => {
+    expect(seen.second?.code).toBe(2);
+  });
+
+  it("says why in one line naming the running node", () => {
+    const lines = (seen.second?.stderr ?? "").trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^proximadb: another node \(a, pid \d+ on .+\) is serving file:\/\/.+ with a memory assignment store/,
+    );
+  });
+
+  it("leaves the first node serving", () => {
+    expect(seen.firstStillServes).toBe(200);
+  });
+
+  it("GET /cluster on a single node lists that node alone", () => {
+    expect(seen.clusterView).toMatchObject({ nodes: [{ id: "a", collections: 0, leaseTtlMs: null }] });
+  });
+
+  it("serves the roots again once the first node is gone (its lock is a dead process's)", () => {
+    expect(seen.afterKill?.url).toMatch(/^http:/);
+  });
+
+  it("removes its lock at a clean stop", () => {
+    expect(seen.stopCode).toBe(0);
+    expect(seen.lockGoneAfterStop).toBe(true);
+  });
+});
