@@ -45,11 +45,11 @@ describe("CollectionCatalog", () => {
   });
 
   it.each([
-    { what: "definition", file: "collection.json", stored: '{"format":2}' },
-    { what: "tombstone", file: "dropping.json", stored: "{}" },
+    ["definition", "collection.json", '{"format":2}'],
+    ["tombstone", "dropping.json", "{}"],
   ] as const)(
-    "refuses a stored file that is not a $what with InvalidArgumentError naming it",
-    async ({ what, file, stored }) => {
+    "refuses a stored file that is not a %s with InvalidArgumentError naming it",
+    async (what, file, stored) => {
       const { catalog } = metadataOn({ [`docs/${file}`]: stored });
       const err = await catalog[what]("docs").catch((e) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
