@@ -1,14 +1,18 @@
 import type { AssignmentService, ComponentType } from "@proximadb/core";
 import type { DeploymentAssessment, DiscoveryReport } from "@proximadb/discovery";
 
-/** One root in `discover --json`; `detail` (why it is not online) and `moved` only when they apply. */
-export interface DiscoverJsonRoot {
+/** What `discover --json` and `stats` say of every root. */
+export interface RootFigures {
   url: string;
   index: number;
   status: string;
   collections: number;
   files: number;
   bytes: number;
+}
+
+/** One root in `discover --json`; `detail` (why it is not online) and `moved` only when they apply. */
+export interface DiscoverJsonRoot extends RootFigures {
   detail?: string;
   moved?: { from: string };
 }
@@ -93,14 +97,7 @@ export function hasProblems(reports: Partial<Record<ComponentType, DiscoveryRepo
 }
 
 /** Per-root figures of `stats`. */
-export interface StatsRoot {
-  url: string;
-  index: number;
-  status: string;
-  collections: number;
-  files: number;
-  bytes: number;
-}
+export type StatsRoot = RootFigures;
 
 /** Per-component figures of `stats`: skew is max/mean collections over online roots (1 = even). */
 export interface StatsComponent {
