@@ -13,35 +13,13 @@ import { discover } from "@proximadb/discovery";
 import { describeOnBackends, rootsPerTest, useBackend } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import { EngineBase, type EngineBaseOptions, heartbeatKey, isEngineError } from "../src/index.js";
+import { openViperBase, writeData } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 
 describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
   const env = rootsPerTest<EngineBase>(backend, "disk", 2);
-  const { opened } = env;
-
-  async function open(extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: env.tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => env.tier.openFileSystem(r),
-      nodeId: "node-a",
-      ...extra,
-    });
-    opened.push(engine);
-    return engine;
-  }
-
-  async function writeData(
-    engine: EngineBase,
-    id: string,
-    name = "vectors/part-00000001.parquet",
-  ): Promise<string> {
-    const staged = await engine.stage(id, "part.parquet");
-    await staged.fs.write(staged.key, "parquet bytes", { durable: true });
-    return engine.commit(staged, name);
-  }
+  const open = (extra: Partial<EngineBaseOptions> = {}) => openViperBase(env, extra);
 
   it("places new collections round-robin across the roots and writes each root's marker on first use", async () => {
     const engine = await open();

@@ -1,7 +1,8 @@
-import { AssignmentService, ROOT_MARKER_FILE, RootOfflineError } from "@proximadb/core";
+import { ROOT_MARKER_FILE, RootOfflineError } from "@proximadb/core";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { expect, it } from "vitest";
-import { EngineBase, type RootAccess } from "../src/index.js";
+import type { EngineBase, RootAccess } from "../src/index.js";
+import { openViperBase, writeData } from "./helpers.js";
 
 /** A root access the test changes as it goes: the URLs it names may not be written. */
 function access(): RootAccess & { refused: Map<string, string> } {
@@ -11,26 +12,7 @@ function access(): RootAccess & { refused: Map<string, string> } {
 
 describeOnBackends("EngineBase with rootAccess", ["memory", "local"], (backend) => {
   const env = rootsPerTest<EngineBase>(backend, "disk", 2);
-  const { opened } = env;
-
-  async function open(rootAccess: RootAccess): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: env.tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => env.tier.openFileSystem(r),
-      nodeId: "node-a",
-      rootAccess,
-    });
-    opened.push(engine);
-    return engine;
-  }
-
-  async function writeData(engine: EngineBase, id: string): Promise<string> {
-    const staged = await engine.stage(id, "part.parquet");
-    await staged.fs.write(staged.key, "parquet bytes", { durable: true });
-    return engine.commit(staged, "vectors/part-00000001.parquet");
-  }
+  const open = (rootAccess: RootAccess) => openViperBase(env, { rootAccess });
 
   it("never writes a root marker: the deployment layer owns them", async () => {
     const engine = await open(access());

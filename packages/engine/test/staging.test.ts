@@ -1,13 +1,14 @@
-import { AssignmentService, InvalidArgumentError } from "@proximadb/core";
+import { InvalidArgumentError } from "@proximadb/core";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import {
-  EngineBase,
+  type EngineBase,
   type EngineBaseOptions,
   MAX_STAGED_NAME,
   heartbeatKey,
   parseStagingKey,
 } from "../src/index.js";
+import { openViperBase } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -59,20 +60,9 @@ describe("parseStagingKey (the one parser of staging names)", () => {
 
 describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "local"], (backend) => {
   const env = rootsPerTest<EngineBase>(backend, "disk", 1);
-  const { opened } = env;
+  const open = (nodeId: string, extra: Partial<EngineBaseOptions> = {}) =>
+    openViperBase(env, { nodeId, ...extra });
 
-  async function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: env.tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => env.tier.openFileSystem(r),
-      nodeId,
-      ...extra,
-    });
-    opened.push(engine);
-    return engine;
-  }
   const url = () => env.tier.urls[0] as string;
 
   it("keeps staging keys under 200 bytes after _staging/ for the longest node id and name", async () => {
