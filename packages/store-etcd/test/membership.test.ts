@@ -6,6 +6,9 @@ import { Membership } from "../src/index.js";
 import { client, eventually, newCluster, startNode, stopAll } from "./helpers/cluster.js";
 import { startTcpProxy } from "./helpers/tcp-proxy.js";
 
+/** Waits until the event list `read` returns has an entry. */
+const untilSome = (read: () => readonly unknown[]) => eventually(read, (l) => l.length > 0);
+
 const endpoint = inject("etcdEndpoint");
 const raw = new Etcd3({ hosts: endpoint });
 afterEach(() => stopAll());
@@ -207,10 +210,7 @@ describe("Membership: losing the lease", () => {
         stillAtEtcd = raw.get(`/proximadb/${cluster}/nodes/node-a`).string();
       });
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       expect(a.events.leaseLost).toEqual(["Deadline"]);
       expect(validAtLoss).toBe(false);
       expect(await stillAtEtcd).not.toBeNull();
@@ -232,15 +232,9 @@ describe("Membership: losing the lease", () => {
       });
       const lease = a.membership.lease;
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       proxy.heal();
-      await eventually(
-        () => a.events.leaseRestored,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseRestored);
       expect(a.events.leaseRestored).toEqual([true]);
       expect(a.membership.lease).toBe(lease);
       expect(a.membership.leaseValid()).toBe(true);
@@ -257,20 +251,14 @@ describe("Membership: losing the lease", () => {
       const a = await startNode(proxy.endpoint, cluster, "node-a", { leaseTtlMs: 1000 });
       const old = a.membership.lease;
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       // Wait (directly on etcd) until the lease has expired there.
       await eventually(
         () => raw.get(`/proximadb/${cluster}/nodes/node-a`).string(),
         (v) => v === null,
       );
       proxy.heal();
-      await eventually(
-        () => a.events.leaseRestored,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseRestored);
       expect(a.events.leaseRestored).toEqual([false]);
       expect(a.membership.lease).not.toBe(old);
       const kv = (await raw.get(`/proximadb/${cluster}/nodes/node-a`).exec()).kvs[0];
