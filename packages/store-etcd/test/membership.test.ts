@@ -6,6 +6,19 @@ import { Membership } from "../src/index.js";
 import { client, eventually, newCluster, startNode, stopAll } from "./helpers/cluster.js";
 import { startTcpProxy } from "./helpers/tcp-proxy.js";
 
+/** Runs `fn` with a TCP proxy in front of etcd; heals and closes it afterwards, whatever happened. */
+async function behindProxy(
+  fn: (proxy: Awaited<ReturnType<typeof startTcpProxy>>) => Promise<void>,
+): Promise<void> {
+  const proxy = await startTcpProxy(endpoint);
+  try {
+    await fn(proxy);
+  } finally {
+    proxy.heal();
+    await proxy.close();
+  }
+}
+
 /** Waits until the event list `read` returns has an entry. */
 const untilSome = (read: () => readonly unknown[]) => eventually(read, (l) => l.length > 0);
 
@@ -200,8 +213,7 @@ describe("Membership: registration and the live view", () => {
 describe("Membership: losing the lease", () => {
   it("unanswered keepalives: leaseValid() turns false and leaseLost fires while etcd still holds the lease", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       const a = await startNode(proxy.endpoint, cluster, "node-a", { leaseTtlMs: 2000 });
       let stillAtEtcd: Promise<string | null> | undefined;
       let validAtLoss: boolean | undefined;
@@ -215,16 +227,12 @@ describe("Membership: losing the lease", () => {
       expect(validAtLoss).toBe(false);
       expect(await stillAtEtcd).not.toBeNull();
       expect(a.membership.state).toBe("Unconfirmed");
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after the deadline passed, an acknowledgement of the same lease restores it (sameLease: true)", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       // Deadline 1.6 s after a keepalive is sent, expiry at etcd ≥ 3 s after it arrives: heal in between.
       const a = await startNode(proxy.endpoint, cluster, "node-a", {
         leaseTtlMs: 3000,
@@ -238,16 +246,12 @@ describe("Membership: losing the lease", () => {
       expect(a.events.leaseRestored).toEqual([true]);
       expect(a.membership.lease).toBe(lease);
       expect(a.membership.leaseValid()).toBe(true);
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after etcd expired the lease, the node is told so, re-registers with a new lease (sameLease: false)", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       const a = await startNode(proxy.endpoint, cluster, "node-a", { leaseTtlMs: 1000 });
       const old = a.membership.lease;
       proxy.partition();
@@ -264,10 +268,7 @@ describe("Membership: losing the lease", () => {
       const kv = (await raw.get(`/proximadb/${cluster}/nodes/node-a`).exec()).kvs[0];
       expect(String(kv?.lease)).toBe(a.membership.lease);
       expect(a.membership.state).toBe("Live");
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after close(), leaseValid() is false and leaseDeadline() is −∞", async () => {
