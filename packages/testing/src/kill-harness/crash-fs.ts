@@ -1,3 +1,5 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FileSystem } from "@proximadb/core";
 
 /** The {@link FileSystem} methods that change storage: the points a crash child can die at. */
@@ -100,5 +102,26 @@ export function crashChildBundle(options: CrashChildBundle) {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
     logLevel: "warning" as const,
+  };
+}
+
+/**
+ * The files of a package's crash child, for a test at `<package>/test/<name>.test.ts`: the entry
+ * `test/crash/child.ts` and the bundle `node_modules/.cache/<bundleName>.mjs` of the package.
+ *
+ * @example
+ * const child = crashChildFiles(import.meta.url, "viper-crash-child");
+ * beforeAll(() => build(crashChildBundle({ ...child, external: ["parquet-wasm"] })));
+ */
+export function crashChildFiles(
+  testFileUrl: string | URL,
+  bundleName: string,
+): { readonly entry: string; readonly outfile: string; readonly packageDir: string } {
+  const here = dirname(fileURLToPath(testFileUrl));
+  const packageDir = join(here, "..");
+  return {
+    entry: join(here, "crash", "child.ts"),
+    outfile: join(packageDir, "node_modules", ".cache", `${bundleName}.mjs`),
+    packageDir,
   };
 }
