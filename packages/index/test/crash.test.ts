@@ -1,11 +1,5 @@
 import { listAll } from "@proximadb/core";
-import {
-  crashChildBundle,
-  crashChildFiles,
-  lastJsonLine,
-  nodeChild,
-  runChild,
-} from "@proximadb/testing/kill-harness";
+import { crashChildFiles, lastJsonLine, nodeChild, runChild } from "@proximadb/testing/kill-harness";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { indexFiles } from "../src/index.js";
@@ -14,11 +8,11 @@ import { keysOf, localRoots, openIndex, rng } from "./helpers.js";
 
 // The child is bundled once with esbuild (cheaper to spawn than tsx's per-module transform). It loads the
 // native hnswlib-node from the package's node_modules, next to the bundle.
-const child = crashChildFiles(import.meta.url, "index-crash-child");
+const child = crashChildFiles(import.meta.url, "index-crash-child", ["hnswlib-node"]);
 const { packageDir, outfile: childBundle } = child;
 
 beforeAll(async () => {
-  await build(crashChildBundle({ ...child, external: ["hnswlib-node"] }));
+  await build(child.bundle);
 });
 
 describe("a crash at any instant of a save or a compaction", () => {

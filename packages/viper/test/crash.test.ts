@@ -1,5 +1,4 @@
 import {
-  crashChildBundle,
   crashChildFiles,
   killLiveChildren,
   lastJsonLine,
@@ -15,14 +14,12 @@ import { expected, makeRecords, openViper, plain, scanAll } from "./helpers.js";
 
 // The child (test/crash/child.ts, runnable as `node --conditions=@proximadb/source --import tsx child.ts`) is
 // bundled once with esbuild: 20 spawns then cost a fifth of the CPU that tsx's per-module transform does.
-const child = crashChildFiles(import.meta.url, "viper-crash-child");
+const child = crashChildFiles(import.meta.url, "viper-crash-child", ["parquet-wasm"]);
 const { packageDir, outfile: childBundle } = child;
 
+// parquet-wasm loads its .wasm from its own folder
 beforeAll(async () => {
-  await build(
-    // parquet-wasm loads its .wasm from its own folder
-    crashChildBundle({ ...child, external: ["parquet-wasm"] }),
-  );
+  await build(child.bundle);
 });
 
 describe("a crash at any instant of a compaction", () => {

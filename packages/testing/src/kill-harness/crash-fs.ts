@@ -106,22 +106,23 @@ export function crashChildBundle(options: CrashChildBundle) {
 }
 
 /**
- * The files of a package's crash child, for a test at `<package>/test/<name>.test.ts`: the entry
- * `test/crash/child.ts` and the bundle `node_modules/.cache/<bundleName>.mjs` of the package.
+ * The crash child of a package, for a test at `<package>/test/<name>.test.ts`: its entry
+ * `test/crash/child.ts`, its bundle `node_modules/.cache/<bundleName>.mjs` of the package, and the
+ * esbuild options that write that bundle (`external` left unbundled, see {@link crashChildBundle}).
  *
  * @example
- * const child = crashChildFiles(import.meta.url, "viper-crash-child");
- * beforeAll(() => build(crashChildBundle({ ...child, external: ["parquet-wasm"] })));
+ * const child = crashChildFiles(import.meta.url, "viper-crash-child", ["parquet-wasm"]);
+ * beforeAll(() => build(child.bundle));
+ * await runChild(nodeChild(child.outfile, args, { cwd: child.packageDir }));
  */
 export function crashChildFiles(
   testFileUrl: string | URL,
   bundleName: string,
-): { readonly entry: string; readonly outfile: string; readonly packageDir: string } {
+  external: readonly string[] = [],
+) {
   const here = dirname(fileURLToPath(testFileUrl));
   const packageDir = join(here, "..");
-  return {
-    entry: join(here, "crash", "child.ts"),
-    outfile: join(packageDir, "node_modules", ".cache", `${bundleName}.mjs`),
-    packageDir,
-  };
+  const entry = join(here, "crash", "child.ts");
+  const outfile = join(packageDir, "node_modules", ".cache", `${bundleName}.mjs`);
+  return { entry, outfile, packageDir, bundle: crashChildBundle({ entry, outfile, external }) };
 }
