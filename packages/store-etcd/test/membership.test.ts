@@ -19,6 +19,13 @@ async function behindProxy(
   }
 }
 
+/** Waits until `node` sees `count` members. */
+const untilMembers = (node: { membership: { memberIds(): readonly string[] } }, count: number) =>
+  eventually(
+    () => node.membership.memberIds().length,
+    (n) => n === count,
+  );
+
 /** Waits until the event list `read` returns has an entry. */
 const untilSome = (read: () => readonly unknown[]) => eventually(read, (l) => l.length > 0);
 
@@ -121,10 +128,7 @@ describe("Membership: registration and the live view", () => {
     const cluster = newCluster();
     const a = await startNode(endpoint, cluster, "node-a", { leaseTtlMs: 30_000 });
     const b = await startNode(endpoint, cluster, "node-b", { leaseTtlMs: 30_000 });
-    await eventually(
-      () => a.membership.memberIds().length,
-      (n) => n === 2,
-    );
+    await untilMembers(a, 2);
     const left: string[] = [];
     a.membership.on("leave", (m) => left.push(m.id));
     await b.stop();
@@ -142,10 +146,7 @@ describe("Membership: registration and the live view", () => {
     const cluster = newCluster();
     const a = await startNode(endpoint, cluster, "node-a");
     const b = await startNode(endpoint, cluster, "node-b");
-    await eventually(
-      () => a.membership.memberIds().length,
-      (n) => n === 2,
-    );
+    await untilMembers(a, 2);
     const left: string[] = [];
     a.membership.on("leave", (m) => left.push(m.id));
     await b.crash();
