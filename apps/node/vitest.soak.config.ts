@@ -1,12 +1,13 @@
 import { defineConfig } from "vitest/config";
+import { sourceResolve } from "../../vitest.shared.ts";
 
 /**
  * The kill -9 soak (`pnpm soak`): `test/kill-soak.test.ts` alone, at 100 trials (or
  * `PROXIMADB_KILL_TRIALS`). `pnpm test` runs the same file at a few trials.
  */
 export default defineConfig({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
+  resolve: sourceResolve,
+  ssr: { resolve: sourceResolve },
   test: {
     name: "node-soak",
     root: import.meta.dirname,

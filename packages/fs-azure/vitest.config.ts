@@ -1,14 +1,4 @@
-import { defineProject } from "vitest/config";
+import { packageProject } from "../../vitest.shared.ts";
 
-export default defineProject({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
-  test: {
-    name: "fs-azure",
-    include: ["test/**/*.test.ts"],
-    // One Azurite blob service (child process, free loopback port, in memory) for every test file.
-    globalSetup: ["test/global-setup.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+// One Azurite blob service (child process, free loopback port, in memory) for every test file.
+export default packageProject("fs-azure", { globalSetup: "test/global-setup.ts", testTimeout: 60_000 });

@@ -1,14 +1,4 @@
-import { defineProject } from "vitest/config";
+import { packageProject } from "../../vitest.shared.ts";
 
-export default defineProject({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
-  test: {
-    name: "fs-s3",
-    include: ["test/**/*.test.ts"],
-    // One s3rver for the whole project; each test file works under its own random prefix.
-    globalSetup: ["test/support/global-setup.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+// One s3rver for the whole project; each test file works under its own random prefix.
+export default packageProject("fs-s3", { globalSetup: "test/support/global-setup.ts", testTimeout: 60_000 });

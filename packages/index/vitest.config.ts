@@ -1,13 +1,4 @@
-import { defineProject } from "vitest/config";
+import { packageProject } from "../../vitest.shared.ts";
 
-export default defineProject({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
-  test: {
-    name: "index",
-    include: ["test/**/*.test.ts"],
-    // 20,000-vector builds, s3rver and the crash test's child processes take longer than the default.
-    testTimeout: 300_000,
-    hookTimeout: 120_000,
-  },
-});
+// 20,000-vector builds, s3rver and the crash test's child processes take longer than the default.
+export default packageProject("index", { testTimeout: 300_000, hookTimeout: 120_000 });

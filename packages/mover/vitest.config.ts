@@ -1,10 +1,3 @@
-import { defineProject } from "vitest/config";
+import { packageProject } from "../../vitest.shared.ts";
 
-export default defineProject({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
-  test: {
-    name: "mover",
-    include: ["test/**/*.test.ts"],
-  },
-});
+export default packageProject("mover");

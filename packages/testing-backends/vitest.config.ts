@@ -1,12 +1,3 @@
-import { defineProject } from "vitest/config";
+import { packageProject } from "../../vitest.shared.ts";
 
-export default defineProject({
-  resolve: { conditions: ["@proximadb/source"] },
-  ssr: { resolve: { conditions: ["@proximadb/source"] } },
-  test: {
-    name: "testing-backends",
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-});
+export default packageProject("testing-backends", { testTimeout: 60_000, hookTimeout: 120_000 });

@@ -4,7 +4,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, printTable, writeResult } from "../../../bench/lib.ts";
 import { embeddedDefaultToml } from "../src/default-config.ts";
-import { type RunningNode, startNode, tempDir } from "../test/helpers.ts";
+import { startNode, tempDir } from "../test/helpers.ts";
+import { must, pool } from "../test/search-support.ts";
 
 const DIM = 128;
 const BATCH = 100;
@@ -13,27 +14,12 @@ const REQUESTS_PER_RUN = 200; // 20,000 records per run
 const RUNS = 3;
 const RESTART_COLLECTIONS = 1000;
 
-async function pool<T>(n: number, items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
-
 function batch(offset: number): { id: string; vector: number[]; metadata: { n: number } }[] {
   return Array.from({ length: BATCH }, (_, i) => ({
     id: `r${offset + i}`,
     vector: Array.from({ length: DIM }, (_, d) => (((offset + i) * 31 + d) % 97) / 97),
     metadata: { n: offset + i },
   }));
-}
-
-async function must(node: RunningNode, method: string, path: string, body?: unknown, status = 200) {
-  const r = await node.request(method, path, body);
-  if (r.status !== status) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r;
 }
 
 async function ingest(): Promise<Record<string, unknown>[]> {
@@ -107,8 +93,7 @@ async function restart(): Promise<Record<string, unknown>> {
     const open = node.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "engines open");
     phases.push(open.timings);
     const listed = await must(node, "GET", "/collections");
-    if (listed.json.collections.length !== RESTART_COLLECTIONS)
-      throw new Error("collections lost on restart");
+    if (listed.collections.length !== RESTART_COLLECTIONS) throw new Error("collections lost on restart");
     await node.stop("SIGTERM");
   }
   const phase = (k: string) => Math.round(median(phases.map((p) => p[k] ?? 0)));

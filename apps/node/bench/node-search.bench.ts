@@ -5,7 +5,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { printTable, writeResult } from "../../../bench/lib.ts";
 import { embeddedDefaultToml } from "../src/default-config.ts";
-import { type RunningNode, startNode, tempDir } from "../test/helpers.ts";
+import { seededRandom as random } from "@proximadb/testing/random";
+import { startNode, tempDir } from "../test/helpers.ts";
+import { cosine, must, pool } from "../test/search-support.ts";
 
 const DIM = 128;
 const N = 10_000;
@@ -14,48 +16,10 @@ const QUERIES = 2000;
 const WARMUP = 200;
 const RECALL_QUERIES = 100;
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const rnd = random(42);
 const vec = () => Array.from({ length: DIM }, () => rnd() * 2 - 1);
 const vectors = Array.from({ length: N }, vec);
 const queries = Array.from({ length: QUERIES + WARMUP }, vec);
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
-}
-
-async function must(node: RunningNode, method: string, path: string, body?: unknown, status = 200) {
-  const r = await node.request(method, path, body);
-  if (r.status !== status) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
-async function pool<T>(n: number, items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 async function run(engine: "viper" | "lsm"): Promise<Record<string, unknown>> {
   const dir = tempDir("proximadb-bench-");

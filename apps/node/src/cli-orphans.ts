@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { EXIT, type GlobalOptions, loadConfig } from "./cli-common.js";
+import { addJsonCommand } from "./cli-json.js";
 
 // `proximadb orphans`: collections with data but no readable definition. Listing is read-only; data is
 // removed only when asked by name, and never from an offline root.
@@ -60,13 +61,16 @@ export function addOrphanCommands(
   run: (code: number) => void,
   globals: (cmd: Command) => GlobalOptions,
 ): void {
-  const orphans = program
-    .command("orphans")
-    .description("list collections with data but no readable definition (read-only)")
-    .option("--json", "print exactly one JSON object")
-    .action(async (_o, cmd: Command) =>
-      run(await listCommand(globals(cmd) as GlobalOptions & { json?: boolean })),
-    );
+  const orphans = addJsonCommand(
+    program,
+    {
+      name: "orphans",
+      description: "list collections with data but no readable definition (read-only)",
+      json: "print exactly one JSON object",
+    },
+    run,
+    listCommand,
+  );
   orphans
     .command("remove")
     .description("delete one orphan's data from every online root (stop the node first, or restart it after)")

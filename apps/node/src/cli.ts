@@ -14,6 +14,7 @@ import {
   plainLine,
 } from "./cli-common.js";
 import { addMoveCommands } from "./cli-move.js";
+import { addJsonCommand } from "./cli-json.js";
 import { addOrphanCommands } from "./cli-orphans.js";
 import { addRebalanceExecute } from "./cli-rebalance-execute.js";
 import { addRebalanceCommands } from "./cli-rebalance.js";
@@ -227,22 +228,27 @@ export function buildProgram(run: (code: number) => void): Command {
       await serve(globals(cmd) as ServeOptions);
       run(EXIT.ok);
     });
-  program
-    .command("discover")
-    .description(
-      "report the collections of every component (read-only); exit 3 on conflicts or offline roots",
-    )
-    .option("--json", "print exactly one JSON object")
-    .action(async (_o, cmd: Command) =>
-      run(await discoverCommand(globals(cmd) as GlobalOptions & { json?: boolean })),
-    );
-  program
-    .command("stats")
-    .description("collections, files, bytes and skew per component and root, as bars (read-only)")
-    .option("--json", "machine-readable output")
-    .action(async (_o, cmd: Command) =>
-      run(await statsCommand(globals(cmd) as GlobalOptions & { json?: boolean })),
-    );
+  addJsonCommand(
+    program,
+    {
+      name: "discover",
+      description:
+        "report the collections of every component (read-only); exit 3 on conflicts or offline roots",
+      json: "print exactly one JSON object",
+    },
+    run,
+    discoverCommand,
+  );
+  addJsonCommand(
+    program,
+    {
+      name: "stats",
+      description: "collections, files, bytes and skew per component and root, as bars (read-only)",
+      json: "machine-readable output",
+    },
+    run,
+    statsCommand,
+  );
   program
     .command("assign")
     .description("place a collection's component (or show where it lives)")

@@ -52,6 +52,14 @@ const componentBase = {
   collection_affinity: z.boolean().default(false),
   bounded_load: z.number().min(0).max(10).optional(),
 };
+/** A size in bytes: a whole number from `min` up to 1 GiB, `fallback` when absent. */
+const byteSize = (min: number, fallback: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(1 << 30)
+    .default(fallback);
 const urls = rc.rootListSchema;
 
 const schema = z
@@ -64,12 +72,7 @@ const schema = z
             ...componentBase,
             format: z.enum(["avro", "bincode"]).default("avro"),
             sync: z.enum(["always", "batch", "none"]).default("batch"),
-            segment_bytes: z
-              .number()
-              .int()
-              .min(4096)
-              .max(1 << 30)
-              .default(64 << 20),
+            segment_bytes: byteSize(4096, 64 << 20),
           })
           .strict(),
         viper_config: z.object({ data_urls: urls, ...componentBase }).strict(),
@@ -107,12 +110,7 @@ const schema = z
           .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'")
           .optional(),
         port: z.number().int().min(0).max(65535).default(7070),
-        max_body_bytes: z
-          .number()
-          .int()
-          .min(1024)
-          .max(1 << 30)
-          .default(16 << 20),
+        max_body_bytes: byteSize(1024, 16 << 20),
       })
       .strict()
       .default({ host: "127.0.0.1", port: 7070, max_body_bytes: 16 << 20 }),

@@ -1,14 +1,30 @@
 import type { AssignmentService, ComponentType } from "@proximadb/core";
 import type { DeploymentAssessment, DiscoveryReport } from "@proximadb/discovery";
 
-/** One root in `discover --json`; `detail` (why it is not online) and `moved` only when they apply. */
-export interface DiscoverJsonRoot {
+/** What `discover --json` and `stats` say of every root. */
+export interface RootFigures {
   url: string;
   index: number;
   status: string;
   collections: number;
   files: number;
   bytes: number;
+}
+
+/** The {@link RootFigures} of one root of a discovery report. */
+function rootFigures(x: DiscoveryReport["roots"][number]): RootFigures {
+  return {
+    url: x.url,
+    index: x.index,
+    status: x.status,
+    collections: x.collections,
+    files: x.files,
+    bytes: x.bytes,
+  };
+}
+
+/** One root in `discover --json`; `detail` (why it is not online) and `moved` only when they apply. */
+export interface DiscoverJsonRoot extends RootFigures {
   detail?: string;
   moved?: { from: string };
 }
@@ -44,12 +60,7 @@ export function discoverJson(
   for (const [component, r] of Object.entries(reports)) {
     components[component] = {
       roots: r.roots.map((x) => ({
-        url: x.url,
-        index: x.index,
-        status: x.status,
-        collections: x.collections,
-        files: x.files,
-        bytes: x.bytes,
+        ...rootFigures(x),
         ...(x.status === "online" || x.error === undefined ? {} : { detail: x.error }),
         ...(x.moved ? { moved: x.moved } : {}),
       })),
@@ -93,14 +104,7 @@ export function hasProblems(reports: Partial<Record<ComponentType, DiscoveryRepo
 }
 
 /** Per-root figures of `stats`. */
-export interface StatsRoot {
-  url: string;
-  index: number;
-  status: string;
-  collections: number;
-  files: number;
-  bytes: number;
-}
+export type StatsRoot = RootFigures;
 
 /** Per-component figures of `stats`: skew is max/mean collections over online roots (1 = even). */
 export interface StatsComponent {
@@ -115,14 +119,7 @@ export interface StatsComponent {
 /** Figures for `stats` from the discovery reports. */
 export function statsFromReports(reports: Partial<Record<ComponentType, DiscoveryReport>>): StatsComponent[] {
   return Object.entries(reports).map(([component, r]) => {
-    const roots = r.roots.map((x) => ({
-      url: x.url,
-      index: x.index,
-      status: x.status,
-      collections: x.collections,
-      files: x.files,
-      bytes: x.bytes,
-    }));
+    const roots = r.roots.map(rootFigures);
     const online = roots.filter((x) => x.status === "online");
     const total = online.reduce((n, x) => n + x.collections, 0);
     const mean = online.length > 0 ? total / online.length : 0;

@@ -1,12 +1,10 @@
 import type { CollectionId } from "@proximadb/core";
 import { FsError, InvalidArgumentError } from "@proximadb/core";
-import type { CollectionLocation } from "@proximadb/engine";
 import { createMemoryRoots } from "@proximadb/fs-memory";
 import { describe, expect, it } from "vitest";
 import { CATALOG_FILES, CollectionCatalog, readDefinitionAt } from "../src/catalog.js";
-import type { CollectionDefinition } from "../src/collection.js";
-import type { ComponentStore } from "../src/engines/component-store.js";
 import { NodeError } from "../src/errors.js";
+import { lsmDefinition, metadataStore } from "./catalog-support.js";
 
 const URL = "mem://catalog-test/meta";
 
@@ -15,43 +13,12 @@ function metadataOn(files: Record<string, string> = {}) {
   const roots = createMemoryRoots({ [URL]: files });
   const fs = roots.fs(URL);
   const placed = new Set(Object.keys(files).map((k) => k.split("/")[0] as string));
-  const location = (id: string): CollectionLocation => ({
-    collection: id as CollectionId,
-    component: "metadata",
-    url: fs.root.url,
-    index: 0,
-    fs,
-    dir: `${id}/`,
-  });
-  const store: ComponentStore = {
-    component: "metadata",
-    report: undefined as never,
-    fence: async () => undefined,
-    epochOf: () => 0,
-    collections: () => [...placed] as CollectionId[],
-    locate: (id) => (placed.has(id) ? location(id) : undefined),
-    place: async (id) => {
-      placed.add(id);
-      return location(id);
-    },
-    drop: async (id) => {
-      await fs.deletePrefix(`${id}/`);
-      placed.delete(id);
-    },
-    close: async () => undefined,
-  };
+  const store = metadataStore(fs, placed, (id) => fs.deletePrefix(`${id}/`));
   const text = async (key: string) => new TextDecoder().decode(await fs.read(key));
   return { catalog: new CollectionCatalog(store), fs, text };
 }
 
-const definition = (id: string): CollectionDefinition => ({
-  format: 1,
-  id: id as CollectionId,
-  engine: "lsm",
-  dimension: 4,
-  createdAt: "2025-01-01T00:00:00.000Z",
-  placements: { wal: { url: "mem://x/wal", index: 0 }, lsm: { url: "mem://x/lsm", index: 1 } },
-});
+const definition = lsmDefinition;
 
 describe("CollectionCatalog", () => {
   it("stores a definition at <id>/collection.json and reads it back", async () => {
@@ -77,12 +44,18 @@ describe("CollectionCatalog", () => {
     expect(await catalog.definition("bare")).toBeUndefined();
   });
 
-  it("refuses a stored file that is not a definition with InvalidArgumentError naming it", async () => {
-    const { catalog } = metadataOn({ "docs/collection.json": '{"format":2}' });
-    const err = await catalog.definition("docs").catch((e) => e);
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.message).toContain(`${URL}/docs/collection.json`);
-  });
+  it.each([
+    ["definition", "collection.json", '{"format":2}'],
+    ["tombstone", "dropping.json", "{}"],
+  ] as const)(
+    "refuses a stored file that is not a %s with InvalidArgumentError naming it",
+    async (what, file, stored) => {
+      const { catalog } = metadataOn({ [`docs/${file}`]: stored });
+      const err = await catalog[what]("docs").catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect(err.message).toContain(`${URL}/docs/${file}`);
+    },
+  );
 
   it("records the WAL checkpoint at <id>/wal-checkpoint.json; 0 before any", async () => {
     const { catalog, text } = metadataOn();
@@ -117,13 +90,6 @@ describe("CollectionCatalog", () => {
       droppedAt: "2025-01-02T00:00:00Z",
     });
     expect(await catalog.tombstone("docs")).toEqual({ format: 1, droppedAt: "2025-01-02T00:00:00Z" });
-  });
-
-  it("refuses a stored file that is not a tombstone with InvalidArgumentError naming it", async () => {
-    const { catalog } = metadataOn({ "docs/dropping.json": "{}" });
-    const err = await catalog.tombstone("docs").catch((e) => e);
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.message).toContain(`${URL}/docs/dropping.json`);
   });
 
   it("finishDrop deletes every document, the tombstone last, and forgets the collection", async () => {

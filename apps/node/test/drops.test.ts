@@ -1,26 +1,17 @@
 import type { CollectionId, FileSystem } from "@proximadb/core";
-import type { CollectionLocation } from "@proximadb/engine";
 import { createMemoryRoots } from "@proximadb/fs-memory";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { CATALOG_FILES, CollectionCatalog } from "../src/catalog.js";
-import type { CollectionDefinition } from "../src/collection.js";
 import { CollectionDrops } from "../src/drops.js";
-import type { ComponentStore } from "../src/engines/component-store.js";
 import type { EngineRegistry } from "../src/engines/registry.js";
 import { NodeError } from "../src/errors.js";
+import { lsmDefinition, metadataStore } from "./catalog-support.js";
 
 const URL = "mem://drops-test/meta";
 const ID = "docs" as CollectionId;
 
-const definition: CollectionDefinition = {
-  format: 1,
-  id: ID,
-  engine: "lsm",
-  dimension: 4,
-  createdAt: "2025-01-01T00:00:00.000Z",
-  placements: { wal: { url: "mem://x/wal", index: 0 }, lsm: { url: "mem://x/lsm", index: 1 } },
-};
+const definition = lsmDefinition(ID);
 
 /**
  * A catalog on one memory root whose writes and deletes are logged, and a registry of fake engines whose
@@ -49,31 +40,9 @@ function setUp(options: { failDrops?: number; failTombstone?: boolean } = {}) {
     },
   }) as FileSystem;
   const placed = new Set<string>();
-  const location = (id: string): CollectionLocation => ({
-    collection: id as CollectionId,
-    component: "metadata",
-    url: fs.root.url,
-    index: 0,
-    fs,
-    dir: `${id}/`,
+  const metadata = metadataStore(fs, placed, async (id) => {
+    events.push(`forget metadata ${id}`);
   });
-  const metadata: ComponentStore = {
-    component: "metadata",
-    report: undefined as never,
-    fence: async () => undefined,
-    epochOf: () => 0,
-    collections: () => [...placed] as CollectionId[],
-    locate: (id) => (placed.has(id) ? location(id) : undefined),
-    place: async (id) => {
-      placed.add(id);
-      return location(id);
-    },
-    drop: async (id) => {
-      events.push(`forget metadata ${id}`);
-      placed.delete(id);
-    },
-    close: async () => undefined,
-  };
   let failures = options.failDrops ?? 0;
   const fake = (name: string) => ({
     drop: async (id: string) => {

@@ -39,6 +39,17 @@ export async function runCli(
   return { code: run.code, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** Sends one request with an optional JSON body through `pool`. */
+export function sendJson(pool: Pool, method: string, path: string, body?: unknown) {
+  return pool.request({
+    method: method as "GET",
+    path,
+    ...(body === undefined
+      ? {}
+      : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+}
+
 /** A running `proximadb serve`. */
 export interface RunningNode {
   readonly child: ChildProcess;
@@ -90,13 +101,7 @@ export async function startNode(cwd: string, args: string[] = []): Promise<Runni
     logs: child.lines as string[],
     exited,
     async request(method, path, body) {
-      const res = await pool.request({
-        method: method as "GET",
-        path,
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-      });
+      const res = await sendJson(pool, method, path, body);
       const text = await res.body.text();
       let json: unknown;
       try {

@@ -9,7 +9,7 @@ import {
 } from "@proximadb/testing/kill-harness";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, listeningAddress, startNode, tempDir } from "./helpers.js";
+import { CLI, listeningAddress, sendJson, startNode, tempDir } from "./helpers.js";
 
 /**
  * The kill -9 loop through the built binary: per trial a fresh node with two collections (VIPER and LSM),
@@ -73,13 +73,7 @@ const gone = (err: unknown) => err instanceof Error;
 async function drive(url: string, random: () => number, acked: Acknowledged): Promise<void> {
   const pool = new Pool(url, { connections: WRITERS + 2, pipelining: 1 });
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await pool.request({
-      method: method as "GET",
-      path,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-    });
+    const res = await sendJson(pool, method, path, body);
     await res.body.text();
     return res.statusCode;
   };

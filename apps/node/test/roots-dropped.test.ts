@@ -6,27 +6,28 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, tempDir } from "./helpers.js";
 import {
-  Ledger,
+  COMPONENTS,
+  type ReadBack,
   type Response,
+  Scenario,
   type ServeOutcome,
+  expectReadBack,
   populate,
   tryServe,
   withoutDisk,
   writeConfig,
 } from "./roots-support.js";
 
-const COMPONENTS = ["wal", "viper", "lsm", "index", "metadata"];
-
 describe("a disk dropped from the configuration is not forgotten", () => {
   const cwd = tempDir("proximadb-dropped-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
+  const { args } = s;
   const disk3 = (c: string) => `file://${join(cwd, "data", "disk3", c)}`;
   const marker = () => readFileSync(join(cwd, "data", "disk1", "wal", "_proximadb_root.json"), "utf8");
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   let created: Record<string, Response> = {};
   const seen = {} as {
     discover: RunResult;
@@ -34,7 +35,7 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     retireRefused: RunResult;
     markerBefore: string;
     markerAfterRefusal: string;
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
     retired: RunResult[];
     afterRetire: ServeOutcome;
     listedAfterRetire: Response;
@@ -44,50 +45,41 @@ describe("a disk dropped from the configuration is not forgotten", () => {
 
   beforeAll(async () => {
     writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
+    const a = await s.start();
     created = await populate(a, ledger);
     await a.stop();
 
     writeConfig(cwd, withoutDisk("disk3"));
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
+    seen.discover = await s.discover();
     seen.serve = await tryServe(cwd, args);
     if (seen.serve.listening) {
-      running.push(seen.serve.node);
+      s.track(seen.serve.node);
       await seen.serve.node.stop();
     }
     seen.markerBefore = marker();
-    seen.retireRefused = await runCli([...args, "roots", "retire", disk3("wal")], { cwd });
+    seen.retireRefused = await s.cli("roots", "retire", disk3("wal"));
     seen.markerAfterRefusal = marker();
 
     // Configured again: everything it held is served.
     writeConfig(cwd);
-    const b = await startNode(cwd, args);
-    running.push(b);
-    seen.back = await ledger.verify(b);
-    await b.stop();
+    seen.back = await s.readBack();
 
     // Dropped for good: retired one by one. Every root of disk3 holds collections (the index root too,
     // since every collection has an index), so each needs --force.
     writeConfig(cwd, withoutDisk("disk3"));
     seen.retired = [];
-    for (const c of COMPONENTS)
-      seen.retired.push(await runCli([...args, "roots", "retire", disk3(c), "--force"], { cwd }));
+    for (const c of COMPONENTS) seen.retired.push(await s.cli("roots", "retire", disk3(c), "--force"));
     seen.afterRetire = await tryServe(cwd, args);
     if (seen.afterRetire.listening) {
-      running.push(seen.afterRetire.node);
+      s.track(seen.afterRetire.node);
       seen.listedAfterRetire = await seen.afterRetire.node.request("GET", "/collections");
       seen.dropRetired = await seen.afterRetire.node.request("DELETE", "/collections/col-4");
       await seen.afterRetire.node.stop();
     }
     // A retired root configured again is foreign: never used again.
     writeConfig(cwd);
-    seen.comesBack = await runCli([...args, "discover", "--json"], { cwd });
+    seen.comesBack = await s.discover();
   }, 240_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("discover exits 3", () => {
     expect(seen.discover.code).toBe(3);
@@ -118,10 +110,8 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     expect(seen.markerAfterRefusal).toBe(seen.markerBefore);
   });
 
-  it("configured again, the disk serves every acknowledged record (360)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(360);
-  });
+  it("configured again, the disk serves every acknowledged record (360)", () =>
+    expectReadBack(seen.back, 360));
 
   it("roots retire --force retires each root that still holds collections (exit 0)", () => {
     for (const r of seen.retired) expect(r.code, r.stderr).toBe(0);

@@ -5,9 +5,17 @@
  */
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
-import { DIM, Ledger, type Response, spawnServe, writeConfig } from "./roots-support.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, tempDir } from "./helpers.js";
+import {
+  DIM,
+  type ReadBack,
+  type Response,
+  Scenario,
+  expectReadBack,
+  spawnServe,
+  writeConfig,
+} from "./roots-support.js";
 
 type Marker = {
   format: number;
@@ -43,10 +51,9 @@ const readMarker = (dir: string, p: string): Marker =>
 
 describe("first-start markers vouch for every root, and a single-root component's lost disk is never re-created", () => {
   const cwd = tempDir("proximadb-first-start-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const url = (p: string) => `file://${join(cwd, p)}`;
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   const seen = {} as {
     markers: Marker[];
     discover: RunResult;
@@ -56,18 +63,16 @@ describe("first-start markers vouch for every root, and a single-root component'
     viperRead: { checked: number; wrong: string[] };
     recreatedWhileServing: boolean;
     recreatedAfter: boolean;
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
   };
 
   beforeAll(async () => {
     writeFileSync(join(cwd, "proximadb.toml"), singleRootToml());
-    const a = await startNode(cwd, args);
-    running.push(a);
+    const a = await s.start();
     await a.stop();
     seen.markers = ROOTS.map(([, p]) => readMarker(cwd, p));
 
-    const b = await startNode(cwd, args);
-    running.push(b);
+    const b = await s.start();
     for (const [id, engine] of [
       ["kv-0", "lsm"],
       ["kv-1", "lsm"],
@@ -82,9 +87,8 @@ describe("first-start markers vouch for every root, and a single-root component'
 
     // The LSM disk is lost.
     renameSync(join(cwd, "d3"), join(cwd, "d3.lost"));
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
-    const c = await startNode(cwd, args);
-    running.push(c);
+    seen.discover = await s.discover();
+    const c = await s.start();
     seen.recreatedWhileServing = existsSync(join(cwd, "d3"));
     seen.listed = await c.request("GET", "/collections");
     seen.read = await c.request("GET", "/collections/kv-0/records/r0");
@@ -96,15 +100,8 @@ describe("first-start markers vouch for every root, and a single-root component'
     // Found again (over whatever an empty re-created root would hold).
     if (existsSync(join(cwd, "d3"))) renameSync(join(cwd, "d3"), join(cwd, "d3.recreated"));
     renameSync(join(cwd, "d3.lost"), join(cwd, "d3"));
-    const d = await startNode(cwd, args);
-    running.push(d);
-    seen.back = await ledger.verify(d);
-    await d.stop();
+    seen.back = await s.readBack();
   }, 180_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("writes a format-2 marker in every root, all of one deployment", () => {
     expect(seen.markers.map((m) => m.format)).toEqual(Array(ROOTS.length).fill(2));
@@ -165,15 +162,14 @@ describe("first-start markers vouch for every root, and a single-root component'
     expect(seen.viperRead).toEqual({ checked: 80, wrong: [] });
   });
 
-  it("when the disk is found again, every acknowledged record is readable (240)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(240);
-  });
+  it("when the disk is found again, every acknowledged record is readable (240)", () =>
+    expectReadBack(seen.back, 240));
 });
 
 describe("a first start killed (kill -9) half-way through initialising roots completes at the next start", () => {
   const cwd = tempDir("proximadb-interrupted-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
+  const { args } = s;
   const roots = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
     [1, 2, 3].map((d) => join("data", `disk${d}`, c)),
   );
@@ -186,7 +182,6 @@ describe("a first start killed (kill -9) half-way through initialising roots com
       .at(-1);
     return newest ? JSON.parse(readFileSync(join(cwd, p, newest), "utf8")) : undefined;
   };
-  const running: RunningNode[] = [];
   const seen = {} as {
     line: string | undefined;
     killedBy: unknown;
@@ -214,17 +209,12 @@ describe("a first start killed (kill -9) half-way through initialising roots com
         ? readdirSync(join(cwd, p)).filter((f) => f.startsWith("_proximadb_root.v"))
         : [],
     );
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
-    const again = await startNode(cwd, args);
-    running.push(again);
+    seen.discover = await s.discover();
+    const again = await s.start();
     seen.restart = await again.request("GET", "/healthz");
     await again.stop();
     seen.after = new Map(roots.map((p) => [p, markerOf(p)]));
   }, 120_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   const written = () => [...seen.half].filter(([, m]) => m !== undefined) as [string, Marker][];
 
@@ -269,11 +259,10 @@ describe("a first start killed (kill -9) half-way through initialising roots com
 
 describe("a root added to the configuration joins at start; it waits while a known root is offline", () => {
   const cwd = tempDir("proximadb-join-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const disk4 = join(cwd, "data", "disk4", "wal");
   const withDisk4 = (t: string) =>
     t.replace('"file://data/disk3/wal"]', '"file://data/disk3/wal", "file://data/disk4/wal"]');
-  const running: RunningNode[] = [];
   const seen = {} as {
     blockedExists: boolean;
     blockedLogs: string[];
@@ -285,20 +274,17 @@ describe("a root added to the configuration joins at start; it waits while a kno
 
   beforeAll(async () => {
     writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
+    const a = await s.start();
     await a.stop();
     writeConfig(cwd, withDisk4);
     // A known root is away: the new one must wait (that root may hold a newer roots list).
     renameSync(join(cwd, "data", "disk2", "lsm"), join(cwd, "data", "disk2", "lsm.away"));
-    const b = await startNode(cwd, args);
-    running.push(b);
+    const b = await s.start();
     seen.blockedLogs = b.logs;
     await b.stop();
     seen.blockedExists = existsSync(disk4);
     renameSync(join(cwd, "data", "disk2", "lsm.away"), join(cwd, "data", "disk2", "lsm"));
-    const c = await startNode(cwd, args);
-    running.push(c);
+    const c = await s.start();
     seen.joinedLogs = c.logs;
     seen.placed = [];
     for (let i = 0; i < 4; i++) {
@@ -311,10 +297,6 @@ describe("a root added to the configuration joins at start; it waits while a kno
       [1, 2, 3].map((d) => readMarker(cwd, `data/disk${d}/${comp}`)),
     );
   }, 120_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("does not initialise the new root while a known root is offline, and says why", () => {
     expect(seen.blockedExists).toBe(false);

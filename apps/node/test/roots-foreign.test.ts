@@ -6,21 +6,28 @@
  */
 import { cpSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
-import { Ledger, type Response, populate, snapshotTree, writeConfig } from "./roots-support.js";
-
-const COMPONENTS = ["wal", "viper", "lsm", "index", "metadata"];
+import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, tempDir } from "./helpers.js";
+import {
+  COMPONENTS,
+  Ledger,
+  type ReadBack,
+  type Response,
+  Scenario,
+  expectReadBack,
+  populate,
+  snapshotTree,
+  writeConfig,
+} from "./roots-support.js";
 
 describe("a disk of another deployment mounted in place of ours is foreign", () => {
   const ours = tempDir("proximadb-ours-");
+  const s = new Scenario(ours);
   const theirs = tempDir("proximadb-theirs-");
-  const args = ["--config", "proximadb.toml"];
   const disk3 = join(ours, "data", "disk3");
-  const ledger = new Ledger();
+  const { ledger } = s;
   const theirLedger = new Ledger();
   const theirIds = ["b-0", "b-1", "b-2", "b-3", "b-4", "b-5"];
-  const running: RunningNode[] = [];
   const seen = {} as {
     snapshotBefore: Record<string, string>;
     discover: RunResult;
@@ -31,7 +38,7 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
     oursFlush: Response;
     healthyWrite: Response;
     snapshotAfter: Record<string, string>;
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
   };
 
   beforeAll(async () => {
@@ -40,8 +47,7 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
       [theirs, theirLedger, theirIds],
     ] as const) {
       writeConfig(dir);
-      const n = await startNode(dir, args);
-      running.push(n);
+      const n = await s.start(dir);
       await populate(n, l, 60, ids);
       await n.stop();
     }
@@ -49,9 +55,8 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
     renameSync(disk3, `${disk3}.ours`);
     cpSync(join(theirs, "data", "disk3"), disk3, { recursive: true });
     seen.snapshotBefore = snapshotTree(disk3);
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd: ours });
-    const a = await startNode(ours, args);
-    running.push(a);
+    seen.discover = await s.discover();
+    const a = await s.start();
     seen.listed = await a.request("GET", "/collections");
     seen.theirs = await Promise.all(theirIds.map((id) => a.request("GET", `/collections/${id}/records/r0`)));
     seen.ours = await a.request("GET", "/collections/col-4/records/r0");
@@ -64,15 +69,8 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
 
     renameSync(disk3, `${disk3}.theirs`);
     renameSync(`${disk3}.ours`, disk3);
-    const b = await startNode(ours, args);
-    running.push(b);
-    seen.back = await ledger.verify(b);
-    await b.stop();
+    seen.back = await s.readBack();
   }, 240_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("discover exits 3 and reports every root of the foreign disk as foreign (another deployment)", () => {
     expect(seen.discover.code).toBe(3);
@@ -108,57 +106,45 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
     expect(seen.snapshotAfter).toEqual(seen.snapshotBefore);
   });
 
-  it("when our disk is back, every acknowledged record is readable (380)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(380);
-  });
+  it("when our disk is back, every acknowledged record is readable (380)", () =>
+    expectReadBack(seen.back, 380));
 });
 
 describe("a mount swap: each collection follows its disk, the markers learn the new places", () => {
   const cwd = tempDir("proximadb-swap-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const wal = (d: number) => join(cwd, "data", `disk${d}`, "wal");
   const url = (d: number) => `file://${wal(d)}`;
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   const seen = {} as {
     uuids: string[];
     discover: RunResult;
     logs: string[];
     listed: Response;
     write: Response;
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
     markers: { root: string; url: string; roots: { uuid: string; url: string }[] }[];
     discoverAfter: RunResult;
   };
 
   beforeAll(async () => {
-    writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
-    await populate(a, ledger);
-    await a.stop();
+    await s.populated();
     const marker = (d: number) => JSON.parse(readFileSync(join(wal(d), "_proximadb_root.json"), "utf8"));
     seen.uuids = [marker(1).root, marker(2).root];
     // The two WAL disks come back in each other's place.
     renameSync(wal(1), `${wal(1)}.x`);
     renameSync(wal(2), wal(1));
     renameSync(`${wal(1)}.x`, wal(2));
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
-    const b = await startNode(cwd, args);
-    running.push(b);
+    seen.discover = await s.discover();
+    const b = await s.start();
     seen.listed = await b.request("GET", "/collections");
     seen.write = await ledger.put(b, "col-0", 1000, 10);
     seen.back = await ledger.verify(b);
     seen.logs = b.logs;
     await b.stop();
     seen.markers = [1, 2, 3].map(marker);
-    seen.discoverAfter = await runCli([...args, "discover", "--json"], { cwd });
+    seen.discoverAfter = await s.discover();
   }, 180_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("discover reports both roots online, moved from each other's place, with a warning", () => {
     const out = JSON.parse(seen.discover.stdout);
@@ -178,10 +164,7 @@ describe("a mount swap: each collection follows its disk, the markers learn the 
     expect(seen.write.status).toBe(200);
   });
 
-  it("reads every acknowledged record exactly (370)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(370);
-  });
+  it("reads every acknowledged record exactly (370)", () => expectReadBack(seen.back, 370));
 
   it("rewrites the markers: every root is recorded where it is now", () => {
     expect(seen.markers[0]?.root).toBe(seen.uuids[1]);

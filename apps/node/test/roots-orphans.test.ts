@@ -7,9 +7,16 @@
  */
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
-import { DIM, Ledger, type Response, populate, snapshotTree, writeConfig } from "./roots-support.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, tempDir } from "./helpers.js";
+import {
+  DIM,
+  type ReadBack,
+  type Response,
+  Scenario,
+  expectReadBack,
+  snapshotTree,
+} from "./roots-support.js";
 
 const ROOTS = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
   [1, 2, 3].map((d) => join("data", `disk${d}`, c)),
@@ -17,15 +24,14 @@ const ROOTS = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
 
 describe("a definition on a lost metadata root: its collection is never created over, its data survives", () => {
   const cwd = tempDir("proximadb-orphan-lost-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const meta1 = join(cwd, "data", "disk1", "metadata");
   const url = (p: string) => `file://${join(cwd, p)}`;
   const dataOf = () => ({
     wal: snapshotTree(join(cwd, "data", "disk1", "wal", "col-0")),
     viper: snapshotTree(join(cwd, "data", "disk1", "viper", "col-0")),
   });
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   const seen = {} as {
     before: ReturnType<typeof dataOf>;
     listed: Response;
@@ -37,21 +43,16 @@ describe("a definition on a lost metadata root: its collection is never created 
     orphans: RunResult;
     remove: RunResult;
     afterRemove: ReturnType<typeof dataOf>;
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
     listedBack: Response;
   };
 
   beforeAll(async () => {
-    writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
-    await populate(a, ledger);
-    await a.stop();
+    await s.populated();
     seen.before = dataOf();
 
     renameSync(meta1, `${meta1}.lost`);
-    const b = await startNode(cwd, args);
-    running.push(b);
+    const b = await s.start();
     seen.listed = await b.request("GET", "/collections");
     seen.view = await b.request("GET", "/collections/col-0");
     seen.read = await b.request("GET", "/collections/col-0/records/r0");
@@ -59,22 +60,17 @@ describe("a definition on a lost metadata root: its collection is never created 
     seen.stats = await b.request("GET", "/stats");
     await b.stop();
     seen.after = dataOf();
-    seen.orphans = await runCli([...args, "orphans", "--json"], { cwd });
-    seen.remove = await runCli([...args, "orphans", "remove", "col-0"], { cwd });
+    seen.orphans = await s.cli("orphans", "--json");
+    seen.remove = await s.cli("orphans", "remove", "col-0");
     seen.afterRemove = dataOf();
 
     if (existsSync(meta1)) renameSync(meta1, `${meta1}.recreated`);
     renameSync(`${meta1}.lost`, meta1);
-    const c = await startNode(cwd, args);
-    running.push(c);
+    const c = await s.start();
     seen.back = await ledger.verify(c);
     seen.listedBack = await c.request("GET", "/collections");
     await c.stop();
   }, 180_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("has WAL and VIPER data of col-0 on disk1 to lose", () => {
     expect(Object.keys(seen.before.wal).length).toBeGreaterThan(0);
@@ -132,10 +128,8 @@ describe("a definition on a lost metadata root: its collection is never created 
     expect(seen.afterRemove).toEqual(seen.before);
   });
 
-  it("when the metadata root is back, every acknowledged record is readable (360)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(360);
-  });
+  it("when the metadata root is back, every acknowledged record is readable (360)", () =>
+    expectReadBack(seen.back, 360));
 
   it("when the metadata root is back, every collection is listed and available", () => {
     const listed = seen.listedBack.json.collections;
@@ -153,10 +147,9 @@ describe("a definition on a lost metadata root: its collection is never created 
 
 describe("a true orphan (data, no definition, every root online) is removed only when asked by name", () => {
   const cwd = tempDir("proximadb-orphan-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const url = (p: string) => `file://${join(cwd, p)}`;
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   const dirsOf = (id: string) => ROOTS.filter((r) => existsSync(join(cwd, r, id)));
   const seen = {} as {
     recreate: Response;
@@ -171,35 +164,25 @@ describe("a true orphan (data, no definition, every root online) is removed only
   };
 
   beforeAll(async () => {
-    writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
-    await populate(a, ledger);
-    await a.stop();
+    await s.populated();
     // An interrupted drop: the definition is gone, the data is not.
     rmSync(join(cwd, "data", "disk3", "metadata", "col-2", "collection.json"));
 
-    const b = await startNode(cwd, args);
-    running.push(b);
+    const b = await s.start();
     seen.recreate = await b.request("POST", "/collections", { id: "col-2", engine: "lsm", dimension: DIM });
     await b.stop();
     seen.dirsBefore = dirsOf("col-2");
-    seen.orphans = await runCli([...args, "orphans", "--json"], { cwd });
-    seen.notOrphan = await runCli([...args, "orphans", "remove", "col-1"], { cwd });
-    seen.remove = await runCli([...args, "orphans", "remove", "col-2"], { cwd });
+    seen.orphans = await s.cli("orphans", "--json");
+    seen.notOrphan = await s.cli("orphans", "remove", "col-1");
+    seen.remove = await s.cli("orphans", "remove", "col-2");
     seen.dirsAfter = dirsOf("col-2");
 
-    const c = await startNode(cwd, args);
-    running.push(c);
+    const c = await s.start();
     seen.created = await c.request("POST", "/collections", { id: "col-2", engine: "lsm", dimension: DIM });
     seen.oldRecord = await c.request("GET", "/collections/col-2/records/r0");
     seen.others = await ledger.verify(c, ["col-0", "col-1", "col-3", "col-4", "col-5"]);
     await c.stop();
   }, 180_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("answers POST /collections for the orphan with 409 and deletes nothing", () => {
     expect(seen.recreate.status).toBe(409);

@@ -11,8 +11,8 @@ import { type S3rverInstance, startS3rver } from "@proximadb/testing/emulators/s
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfigFile } from "../src/config.js";
 import { fileSystemOpener } from "../src/storage.js";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
-import { DIM, Ledger, type Response } from "./roots-support.js";
+import { type RunResult, tempDir } from "./helpers.js";
+import { DIM, type ReadBack, type Response, Scenario, expectReadBack } from "./roots-support.js";
 
 const BUCKET = "proximadb-roots";
 const WAL_A = `s3://${BUCKET}/node/wal-a`;
@@ -31,9 +31,8 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
   let s3: S3rverInstance;
   const cwd = tempDir("proximadb-roots-s3-");
   const config = join(cwd, "proximadb.toml");
-  const args = ["--config", config];
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const s = new Scenario(cwd, ["--config", config]);
+  const { ledger } = s;
   const ids = ["s-0", "s-1", "s-2", "s-3"];
   let fsOf: (url: string) => FileSystem;
   const seen = {} as {
@@ -46,7 +45,7 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     write: Response;
     healthy: Response;
     emptied: string[];
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
   };
 
   beforeAll(async () => {
@@ -66,8 +65,7 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     const open = await fileSystemOpener(await loadConfigFile(config));
     fsOf = (url) => open(parseStorageUrl(url));
 
-    const a = await startNode(cwd, args);
-    running.push(a);
+    const a = await s.start();
     seen.created = [];
     for (const [i, id] of ids.entries()) {
       seen.created.push(
@@ -81,9 +79,8 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     seen.markerKeys = (await listAll(fsOf(WAL_B), "_proximadb_root")).files.map((f) => f.key).sort();
 
     seen.moved = await moveAll(fsOf(WAL_B), fsOf(BACKUP));
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
-    const b = await startNode(cwd, args);
-    running.push(b);
+    seen.discover = await s.discover();
+    const b = await s.start();
     seen.listed = await b.request("GET", "/collections");
     seen.read = await b.request("GET", "/collections/s-1/records/r0");
     seen.write = await ledger.put(b, "s-3", 1000, 10);
@@ -92,14 +89,10 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     seen.emptied = (await listAll(fsOf(WAL_B), "")).files.map((f) => f.key);
 
     await moveAll(fsOf(BACKUP), fsOf(WAL_B));
-    const c = await startNode(cwd, args);
-    running.push(c);
-    seen.back = await ledger.verify(c);
-    await c.stop();
+    seen.back = await s.readBack();
   }, 180_000);
 
   afterAll(async () => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
     await s3?.stop();
     vi.unstubAllEnvs();
   });
@@ -143,8 +136,6 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     expect(seen.emptied).toEqual([]);
   });
 
-  it("when the objects are back, every acknowledged record is readable (250)", () => {
-    expect(seen.back.wrong).toEqual([]);
-    expect(seen.back.checked).toBe(250);
-  });
+  it("when the objects are back, every acknowledged record is readable (250)", () =>
+    expectReadBack(seen.back, 250));
 });

@@ -1,16 +1,19 @@
-import { ChildProcessError } from "@proximadb/testing/kill-harness";
 /**
  * Support for the "roots never forget" scenarios (issue #13): a deployment on local folders driven
  * through the built binary, a ledger of every acknowledged record, and snapshots of what is on disk.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { ChildProcessError, nodeChild, startChild } from "@proximadb/testing/kill-harness";
+import { afterAll, expect } from "vitest";
 import { embeddedDefaultToml } from "../src/default-config.js";
-import { CLI, type RunningNode, startNode } from "./helpers.js";
+import { CLI, type RunResult, type RunningNode, runCli, startNode } from "./helpers.js";
 
 export const DIM = 4;
+/** The five components, each with a root on each of the three disks. */
+export const COMPONENTS = ["wal", "viper", "lsm", "index", "metadata"];
 export type Response = Awaited<ReturnType<RunningNode["request"]>>;
 
 /** Deterministic vector of a record (exact in float32). */
@@ -157,36 +160,41 @@ export async function tryServe(cwd: string, args: string[] = []): Promise<ServeO
 }
 
 /**
- * Spawns `serve` with extra environment and resolves at the first stdout/stderr line `until` accepts
- * (or at exit); the child keeps running.
+ * Starts `serve` with extra environment (through the kill harness) and resolves at the first stdout or
+ * stderr line `until` accepts (or at exit); the child keeps running.
  */
-export function spawnServe(
+export async function spawnServe(
   cwd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   until: (line: string) => boolean,
 ): Promise<{ child: ChildProcess; line: string | undefined; exited: Promise<number | string | null> }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = startChild(nodeChild(CLI, ["serve", "--port", "0", ...args], { cwd, env }), {
+    timeoutMs: 15 * 60_000,
+    stderrTailChars: Number.POSITIVE_INFINITY,
   });
-  const exited = new Promise<number | string | null>((r) => child.on("close", (c, s) => r(c ?? s)));
-  return new Promise((resolve) => {
-    let done = false;
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split("\n"))
-        if (!done && until(line)) {
-          done = true;
-          resolve({ child, line, exited });
-        }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    exited.then(() => {
-      if (!done) resolve({ child, line: undefined, exited });
+  const exited = child.exited.then((e) => e.code ?? e.signal);
+  // The harness reads stdout line by line and keeps stderr as a tail: stderr lines are watched here too
+  // (a second listener; it reads nothing away from the harness), so the caller acts at once.
+  const line = await new Promise<string | undefined>((resolve) => {
+    const offStdout = child.onLine((l) => {
+      if (until(l)) done(l);
     });
+    const onStderr = (chunk: Buffer | string) => {
+      const hit = chunk.toString().split("\n").find(until);
+      if (hit !== undefined) done(hit);
+    };
+    const done = (l: string | undefined) => {
+      offStdout();
+      child.process.stderr?.off("data", onStderr);
+      resolve(l);
+    };
+    child.process.stderr?.on("data", onStderr);
+    const early = child.lines.find(until);
+    if (early !== undefined) done(early);
+    exited.then(() => done(undefined));
   });
+  return { child: child.process, line, exited };
 }
 
 /** Polls `check` (every 50 ms, at most `tries` times) until it is true; resolves to the last answer. */
@@ -196,4 +204,69 @@ export async function eventually(check: () => Promise<boolean>, tries = 200): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+/** What {@link Ledger.verify} found. */
+export type ReadBack = { checked: number; wrong: string[] };
+
+/** Every acknowledged record read back exactly, and `checked` of them. */
+export function expectReadBack(back: ReadBack, checked: number): void {
+  expect(back.wrong).toEqual([]);
+  expect(back.checked).toBe(checked);
+}
+
+/**
+ * One scenario's deployment in `cwd` (config `args`): the nodes it starts, SIGKILLed after the suite if
+ * still running, its ledger and its CLI runs. Construct it inside the `describe`.
+ */
+export class Scenario {
+  readonly ledger = new Ledger();
+  private readonly running: RunningNode[] = [];
+
+  constructor(
+    readonly cwd: string,
+    readonly args: string[] = ["--config", "proximadb.toml"],
+  ) {
+    afterAll(() => {
+      for (const n of this.running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
+    });
+  }
+
+  /** A node to kill after the suite. */
+  track<T extends RunningNode>(node: T): T {
+    this.running.push(node);
+    return node;
+  }
+
+  /** Starts `serve` (in `cwd`, or another deployment's folder). */
+  async start(cwd = this.cwd): Promise<RunningNode> {
+    return this.track(await startNode(cwd, this.args));
+  }
+
+  /** Writes the config (edited), starts a node, {@link populate}s it and stops it. */
+  async populated(edit?: (toml: string) => string): Promise<Record<string, Response>> {
+    writeConfig(this.cwd, edit);
+    const a = await this.start();
+    const created = await populate(a, this.ledger);
+    await a.stop();
+    return created;
+  }
+
+  /** Starts a node, reads back every acknowledged record (of `collections`), stops it. */
+  async readBack(collections?: readonly string[]): Promise<ReadBack> {
+    const n = await this.start();
+    const back = await this.ledger.verify(n, collections);
+    await n.stop();
+    return back;
+  }
+
+  /** Runs the CLI on the scenario's config. */
+  cli(...words: string[]): Promise<RunResult> {
+    return runCli([...this.args, ...words], { cwd: this.cwd });
+  }
+
+  /** `discover --json`. */
+  discover(): Promise<RunResult> {
+    return this.cli("discover", "--json");
+  }
 }

@@ -6,17 +6,16 @@
  */
 import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
-import { DIM, Ledger, type Response, populate, writeConfig } from "./roots-support.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type RunResult, tempDir } from "./helpers.js";
+import { DIM, type ReadBack, type Response, Scenario, populate, writeConfig } from "./roots-support.js";
 
 describe("an unmounted disk (its WAL root is an empty folder): never written, its collections unavailable", () => {
   const cwd = tempDir("proximadb-unmounted-");
-  const args = ["--config", "proximadb.toml"];
+  const s = new Scenario(cwd);
   const walRoot = join(cwd, "data", "disk2", "wal");
   const walUrl = `file://${walRoot}`;
-  const ledger = new Ledger();
-  const running: RunningNode[] = [];
+  const { ledger } = s;
   let away: string[] = [];
   let healthy: string[] = [];
   const seen = {} as {
@@ -33,14 +32,13 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     healthyWrite: Response;
     healthyRead: { checked: number; wrong: string[] };
     mountPoint: string[];
-    back: { checked: number; wrong: string[] };
+    back: ReadBack;
     listedBack: Response;
   };
 
   beforeAll(async () => {
     writeConfig(cwd);
-    const a = await startNode(cwd, args);
-    running.push(a);
+    const a = await s.start();
     const created = await populate(a, ledger);
     away = Object.keys(created).filter((id) => created[id]?.json.placements.wal.url === walUrl);
     healthy = Object.keys(created).filter((id) => !away.includes(id));
@@ -49,9 +47,8 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     // The disk is unmounted: the mount point is there, empty, without its marker.
     renameSync(walRoot, `${walRoot}.unmounted`);
     mkdirSync(walRoot);
-    seen.discover = await runCli([...args, "discover", "--json"], { cwd });
-    const b = await startNode(cwd, args);
-    running.push(b);
+    seen.discover = await s.discover();
+    const b = await s.start();
     const id = away[0] as string;
     seen.listed = await b.request("GET", "/collections");
     seen.view = await b.request("GET", `/collections/${id}`);
@@ -70,16 +67,11 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     // The disk is mounted again (whatever was written into the bare mount point is hidden by it).
     renameSync(walRoot, `${walRoot}.hidden`);
     renameSync(`${walRoot}.unmounted`, walRoot);
-    const c = await startNode(cwd, args);
-    running.push(c);
+    const c = await s.start();
     seen.back = await ledger.verify(c);
     seen.listedBack = await c.request("GET", "/collections");
     await c.stop();
   }, 180_000);
-
-  afterAll(() => {
-    for (const n of running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
-  });
 
   it("places two of the six collections' WALs on the disk that goes away", () => {
     expect(away).toHaveLength(2);

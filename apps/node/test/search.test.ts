@@ -7,7 +7,9 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { seededRandom as random } from "@proximadb/testing/random";
 import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { cosine, must } from "./search-support.js";
 
 const running: RunningNode[] = [];
 afterAll(async () => {
@@ -21,12 +23,6 @@ async function start(dir: string): Promise<RunningNode> {
   return n;
 }
 
-async function must(n: RunningNode, method: string, path: string, body?: unknown, status = 200) {
-  const r = await n.request(method, path, body);
-  if (r.status !== status) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** Waits until the collection's index is ready and holds every flushed record. */
 async function indexed(n: RunningNode, id: string) {
   let index: Record<string, unknown> = {};
@@ -38,30 +34,6 @@ async function indexed(n: RunningNode, id: string) {
     { timeout: 60_000, interval: 50 },
   );
   return index;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
 }
 
 for (const engine of ["viper", "lsm"] as const) {

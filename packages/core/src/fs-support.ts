@@ -52,6 +52,26 @@ export function fsCapabilities(
 }
 
 /**
+ * What the object stores (S3, Azure Blob, GCS) share: server-side but non-atomic moves, conditional
+ * creates, delimiter listings of 1,000 keys a page, range reads, no append, no fsync; remote. An adapter
+ * declares its own with the differences as overrides.
+ *
+ * @example
+ * export const GCS_CAPABILITIES = fsCapabilities(OBJECT_STORE_CAPABILITIES, { atomicMove: true });
+ */
+export const OBJECT_STORE_CAPABILITIES: FsCapabilities = fsCapabilities({
+  atomicMove: false,
+  serverSideMove: true,
+  conditionalCreate: true,
+  append: false,
+  fsync: false,
+  delimiterList: true,
+  rangeRead: true,
+  maxListPageSize: 1000,
+  remote: true,
+});
+
+/**
  * Parses `root` (a URL or a parsed root) and checks its scheme.
  * @throws InvalidStorageUrlError when the scheme is not one of `schemes` (or the URL does not parse)
  */

@@ -162,10 +162,15 @@ export function vouchedUrls(marker: RootMarker): string[] {
  * {@link ForeignRootError} (`invalid`) for an unparseable marker and the adapter's `FsError` otherwise.
  * Read-only.
  */
-export async function readRootMarker(fs: FileSystem): Promise<RootMarker | undefined> {
+export function readRootMarker(fs: FileSystem): Promise<RootMarker | undefined> {
+  return readMarkerAt(fs, ROOT_MARKER_FILE);
+}
+
+/** Reads and parses the marker file `key` of a root (the plain one or a version); `undefined` when it is gone. */
+export async function readMarkerAt(fs: FileSystem, key: string): Promise<RootMarker | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.read(ROOT_MARKER_FILE);
+    bytes = await fs.read(key);
   } catch (err) {
     if (isFsError(err, "NotFound")) return undefined;
     throw err;

@@ -10,57 +10,28 @@ import {
   type StorageRoot,
 } from "@proximadb/core";
 import { discover } from "@proximadb/discovery";
-import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest, useBackend } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { EngineBase, type EngineBaseOptions, heartbeatKey, isEngineError } from "../src/index.js";
+import { openViperBase, writeData } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 
 describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
-  let tier: RootSet;
-  const opened: EngineBase[] = [];
-
-  beforeEach(async () => {
-    tier = await backend.roots("disk", 2);
-  });
-  afterEach(async () => {
-    for (const e of opened.splice(0)) await e.close();
-  });
-
-  async function open(extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId: "node-a",
-      ...extra,
-    });
-    opened.push(engine);
-    return engine;
-  }
-
-  async function writeData(
-    engine: EngineBase,
-    id: string,
-    name = "vectors/part-00000001.parquet",
-  ): Promise<string> {
-    const staged = await engine.stage(id, "part.parquet");
-    await staged.fs.write(staged.key, "parquet bytes", { durable: true });
-    return engine.commit(staged, name);
-  }
+  const env = rootsPerTest<EngineBase>(backend, "disk", 2);
+  const open = (extra: Partial<EngineBaseOptions> = {}) => openViperBase(env, extra);
 
   it("places new collections round-robin across the roots and writes each root's marker on first use", async () => {
     const engine = await open();
     const a = await engine.place("alpha");
     const b = await engine.place("beta");
-    expect([a.url, b.url]).toEqual(tier.urls);
+    expect([a.url, b.url]).toEqual(env.tier.urls);
     expect([a.index, b.index]).toEqual([0, 1]);
     expect(a.dir).toBe("alpha/");
     expect(engine.locate("alpha")?.url).toBe(a.url);
     expect(engine.locate("gamma")).toBeUndefined();
     expect(engine.collections().sort()).toEqual(["alpha", "beta"]);
-    for (const url of tier.urls) expect(await tier.keys(url)).toContain(ROOT_MARKER_FILE);
+    for (const url of env.tier.urls) expect(await env.tier.keys(url)).toContain(ROOT_MARKER_FILE);
   });
 
   it("gives staging keys <id>/_staging/<nodeId>/<sequence>-<name> in the collection's own root", async () => {
@@ -81,14 +52,14 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     const finalKey = await writeData(engine, "orders");
     expect(finalKey).toBe("orders/vectors/part-00000001.parquet");
     const home = engine.locate("orders");
-    expect(home?.url).toBe(tier.urls[0]);
+    expect(home?.url).toBe(env.tier.urls[0]);
     // The root holds the marker, this writer's heartbeat (it staged there) and the committed file.
-    expect(await tier.keys(tier.urls[0] as string)).toEqual([
+    expect(await env.tier.keys(env.tier.urls[0] as string)).toEqual([
       ROOT_MARKER_FILE,
       heartbeatKey("node-a"),
       finalKey,
     ]);
-    expect(await tier.keys(tier.urls[1] as string)).toEqual([]);
+    expect(await env.tier.keys(env.tier.urls[1] as string)).toEqual([]);
     expect(new TextDecoder().decode(await home?.fs.read(finalKey))).toBe("parquet bytes");
   });
 
@@ -104,7 +75,7 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     await expect(engine.commit(crossing, "x.parquet")).rejects.toSatisfy((e) =>
       isEngineError(e, "ForeignCollection"),
     );
-    const otherFs = { ...staged, fs: tier.openFileSystem(staged.url) as FileSystem };
+    const otherFs = { ...staged, fs: env.tier.openFileSystem(staged.url) as FileSystem };
     await expect(engine.commit(otherFs, "x.parquet")).rejects.toSatisfy((e) =>
       isEngineError(e, "ForeignCollection"),
     );
@@ -133,7 +104,7 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     }
     expect(await staged.fs.exists(staged.key)).toBe(true);
     expect(
-      (await tier.keys(staged.url)).filter(
+      (await env.tier.keys(staged.url)).filter(
         (k) => !k.startsWith("alpha/_staging/") && k !== ROOT_MARKER_FILE && k !== heartbeatKey("node-a"),
       ),
     ).toEqual([]);
@@ -190,7 +161,7 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
       await expect(engine.stage(bad, "f")).rejects.toBeInstanceOf(InvalidCollectionIdError);
       expect(() => engine.locate(bad)).toThrow(InvalidCollectionIdError);
     }
-    for (const url of tier.urls) expect(await tier.keys(url)).toEqual([]);
+    for (const url of env.tier.urls) expect(await env.tier.keys(url)).toEqual([]);
   });
 
   it("cleans stale staging at open: this node's always, another node's only when older than staleStagingMs", async () => {
@@ -204,14 +175,14 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     const foreignOld = "orders/_staging/unnamed-leftover";
     const foreignFresh = "orders/_staging/unnamed-fresh";
     for (const k of [otherFresh, otherOld, foreignOld, foreignFresh]) await own.fs.write(k, "x");
-    await tier.touch(own.url, foreignOld, now - 3 * HOUR);
-    await tier.touch(own.url, otherOld, now - 2 * HOUR);
+    await env.tier.touch(own.url, foreignOld, now - 3 * HOUR);
+    await env.tier.touch(own.url, otherOld, now - 2 * HOUR);
     await first.close();
 
     const second = await open();
     expect([...second.cleanup.removed].sort()).toEqual([foreignOld, own.key, otherOld].sort());
     expect([...second.cleanup.kept].sort()).toEqual([foreignFresh, otherFresh].sort());
-    const left = await tier.keys(own.url);
+    const left = await env.tier.keys(own.url);
     expect(left).toContain(otherFresh);
     expect(left).toContain(foreignFresh);
     expect(left).not.toContain(own.key);
@@ -228,11 +199,11 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     const first = await open();
     await writeData(first, "orders");
     await first.close();
-    const fileSystems = tier.fileSystems();
+    const fileSystems = env.tier.fileSystems();
     const report = await discover({ component: "viper", roots: fileSystems });
     let lists = 0;
     const counting = (r: StorageRoot): FileSystem => {
-      const fs = tier.openFileSystem(r);
+      const fs = env.tier.openFileSystem(r);
       const list = fs.list.bind(fs);
       return Object.assign(Object.create(fs) as FileSystem, {
         list: (...args: Parameters<FileSystem["list"]>) => {
@@ -253,8 +224,10 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
     await engine.drop("alpha");
     expect(engine.locate("alpha")).toBeUndefined();
     expect(engine.collections()).toEqual(["beta"]);
-    expect((await tier.keys(tier.urls[0] as string)).filter((k) => k.startsWith("alpha/"))).toEqual([]);
-    expect(await tier.keys(tier.urls[1] as string)).toContain("beta/vectors/part-00000001.parquet");
+    expect((await env.tier.keys(env.tier.urls[0] as string)).filter((k) => k.startsWith("alpha/"))).toEqual(
+      [],
+    );
+    expect(await env.tier.keys(env.tier.urls[1] as string)).toContain("beta/vectors/part-00000001.parquet");
     await engine.drop("never-placed"); // nothing to do
   });
 
@@ -268,7 +241,7 @@ describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
 
     const second = await open();
     expect(Object.fromEntries(second.collections().map((c) => [c, second.locate(c)?.url]))).toEqual(before);
-    expect((await second.place("delta")).url).toBe(tier.urls[1]); // 3 placed on 2 roots: next is root 1
+    expect((await second.place("delta")).url).toBe(env.tier.urls[1]); // 3 placed on 2 roots: next is root 1
   });
 
   it("refuses work after close with a typed error", async () => {

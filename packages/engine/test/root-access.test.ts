@@ -1,7 +1,8 @@
-import { AssignmentService, ROOT_MARKER_FILE, RootOfflineError } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
-import { EngineBase, type RootAccess } from "../src/index.js";
+import { ROOT_MARKER_FILE, RootOfflineError } from "@proximadb/core";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
+import type { EngineBase, RootAccess } from "../src/index.js";
+import { openViperBase, writeData } from "./helpers.js";
 
 /** A root access the test changes as it goes: the URLs it names may not be written. */
 function access(): RootAccess & { refused: Map<string, string> } {
@@ -10,52 +11,26 @@ function access(): RootAccess & { refused: Map<string, string> } {
 }
 
 describeOnBackends("EngineBase with rootAccess", ["memory", "local"], (backend) => {
-  let tier: RootSet;
-  const opened: EngineBase[] = [];
-
-  beforeEach(async () => {
-    tier = await backend.roots("disk", 2);
-  });
-  afterEach(async () => {
-    for (const e of opened.splice(0)) await e.close();
-  });
-
-  async function open(rootAccess: RootAccess): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId: "node-a",
-      rootAccess,
-    });
-    opened.push(engine);
-    return engine;
-  }
-
-  async function writeData(engine: EngineBase, id: string): Promise<string> {
-    const staged = await engine.stage(id, "part.parquet");
-    await staged.fs.write(staged.key, "parquet bytes", { durable: true });
-    return engine.commit(staged, "vectors/part-00000001.parquet");
-  }
+  const env = rootsPerTest<EngineBase>(backend, "disk", 2);
+  const open = (rootAccess: RootAccess) => openViperBase(env, { rootAccess });
 
   it("never writes a root marker: the deployment layer owns them", async () => {
     const engine = await open(access());
     await writeData(engine, "alpha");
     const url = engine.locate("alpha")?.url as string;
-    expect(await tier.keys(url)).not.toContain(ROOT_MARKER_FILE);
+    expect(await env.tier.keys(url)).not.toContain(ROOT_MARKER_FILE);
   });
 
   it("refuses to place a collection in a root it names (RootOfflineError with the root and why), writing nothing", async () => {
     const a = access();
-    a.refused.set(tier.urls[0] as string, "empty: an unmounted disk?");
+    a.refused.set(env.tier.urls[0] as string, "empty: an unmounted disk?");
     const engine = await open(a);
-    const before = await tier.snapshot();
+    const before = await env.tier.snapshot();
     const err = await engine.place("alpha").catch((e) => e);
     expect(err).toBeInstanceOf(RootOfflineError);
-    expect(err.url).toBe(tier.urls[0]);
+    expect(err.url).toBe(env.tier.urls[0]);
     expect(err.message).toContain("an unmounted disk?");
-    expect(await tier.snapshot()).toEqual(before);
+    expect(await env.tier.snapshot()).toEqual(before);
   });
 
   it("refuses to stage once the root is named", async () => {
@@ -75,7 +50,7 @@ describeOnBackends("EngineBase with rootAccess", ["memory", "local"], (backend) 
     await expect(engine.commit(staged, "vectors/part-00000001.parquet")).rejects.toBeInstanceOf(
       RootOfflineError,
     );
-    expect(await tier.keys(staged.url, "alpha/vectors/")).toEqual([]);
+    expect(await env.tier.keys(staged.url, "alpha/vectors/")).toEqual([]);
   });
 
   it("refuses to drop a collection whose root is named, deleting nothing", async () => {
@@ -85,7 +60,7 @@ describeOnBackends("EngineBase with rootAccess", ["memory", "local"], (backend) 
     const url = engine.locate("alpha")?.url as string;
     a.refused.set(url, "unreachable");
     await expect(engine.drop("alpha")).rejects.toBeInstanceOf(RootOfflineError);
-    expect(await tier.keys(url, "alpha/")).toContain(key);
+    expect(await env.tier.keys(url, "alpha/")).toContain(key);
     expect(engine.locate("alpha")?.url).toBe(url);
   });
 

@@ -1,13 +1,14 @@
-import { AssignmentService, InvalidArgumentError } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "@proximadb/core";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import {
-  EngineBase,
+  type EngineBase,
   type EngineBaseOptions,
   MAX_STAGED_NAME,
   heartbeatKey,
   parseStagingKey,
 } from "../src/index.js";
+import { openViperBase } from "./helpers.js";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -58,29 +59,11 @@ describe("parseStagingKey (the one parser of staging names)", () => {
 });
 
 describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "local"], (backend) => {
-  let tier: RootSet;
-  const opened: EngineBase[] = [];
+  const env = rootsPerTest<EngineBase>(backend, "disk", 1);
+  const open = (nodeId: string, extra: Partial<EngineBaseOptions> = {}) =>
+    openViperBase(env, { nodeId, ...extra });
 
-  beforeEach(async () => {
-    tier = await backend.roots("disk", 1);
-  });
-  afterEach(async () => {
-    for (const e of opened.splice(0)) await e.close();
-  });
-
-  async function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId,
-      ...extra,
-    });
-    opened.push(engine);
-    return engine;
-  }
-  const url = () => tier.urls[0] as string;
+  const url = () => env.tier.urls[0] as string;
 
   it("keeps staging keys under 200 bytes after _staging/ for the longest node id and name", async () => {
     const engine = await open("n".repeat(64));
@@ -110,11 +93,11 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
 
   it("writes this writer's heartbeat before its first staged file in a root, and removes it at close", async () => {
     const engine = await open("node-a");
-    expect(await tier.keys(url(), "_writers/")).toEqual([]);
+    expect(await env.tier.keys(url(), "_writers/")).toEqual([]);
     await engine.stage("orders", "f");
-    expect(await tier.keys(url(), "_writers/")).toEqual([heartbeatKey("node-a")]);
+    expect(await env.tier.keys(url(), "_writers/")).toEqual([heartbeatKey("node-a")]);
     await engine.close();
-    expect(await tier.keys(url(), "_writers/")).toEqual([]);
+    expect(await env.tier.keys(url(), "_writers/")).toEqual([]);
   });
 
   it("removes this node's own leftovers at its start, temp files included, whatever their age", async () => {
@@ -122,11 +105,11 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
     const left = await first.stage("orders", "flush-1");
     await left.fs.write(left.key, "x");
     const temp = `orders/_staging/node-a/.${left.key.split("/").pop()}.tmp-0a1b2c3d4e5f`;
-    await tier.write(url(), { [temp]: "half" });
+    await env.tier.write(url(), { [temp]: "half" });
     await first.close();
     const again = await open("node-a");
     expect([...again.cleanup.removed].sort()).toEqual([temp, left.key].sort());
-    expect(await tier.keys(url(), "orders/_staging/")).toEqual([]);
+    expect(await env.tier.keys(url(), "orders/_staging/")).toEqual([]);
   });
 
   it("never removes another writer's in-flight temp file (fs-local's .<name>.tmp-<hex>), old layout or new", async () => {
@@ -135,11 +118,11 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
       // What a writer of the old layout leaves while writing: parsed as a stage from 1970 before.
       `orders/_staging/.f.parquet.node-b.${Date.now().toString(36)}-00ff.tmp-0a1b2c3d4e5f`,
     ];
-    await tier.write(url(), Object.fromEntries(inFlight.map((k) => [k, "half written"])));
+    await env.tier.write(url(), Object.fromEntries(inFlight.map((k) => [k, "half written"])));
     const engine = await open("node-a");
     expect([...engine.cleanup.kept].sort()).toEqual([...inFlight].sort());
     expect(engine.cleanup.removed).toEqual([]);
-    expect(await tier.keys(url(), "orders/_staging/")).toEqual([...inFlight].sort());
+    expect(await env.tier.keys(url(), "orders/_staging/")).toEqual([...inFlight].sort());
   });
 
   it("never removes the staging of a writer that is running, however old (a compaction longer than the threshold)", async () => {
@@ -147,7 +130,7 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
     const b = await open("node-b", { now: () => Date.now() - 3 * HOUR });
     const part = await b.stage("orders", "compact-g2-0"); // node-b's heartbeat is now in the root
     await part.fs.write(part.key, "part 0 of a long compaction");
-    await tier.touch(url(), part.key, Date.now() - 3 * HOUR);
+    await env.tier.touch(url(), part.key, Date.now() - 3 * HOUR);
     const a = await open("node-a");
     expect(a.cleanup.kept).toEqual([part.key]);
     expect(await part.fs.exists(part.key)).toBe(true);
@@ -157,9 +140,9 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
     const old = "orders/_staging/node-b/0000000001-flush-3";
     const fresh = "orders/_staging/node-b/0000000002-flush-4";
     const beat = heartbeatKey("node-b");
-    await tier.write(url(), { [old]: "x", [fresh]: "y", [beat]: "{}" });
-    await tier.touch(url(), old, Date.now() - 2 * HOUR);
-    await tier.touch(url(), beat, Date.now() - 2 * HOUR); // node-b stopped beating an hour ago
+    await env.tier.write(url(), { [old]: "x", [fresh]: "y", [beat]: "{}" });
+    await env.tier.touch(url(), old, Date.now() - 2 * HOUR);
+    await env.tier.touch(url(), beat, Date.now() - 2 * HOUR); // node-b stopped beating an hour ago
     const a = await open("node-a");
     expect(a.cleanup.removed).toEqual([old]);
     expect(a.cleanup.kept).toEqual([fresh]);
@@ -168,7 +151,7 @@ describeOnBackends("EngineBase staging that belongs to its writer", ["memory", "
   it("judges age by the file's mtime from the listing, never by a time in its name", async () => {
     // Named as if staged two hours ago, written just now (the old layout put the stage time in the name).
     const key = `orders/_staging/o.parquet.node-b.${(Date.now() - 2 * HOUR).toString(36)}-00ff`;
-    await tier.write(url(), { [key]: "x" });
+    await env.tier.write(url(), { [key]: "x" });
     const a = await open("node-a");
     expect(a.cleanup.kept).toEqual([key]);
   });

@@ -17,6 +17,7 @@ import {
   type ListOptions,
   type ListPage,
   moveOntoItself,
+  OBJECT_STORE_CAPABILITIES,
   readByStream,
   type ReadRange,
   type RootProbe,
@@ -43,16 +44,8 @@ const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
  * What Azure Blob Storage does natively on the blob endpoint: server-side Copy Blob + delete (not atomic),
  * `If-None-Match: *` creates, delimiter listings of up to 5,000 keys a page; no append, no fsync.
  */
-export const AZURE_CAPABILITIES: FsCapabilities = fsCapabilities({
-  atomicMove: false,
-  serverSideMove: true,
-  conditionalCreate: true,
-  append: false,
-  fsync: false,
-  delimiterList: true,
-  rangeRead: true,
+export const AZURE_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   maxListPageSize: 5000,
-  remote: true,
 });
 
 /**

@@ -31,6 +31,7 @@ import {
   fsCapabilities,
   intOption,
   moveOntoItself,
+  OBJECT_STORE_CAPABILITIES,
   assertDeletePrefixOp,
   assertFileOp,
   assertListOp,
@@ -85,16 +86,8 @@ export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
 };
 
 /** What GCS does natively: the atomic `objects.move`, `ifGenerationMatch: 0` creates, 1,000-key pages. */
-export const GCS_CAPABILITIES: FsCapabilities = fsCapabilities({
+export const GCS_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   atomicMove: true,
-  serverSideMove: true,
-  conditionalCreate: true,
-  append: false,
-  fsync: false,
-  delimiterList: true,
-  rangeRead: true,
-  maxListPageSize: 1000,
-  remote: true,
 });
 
 /** First delay between two resumable-upload attempts (each a new session). */

@@ -1,10 +1,11 @@
 import { inspect } from "node:util";
 import { ApiError } from "@google-cloud/storage";
-import { FsError, InvalidArgumentError, listAll, parseStorageUrl } from "@proximadb/core";
+import { InvalidArgumentError, listAll, parseStorageUrl } from "@proximadb/core";
 import { type GcsServer, startGcsServer } from "@proximadb/testing/emulators/gcs-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { toFsError } from "../src/errors.js";
 import { GcsFileSystem, type GcsFileSystemOptions, gcsFileSystemProvider } from "../src/index.js";
+import { errorOf } from "./fs-error.js";
 
 let gcs: GcsServer;
 let n = 0;
@@ -25,16 +26,6 @@ function open(options: GcsFileSystemOptions = {}, bucket = BUCKET): GcsFileSyste
     retryOptions: FAST_RETRY,
     ...options,
   });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<FsError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FsError);
-    return err as FsError;
-  }
-  throw new Error("expected an FsError");
 }
 
 describe("GcsFileSystem", () => {

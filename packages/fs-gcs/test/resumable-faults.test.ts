@@ -5,10 +5,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { IdempotencyStrategy, Storage } from "@google-cloud/storage";
-import { FsError } from "@proximadb/core";
 import { type GcsFaultRule, type GcsServer, startGcsServer } from "@proximadb/testing/emulators/gcs-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GcsFileSystem, type GcsFileSystemOptions } from "../src/index.js";
+import { errorOf } from "./fs-error.js";
 
 const BUCKET = "resumable-faults";
 const CHUNK = 256 * 1024;
@@ -69,16 +69,6 @@ function failNth(
 ): GcsFaultRule {
   let seen = 0;
   return (r) => (r.route === route && nth.includes(++seen) ? fault : undefined);
-}
-
-async function errorOf(p: Promise<unknown>): Promise<FsError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FsError);
-    return err as FsError;
-  }
-  throw new Error("expected an FsError");
 }
 
 describe("the GCS test server's resumable protocol (real client, its own retries)", () => {

@@ -1,10 +1,9 @@
-import * as nodeFs from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FsModule, LocalFileSystem } from "@proximadb/fs-local";
+import { LocalFileSystem } from "@proximadb/fs-local";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { recordingPromises } from "./fs-spy.js";
 
 /**
  * Directory durability, checked by the syscalls: a power cut cannot be staged here, so the test wraps
@@ -21,31 +20,16 @@ afterEach(async () => {
 function recordingFs() {
   const calls: string[] = [];
   const rel = (p: unknown) => String(p).slice(dir.length) || "/";
-  const promises = new Proxy(nodeFs.promises, {
-    get(target, prop: string) {
-      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop] as (
-        ...a: unknown[]
-      ) => unknown;
-      if (prop === "open")
-        return async (path: string, flags: string) => {
-          const h = (await real.call(target, path, flags)) as FileHandle;
-          const sync = h.sync.bind(h);
-          h.sync = async () => {
-            calls.push(`fsync ${rel(path)}`);
-            return sync();
-          };
-          return h;
-        };
-      if (prop === "mkdir" || prop === "rmdir" || prop === "unlink" || prop === "rm")
-        return async (path: string, ...rest: unknown[]) => {
+  const module = recordingPromises(calls, rel, (prop, real, target) =>
+    prop === "mkdir" || prop === "rmdir" || prop === "unlink" || prop === "rm"
+      ? async (path: unknown, ...rest: unknown[]) => {
           const out = await real.call(target, path, ...rest);
           calls.push(`${prop} ${rel(path)}`);
           return out;
-        };
-      return real;
-    },
-  });
-  const fs = new LocalFileSystem(dir, { fs: { promises } satisfies FsModule });
+        }
+      : undefined,
+  );
+  const fs = new LocalFileSystem(dir, { fs: module });
   const fsyncs = () =>
     calls.filter((c) => c.startsWith("fsync ") && !c.includes(".tmp-")).map((c) => c.slice(6));
   return { fs, calls, fsyncs, reset: () => calls.splice(0) };

@@ -1,10 +1,11 @@
 import * as nodeFs from "node:fs";
-import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileEntry, type ListPage, listAll } from "@proximadb/core";
 import { type FsModule, LocalFileSystem, type LocalListOptions } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
 import { describe, expect, it } from "vitest";
+import { KEYS_BEFORE_COLL_002, writeTree } from "./listing-tree.js";
 import { tempDirPerTest } from "./temp-dir.js";
 
 const dir = tempDirPerTest("pdb-fs-local-names-");
@@ -33,14 +34,9 @@ function countingFs(failReaddir?: (path: string) => NodeJS.ErrnoException | unde
 }
 
 /** `folders` folders of `files` files, each with a sub-folder holding one more. */
-async function tree(folders: number, files: number): Promise<void> {
-  for (let f = 0; f < folders; f++) {
-    const folder = join(dir(), `coll-${String(f).padStart(3, "0")}`);
-    await mkdir(join(folder, "level-0"), { recursive: true });
-    for (let i = 0; i < files; i++) await writeFile(join(folder, `seg-${i}.sst`), "x".repeat(i + 1));
-    await writeFile(join(folder, "level-0", "deep.sst"), "deep");
-  }
-}
+const tree = async (folders: number, files: number) => {
+  await writeTree(dir(), folders, files);
+};
 
 const names: LocalListOptions = { sizes: false };
 const keysOf = (files: readonly FileEntry[]) => files.map((f) => f.key);
@@ -96,14 +92,7 @@ describe("names-only listing (sizes: false)", () => {
     };
     const err = await expectFsError(run(), "PermissionDenied");
     expect(err.key).toBe("coll-002/");
-    expect(seen).toEqual([
-      "coll-000/level-0/deep.sst",
-      "coll-000/seg-0.sst",
-      "coll-000/seg-1.sst",
-      "coll-001/level-0/deep.sst",
-      "coll-001/seg-0.sst",
-      "coll-001/seg-1.sst",
-    ]);
+    expect(seen).toEqual(KEYS_BEFORE_COLL_002);
   });
 
   it("lists nothing under a prefix that does not exist, and rejects a bad page size", async () => {

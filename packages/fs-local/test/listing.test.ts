@@ -2,9 +2,10 @@ import * as nodeFs from "node:fs";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type FileEntry, listAll } from "@proximadb/core";
-import { compareUtf8, type FsModule, LocalFileSystem } from "@proximadb/fs-local";
+import { type FsModule, LocalFileSystem } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
 import { describe, expect, it } from "vitest";
+import { KEYS_BEFORE_COLL_002, writeTree } from "./listing-tree.js";
 import { tempDirPerTest } from "./temp-dir.js";
 
 const dir = tempDirPerTest("pdb-fs-local-list-");
@@ -49,20 +50,7 @@ function observedFs(
 const errno = (code: string) => Object.assign(new Error(code), { code });
 
 /** A tree of `folders` folders, each with `files` files and a sub-folder holding one more. */
-async function tree(folders: number, files: number): Promise<string[]> {
-  const keys: string[] = [];
-  for (let f = 0; f < folders; f++) {
-    const folder = `coll-${String(f).padStart(3, "0")}`;
-    await mkdir(join(dir(), folder, "level-0"), { recursive: true });
-    for (let i = 0; i < files; i++) {
-      keys.push(`${folder}/seg-${i}.sst`);
-      await writeFile(join(dir(), folder, `seg-${i}.sst`), "x".repeat(i + 1));
-    }
-    keys.push(`${folder}/level-0/deep.sst`);
-    await writeFile(join(dir(), folder, "level-0", "deep.sst"), "deep");
-  }
-  return keys.sort(compareUtf8);
-}
+const tree = (folders: number, files: number) => writeTree(dir(), folders, files);
 
 const keysOf = (files: readonly FileEntry[]) => files.map((f) => f.key);
 
@@ -166,13 +154,6 @@ describe("listing through the callback API", () => {
     };
     const err = await expectFsError(run(), "PermissionDenied");
     expect(err.key).toBe("coll-002/");
-    expect(seen).toEqual([
-      "coll-000/level-0/deep.sst",
-      "coll-000/seg-0.sst",
-      "coll-000/seg-1.sst",
-      "coll-001/level-0/deep.sst",
-      "coll-001/seg-0.sst",
-      "coll-001/seg-1.sst",
-    ]);
+    expect(seen).toEqual(KEYS_BEFORE_COLL_002);
   });
 });

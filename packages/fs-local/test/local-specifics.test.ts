@@ -1,11 +1,11 @@
 import * as nodeFs from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { listAll } from "@proximadb/core";
-import { LocalFileSystem, localFileSystemProvider, type FsModule } from "@proximadb/fs-local";
+import { LocalFileSystem, localFileSystemProvider } from "@proximadb/fs-local";
 import { expectFsError } from "@proximadb/testing/conformance";
 import { describe, expect, it } from "vitest";
+import { recordingPromises } from "./fs-spy.js";
 import { tempDirPerTest } from "./temp-dir.js";
 
 const dir = tempDirPerTest("pdb-fs-local-spec-");
@@ -14,33 +14,16 @@ const dir = tempDirPerTest("pdb-fs-local-spec-");
 function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) {
   const calls: string[] = [];
   const rel = (p: unknown) => String(p).slice(dir().length) || "/";
-  const promises = new Proxy(nodeFs.promises, {
-    get(target, prop: string) {
-      if (overrides[prop]) return overrides[prop];
-      const real = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop] as (
-        ...a: unknown[]
-      ) => unknown;
-      if (prop === "open") {
-        return async (path: string, flags: string) => {
-          const h = (await real.call(target, path, flags)) as FileHandle;
-          const sync = h.sync.bind(h);
-          h.sync = async () => {
-            calls.push(`fsync ${rel(path)}`);
-            return sync();
-          };
-          return h;
-        };
-      }
-      if (prop === "rename" || prop === "link") {
-        return async (a: string, b: string) => {
-          calls.push(`${prop} ${rel(a).replace(/tmp-[0-9a-f]+$/, "tmp-*")} -> ${rel(b)}`);
-          return real.call(target, a, b);
-        };
-      }
-      return real;
-    },
+  const module = recordingPromises(calls, rel, (prop, real, target) => {
+    if (overrides[prop]) return overrides[prop];
+    if (prop === "rename" || prop === "link")
+      return async (a: unknown, b: unknown) => {
+        calls.push(`${prop} ${rel(a).replace(/tmp-[0-9a-f]+$/, "tmp-*")} -> ${rel(b)}`);
+        return real.call(target, a, b);
+      };
+    return undefined;
   });
-  return { module: { promises } satisfies FsModule, calls };
+  return { module, calls };
 }
 
 describe("durability", () => {

@@ -28,6 +28,7 @@ import {
   type ListOptions,
   type ListPage,
   moveOntoItself,
+  OBJECT_STORE_CAPABILITIES,
   readByStream,
   type ReadRange,
   type RootProbe,
@@ -91,16 +92,8 @@ export interface S3FileSystemOptions {
  * steps leaves both, and repeating the move finishes it). Exclusive creates use `If-None-Match: *`,
  * which AWS enforces. There is no append, and no fsync: a successful PUT is durable.
  */
-export const S3_CAPABILITIES: FsCapabilities = fsCapabilities({
-  atomicMove: false,
-  serverSideMove: true,
-  conditionalCreate: true,
-  append: false,
-  fsync: false,
-  delimiterList: true,
-  rangeRead: true,
+export const S3_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   maxListPageSize: S3_PAGE,
-  remote: true,
   serverSideCopy: true,
 });
 

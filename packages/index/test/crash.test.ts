@@ -1,27 +1,18 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { listAll } from "@proximadb/core";
-import { crashChildBundle, lastJsonLine, nodeChild, runChild } from "@proximadb/testing/kill-harness";
+import { crashChildFiles, lastJsonLine, nodeChild, runChild } from "@proximadb/testing/kill-harness";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { indexFiles } from "../src/index.js";
 import { CRASH_DIM, CRASH_IDS, applyChanges, roundChanges } from "./crash/ops.js";
 import { keysOf, localRoots, openIndex, rng } from "./helpers.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = join(here, "..");
 // The child is bundled once with esbuild (cheaper to spawn than tsx's per-module transform). It loads the
 // native hnswlib-node from the package's node_modules, next to the bundle.
-const childBundle = join(packageDir, "node_modules", ".cache", "index-crash-child.mjs");
+const child = crashChildFiles(import.meta.url, "index-crash-child", ["hnswlib-node"]);
+const { packageDir, outfile: childBundle } = child;
 
 beforeAll(async () => {
-  await build(
-    crashChildBundle({
-      entry: join(here, "crash", "child.ts"),
-      outfile: childBundle,
-      external: ["hnswlib-node"],
-    }),
-  );
+  await build(child.bundle);
 });
 
 describe("a crash at any instant of a save or a compaction", () => {

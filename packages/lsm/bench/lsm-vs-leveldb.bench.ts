@@ -64,6 +64,30 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+/** RUNS rounds of the random gets (every probe must be found) and of a full scan: their times and the count. */
+async function readRuns(
+  get: (probe: number) => Promise<unknown>,
+  scan: () => AsyncIterable<unknown>,
+): Promise<{ getMs: number[]; scanMs: number[]; scanned: number }> {
+  const getMs: number[] = [];
+  const scanMs: number[] = [];
+  let scanned = 0;
+  for (let r = 0; r < RUNS; r++) {
+    getMs.push(
+      await timed(async () => {
+        for (const p of probes) if ((await get(p)) === undefined) throw new Error("missing key");
+      }),
+    );
+    scanMs.push(
+      await timed(async () => {
+        scanned = 0;
+        for await (const _ of scan()) scanned++;
+      }),
+    );
+  }
+  return { getMs, scanMs, scanned };
+}
+
 async function ours(dir: string): Promise<Phase> {
   await mkdir(dir); // a root must exist: a missing one is reported offline
   const service = new AssignmentService({ components: { lsm: { roots: [`file://${dir}`] } } });
@@ -77,23 +101,10 @@ async function ours(dir: string): Promise<Phase> {
     }
     await lsm.flush("bench");
   });
-  const getMs: number[] = [];
-  const scanMs: number[] = [];
-  let scanned = 0;
-  for (let r = 0; r < RUNS; r++) {
-    getMs.push(
-      await timed(async () => {
-        for (const p of probes)
-          if ((await lsm.get("bench", keys[p] as Uint8Array)) === undefined) throw new Error("missing key");
-      }),
-    );
-    scanMs.push(
-      await timed(async () => {
-        scanned = 0;
-        for await (const _ of lsm.scan("bench")) scanned++;
-      }),
-    );
-  }
+  const { getMs, scanMs, scanned } = await readRuns(
+    (p) => lsm.get("bench", keys[p] as Uint8Array),
+    () => lsm.scan("bench"),
+  );
   console.log("lsm levels:", JSON.stringify((await lsm.stats("bench"))?.levels));
   await lsm.close();
   const service2 = new AssignmentService({ components: { lsm: { roots: [`file://${dir}`] } } });
@@ -127,23 +138,10 @@ async function leveldb(dir: string): Promise<Phase> {
       await db.batch(ops);
     }
   });
-  const getMs: number[] = [];
-  const scanMs: number[] = [];
-  let scanned = 0;
-  for (let r = 0; r < RUNS; r++) {
-    getMs.push(
-      await timed(async () => {
-        for (const p of probes)
-          if ((await db.get(keys[p] as Buffer)) === undefined) throw new Error("missing key");
-      }),
-    );
-    scanMs.push(
-      await timed(async () => {
-        scanned = 0;
-        for await (const _ of db.iterator()) scanned++;
-      }),
-    );
-  }
+  const { getMs, scanMs, scanned } = await readRuns(
+    (p) => db.get(keys[p] as Buffer),
+    () => db.iterator(),
+  );
   await db.close();
   return { putMs, getMs, scanMs, scanned };
 }

@@ -6,6 +6,29 @@ import { Membership } from "../src/index.js";
 import { client, eventually, newCluster, startNode, stopAll } from "./helpers/cluster.js";
 import { startTcpProxy } from "./helpers/tcp-proxy.js";
 
+/** Runs `fn` with a TCP proxy in front of etcd; heals and closes it afterwards, whatever happened. */
+async function behindProxy(
+  fn: (proxy: Awaited<ReturnType<typeof startTcpProxy>>) => Promise<void>,
+): Promise<void> {
+  const proxy = await startTcpProxy(endpoint);
+  try {
+    await fn(proxy);
+  } finally {
+    proxy.heal();
+    await proxy.close();
+  }
+}
+
+/** Waits until `node` sees `count` members. */
+const untilMembers = (node: { membership: { memberIds(): readonly string[] } }, count: number) =>
+  eventually(
+    () => node.membership.memberIds().length,
+    (n) => n === count,
+  );
+
+/** Waits until the event list `read` returns has an entry. */
+const untilSome = (read: () => readonly unknown[]) => eventually(read, (l) => l.length > 0);
+
 const endpoint = inject("etcdEndpoint");
 const raw = new Etcd3({ hosts: endpoint });
 afterEach(() => stopAll());
@@ -105,10 +128,7 @@ describe("Membership: registration and the live view", () => {
     const cluster = newCluster();
     const a = await startNode(endpoint, cluster, "node-a", { leaseTtlMs: 30_000 });
     const b = await startNode(endpoint, cluster, "node-b", { leaseTtlMs: 30_000 });
-    await eventually(
-      () => a.membership.memberIds().length,
-      (n) => n === 2,
-    );
+    await untilMembers(a, 2);
     const left: string[] = [];
     a.membership.on("leave", (m) => left.push(m.id));
     await b.stop();
@@ -126,10 +146,7 @@ describe("Membership: registration and the live view", () => {
     const cluster = newCluster();
     const a = await startNode(endpoint, cluster, "node-a");
     const b = await startNode(endpoint, cluster, "node-b");
-    await eventually(
-      () => a.membership.memberIds().length,
-      (n) => n === 2,
-    );
+    await untilMembers(a, 2);
     const left: string[] = [];
     a.membership.on("leave", (m) => left.push(m.id));
     await b.crash();
@@ -197,8 +214,7 @@ describe("Membership: registration and the live view", () => {
 describe("Membership: losing the lease", () => {
   it("unanswered keepalives: leaseValid() turns false and leaseLost fires while etcd still holds the lease", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       const a = await startNode(proxy.endpoint, cluster, "node-a", { leaseTtlMs: 2000 });
       let stillAtEtcd: Promise<string | null> | undefined;
       let validAtLoss: boolean | undefined;
@@ -207,24 +223,17 @@ describe("Membership: losing the lease", () => {
         stillAtEtcd = raw.get(`/proximadb/${cluster}/nodes/node-a`).string();
       });
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       expect(a.events.leaseLost).toEqual(["Deadline"]);
       expect(validAtLoss).toBe(false);
       expect(await stillAtEtcd).not.toBeNull();
       expect(a.membership.state).toBe("Unconfirmed");
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after the deadline passed, an acknowledgement of the same lease restores it (sameLease: true)", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       // Deadline 1.6 s after a keepalive is sent, expiry at etcd ≥ 3 s after it arrives: heal in between.
       const a = await startNode(proxy.endpoint, cluster, "node-a", {
         leaseTtlMs: 3000,
@@ -232,54 +241,35 @@ describe("Membership: losing the lease", () => {
       });
       const lease = a.membership.lease;
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       proxy.heal();
-      await eventually(
-        () => a.events.leaseRestored,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseRestored);
       expect(a.events.leaseRestored).toEqual([true]);
       expect(a.membership.lease).toBe(lease);
       expect(a.membership.leaseValid()).toBe(true);
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after etcd expired the lease, the node is told so, re-registers with a new lease (sameLease: false)", async () => {
     const cluster = newCluster();
-    const proxy = await startTcpProxy(endpoint);
-    try {
+    await behindProxy(async (proxy) => {
       const a = await startNode(proxy.endpoint, cluster, "node-a", { leaseTtlMs: 1000 });
       const old = a.membership.lease;
       proxy.partition();
-      await eventually(
-        () => a.events.leaseLost,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseLost);
       // Wait (directly on etcd) until the lease has expired there.
       await eventually(
         () => raw.get(`/proximadb/${cluster}/nodes/node-a`).string(),
         (v) => v === null,
       );
       proxy.heal();
-      await eventually(
-        () => a.events.leaseRestored,
-        (l) => l.length > 0,
-      );
+      await untilSome(() => a.events.leaseRestored);
       expect(a.events.leaseRestored).toEqual([false]);
       expect(a.membership.lease).not.toBe(old);
       const kv = (await raw.get(`/proximadb/${cluster}/nodes/node-a`).exec()).kvs[0];
       expect(String(kv?.lease)).toBe(a.membership.lease);
       expect(a.membership.state).toBe("Live");
-    } finally {
-      proxy.heal();
-      await proxy.close();
-    }
+    });
   });
 
   it("after close(), leaseValid() is false and leaseDeadline() is −∞", async () => {

@@ -1,6 +1,7 @@
 export { assertBackendKind, openBackend } from "./backend.js";
 export { type BackendSuiteOptions, describeOnBackends, useBackend } from "./describe.js";
 export { TEST_BUCKET } from "./drivers/object-stores.js";
+export { type PerTestRoots, rootsPerTest } from "./per-test.js";
 export {
   BACKEND_KINDS,
   BACKEND_NAMES,

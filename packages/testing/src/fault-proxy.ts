@@ -81,6 +81,11 @@ export function isListRequest(method: string | undefined, url: string | undefine
 const THROTTLE_BODY =
   '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
 
+/** Counters of a proxy that has seen nothing yet. */
+function zeroStats(): FaultProxyStats {
+  return { requests: 0, injectedErrors: 0, resets: 0, lostReplies: 0, byMethod: {}, lists: 0 };
+}
+
 /**
  * Starts an HTTP proxy on 127.0.0.1 in front of `target` (an emulator). Each request is, by seeded dice,
  * answered 503 `SlowDown`, reset, forwarded with its answer lost, or forwarded with bodies streamed both ways. Counts requests per
@@ -104,14 +109,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     methods: options.methods,
   };
   const dice = seededRandom(options.seed ?? 1);
-  const stats: FaultProxyStats = {
-    requests: 0,
-    injectedErrors: 0,
-    resets: 0,
-    lostReplies: 0,
-    byMethod: {},
-    lists: 0,
-  };
+  const stats: FaultProxyStats = zeroStats();
   const agent = new Agent({ keepAlive: true });
 
   const forward = (req: IncomingMessage, res: ServerResponse, loseReply = false) => {
@@ -194,14 +192,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       );
     },
     resetStats() {
-      Object.assign(stats, {
-        requests: 0,
-        injectedErrors: 0,
-        resets: 0,
-        lostReplies: 0,
-        byMethod: {},
-        lists: 0,
-      });
+      Object.assign(stats, zeroStats());
     },
     async close() {
       server.closeAllConnections();

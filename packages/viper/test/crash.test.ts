@@ -1,7 +1,5 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
-  crashChildBundle,
+  crashChildFiles,
   killLiveChildren,
   lastJsonLine,
   nodeChild,
@@ -14,21 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VectorRecord } from "../src/index.js";
 import { expected, makeRecords, openViper, plain, scanAll } from "./helpers.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = join(here, "..");
 // The child (test/crash/child.ts, runnable as `node --conditions=@proximadb/source --import tsx child.ts`) is
 // bundled once with esbuild: 20 spawns then cost a fifth of the CPU that tsx's per-module transform does.
-const childBundle = join(packageDir, "node_modules", ".cache", "viper-crash-child.mjs");
+const child = crashChildFiles(import.meta.url, "viper-crash-child", ["parquet-wasm"]);
+const { packageDir, outfile: childBundle } = child;
 
+// parquet-wasm loads its .wasm from its own folder
 beforeAll(async () => {
-  await build(
-    // parquet-wasm loads its .wasm from its own folder
-    crashChildBundle({
-      entry: join(here, "crash", "child.ts"),
-      outfile: childBundle,
-      external: ["parquet-wasm"],
-    }),
-  );
+  await build(child.bundle);
 });
 
 describe("a crash at any instant of a compaction", () => {

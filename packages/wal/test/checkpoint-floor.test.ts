@@ -1,6 +1,6 @@
 import { AssignmentService, type AppendHandle, DataCorruptionError, type FileSystem } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import { CheckpointAheadError, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -9,24 +9,17 @@ import { collect, entries } from "./records.js";
  * checkpoint above what the log holds is reported, never skipped past.
  */
 describeOnBackends("WriteAheadLog checkpoint floor", ["memory", "local", "s3"], (backend) => {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 1);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close().catch(() => undefined);
-  });
+  const env = rootsPerTest<WriteAheadLog>(backend, "wal", 1, { ignoreCloseErrors: true });
+  const { opened: open } = env;
 
   async function openWal(
     options: Partial<WalOptions> = {},
     wrap: (fs: FileSystem) => FileSystem = (fs) => fs,
   ): Promise<WriteAheadLog> {
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
+    const service = new AssignmentService({ components: { wal: { roots: env.tier.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => wrap(tier.openFileSystem(r)),
+      openFileSystem: (r) => wrap(env.tier.openFileSystem(r)),
       ...options,
     });
     open.push(wal);
@@ -54,7 +47,7 @@ describeOnBackends("WriteAheadLog checkpoint floor", ["memory", "local", "s3"], 
     const home = first.locate("orders");
     await first.close();
     // The WAL folder is lost (or re-created) while the checkpoint, kept elsewhere, survives.
-    const fs = tier.openFileSystem(home?.url as string);
+    const fs = env.tier.openFileSystem(home?.url as string);
     await fs.deletePrefix("orders/");
     await fs.close();
 

@@ -1,6 +1,6 @@
 import { AssignmentService, type FileSystem, FsError } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import { WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -9,15 +9,8 @@ import { collect, entries } from "./records.js";
  * honours `If-None-Match` then refuses the retry (412, `AlreadyExists`) although the first attempt landed.
  */
 describeOnBackends("WriteAheadLog on an object store whose answers get lost", ["s3"], (backend) => {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 1);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close().catch(() => undefined);
-  });
+  const env = rootsPerTest<WriteAheadLog>(backend, "wal", 1, { ignoreCloseErrors: true });
+  const { opened: open } = env;
 
   /** Segment writes land with `landed` (the group's bytes by default), then the answer says AlreadyExists. */
   async function openWal(landed?: () => Uint8Array): Promise<WriteAheadLog> {
@@ -35,8 +28,11 @@ describeOnBackends("WriteAheadLog on an object store whose answers get lost", ["
           return typeof v === "function" ? v.bind(target) : v;
         },
       });
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
-    const wal = await WriteAheadLog.open({ service, openFileSystem: (r) => wrap(tier.openFileSystem(r)) });
+    const service = new AssignmentService({ components: { wal: { roots: env.tier.urls } } });
+    const wal = await WriteAheadLog.open({
+      service,
+      openFileSystem: (r) => wrap(env.tier.openFileSystem(r)),
+    });
     open.push(wal);
     return wal;
   }

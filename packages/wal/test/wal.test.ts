@@ -1,6 +1,6 @@
 import { AssignmentService, ClosedError, InvalidArgumentError, listAll } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { type WalCorruption, type WalEncoding, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { type Counters, counting } from "./counting.js";
 import { collect, entries, expected } from "./records.js";
@@ -8,21 +8,15 @@ import { collect, entries, expected } from "./records.js";
 const encodings: WalEncoding[] = ["bincode", "avro"];
 
 describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 2);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close();
-  });
+  const env = rootsPerTest<WriteAheadLog>(backend, "wal", 2);
+  const { opened: open } = env;
 
   async function openWal(options: Partial<WalOptions> = {}, counters?: Counters): Promise<WriteAheadLog> {
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
+    const service = new AssignmentService({ components: { wal: { roots: env.tier.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => (counters ? counting(tier.openFileSystem(r), counters) : tier.openFileSystem(r)),
+      openFileSystem: (r) =>
+        counters ? counting(env.tier.openFileSystem(r), counters) : env.tier.openFileSystem(r),
       ...options,
     });
     open.push(wal);
@@ -54,7 +48,7 @@ describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
       const third = await openWal({ encoding });
       expect((await collect(third.replay("orders"))).map((r) => r.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
       const home = third.locate("orders");
-      const segs = (await tier.keys(home?.url as string)).filter((k) => k.startsWith("orders/"));
+      const segs = (await env.tier.keys(home?.url as string)).filter((k) => k.startsWith("orders/"));
       const ext = encoding === "avro" ? "avro" : "bincode";
       expect(segs[0]).toBe(`orders/wal-00000000000000000001.${ext}`);
       expect(segs).toContain(`orders/wal-00000000000000000005.${ext}`);
@@ -82,8 +76,8 @@ describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
     const alpha = wal.locate("alpha");
     const beta = wal.locate("beta");
     expect(alpha?.url).not.toBe(beta?.url);
-    const alphaKeys = await tier.keys(alpha?.url as string);
-    const betaKeys = await tier.keys(beta?.url as string);
+    const alphaKeys = await env.tier.keys(alpha?.url as string);
+    const betaKeys = await env.tier.keys(beta?.url as string);
     expect(alphaKeys.filter((k) => !k.startsWith("_"))).toEqual([
       "alpha/wal-00000000000000000001.bincode",
       ...(alphaKeys.length > 2 ? alphaKeys.slice(2) : []),
@@ -126,7 +120,7 @@ describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
     const home = wal.locate("orders");
     await wal.close();
 
-    const fs = tier.openFileSystem(home?.url as string);
+    const fs = env.tier.openFileSystem(home?.url as string);
     const segs = (await listAll(fs, "orders/")).files.map((f) => f.key).sort();
     const last = segs[segs.length - 1] as string;
     const good = await fs.read(last);
@@ -167,18 +161,18 @@ describeOnBackends("WriteAheadLog", ["memory", "local", "s3"], (backend) => {
   it("places a collection without writing a segment, and drop deletes its files and placement", async () => {
     const wal = await openWal();
     expect(wal.component).toBe("wal");
-    expect(wal.report.roots.map((r) => r.url)).toEqual(tier.urls);
+    expect(wal.report.roots.map((r) => r.url)).toEqual(env.tier.urls);
     const placed = await wal.place("orders");
     expect(wal.locate("orders")).toEqual(placed);
     expect(wal.locate("other")).toBeUndefined();
     expect(wal.collections()).toEqual(["orders"]);
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await env.tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     await wal.append("orders", entries(0, 2));
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
+    expect((await env.tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
     await wal.drop("orders");
     expect(wal.locate("orders")).toBeUndefined();
     expect(wal.collections()).toEqual([]);
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    expect((await env.tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
     expect(await collect(wal.replay("orders"))).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import type { NodeConfig } from "../config.js";
 import { describe } from "../errors.js";
 import { type SearchQuery, type SearchReply, rankable, searchCollection } from "../search.js";
 import { PendingRecords } from "./pending.js";
-import type { FrozenRecords, RecordEngine, ScannedRecord } from "./registry.js";
+import type { FrozenRecords, RecordEngine, ScannedRecord } from "./types.js";
 
 /** Opens the index engine over the `index` roots with the `[storage.index_config]` defaults. */
 export function openIndexEngine(options: EngineOpenOptions, config: NodeConfig): Promise<IndexEngine> {

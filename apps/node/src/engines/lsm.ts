@@ -3,7 +3,7 @@ import { LsmEngine } from "@proximadb/lsm";
 import type { WalEntry } from "@proximadb/wal";
 import type { RecordOutput } from "../collection.js";
 import type { ComponentStore } from "./component-store.js";
-import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./registry.js";
+import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./types.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

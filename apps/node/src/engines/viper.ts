@@ -3,7 +3,7 @@ import { type VectorRecord, ViperEngine } from "@proximadb/viper";
 import type { WalEntry } from "@proximadb/wal";
 import type { RecordOutput } from "../collection.js";
 import type { ComponentStore } from "./component-store.js";
-import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./registry.js";
+import type { FrozenRecords, RecordEngine, RecordEngineOptions, ScannedRecord } from "./types.js";
 
 /** One record version held in memory until the next flush. */
 export interface BufferedRecord {

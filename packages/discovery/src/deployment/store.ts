@@ -1,6 +1,6 @@
 import { type FileSystem, FsError, isFsError, ProximaError, ROOT_MARKER_FILE } from "@proximadb/core";
 import pLimit from "p-limit";
-import { ForeignRootError, parseRootMarker } from "../marker.js";
+import { ForeignRootError, readMarkerAt } from "../marker.js";
 import type { RootMarker, RootMarkerV2 } from "../types.js";
 import { DeploymentError } from "./errors.js";
 import { isMarkerKey, MARKER_PREFIX, markerVersionKey, markerVersionOf } from "./keys.js";
@@ -38,18 +38,6 @@ async function listMarkerFiles(fs: FileSystem, signal?: AbortSignal): Promise<Ma
   return { versions, main };
 }
 
-/** Reads and parses one marker file; `undefined` when it is gone. */
-async function readMarkerFile(fs: FileSystem, key: string): Promise<RootMarker | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
-  return parseRootMarker(fs.root.url, decoder.decode(bytes));
-}
-
 /**
  * The newest marker of a root: the highest `_proximadb_root.v<N>.json` (format 2), else the plain
  * `_proximadb_root.json` (a format-1 marker, or a format-2 copy). One LIST and one GET.
@@ -64,7 +52,7 @@ export async function readNewestMarker(
     const newest = files.versions.at(-1);
     const key = newest !== undefined ? markerVersionKey(newest) : files.main ? ROOT_MARKER_FILE : undefined;
     if (key === undefined) return undefined;
-    const marker = await readMarkerFile(fs, key);
+    const marker = await readMarkerAt(fs, key);
     // Pruned by a concurrent rewrite between the listing and the read: list again.
     if (marker) return marker;
   }

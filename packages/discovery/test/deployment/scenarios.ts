@@ -34,6 +34,14 @@ async function started(disks: Disks) {
   return assessment;
 }
 
+/** The WAL component's discovery over the configured roots of `disks`, with `assessment` applied. */
+async function walAssessed(disks: Disks, assessment: Parameters<typeof applyAssessment>[1]) {
+  const roots = configure(disks)
+    .filter((r) => r.component === "wal")
+    .map((r) => r.fs);
+  return applyAssessment(await discover({ component: "wal", roots }), assessment);
+}
+
 const statusOf = (a: { roots: { url: string; status: string }[] }, disks: Disks, path: string) =>
   a.roots.find((r) => r.url === urlOf(disks, path))?.status;
 
@@ -81,15 +89,7 @@ export function describeDeploymentScenarios(backend: DiskBackend): void {
       const back = await prepareDeployment(configure(disks));
       expect(back.assessment.roots.every((r) => r.status === "online")).toBe(true);
       expect(back.performed).toEqual([]);
-      const wal = applyAssessment(
-        await discover({
-          component: "wal",
-          roots: configure(disks)
-            .filter((r) => r.component === "wal")
-            .map((r) => r.fs),
-        }),
-        back.assessment,
-      );
+      const wal = await walAssessed(disks, back.assessment);
       expect(Object.keys(wal.collections).sort()).toEqual(["c1", "c2", "c3"]);
     });
 
@@ -122,15 +122,7 @@ export function describeDeploymentScenarios(backend: DiskBackend): void {
       expect(await disks.snapshot("disk2")).toEqual(before);
       expect(Object.values(before).every((v) => v === "dir")).toBe(true);
       expect([...writableRoots(assessment)].some((u) => u.includes("disk2"))).toBe(false);
-      const wal = applyAssessment(
-        await discover({
-          component: "wal",
-          roots: configure(disks)
-            .filter((r) => r.component === "wal")
-            .map((r) => r.fs),
-        }),
-        assessment,
-      );
+      const wal = await walAssessed(disks, assessment);
       expect(wal.roots.map((r) => r.status)).toEqual(["online", "empty", "online"]);
     });
 

@@ -30,6 +30,16 @@ const ESCAPING_KEYS = [
   "esc/unicodé/日本語-😀.bin",
 ];
 
+/** `it(name, fn)`, or a skipped `it` naming why when the property is not verifiable on this backend. */
+function itUnlessUnverifiable(
+  name: string,
+  notVerifiable: string | undefined,
+  fn: () => Promise<void>,
+): void {
+  if (notVerifiable) it.skip(`${name} — not verifiable here: ${notVerifiable}`, () => {});
+  else it(name, fn);
+}
+
 /**
  * The FileSystem conformance suite: registers vitest cases that every adapter must pass.
  *
@@ -321,12 +331,10 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         expect(Buffer.from(await fs.read("x/lock")).toString()).toBe("first");
       });
 
-      const race = options.notVerifiable?.conditionalCreateRace;
-      const raceName =
-        "of racing exclusive creates of one key, exactly one wins and the others get AlreadyExists";
-      if (race) it.skip(`${raceName} — not verifiable here: ${race}`, () => {});
-      else
-        it(raceName, async () => {
+      itUnlessUnverifiable(
+        "of racing exclusive creates of one key, exactly one wins and the others get AlreadyExists",
+        options.notVerifiable?.conditionalCreateRace,
+        async () => {
           const contenders = Array.from({ length: 8 }, (_, i) => `contender-${i}`);
           const results = await Promise.allSettled(
             contenders.map((c) => fs.write("x/race", c, { exclusive: true })),
@@ -340,7 +348,8 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
             }
           }
           expect(Buffer.from(await fs.read("x/race")).toString()).toBe(winners[0]);
-        });
+        },
+      );
     });
 
     describe("move", () => {
@@ -372,12 +381,10 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
         expect(await fs.exists("mv/target")).toBe(false);
       });
 
-      const atomic = options.notVerifiable?.atomicMove;
-      const atomicName =
-        "readers of the target during an overwriting move see the old or the new bytes in full";
-      if (atomic) it.skip(`${atomicName} — not verifiable here: ${atomic}`, () => {});
-      else
-        it(atomicName, async () => {
+      itUnlessUnverifiable(
+        "readers of the target during an overwriting move see the old or the new bytes in full",
+        options.notVerifiable?.atomicMove,
+        async () => {
           const oldBytes = "old ".repeat(4096);
           const newBytes = "new ".repeat(8192);
           await fs.write("am/target", oldBytes);
@@ -394,7 +401,8 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
           seen.add(Buffer.from(await fs.read("am/target")).toString());
           for (const s of seen) expect([oldBytes, newBytes]).toContain(s);
           expect(seen.has(newBytes)).toBe(true);
-        });
+        },
+      );
     });
 
     describe("streams", () => {

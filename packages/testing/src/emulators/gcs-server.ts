@@ -471,17 +471,10 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     return obj;
   }
 
-  function commit(
-    res: ServerResponse,
-    bucketName: string,
-    name: string,
-    data: Buffer,
-    contentType: string | undefined,
-    metadata: Record<string, string> | undefined,
-    pre: ReturnType<typeof preconditionsFrom>,
-  ): void {
-    const obj = commitObject(bucketName, name, data, contentType, metadata, pre);
-    sendJson(res, 200, objectResource(bucketName, obj));
+  /** {@link commitObject}, then the object's resource as the answer. */
+  function commit(res: ServerResponse, ...args: Parameters<typeof commitObject>): void {
+    const obj = commitObject(...args);
+    sendJson(res, 200, objectResource(args[0], obj));
   }
 
   function bucketOf(name: string): GcsBucket {

@@ -303,34 +303,32 @@ export function startChild(command: ChildCommand, options: StartChildOptions = {
     },
   };
 
-  function checked(end: ChildExit): ChildExit {
+  /** Why the child's run failed on its own (a throwing line listener, no start): undefined when neither. */
+  function ownFailure(): ChildProcessError | undefined {
     if (listenerError)
-      throw child.failure(
+      return child.failure(
         "BadOutput",
         `reading ${label}'s line ${JSON.stringify(listenerError.line)} threw: ${String(listenerError.error)} (killed)`,
         listenerError.error,
       );
     if (spawnError)
-      throw child.failure(
+      return child.failure(
         "SpawnFailed",
         `${label} could not be started (${command.command}): ${spawnError.message}`,
       );
+    return undefined;
+  }
+
+  function checked(end: ChildExit): ChildExit {
+    const own = ownFailure();
+    if (own) throw own;
     if (timedOut) throw child.failure("Timeout", `${label} outlived its ${lifetime} ms limit (killed)`);
     return end;
   }
 
   function endedBefore(what: string): ChildProcessError {
-    if (listenerError)
-      return child.failure(
-        "BadOutput",
-        `reading ${label}'s line ${JSON.stringify(listenerError.line)} threw: ${String(listenerError.error)} (killed)`,
-        listenerError.error,
-      );
-    if (spawnError)
-      return child.failure(
-        "SpawnFailed",
-        `${label} could not be started (${command.command}): ${spawnError.message}`,
-      );
+    const own = ownFailure();
+    if (own) return own;
     if (timedOut)
       return child.failure(
         "Timeout",

@@ -72,9 +72,22 @@ export function tsChild(
       { label },
     );
   const conditions = (options.conditions ?? ["@proximadb/source"]).map((c) => `--conditions=${c}`);
+  return nodeCommand(
+    [...conditions, "--import", loader, ...(options.nodeArgs ?? []), script, ...args],
+    label,
+    options,
+  );
+}
+
+/** A command of this Node binary with `args`, and the `cwd` and `env` of `options` when given. */
+function nodeCommand(
+  args: string[],
+  label: string,
+  options: { readonly cwd?: string; readonly env?: ChildCommand["env"] },
+): ChildCommand {
   return {
     command: process.execPath,
-    args: [...conditions, "--import", loader, ...(options.nodeArgs ?? []), script, ...args],
+    args,
     label,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: options.env }),
@@ -94,13 +107,7 @@ export function nodeChild(
   options: NodeChildOptions = {},
 ): ChildCommand {
   const path = toPath(script);
-  return {
-    command: process.execPath,
-    args: [...(options.nodeArgs ?? []), path, ...args],
-    label: options.label ?? basename(path),
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    ...(options.env === undefined ? {} : { env: options.env }),
-  };
+  return nodeCommand([...(options.nodeArgs ?? []), path, ...args], options.label ?? basename(path), options);
 }
 
 /** The environment a child gets: the parent's without `NODE_OPTIONS`, then `env`. */

@@ -1,3 +1,5 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FileSystem } from "@proximadb/core";
 
 /** The {@link FileSystem} methods that change storage: the points a crash child can die at. */
@@ -101,4 +103,26 @@ export function crashChildBundle(options: CrashChildBundle) {
     },
     logLevel: "warning" as const,
   };
+}
+
+/**
+ * The crash child of a package, for a test at `<package>/test/<name>.test.ts`: its entry
+ * `test/crash/child.ts`, its bundle `node_modules/.cache/<bundleName>.mjs` of the package, and the
+ * esbuild options that write that bundle (`external` left unbundled, see {@link crashChildBundle}).
+ *
+ * @example
+ * const child = crashChildFiles(import.meta.url, "viper-crash-child", ["parquet-wasm"]);
+ * beforeAll(() => build(child.bundle));
+ * await runChild(nodeChild(child.outfile, args, { cwd: child.packageDir }));
+ */
+export function crashChildFiles(
+  testFileUrl: string | URL,
+  bundleName: string,
+  external: readonly string[] = [],
+) {
+  const here = dirname(fileURLToPath(testFileUrl));
+  const packageDir = join(here, "..");
+  const entry = join(here, "crash", "child.ts");
+  const outfile = join(packageDir, "node_modules", ".cache", `${bundleName}.mjs`);
+  return { entry, outfile, packageDir, bundle: crashChildBundle({ entry, outfile, external }) };
 }

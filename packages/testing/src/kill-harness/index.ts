@@ -26,6 +26,7 @@ export {
   type CrashPoint,
   type CrashingFileSystems,
   crashChildBundle,
+  crashChildFiles,
   crashingFileSystems,
   MUTATING_FS_OPERATIONS,
 } from "./crash-fs.js";
