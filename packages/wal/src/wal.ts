@@ -381,7 +381,11 @@ export class WriteAheadLog implements StorageEngine {
     log.epoch = epoch;
     log.mayWrite = true;
     log.marker = undefined;
-    const first = log.nextSequence;
+    // Appends queued while the fence waited already hold their sequences and are written into the new
+    // segment: it is named after the first of them, so no record of it sits below its name (a later fence
+    // at the same sequence would otherwise make the whole segment look stale).
+    const queued = log.queue[0]?.records[0]?.sequence;
+    const first = queued === undefined ? log.nextSequence : Math.min(queued, log.nextSequence);
     const codec = CODECS[this.encoding];
     const info = segmentInfo(log, first, codec);
     this.#base.assertWritable(log.location);

@@ -192,6 +192,21 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
     const again = await node("a2");
     expect(ids(await collect(again.replay("c")))).toEqual(["v0", "v1", "v2", "v3"]);
   });
+
+  it("appends queued when a fence starts stay replayable after a second fence with no append between", async () => {
+    // Found by the kill -9 fence test: the queued records were given sequences before the fence, were
+    // written into the new epoch's segment, and that segment was named after them, so the next fence at the
+    // same sequence made the whole segment look stale.
+    const a = await node("a");
+    await a.fence("c", 1);
+    const queued = a.append("c", entries(0, 3));
+    await a.fence("c", 2);
+    expect(await queued).toEqual({ first: 1, last: 3 });
+    await a.fence("c", 3);
+    await a.close();
+    const again = await node("a2");
+    expect(ids(await collect(again.replay("c")))).toEqual(["v0", "v1", "v2"]);
+  });
 });
 
 /** Local disk only: a torn tail of another owner's live segment is never cut by a node that does not own it. */
