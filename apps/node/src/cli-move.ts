@@ -14,7 +14,15 @@ interface ClientOptions extends GlobalOptions {
 }
 
 /** A refusal of the node or a failed move (exit 1, one line). */
-export class MoveCommandError extends Error {}
+/** A failed call of the move commands: `status` is the node's HTTP status, absent when it was not reached. */
+export class MoveCommandError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 export async function nodeUrl(opts: ClientOptions): Promise<string> {
   if (opts.node) return opts.node.replace(/\/+$/, "");
@@ -39,7 +47,10 @@ export async function call(base: string, method: string, path: string, body?: un
   // biome-ignore lint/suspicious/noExplicitAny: an answer of the node (JSON)
   const json: any = await res.json().catch(() => undefined);
   if (res.status >= 400)
-    throw new MoveCommandError(`${method} ${path}: ${res.status} ${json?.error?.message ?? res.statusText}`);
+    throw new MoveCommandError(
+      `${method} ${path}: ${res.status} ${json?.error?.message ?? res.statusText}`,
+      res.status,
+    );
   return json;
 }
 

@@ -88,11 +88,13 @@ async function ensureMoved(base: string, m: PlannedMove, deadlineMs: number): Pr
       if (v.state === "failed") return { ...m, outcome: "failed", error: v.error ?? "failed" };
       if (v.state !== "done") await sleep(200);
     } catch (err) {
-      // The node restarted (its move history is gone) or is unreachable for now: look again.
+      // The node restarted (its move history is gone), is unreachable for now, or the collection is
+      // unavailable for a moment (503: a move switching over): look again.
       if (!(err instanceof MoveCommandError)) throw err;
       if (Date.now() > deadlineMs) return { ...m, outcome: "failed", error: err.message };
-      if (/: 404 /.test(err.message) && id !== undefined) id = undefined;
-      else if (!/cannot reach/.test(err.message)) return { ...m, outcome: "failed", error: err.message };
+      if (err.status === 404 && id !== undefined) id = undefined;
+      else if (err.status !== undefined && err.status !== 503)
+        return { ...m, outcome: "failed", error: err.message };
       await sleep(500);
     }
   }
