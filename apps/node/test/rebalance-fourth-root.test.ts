@@ -27,9 +27,10 @@ interface Executed {
   outcome: string;
 }
 
-// Opt-in (PROXIMADB_LONG_TESTS=1): it passes alone (47 s), but once, in a full `pnpm test` run on a loaded
-// machine, `rebalance execute` stopped after 65 of its moves on a failed move. The likely cause (a 503 of a
-// collection switching over, which `execute` took as final) is fixed; not yet confirmed under load.
+// Opt-in (PROXIMADB_LONG_TESTS=1) until a bug it found is fixed: it passes alone (47 s), but with two
+// copies running at once (load average 7 on 2 cores) a move fails with `FsError: copyFrom
+// "_incoming/<id>/vectors/part-….parquet" … ENOTDIR` in fs-local's copyFrom while two moves run
+// concurrently, and `rebalance execute` stops at that batch. Not diagnosed yet.
 describe.runIf(process.env.PROXIMADB_LONG_TESTS === "1")(
   "a fourth root for 400 hashed collections, planned and executed",
   () => {
