@@ -27,10 +27,11 @@ interface Executed {
   outcome: string;
 }
 
-// Opt-in (PROXIMADB_LONG_TESTS=1) until a bug it found is fixed: it passes alone (47 s), but with two
-// copies running at once (load average 7 on 2 cores) a move fails with `FsError: copyFrom
-// "_incoming/<id>/vectors/part-….parquet" … ENOTDIR` in fs-local's copyFrom while two moves run
-// concurrently, and `rebalance execute` stops at that batch. Not diagnosed yet.
+// Opt-in (PROXIMADB_LONG_TESTS=1): it passes alone (47 s), but it is not yet reliable.
+// - With two copies running at once, a move failed with ENOTDIR in fs-local's copyFrom (a concurrent move
+//   pruning `_incoming/` while the next made its folder); copyFrom now retries that as `move` does.
+// - The planner stops once every root is within the threshold, so the number of moves varies with the
+//   parts' bytes: 85 in one run, below the issue's 90..110.
 describe.runIf(process.env.PROXIMADB_LONG_TESTS === "1")(
   "a fourth root for 400 hashed collections, planned and executed",
   () => {

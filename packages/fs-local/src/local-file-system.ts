@@ -592,8 +592,19 @@ export class LocalFileSystem implements FileSystem {
     const tmp = `${dir === "" ? "" : `${dir}/`}.${baseOf(key)}.tmp-${randomBytes(6).toString("hex")}`;
     const tmpPath = this.#path(tmp);
     try {
-      await this.#mkdirs(dir);
-      await copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#mkdirs(dir);
+          await copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL);
+          break;
+        } catch (err) {
+          // A concurrent delete may prune the target folder while it is made (mkdir then fails with ENOENT
+          // or ENOTDIR): make it again, as long as the source is still there (as `move` does).
+          const code = errnoOf(err);
+          if ((code !== "ENOENT" && code !== "ENOTDIR") || attempt >= 3 || !(await source.exists(sourceKey)))
+            throw err;
+        }
+      }
       const h = await this.#fs.open(tmpPath, "r+");
       try {
         await h.sync();
