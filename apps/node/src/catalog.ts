@@ -24,13 +24,22 @@ const DEFINITION: CatalogDocument<CollectionDefinition> = {
   serialize: (d) => `${JSON.stringify(d, null, 2)}\n`,
 };
 
-const CHECKPOINT: CatalogDocument<number> = {
+/** A WAL checkpoint: the last sequence a flush wrote into the engine, and the writer epoch that wrote it. */
+export interface WalCheckpoint {
+  readonly walSequence: number;
+  /** The WAL writer epoch of the flush (0: unfenced, or a document from before epochs). */
+  readonly epoch: number;
+}
+
+const CHECKPOINT: CatalogDocument<WalCheckpoint> = {
   file: "wal-checkpoint.json",
   parse: (text) => {
-    const v = JSON.parse(text) as { walSequence?: unknown } | null;
-    return Number.isSafeInteger(v?.walSequence) ? (v?.walSequence as number) : 0;
+    const v = JSON.parse(text) as { walSequence?: unknown; epoch?: unknown } | null;
+    const walSequence = Number.isSafeInteger(v?.walSequence) ? (v?.walSequence as number) : 0;
+    const epoch = Number.isSafeInteger(v?.epoch) && (v?.epoch as number) > 0 ? (v?.epoch as number) : 0;
+    return { walSequence, epoch };
   },
-  serialize: (walSequence) => JSON.stringify({ walSequence }),
+  serialize: ({ walSequence, epoch }) => JSON.stringify(epoch > 0 ? { walSequence, epoch } : { walSequence }),
 };
 
 /** A drop's intent: written (durably) before anything of the collection is deleted, removed last. */
@@ -121,13 +130,24 @@ export class CollectionCatalog {
    * @throws when the checkpoint is there but unreadable (the caller replays everything)
    */
   async checkpoint(id: string): Promise<number> {
-    const loc = this.#metadata.locate(id);
-    return (loc && (await this.#read(loc, CHECKPOINT))) ?? 0;
+    return (await this.checkpointAt(id)).walSequence;
   }
 
-  /** Records that the engine's files hold the collection up to WAL sequence `sequence`. */
-  async setCheckpoint(id: CollectionId, sequence: number): Promise<void> {
-    await this.#write(await this.#metadata.place(id), CHECKPOINT, sequence);
+  /**
+   * The stored checkpoint with its writer epoch ({ walSequence: 0, epoch: 0 } when none).
+   * @throws when the checkpoint is there but unreadable (the caller replays everything)
+   */
+  async checkpointAt(id: string): Promise<WalCheckpoint> {
+    const loc = this.#metadata.locate(id);
+    return (loc && (await this.#read(loc, CHECKPOINT))) ?? { walSequence: 0, epoch: 0 };
+  }
+
+  /**
+   * Records that the engine's files hold the collection up to WAL sequence `sequence`, written by a WAL
+   * writer of epoch `epoch` (recovery caps it at the start of any higher epoch).
+   */
+  async setCheckpoint(id: CollectionId, sequence: number, epoch = 0): Promise<void> {
+    await this.#write(await this.#metadata.place(id), CHECKPOINT, { walSequence: sequence, epoch });
   }
 
   /** Deletes every document of the collection and forgets its metadata placement (no drop protocol). */

@@ -21,6 +21,8 @@ export interface MaintenanceOptions {
   readonly catalog: CollectionCatalog;
   /** Deletes the WAL segments whose records all have a sequence at or below `sequence`. */
   readonly checkpointWal: (id: CollectionId, sequence: number) => Promise<unknown>;
+  /** The WAL writer epoch of the collection (stored with its checkpoint). */
+  readonly walEpoch?: (id: CollectionId) => number;
   readonly logger: Logger;
   readonly metrics: NodeMetrics | undefined;
   /** True once the node is closing: background work stops being scheduled. */
@@ -66,7 +68,7 @@ export class Maintenance {
       }
       const id = state.definition.id;
       if (upTo > state.checkpointed) {
-        await this.#o.catalog.setCheckpoint(id, upTo);
+        await this.#o.catalog.setCheckpoint(id, upTo, this.#o.walEpoch?.(id) ?? 0);
         state.checkpointed = upTo;
         await this.#o.checkpointWal(id, upTo);
       }

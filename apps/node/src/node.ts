@@ -103,6 +103,7 @@ export class StorageNode {
       config: o.config,
       catalog: this.catalog,
       checkpointWal: (id, sequence) => this.wal.checkpoint(id, sequence),
+      walEpoch: (id) => this.wal.epochOf(id),
       logger: o.logger,
       metrics: o.metrics,
       closing: () => this.#closing,

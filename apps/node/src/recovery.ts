@@ -8,7 +8,7 @@ import {
 import { CheckpointAheadError, type WalEntry, type WriteAheadLog } from "@proximadb/wal";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
-import type { CollectionCatalog } from "./catalog.js";
+import type { CollectionCatalog, WalCheckpoint } from "./catalog.js";
 import type { CollectionDefinition } from "./collection.js";
 import { CollectionState } from "./collection-state.js";
 import type { EngineRegistry } from "./engines/registry.js";
@@ -198,11 +198,28 @@ export async function replayWal(states: readonly CollectionState[], o: RecoveryO
   return replayed;
 }
 
-async function checkpointOf(id: CollectionId, o: RecoveryOptions): Promise<number> {
+/**
+ * The checkpoint recovery replays after: the catalog's, capped at the start of any higher WAL epoch than
+ * the one that wrote it (a stale owner's flush that raced a takeover may have written past the new
+ * owner's first sequence). 0 when it is unreadable (replays everything).
+ */
+export async function checkpointOf(
+  id: CollectionId,
+  o: Pick<RecoveryOptions, "catalog" | "wal" | "logger">,
+): Promise<number> {
+  let stored: WalCheckpoint;
   try {
-    return await o.catalog.checkpoint(id);
+    stored = await o.catalog.checkpointAt(id);
   } catch (err) {
     o.logger.warn({ collection: id, err: describe(err) }, "unreadable WAL checkpoint; replaying all");
     return 0;
   }
+  if (stored.walSequence === 0) return 0;
+  const cap = await o.wal.checkpointCap(id, stored.epoch);
+  if (stored.walSequence <= cap) return stored.walSequence;
+  o.logger.warn(
+    { collection: id, checkpoint: stored.walSequence, epoch: stored.epoch, cap },
+    "WAL checkpoint of a fenced-out writer is past the next epoch's start; replaying from there",
+  );
+  return cap;
 }

@@ -66,7 +66,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
   } finally {
     progress.stop();
   }
-  await single?.hold(node);
+  // The lock by exclusive create: of two nodes started in the same instant only one holds it.
+  await single?.hold(node).catch(async (err) => {
+    await node.close().catch(() => undefined);
+    await single.release();
+    throw err;
+  });
   logger.info(
     { collections: node.collections().length, orphans: node.orphans.length, timings: node.openTimings },
     "engines open",

@@ -7,7 +7,16 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedRoots } from "./cluster-support.js";
-import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { nodeChild, startChild } from "@proximadb/testing/kill-harness";
+import {
+  CLI,
+  type RunResult,
+  type RunningNode,
+  listeningAddress,
+  runCli,
+  startNode,
+  tempDir,
+} from "./helpers.js";
 
 function toml(tables: Record<string, Record<string, unknown>>): string {
   return Object.entries(tables)
@@ -76,5 +85,52 @@ describe("two single nodes (memory store) on the same roots", () => {
   it("removes its lock at a clean stop", () => {
     expect(seen.stopCode).toBe(0);
     expect(seen.lockGoneAfterStop).toBe(true);
+  });
+});
+
+describe("two single nodes (memory store) started at the same instant on the same roots", () => {
+  const dir = tempDir("proximadb-single-race-");
+  const configOf = (name: string) => join(dir, `${name}.toml`);
+  const outcomes: { serving: boolean; code: number | null; stderr: string }[] = [];
+  const children: ReturnType<typeof startChild>[] = [];
+
+  beforeAll(async () => {
+    for (const name of ["a", "b"])
+      writeFileSync(configOf(name), toml({ ...sharedRoots(), server: { node_id: name } }));
+    // The deployment exists first (two starts on fresh roots would race on its markers instead).
+    const init = await startNode(dir, ["--config", configOf("a"), "--log-format", "json"]);
+    expect(await init.stop("SIGTERM")).toBe(0);
+    // The lock is taken by an exclusive create: exactly one of two simultaneous starts wins it.
+    for (const name of ["a", "b"])
+      children.push(
+        startChild(nodeChild(CLI, ["serve", "--port", "0", "--config", configOf(name)], { cwd: dir }), {
+          timeoutMs: 120_000,
+          stderrTailChars: Number.POSITIVE_INFINITY,
+        }),
+      );
+    for (const child of children) {
+      const serving = await child
+        .waitForLine((line) => listeningAddress(line) !== undefined, { timeoutMs: 60_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      const code = serving ? null : ((await child.exited).code ?? null);
+      outcomes.push({ serving, code, stderr: child.stderrTail() });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const child of children) if (child.exit === undefined) await child.kill("SIGKILL");
+  });
+
+  it("lets exactly one serve; the other exits 2 with the one-line message", () => {
+    expect(outcomes.filter((o) => o.serving)).toHaveLength(1);
+    const loser = outcomes.find((o) => !o.serving);
+    expect(loser?.code).toBe(2);
+    const lines = (loser?.stderr ?? "").trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^proximadb: another node \([ab], pid \d+ on .+\) is (serving|taking over) file:\/\/.+ with a memory assignment store/,
+    );
   });
 });

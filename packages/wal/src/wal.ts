@@ -413,6 +413,24 @@ export class WriteAheadLog implements StorageEngine {
     else log.segments.push(info);
   }
 
+  /**
+   * The highest WAL checkpoint a writer of epoch `epoch` can have made good: the first sequence of the
+   * next higher epoch in the log, minus one (`Number.MAX_SAFE_INTEGER` when no higher epoch started).
+   * A checkpoint of epoch `epoch` above it was written by a stale owner after the takeover: recovery
+   * caps it here, else it would skip the new owner's unflushed records. Read-only.
+   * @throws InvalidArgumentError for an epoch that is not a non-negative safe integer
+   */
+  async checkpointCap(id: string, epoch: number): Promise<number> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    if (!Number.isSafeInteger(epoch) || epoch < 0)
+      throw new InvalidArgumentError(`epoch must be a non-negative safe integer (got ${String(epoch)})`);
+    if (!this.#base.locate(collection) && !this.#logs.has(collection)) return Number.MAX_SAFE_INTEGER;
+    const log = await this.#log(collection, false);
+    const start = segmentCutoffs(log.segments)(epoch);
+    return start === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : start - 1;
+  }
+
   /** The writer epoch of the collection's log: fenced here, else the highest its segments show (0: none). */
   epochOf(id: string): number {
     this.#assertOpen();
