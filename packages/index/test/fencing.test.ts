@@ -1,25 +1,9 @@
 import type { FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
+import { gatedMoves } from "@proximadb/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { type IndexEngine, indexFenceMarkerName, indexFileName, indexFiles } from "../src/index.js";
 import { type RootsFixture, localRoots, memoryRoots, openIndex } from "./helpers.js";
-
-/** A file system whose moves (commits) wait while the gate is shut: a save paused between list and commit. */
-function gated(fs: FileSystem, gate: { shut?: Promise<void> }): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (prop === "move") {
-        return async (...args: unknown[]) => {
-          await gate.shut;
-          return value.apply(target, args);
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
 
 const v = (x: number) => new Float32Array([x, 1, 0]);
 
@@ -72,7 +56,7 @@ for (const kind of ["memfs", "local disk"] as const) {
     it("a stale save that raced the takeover (committed after the fence) is never loaded", async () => {
       await start();
       const gate: { shut?: Promise<void> } = {};
-      const a = await node("a", (fs) => gated(fs, gate));
+      const a = await node("a", (fs) => gatedMoves(fs, gate));
       await a.fence("c", 1);
       await a.create("c", { dimension: 3, metric: "l2" });
       await a.add("c", [{ id: "x", vector: v(1) }]);

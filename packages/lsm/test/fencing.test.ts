@@ -1,26 +1,10 @@
 import type { FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
+import { gatedMoves } from "@proximadb/testing";
 import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { LsmEngine, LsmEngineOptions } from "../src/index.js";
 import { openEngine, text } from "./helpers.js";
-
-/** A file system whose moves (commits) wait while the gate is shut: a writer paused just before its commit. */
-function gated(fs: FileSystem, gate: { shut?: Promise<void> }): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (prop === "move") {
-        return async (...args: unknown[]) => {
-          await gate.shut;
-          return value.apply(target, args);
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
 
 describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
   let roots: RootSet;
@@ -76,7 +60,7 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
 
   it("a stale table committed after the takeover (it raced the fence) is never read and only the owner deletes it", async () => {
     const gate: { shut?: Promise<void> } = {};
-    const a = await node("a", (fs) => gated(fs, gate));
+    const a = await node("a", (fs) => gatedMoves(fs, gate));
     await a.fence("c", 1);
     await a.put("c", "k", "one");
     await a.flush("c");

@@ -1,26 +1,10 @@
 import { AssignmentService, type FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
+import { gatedMoves } from "@proximadb/testing";
 import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ViperEngine, compactedFileName, fenceMarkerFileName, flushFileName, liveSet } from "../src/index.js";
 import { keysOf, openViper } from "./helpers.js";
-
-/** A file system whose moves (commits) wait while the gate is shut: a writer paused between list and commit. */
-function gated(fs: FileSystem, gate: { shut?: Promise<void> }): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      if (prop === "move") {
-        return async (...args: unknown[]) => {
-          await gate.shut;
-          return value.apply(target, args);
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
 
 const vec = (x: number) => new Float32Array([x, x, x]);
 
@@ -61,7 +45,7 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
 
   it("a stale flush that raced the takeover (committed after the fence) never shadows the new owner's data, also after a restart", async () => {
     const gate: { shut?: Promise<void> } = {};
-    const a = await node("a", (fs) => gated(fs, gate));
+    const a = await node("a", (fs) => gatedMoves(fs, gate));
     await a.fence("c", 1);
     await a.flush("c", [{ id: "x", vector: vec(1) }]);
     let open: () => void = () => undefined;
