@@ -6,20 +6,18 @@ import { type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
 /**
- * Fencing: two engine instances on the same roots are two nodes. Whatever the owner of a lower epoch
- * appends after a fence at a higher epoch is never replayed, by the new owner or after any restart.
+ * "Nodes" on fresh roots of `backend` for each test: WAL instances that share the roots, closed after the test;
+ * `.tier()` is the current test's roots.
  */
-describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend) => {
+function walNodes(backend: { roots(name: string, count: number): Promise<RootSet> }) {
   let tier: RootSet;
   const open: WriteAheadLog[] = [];
-
   beforeEach(async () => {
     tier = await backend.roots("wal", 1);
   });
   afterEach(async () => {
     for (const w of open.splice(0)) await w.close().catch(() => undefined);
   });
-
   async function node(nodeId: string, options: Partial<WalOptions> = {}): Promise<WriteAheadLog> {
     const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
     const wal = await WriteAheadLog.open({
@@ -31,6 +29,15 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
     open.push(wal);
     return wal;
   }
+  return Object.assign(node, { tier: () => tier });
+}
+
+/**
+ * Fencing: two engine instances on the same roots are two nodes. Whatever the owner of a lower epoch
+ * appends after a fence at a higher epoch is never replayed, by the new owner or after any restart.
+ */
+describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend) => {
+  const node = walNodes(backend);
 
   async function segmentNames(wal: WriteAheadLog, id: string): Promise<string[]> {
     const at = wal.locate(id);
@@ -211,26 +218,8 @@ describeOnBackends("WriteAheadLog fencing", ["memory", "local", "s3"], (backend)
 
 /** Local disk only: a torn tail of another owner's live segment is never cut by a node that does not own it. */
 describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (backend) => {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 1);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close().catch(() => undefined);
-  });
-
-  async function node(nodeId: string, options: Partial<WalOptions> = {}): Promise<WriteAheadLog> {
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
-    const wal = await WriteAheadLog.open({
-      service,
-      openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId,
-      ...options,
-    });
-    open.push(wal);
-    return wal;
-  }
+  const node = walNodes(backend);
+  const tier = () => node.tier();
 
   async function tornTail(fs: FileSystem, key: string): Promise<number> {
     const handle = await fs.openAppend(key);
@@ -245,7 +234,7 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     await owner.fence("c", 1);
     await owner.append("c", entries(0, 3));
     const at = owner.locate("c");
-    const fs = tier.openFileSystem(at?.url as string);
+    const fs = tier().openFileSystem(at?.url as string);
     const key = "c/wal-00000000000000000001-e0000000001.bincode";
     const size = await tornTail(fs, key);
     const other = await node("other", { requireFence: true });
@@ -259,7 +248,7 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     const owner = await node("owner");
     await owner.fence("c", 1);
     await owner.append("c", entries(0, 3));
-    const fs = tier.openFileSystem(owner.locate("c")?.url as string);
+    const fs = tier().openFileSystem(owner.locate("c")?.url as string);
     const key = "c/wal-00000000000000000001-e0000000001.bincode";
     const clean = (await fs.stat(key))?.size as number;
     await owner.close();
@@ -278,7 +267,7 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     const owner = await node("owner");
     await owner.fence("c", 1);
     await owner.append("c", entries(0, 3));
-    const fs = tier.openFileSystem(owner.locate("c")?.url as string);
+    const fs = tier().openFileSystem(owner.locate("c")?.url as string);
     const key = "c/wal-00000000000000000001-e0000000001.bincode";
     const size = await tornTail(fs, key);
     const next = await node("next", { requireFence: true });
