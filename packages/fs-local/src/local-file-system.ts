@@ -592,19 +592,11 @@ export class LocalFileSystem implements FileSystem {
     const tmp = `${dir === "" ? "" : `${dir}/`}.${baseOf(key)}.tmp-${randomBytes(6).toString("hex")}`;
     const tmpPath = this.#path(tmp);
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.#mkdirs(dir);
-          await copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL);
-          break;
-        } catch (err) {
-          // A concurrent delete may prune the target folder while it is made (mkdir then fails with ENOENT
-          // or ENOTDIR): make it again, as long as the source is still there (as `move` does).
-          const code = errnoOf(err);
-          if ((code !== "ENOENT" && code !== "ENOTDIR") || attempt >= 3 || !(await source.exists(sourceKey)))
-            throw err;
-        }
-      }
+      await this.#intoFolder(
+        dir,
+        () => copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL),
+        () => source.exists(sourceKey),
+      );
       const h = await this.#fs.open(tmpPath, "r+");
       try {
         await h.sync();
@@ -623,6 +615,28 @@ export class LocalFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * Makes folder `dir` and runs `op` (which creates an entry in it). A concurrent delete may prune the folder
+   * meanwhile (the mkdir or `op` then fails with ENOENT, or ENOTDIR from a racing recursive mkdir): make it
+   * again and retry, at most 3 times, as long as `sourceThere()` (otherwise the error is the caller's).
+   */
+  async #intoFolder(
+    dir: string,
+    op: () => Promise<void>,
+    sourceThere: () => Promise<boolean>,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#mkdirs(dir);
+        await op();
+        return;
+      } catch (err) {
+        const code = errnoOf(err);
+        if ((code !== "ENOENT" && code !== "ENOTDIR") || attempt >= 3 || !(await sourceThere())) throw err;
+      }
+    }
+  }
+
   /** Renames `from` to `to` inside the root (atomic); `EXDEV` is refused, never emulated. */
   async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     this.#file("move", from);
@@ -631,9 +645,9 @@ export class LocalFileSystem implements FileSystem {
     const src = this.#path(from);
     const dst = this.#path(to);
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.#mkdirs(parentOf(to));
+      await this.#intoFolder(
+        parentOf(to),
+        async () => {
           if (options.overwrite === false) {
             // link + unlink: EEXIST when the target exists. Between the two steps both names exist.
             await this.#fs.link(src, dst);
@@ -641,13 +655,9 @@ export class LocalFileSystem implements FileSystem {
           } else {
             await this.#fs.rename(src, dst);
           }
-          break;
-        } catch (err) {
-          // A concurrent delete may prune the target folder between mkdir and rename: make it again,
-          // as long as the source is still there (otherwise the ENOENT is the caller's).
-          if (errnoOf(err) !== "ENOENT" || attempt >= 3 || !(await this.#exists(src))) throw err;
-        }
-      }
+        },
+        () => this.#exists(src),
+      );
       await this.#syncDir(parentOf(to));
       // The source folder may have been emptied and pruned by a concurrent move or delete meanwhile.
       if (parentOf(from) !== parentOf(to)) await this.#syncDir(parentOf(from), { missingOk: true });
