@@ -1,7 +1,13 @@
-import { defineProject } from "vitest/config";
+import { configDefaults, defineProject } from "vitest/config";
 
 /** Resolve workspace packages to their TypeScript sources (the `@proximadb/source` export condition). */
 export const sourceResolve = { conditions: ["@proximadb/source"] };
+
+/**
+ * Long scenario tests (`test/**\/*.long.test.ts`) run only with `PROXIMADB_LONG_TESTS=1`: `pnpm test:long`
+ * runs them (CI runs it after `pnpm test`), so that `pnpm test` stays within its time budget.
+ */
+export const LONG_TESTS = process.env.PROXIMADB_LONG_TESTS === "1";
 
 /** What one package's vitest project sets beyond the shared defaults. */
 export interface PackageProjectOptions {
@@ -14,7 +20,8 @@ export interface PackageProjectOptions {
 }
 
 /**
- * The vitest project of one package: `test/**\/*.test.ts`, sources resolved through the
+ * The vitest project of one package: `test/**\/*.test.ts` (without the `*.long.test.ts` files unless
+ * {@link LONG_TESTS}), sources resolved through the
  * `@proximadb/source` condition, plus the package's own globalSetup and timeouts.
  */
 export function packageProject(name: string, options: PackageProjectOptions = {}) {
@@ -25,6 +32,7 @@ export function packageProject(name: string, options: PackageProjectOptions = {}
     test: {
       name,
       include: ["test/**/*.test.ts"],
+      exclude: LONG_TESTS ? configDefaults.exclude : [...configDefaults.exclude, "test/**/*.long.test.ts"],
       ...(globalSetup === undefined ? {} : { globalSetup: [globalSetup] }),
       ...(testTimeout === undefined ? {} : { testTimeout }),
       ...(hookTimeout === undefined ? {} : { hookTimeout }),
