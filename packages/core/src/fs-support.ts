@@ -234,6 +234,26 @@ export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): P
   }
 }
 
+/**
+ * The whole file `key`, or `undefined` when it does not exist (`NotFound`); any other error is thrown. For
+ * the small documents a root may or may not hold: markers, definitions, commit records.
+ *
+ * @example
+ * const bytes = await readIfPresent(fs, "_proximadb/root.json");
+ * if (bytes === undefined) return undefined; // no marker yet
+ */
+export async function readIfPresent(
+  fs: Pick<FileSystem, "read">,
+  key: string,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await fs.read(key);
+  } catch (err) {
+    if (isFsError(err, "NotFound")) return undefined;
+    throw err;
+  }
+}
+
 /** `read` through `readStream`: the chunks joined into one buffer (a single chunk is returned as it is). */
 export async function readByStream(
   fs: Pick<FileSystem, "readStream">,

@@ -6,6 +6,7 @@ import {
   isComponentType,
   isFsError,
   ProximaError,
+  readIfPresent,
 } from "@proximadb/core";
 import type { DeploymentRootEntry, RootMarker, RootMarkerV1, RootMarkerV2 } from "./types.js";
 
@@ -168,14 +169,8 @@ export function readRootMarker(fs: FileSystem): Promise<RootMarker | undefined> 
 
 /** Reads and parses the marker file `key` of a root (the plain one or a version); `undefined` when it is gone. */
 export async function readMarkerAt(fs: FileSystem, key: string): Promise<RootMarker | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
-  return parseRootMarker(fs.root.url, decoder.decode(bytes));
+  const bytes = await readIfPresent(fs, key);
+  return bytes === undefined ? undefined : parseRootMarker(fs.root.url, decoder.decode(bytes));
 }
 
 /**
