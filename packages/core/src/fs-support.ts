@@ -223,15 +223,19 @@ export function intOption(
   return value;
 }
 
-/** `exists` through `stat`: true when it succeeds, false on `NotFound`; any other error is thrown. */
-export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): Promise<boolean> {
+/** What `op` resolves to, or `undefined` when it fails with `NotFound`; any other error is thrown. */
+async function unlessNotFound<T>(op: () => Promise<T>): Promise<T | undefined> {
   try {
-    await fs.stat(key);
-    return true;
+    return await op();
   } catch (err) {
-    if (isFsError(err, "NotFound")) return false;
+    if (isFsError(err, "NotFound")) return undefined;
     throw err;
   }
+}
+
+/** `exists` through `stat`: true when it succeeds, false on `NotFound`; any other error is thrown. */
+export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): Promise<boolean> {
+  return (await unlessNotFound(() => fs.stat(key))) !== undefined;
 }
 
 /**
@@ -242,16 +246,8 @@ export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): P
  * const bytes = await readIfPresent(fs, "_proximadb/root.json");
  * if (bytes === undefined) return undefined; // no marker yet
  */
-export async function readIfPresent(
-  fs: Pick<FileSystem, "read">,
-  key: string,
-): Promise<Uint8Array | undefined> {
-  try {
-    return await fs.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
+export function readIfPresent(fs: Pick<FileSystem, "read">, key: string): Promise<Uint8Array | undefined> {
+  return unlessNotFound(() => fs.read(key));
 }
 
 /** `read` through `readStream`: the chunks joined into one buffer (a single chunk is returned as it is). */
