@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   isFsError,
   listAll,
+  readIfPresent,
 } from "@proximadb/core";
 import type { CollectionLocation } from "@proximadb/engine";
 import { type CollectionDefinition, parseDefinition } from "./collection.js";
@@ -205,14 +206,8 @@ async function readDocument<T>(
   where: string,
   doc: CatalogDocument<T>,
 ): Promise<T | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
-  return doc.parse(decoder.decode(bytes), where);
+  const bytes = await readIfPresent(fs, key);
+  return bytes === undefined ? undefined : doc.parse(decoder.decode(bytes), where);
 }
 
 /**

@@ -223,15 +223,31 @@ export function intOption(
   return value;
 }
 
-/** `exists` through `stat`: true when it succeeds, false on `NotFound`; any other error is thrown. */
-export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): Promise<boolean> {
+/** What `op` resolves to, or `undefined` when it fails with `NotFound`; any other error is thrown. */
+async function unlessNotFound<T>(op: () => Promise<T>): Promise<T | undefined> {
   try {
-    await fs.stat(key);
-    return true;
+    return await op();
   } catch (err) {
-    if (isFsError(err, "NotFound")) return false;
+    if (isFsError(err, "NotFound")) return undefined;
     throw err;
   }
+}
+
+/** `exists` through `stat`: true when it succeeds, false on `NotFound`; any other error is thrown. */
+export async function existsByStat(fs: Pick<FileSystem, "stat">, key: string): Promise<boolean> {
+  return (await unlessNotFound(() => fs.stat(key))) !== undefined;
+}
+
+/**
+ * The whole file `key`, or `undefined` when it does not exist (`NotFound`); any other error is thrown. For
+ * the small documents a root may or may not hold: markers, definitions, commit records.
+ *
+ * @example
+ * const bytes = await readIfPresent(fs, "_proximadb/root.json");
+ * if (bytes === undefined) return undefined; // no marker yet
+ */
+export function readIfPresent(fs: Pick<FileSystem, "read">, key: string): Promise<Uint8Array | undefined> {
+  return unlessNotFound(() => fs.read(key));
 }
 
 /** `read` through `readStream`: the chunks joined into one buffer (a single chunk is returned as it is). */

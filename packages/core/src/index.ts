@@ -10,3 +10,4 @@ export * from "./assignment-store.js";
 export * from "./assignment-service.js";
 export * from "./fs.js";
 export * from "./fs-support.js";
+export * from "./fs-guard.js";

@@ -25,6 +25,7 @@ import {
   moveOntoItself,
   parseStorageUrl,
   readByStream,
+  readIfPresent,
 } from "../src/index.js";
 
 const root = parseStorageUrl("mem://support");
@@ -206,6 +207,28 @@ describe("existsByStat", () => {
   it("passes on any other failure", async () => {
     const denied = new FsError("PermissionDenied", "no");
     await expect(existsByStat(statOf("here", denied), "other")).rejects.toBe(denied);
+  });
+});
+
+describe("readIfPresent", () => {
+  const stored = new Uint8Array([7, 8]);
+  /** A `read` that holds only `here`; any other key fails with `failure`. */
+  const holdingHere = (failure: Error) => ({
+    read: async (key: string) => {
+      if (key !== "here") throw failure;
+      return stored;
+    },
+  });
+
+  it("resolves to the file's bytes, and to undefined when the file is missing", async () => {
+    const fs = holdingHere(new FsError("NotFound", "no such key"));
+    await expect(readIfPresent(fs, "here")).resolves.toBe(stored);
+    await expect(readIfPresent(fs, "gone")).resolves.toBeUndefined();
+  });
+
+  it("rethrows every failure but NotFound", async () => {
+    const denied = new FsError("PermissionDenied", "no");
+    await expect(readIfPresent(holdingHere(denied), "other")).rejects.toBe(denied);
   });
 });
 

@@ -15,18 +15,10 @@ import {
   xxh64,
   xxh64Hex,
 } from "../src/index.js";
+import { rootView } from "./support/root-view.js";
 
 function views(urls: string[], extra: Partial<RootView>[] = []): RootView[] {
-  return urls.map((url, index) => ({
-    url,
-    index,
-    state: "active",
-    weight: 1,
-    collections: 0,
-    bytes: undefined,
-    hash: xxh64(url),
-    ...extra[index],
-  }));
+  return urls.map((url, index) => rootView(url, index, extra[index]));
 }
 const ctx = (roots: RootView[], cursor = 0): PlacementContext => ({ component: "viper", roots, cursor });
 const id = (s: string) => s as CollectionId;

@@ -14,20 +14,13 @@ import {
   RootsFullError,
   measureCapacity,
   validateCapacityRatios,
-  xxh64,
 } from "../src/index.js";
+import { rootView } from "./support/root-view.js";
 
 function views(weights: number[], extra: Partial<RootView>[] = []): RootView[] {
-  return weights.map((weight, index) => ({
-    url: `file:///mnt/disk${index + 1}/viper`,
-    index,
-    state: "active",
-    weight,
-    collections: 0,
-    bytes: undefined,
-    hash: xxh64(`file:///mnt/disk${index + 1}/viper`),
-    ...extra[index],
-  }));
+  return weights.map((weight, index) =>
+    rootView(`file:///mnt/disk${index + 1}/viper`, index, { weight, ...extra[index] }),
+  );
 }
 const ctx = (roots: RootView[], cursor = 0): PlacementContext => ({ component: "viper", roots, cursor });
 

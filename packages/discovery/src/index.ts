@@ -20,26 +20,5 @@ export {
   vouchedUrls,
 } from "./marker.js";
 export { type RecordMismatch, type RecordResult, recordInto } from "./record.js";
-export type {
-  CollectionCopy,
-  CollectionSizes,
-  ConflictReport,
-  DiscoveredCollection,
-  DiscoverOptions,
-  DiscoveryDetail,
-  DiscoveryEvent,
-  DiscoveryReport,
-  IgnoredEntry,
-  IgnoredReason,
-  ListingPlan,
-  DeploymentRootEntry,
-  DeploymentRootState,
-  PlanCosts,
-  RootMarker,
-  RootMarkerV1,
-  RootMarkerV2,
-  RootReport,
-  RootStatus,
-  UnconfiguredRoot,
-  RootSummary,
-} from "./types.js";
+/** Every type of reports, markers and options (`types.ts` holds types only). */
+export type * from "./types.js";

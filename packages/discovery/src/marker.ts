@@ -6,6 +6,7 @@ import {
   isComponentType,
   isFsError,
   ProximaError,
+  readIfPresent,
 } from "@proximadb/core";
 import type { DeploymentRootEntry, RootMarker, RootMarkerV1, RootMarkerV2 } from "./types.js";
 
@@ -77,49 +78,63 @@ const isString = (v: unknown): v is string => typeof v === "string";
 const isUuidLike = (v: unknown): v is string => typeof v === "string" && v !== "" && v.length <= 200;
 const ENTRY_STATES = new Set(["initializing", "active", "retired"]);
 
-function isEntry(v: unknown): v is DeploymentRootEntry {
-  const e = v as Partial<Record<keyof DeploymentRootEntry, unknown>> | null;
-  return (
-    e !== null &&
-    typeof e === "object" &&
-    (e.uuid === undefined || isUuidLike(e.uuid)) &&
-    isString(e.url) &&
-    isComponentType(e.component) &&
-    typeof e.state === "string" &&
-    ENTRY_STATES.has(e.state) &&
-    isString(e.addedAt) &&
-    (e.retiredAt === undefined || isString(e.retiredAt))
-  );
+/** A check of one field's value. */
+type FieldCheck = (value: unknown) => boolean;
+/** One check per field of `T`, optional fields included: a field the type gains and the checks miss does not compile. */
+type FieldChecks<T> = { readonly [K in keyof T]-?: FieldCheck };
+
+/** A field that may be absent: `check` applies when it is present. */
+const optional =
+  (check: FieldCheck): FieldCheck =>
+  (v) =>
+    v === undefined || check(v);
+/** An array whose every item passes `check`. */
+const listOf =
+  (check: FieldCheck): FieldCheck =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
+
+/** `value` is an object each of whose fields passes its check in `checks`. */
+function hasFields<T>(value: unknown, checks: FieldChecks<T>): value is T {
+  if (value === null || typeof value !== "object") return false;
+  const fields = value as Record<string, unknown>;
+  return Object.entries<FieldCheck>(checks).every(([name, check]) => check(fields[name]));
 }
 
-function isV1(v: Partial<Record<keyof RootMarkerV1, unknown>>): boolean {
-  return (
-    v.format === 1 &&
-    isUuidLike(v.uuid) &&
-    isComponentType(v.component) &&
-    isString(v.url) &&
-    isString(v.createdAt) &&
-    (v.deployment === undefined || isString(v.deployment)) &&
-    (v.siblings === undefined || (Array.isArray(v.siblings) && v.siblings.every(isString)))
-  );
-}
+const ENTRY_FIELDS: FieldChecks<DeploymentRootEntry> = {
+  uuid: optional(isUuidLike),
+  url: isString,
+  component: isComponentType,
+  state: (v) => typeof v === "string" && ENTRY_STATES.has(v),
+  addedAt: isString,
+  retiredAt: optional(isString),
+};
 
-function isV2(v: Partial<Record<keyof RootMarkerV2, unknown>>): boolean {
-  return (
-    v.format === 2 &&
-    isUuidLike(v.deployment) &&
-    isUuidLike(v.root) &&
-    isComponentType(v.component) &&
-    isString(v.url) &&
-    Number.isSafeInteger(v.version) &&
-    (v.version as number) >= 1 &&
-    isString(v.createdAt) &&
-    isString(v.updatedAt) &&
-    Array.isArray(v.roots) &&
-    v.roots.every(isEntry) &&
-    (v.name === undefined || isString(v.name))
-  );
-}
+/** The fields both marker formats have, with the same meaning. */
+const COMMON_FIELDS: FieldChecks<Pick<RootMarker, "component" | "url" | "createdAt">> = {
+  component: isComponentType,
+  url: isString,
+  createdAt: isString,
+};
+
+const V1_FIELDS: FieldChecks<RootMarkerV1> = {
+  format: (v) => v === 1,
+  uuid: isUuidLike,
+  ...COMMON_FIELDS,
+  deployment: optional(isString),
+  siblings: optional(listOf(isString)),
+};
+
+const V2_FIELDS: FieldChecks<RootMarkerV2> = {
+  format: (v) => v === 2,
+  deployment: isUuidLike,
+  root: isUuidLike,
+  ...COMMON_FIELDS,
+  version: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+  updatedAt: isString,
+  roots: listOf((e) => hasFields(e, ENTRY_FIELDS)),
+  name: optional(isString),
+};
 
 /**
  * Validates a marker's text as a {@link RootMarker} of format 1 or 2; throws {@link ForeignRootError}
@@ -132,8 +147,7 @@ export function parseRootMarker(url: string, text: string): RootMarker {
   } catch {
     throw new ForeignRootError(url, "Invalid", `${ROOT_MARKER_FILE} is not valid JSON`);
   }
-  const v = value as Record<string, unknown> | null;
-  if (v !== null && typeof v === "object" && (isV1(v) || isV2(v))) return v as unknown as RootMarker;
+  if (hasFields(value, V1_FIELDS) || hasFields(value, V2_FIELDS)) return value;
   throw new ForeignRootError(
     url,
     "Invalid",
@@ -168,14 +182,8 @@ export function readRootMarker(fs: FileSystem): Promise<RootMarker | undefined> 
 
 /** Reads and parses the marker file `key` of a root (the plain one or a version); `undefined` when it is gone. */
 export async function readMarkerAt(fs: FileSystem, key: string): Promise<RootMarker | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
-  return parseRootMarker(fs.root.url, decoder.decode(bytes));
+  const bytes = await readIfPresent(fs, key);
+  return bytes === undefined ? undefined : parseRootMarker(fs.root.url, decoder.decode(bytes));
 }
 
 /**

@@ -4,12 +4,12 @@ import type { BlobBatchClient, BlockBlobClient, ContainerClient } from "@azure/s
 import {
   type AppendHandle,
   appendUnsupported,
-  assertOpen,
   assertRootScheme,
   checkReadRange,
   existsByStat,
   type FileEntry,
   FsError,
+  FsGuard,
   type FileSystem,
   type FsCapabilities,
   fsCapabilities,
@@ -23,9 +23,6 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertDeletePrefixOp,
-  assertFileOp,
-  assertListOp,
 } from "@proximadb/core";
 import { type ErrorContext, toFsError } from "./errors.js";
 import {
@@ -74,7 +71,7 @@ export class AzureBlobFileSystem implements FileSystem {
   readonly #blockSize: number;
   readonly #concurrency: number;
   #batch: BlobBatchClient | undefined;
-  #closed = false;
+  readonly #guard: FsGuard;
 
   /**
    * @param root an `adls://account/container/prefix` root (parsed or as a URL).
@@ -92,6 +89,7 @@ export class AzureBlobFileSystem implements FileSystem {
       );
     }
     this.root = parsed;
+    this.#guard = new FsGuard(parsed, this.capabilities.maxListPageSize);
     this.authMode = authModeOf(options);
     this.hierarchicalNamespace = options.hierarchicalNamespace ?? false;
     this.#client = createContainerClient(parsed, options, this.authMode);
@@ -107,7 +105,7 @@ export class AzureBlobFileSystem implements FileSystem {
 
   /** Container exists and is reachable. Never creates it. */
   async probe(): Promise<RootProbe> {
-    assertOpen(this.#closed, this.root, "probe");
+    this.#guard.open("probe");
     try {
       return { exists: await this.#client.exists() };
     } catch (err) {
@@ -116,13 +114,7 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    const maxPageSize = assertListOp(
-      this.#closed,
-      this.root,
-      prefix,
-      options.pageSize,
-      this.capabilities.maxListPageSize,
-    );
+    const maxPageSize = this.#guard.list(prefix, options.pageSize);
     const full = this.#base + prefix;
     const listOptions = { prefix: full, abortSignal: options.signal };
     const pages = options.delimiter
@@ -325,7 +317,7 @@ export class AzureBlobFileSystem implements FileSystem {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertDeletePrefixOp(this.#closed, this.root, prefix);
+    this.#guard.deletePrefix(prefix);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -337,7 +329,7 @@ export class AzureBlobFileSystem implements FileSystem {
 
   /** Every later call rejects with `ClosedError`. The SDK holds nothing to release (its HTTP agent is shared and unref'd). */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#guard.close();
   }
 
   /** Shows the root and the auth mode only. */
@@ -370,7 +362,7 @@ export class AzureBlobFileSystem implements FileSystem {
 
   /** The blob name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
   #name(op: string, key: string): string {
-    return this.#base + assertFileOp(this.#closed, this.root, op, key);
+    return this.#base + this.#guard.file(op, key);
   }
 
   #blob(op: string, key: string): BlockBlobClient {

@@ -17,13 +17,13 @@ import {
   type FileSystemProvider,
   type FsCapabilities,
   FsError,
+  FsGuard,
   type ListOptions,
   type ListPage,
   type ReadRange,
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertOpen,
   assertRootScheme,
   checkReadRange,
   deleteManyBounded,
@@ -32,9 +32,6 @@ import {
   intOption,
   moveOntoItself,
   OBJECT_STORE_CAPABILITIES,
-  assertDeletePrefixOp,
-  assertFileOp,
-  assertListOp,
 } from "@proximadb/core";
 import { type ErrorContext, toFsError } from "./errors.js";
 import { ReplayableBody, uploadResumable } from "./resumable.js";
@@ -151,7 +148,7 @@ export class GcsFileSystem implements FileSystem {
   readonly #threshold: number;
   readonly #chunkSize: number;
   readonly #deleteConcurrency: number;
-  #closed = false;
+  readonly #guard: FsGuard;
 
   /**
    * @param root a parsed `gcs` root or its URL (`gcs://bucket/prefix`, `gs://bucket/prefix`).
@@ -169,6 +166,7 @@ export class GcsFileSystem implements FileSystem {
     this.#chunkSize = Math.round(chunk / CHUNK_UNIT) * CHUNK_UNIT;
     this.#deleteConcurrency = int("deleteConcurrency", 16, 1);
     this.root = parsed;
+    this.#guard = new FsGuard(parsed, this.capabilities.maxListPageSize);
     this.#storage = createGcsClient(options);
     this.#bucket = this.#storage.bucket(parsed.bucket as string);
     this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket as string);
@@ -182,7 +180,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async probe(): Promise<RootProbe> {
-    assertOpen(this.#closed, this.root, "probe");
+    this.#guard.open("probe");
     try {
       const [exists] = await this.#bucket.exists();
       return { exists };
@@ -192,13 +190,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    const maxResults = assertListOp(
-      this.#closed,
-      this.root,
-      prefix,
-      options.pageSize,
-      this.capabilities.maxListPageSize,
-    );
+    const maxResults = this.#guard.list(prefix, options.pageSize);
     let pageToken: string | undefined;
     do {
       options.signal?.throwIfAborted();
@@ -410,7 +402,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    assertDeletePrefixOp(this.#closed, this.root, prefix);
+    this.#guard.deletePrefix(prefix);
     let deleted = 0;
     for await (const page of this.list(prefix)) {
       await this.deleteMany(page.files.map((f) => f.key));
@@ -421,7 +413,7 @@ export class GcsFileSystem implements FileSystem {
 
   /** Every later call rejects with `ClosedError`. The client holds nothing else to release (its keep-alive sockets are unref'd). */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#guard.close();
   }
 
   /** What `util.inspect` and `console.log` show: the root, never the client or its credentials. */
@@ -435,7 +427,7 @@ export class GcsFileSystem implements FileSystem {
 
   /** The object name of `key`, once this instance is checked open and `key` names a file (`InvalidKey` otherwise). */
   #name(op: string, key: string): string {
-    return this.#prefix + assertFileOp(this.#closed, this.root, op, key);
+    return this.#prefix + this.#guard.file(op, key);
   }
 
   #file(op: string, key: string): File {

@@ -9,6 +9,7 @@ import {
   type FileSystemProvider,
   type FsCapabilities,
   FsError,
+  FsGuard,
   type ListOptions,
   type ListPage,
   type PositionalReader,
@@ -16,16 +17,12 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertOpen,
   assertRootScheme,
   checkReadRange,
   deleteManyBounded,
   existsByStat,
   fsCapabilities,
   moveOntoItself,
-  assertDeletePrefixOp,
-  assertFileOp,
-  assertListOp,
 } from "@proximadb/core";
 import { errnoOf, toFsError } from "./errors.js";
 import type { FsModule, FsPromisesModule } from "./fs-module.js";
@@ -111,7 +108,7 @@ export class LocalFileSystem implements FileSystem {
   readonly #fs: FsPromisesModule;
   readonly #io: ListingIo;
   readonly #base: string;
-  #closed = false;
+  readonly #guard: FsGuard;
   /** Folders this instance created (mkdir -p) whose entries are not known durable yet. */
   readonly #undurable = new Set<string>();
 
@@ -130,6 +127,7 @@ export class LocalFileSystem implements FileSystem {
     this.#fs = mod.promises as FsPromisesModule;
     this.#io = listingIo(mod, this.#fs);
     this.capabilities = fsCapabilities(LOCAL_CAPABILITIES, options.capabilities);
+    this.#guard = new FsGuard(parsed, this.capabilities.maxListPageSize);
   }
 
   #path(key: string): string {
@@ -138,7 +136,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Checks that this instance is open and `key` names a file (`InvalidKey` otherwise). */
   #file(op: string, key: string): string {
-    return assertFileOp(this.#closed, this.root, op, key);
+    return this.#guard.file(op, key);
   }
 
   #err(err: unknown, op: string, key?: string): FsError {
@@ -147,7 +145,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** True when the root folder exists. Never creates it. */
   async probe(): Promise<RootProbe> {
-    assertOpen(this.#closed, this.root, "probe");
+    this.#guard.open("probe");
     try {
       const st = await this.#fs.stat(this.#base);
       return { exists: st.isDirectory() };
@@ -166,13 +164,7 @@ export class LocalFileSystem implements FileSystem {
    * With `sizes: false` no file is statted: sizes and times are `NaN` (see {@link LocalListOptions}).
    */
   async *list(prefix: string, options: LocalListOptions = {}): AsyncIterable<ListPage> {
-    const size = assertListOp(
-      this.#closed,
-      this.root,
-      prefix,
-      options.pageSize,
-      this.capabilities.maxListPageSize,
-    );
+    const size = this.#guard.list(prefix, options.pageSize);
     const { dir, name } = splitPrefix(prefix);
     const walker = this.#walker(options.delimiter !== true);
     if (options.sizes === false) {
@@ -730,7 +722,7 @@ export class LocalFileSystem implements FileSystem {
 
   /** Deletes every file under `prefix` (non-empty, ending with `/`); returns how many. `durable`: see {@link delete}. */
   async deletePrefix(prefix: string, options: DeleteOptions = {}): Promise<number> {
-    assertDeletePrefixOp(this.#closed, this.root, prefix);
+    this.#guard.deletePrefix(prefix);
     const dir = prefix.slice(0, -1);
     let count = 0;
     const walker = this.#walker(true);
@@ -751,7 +743,7 @@ export class LocalFileSystem implements FileSystem {
    * its own handles (readers and append handles already open stay usable until closed themselves).
    */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#guard.close();
   }
 }
 

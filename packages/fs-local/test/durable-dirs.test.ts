@@ -35,6 +35,17 @@ function recordingFs() {
   return { fs, calls, fsyncs, reset: () => calls.splice(0) };
 }
 
+/**
+ * {@link recordingFs} already holding `keys` (written with `options`), its record cleared: what it records
+ * next is the operation under test alone.
+ */
+async function recordingFsHolding(keys: readonly string[], options: { durable?: boolean } = {}) {
+  const recording = recordingFs();
+  for (const key of keys) await recording.fs.write(key, "x", options);
+  recording.reset();
+  return recording;
+}
+
 describe("fs-local makes the folders it creates durable (mkdir -p) when durability is asked", () => {
   it("a durable write fsyncs every folder it created and the parent of the first one", async () => {
     const { fs, fsyncs } = recordingFs();
@@ -44,9 +55,7 @@ describe("fs-local makes the folders it creates durable (mkdir -p) when durabili
   });
 
   it("a durable write into folders that exist fsyncs only the file's folder", async () => {
-    const { fs, fsyncs, reset } = recordingFs();
-    await fs.write("coll/vectors/part-1.parquet", "x", { durable: true });
-    reset();
+    const { fs, fsyncs } = await recordingFsHolding(["coll/vectors/part-1.parquet"], { durable: true });
     await fs.write("coll/vectors/part-2.parquet", "x", { durable: true });
     expect(fsyncs()).toEqual(["/coll/vectors"]);
   });
@@ -70,10 +79,7 @@ describe("fs-local makes the folders it creates durable (mkdir -p) when durabili
   });
 
   it("a move fsyncs the folders it created for the target", async () => {
-    const { fs, fsyncs, reset } = recordingFs();
-    await fs.write("coll/_staging/f", "x", { durable: true });
-    await fs.write("coll/keep", "x", { durable: true });
-    reset();
+    const { fs, fsyncs } = await recordingFsHolding(["coll/_staging/f", "coll/keep"], { durable: true });
     await fs.move("coll/_staging/f", "coll/level-0/deep/f");
     expect(fsyncs()).toEqual(["/coll/level-0/deep", "/coll/_staging", "/coll/level-0", "/coll"]);
   });
@@ -81,36 +87,27 @@ describe("fs-local makes the folders it creates durable (mkdir -p) when durabili
 
 describe("fs-local makes deletes durable when asked: the folder that lost the entry is fsynced after it", () => {
   it("a durable delete fsyncs the file's folder after the unlink", async () => {
-    const { fs, calls, reset } = recordingFs();
-    await fs.write("c/a", "x");
-    await fs.write("c/b", "x");
-    reset();
+    const { fs, calls } = await recordingFsHolding(["c/a", "c/b"]);
     await fs.delete("c/a", { durable: true });
     expect(calls).toEqual(["unlink /c/a", "fsync /c"]);
   });
 
   it("a durable delete that prunes emptied folders fsyncs the first folder left, after the last rmdir", async () => {
-    const { fs, calls, reset } = recordingFs();
-    await fs.write("keep", "x");
-    await fs.write("c/d/e/f", "x");
-    reset();
+    const { fs, calls } = await recordingFsHolding(["keep", "c/d/e/f"]);
     await fs.delete("c/d/e/f", { durable: true });
     expect(calls).toEqual(["unlink /c/d/e/f", "rmdir /c/d/e", "rmdir /c/d", "rmdir /c", "fsync /"]);
   });
 
   it("a delete without durable fsyncs nothing", async () => {
-    const { fs, fsyncs, reset } = recordingFs();
-    await fs.write("c/a", "x");
-    reset();
+    const { fs, fsyncs } = await recordingFsHolding(["c/a"]);
     await fs.delete("c/a");
     await fs.deleteMany(["c/b"]);
     expect(fsyncs()).toEqual([]);
   });
 
   it("a durable deleteMany fsyncs each folder that lost an entry once, after every unlink", async () => {
-    const { fs, calls, fsyncs, reset } = recordingFs();
-    for (const k of ["c/x/1", "c/x/2", "c/x/keep", "c/y/1", "c/y/keep", "c/z/only"]) await fs.write(k, "x");
-    reset();
+    const keys = ["c/x/1", "c/x/2", "c/x/keep", "c/y/1", "c/y/keep", "c/z/only"];
+    const { fs, calls, fsyncs } = await recordingFsHolding(keys);
     await fs.deleteMany(["c/x/1", "c/x/2", "c/y/1", "c/z/only"], { durable: true });
     expect([...fsyncs()].sort()).toEqual(["/c", "/c/x", "/c/y"]);
     const lastUnlink = Math.max(
@@ -121,20 +118,13 @@ describe("fs-local makes deletes durable when asked: the folder that lost the en
   });
 
   it("a durable deletePrefix fsyncs the folder the removed tree lived in, after removing it", async () => {
-    const { fs, calls, reset } = recordingFs();
-    await fs.write("other/x", "x");
-    await fs.write("coll/vectors/a", "x");
-    await fs.write("coll/wal-1.avro", "x");
-    reset();
+    const { fs, calls } = await recordingFsHolding(["other/x", "coll/vectors/a", "coll/wal-1.avro"]);
     await fs.deletePrefix("coll/", { durable: true });
     expect(calls.slice(-2)).toEqual(["rm /coll", "fsync /"]);
   });
 
   it("a move fsyncs the parent of the source folder it emptied and pruned", async () => {
-    const { fs, calls, reset } = recordingFs();
-    await fs.write("coll/live/a", "x", { durable: true });
-    await fs.write("coll/_staging/n/f", "x", { durable: true });
-    reset();
+    const { fs, calls } = await recordingFsHolding(["coll/live/a", "coll/_staging/n/f"], { durable: true });
     await fs.move("coll/_staging/n/f", "coll/live/f");
     expect(calls.slice(-3)).toEqual(["rmdir /coll/_staging/n", "rmdir /coll/_staging", "fsync /coll"]);
   });

@@ -10,7 +10,10 @@ import { tempDirPerTest } from "./temp-dir.js";
 
 const dir = tempDirPerTest("pdb-fs-local-spec-");
 
-/** node:fs with its promise API wrapped: records open/sync/rename calls, and lets a test override any call. */
+/**
+ * A LocalFileSystem in this test's folder over node:fs with its promise API wrapped: records open/sync/rename
+ * calls, and lets a test override any call.
+ */
 function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) {
   const calls: string[] = [];
   const rel = (p: unknown) => String(p).slice(dir().length) || "/";
@@ -23,42 +26,42 @@ function spyFs(overrides: Record<string, (...args: unknown[]) => unknown> = {}) 
       };
     return undefined;
   });
-  return { module, calls };
+  return { fs: new LocalFileSystem(dir(), { fs: module }), calls };
 }
 
 describe("durability", () => {
-  it("a durable write fsyncs the temp file before the rename and the folder after it (and the root: coll/ is new)", async () => {
-    const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir(), { fs: module });
-    await fs.write("coll/seg.wal", "abc", { durable: true });
-    expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
-      "fsync /coll/.seg.wal.tmp-*",
-      "rename /coll/.seg.wal.tmp-* -> /coll/seg.wal",
-      "fsync /coll",
-      "fsync /",
-    ]);
-  });
-
-  it("a durable exclusive create fsyncs the file, links it in place and fsyncs the folder", async () => {
-    const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir(), { fs: module });
-    await fs.write("lock", "x", { durable: true, exclusive: true });
-    expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual([
-      "fsync /.lock.tmp-*",
-      "link /.lock.tmp-* -> /lock",
-      "fsync /",
-    ]);
+  it.each([
+    {
+      name: "a durable write fsyncs the temp file before the rename and the folder after it (and the root: coll/ is new)",
+      key: "coll/seg.wal",
+      options: { durable: true },
+      calls: [
+        "fsync /coll/.seg.wal.tmp-*",
+        "rename /coll/.seg.wal.tmp-* -> /coll/seg.wal",
+        "fsync /coll",
+        "fsync /",
+      ],
+    },
+    {
+      name: "a durable exclusive create fsyncs the file, links it in place and fsyncs the folder",
+      key: "lock",
+      options: { durable: true, exclusive: true },
+      calls: ["fsync /.lock.tmp-*", "link /.lock.tmp-* -> /lock", "fsync /"],
+    },
+  ])("$name", async ({ key, options, calls: expected }) => {
+    const { fs, calls } = spyFs();
+    await fs.write(key, "abc", options);
+    expect(calls.map((c) => c.replace(/tmp-[0-9a-f]+/, "tmp-*"))).toEqual(expected);
   });
 
   it("a write without durable: true calls no fsync", async () => {
-    const { module, calls } = spyFs();
-    await new LocalFileSystem(dir(), { fs: module }).write("a/b", "x");
+    const { fs, calls } = spyFs();
+    await fs.write("a/b", "x");
     expect(calls.filter((c) => c.startsWith("fsync"))).toEqual([]);
   });
 
   it("move fsyncs the target folder and, when different, the source folder", async () => {
-    const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir(), { fs: module });
+    const { fs, calls } = spyFs();
     await fs.write("c/_staging/f", "x");
     await fs.write("c/keep", "x");
     calls.length = 0;
@@ -75,8 +78,7 @@ describe("durability", () => {
   });
 
   it("an append handle's sync fsyncs the file, and the folder (and the new folder's parent) the first time after creating it", async () => {
-    const { module, calls } = spyFs();
-    const fs = new LocalFileSystem(dir(), { fs: module });
+    const { fs, calls } = spyFs();
     const h = await fs.openAppend("wal/seg-1");
     await h.write(Buffer.from("r1"));
     await h.sync();
@@ -92,8 +94,7 @@ describe("refusals and error kinds", () => {
     const exdev = async () => {
       throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
     };
-    const { module } = spyFs({ rename: exdev });
-    const fs = new LocalFileSystem(dir(), { fs: module });
+    const { fs } = spyFs({ rename: exdev });
     await new LocalFileSystem(dir()).write("a/src", "bytes");
     const err = await expectFsError(fs.move("a/src", "b/dst"), "Unsupported");
     expect(err.status).toBe("EXDEV");
@@ -113,7 +114,7 @@ describe("refusals and error kinds", () => {
     const fail = async () => {
       throw Object.assign(new Error(code), { code });
     };
-    const fs = new LocalFileSystem(dir(), { fs: spyFs({ open: fail }).module });
+    const { fs } = spyFs({ open: fail });
     const err = await expectFsError(fs.write("k", "x"), kind);
     expect(err.retryable).toBe(retryable);
     expect(err.key).toBe("k");

@@ -15,7 +15,6 @@ import { Upload } from "@aws-sdk/lib-storage";
 import {
   type AppendHandle,
   appendUnsupported,
-  assertOpen,
   assertRootScheme,
   checkReadRange,
   existsByStat,
@@ -23,6 +22,7 @@ import {
   type FileSystem,
   type FsCapabilities,
   FsError,
+  FsGuard,
   fsCapabilities,
   intOption,
   type ListOptions,
@@ -34,9 +34,6 @@ import {
   type RootProbe,
   type StorageRoot,
   type WriteOptions,
-  assertDeletePrefixOp,
-  assertFileOp,
-  assertListOp,
 } from "@proximadb/core";
 import { encodeCopySource, MAX_COPY_OBJECT_BYTES } from "./copy-source.js";
 import { classifyS3Error, type S3ErrorContext, toFsError } from "./errors.js";
@@ -159,7 +156,7 @@ export class S3FileSystem implements FileSystem {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #precheck: boolean;
-  #closed = false;
+  readonly #guard: FsGuard;
 
   /**
    * @throws InvalidStorageUrlError for a root that is not `s3://`
@@ -168,6 +165,7 @@ export class S3FileSystem implements FileSystem {
   constructor(root: StorageRoot | string, options: S3FileSystemOptions = {}) {
     const parsed = assertRootScheme(root, ["s3"], "S3FileSystem");
     this.root = parsed;
+    this.#guard = new FsGuard(parsed, S3_PAGE);
     this.#bucket = parsed.bucket as string;
     this.#base = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
     this.#threshold = positiveInt(
@@ -200,7 +198,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Checks with `HeadBucket` that the bucket exists and is reachable. Never creates it. */
   async probe(): Promise<RootProbe> {
-    assertOpen(this.#closed, this.root, "probe");
+    this.#guard.open("probe");
     try {
       await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
       return { exists: true };
@@ -217,7 +215,7 @@ export class S3FileSystem implements FileSystem {
    * repeats it across pages.
    */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ListPage> {
-    const maxKeys = assertListOp(this.#closed, this.root, prefix, options.pageSize, S3_PAGE);
+    const maxKeys = this.#guard.list(prefix, options.pageSize);
     const base = this.#base;
     let token: string | undefined;
     let lastPrefix: string | undefined;
@@ -431,7 +429,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Deletes every key under `prefix` (non-empty, ending with `/`), one listing page at a time; returns the count. */
   async deletePrefix(prefix: string): Promise<number> {
-    assertDeletePrefixOp(this.#closed, this.root, prefix);
+    this.#guard.deletePrefix(prefix);
     let count = 0;
     for await (const page of this.list(prefix)) {
       const keys = page.files.map((f) => f.key);
@@ -446,9 +444,7 @@ export class S3FileSystem implements FileSystem {
    * call rejects with `ClosedError`; closing again does nothing.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsClient) this.#client.destroy();
+    if (this.#guard.close() && this.#ownsClient) this.#client.destroy();
   }
 
   /** `S3FileSystem(s3://bucket/prefix)`: never a credential. */
@@ -466,7 +462,7 @@ export class S3FileSystem implements FileSystem {
 
   /** Checks that this instance is open and `key` names an object (`InvalidKey` otherwise). */
   #key(op: string, key: string): void {
-    assertFileOp(this.#closed, this.root, op, key);
+    this.#guard.file(op, key);
   }
 
   /** Runs one SDK call; its failure becomes an {@link FsError}, an abort by `ctx.signal` its reason. */

@@ -1,4 +1,4 @@
-import { type FileSystem, RETIRED_DIR, isFsError, listAll } from "@proximadb/core";
+import { type FileSystem, RETIRED_DIR, listAll, readIfPresent } from "@proximadb/core";
 import {
   type CommitRecord,
   type MoveSpec,
@@ -40,13 +40,8 @@ export async function commitMove(
 /** The commit record of a move into `target`, or undefined when that move did not commit. */
 export async function readCommit(target: FileSystem, collection: string): Promise<CommitRecord | undefined> {
   const key = commitKey(collection);
-  let bytes: Uint8Array;
-  try {
-    bytes = await target.read(key);
-  } catch (err) {
-    if (isFsError(err, "NotFound")) return undefined;
-    throw err;
-  }
+  const bytes = await readIfPresent(target, key);
+  if (bytes === undefined) return undefined;
   return parseCommitRecord(new TextDecoder().decode(bytes), { root: target.root.url, key });
 }
 

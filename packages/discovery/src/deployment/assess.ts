@@ -13,6 +13,7 @@ import type {
   DeploymentAssessment,
   DeploymentNextSteps,
   DeploymentProblem,
+  DeploymentProblemKind,
   ObservedRoot,
 } from "./types.js";
 
@@ -340,6 +341,9 @@ export function assessDeployment(input: AssessInput): DeploymentAssessment {
   ];
   const blocking = problems.some((p) => p.blocking);
   const next: DeploymentNextSteps = { init: false, complete: false, upgrade: false, join: [], rewrite: [] };
+  /** A next step that must wait (not blocking): `kind` says which, `urls` are the roots it waits for. */
+  const postpone = (kind: DeploymentProblemKind, urls: string[], message: string) =>
+    problems.push({ kind, blocking: false, urls, message });
 
   if (unconfigured.length > 0) {
     problems.push({
@@ -363,36 +367,35 @@ export function assessDeployment(input: AssessInput): DeploymentAssessment {
     const unreachable = roots.filter((r) => r.status === "unreachable").map((r) => r.url);
     if (unreachable.length === 0) next.upgrade = true;
     else
-      problems.push({
-        kind: "UpgradeBlocked",
-        blocking: false,
-        urls: unreachable,
-        message: `the previous release's markers are upgraded once every configured root is reachable: ${unreachable.join(", ")} is not`,
-      });
+      postpone(
+        "UpgradeBlocked",
+        unreachable,
+        `the previous release's markers are upgraded once every configured root is reachable: ${unreachable.join(", ")} is not`,
+      );
   }
   if (format === 2 && deployment !== undefined && !blocking) {
     const resuming = roots.filter((r) => r.status === "new" && r.entry?.state === "initializing");
     const stuck = roots.filter((r) => r.entry?.state === "initializing" && r.status !== "new");
     if (resuming.length > 0 || abandoned.length > 0) {
       if (stuck.length === 0 && knownOffline.length === 0) next.complete = true;
-      else
-        problems.push({
-          kind: "CompleteBlocked",
-          blocking: false,
-          urls: [...stuck.map((r) => r.url), ...knownOffline],
-          message: `an interrupted initialisation resumes once these roots are back: ${[...stuck.map((r) => r.url), ...knownOffline].join(", ")}`,
-        });
+      else {
+        const waitingFor = [...stuck.map((r) => r.url), ...knownOffline];
+        postpone(
+          "CompleteBlocked",
+          waitingFor,
+          `an interrupted initialisation resumes once these roots are back: ${waitingFor.join(", ")}`,
+        );
+      }
     }
     const fresh = roots.filter((r) => r.status === "new" && r.entry === undefined).map((r) => r.url);
     if (fresh.length > 0) {
       if (knownOffline.length === 0) next.join = fresh;
       else
-        problems.push({
-          kind: "JoinBlocked",
-          blocking: false,
-          urls: fresh,
-          message: `new roots ${fresh.join(", ")} join once every known root is online (${knownOffline.join(", ")} is not): an offline root may hold a newer roots list`,
-        });
+        postpone(
+          "JoinBlocked",
+          fresh,
+          `new roots ${fresh.join(", ")} join once every known root is online (${knownOffline.join(", ")} is not): an offline root may hold a newer roots list`,
+        );
     }
     next.rewrite = roots.filter((r) => r.status === "online" && (r.stale || r.moved)).map((r) => r.url);
   }

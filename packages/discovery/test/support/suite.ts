@@ -38,6 +38,29 @@ async function build(backend: StorageBackend, tree: Tree) {
 const T0 = Date.UTC(2024, 0, 1);
 const at = (minutes: number) => T0 + minutes * 60_000;
 
+/** Three roots on `backend` holding one collection each: c1, c2 and c3. */
+async function threeRoots(backend: StorageBackend): Promise<[FileSystem, FileSystem, FileSystem]> {
+  const b = await build(backend, {
+    r0: { "c1/1.avro": "x" },
+    r1: { "c2/1.avro": "x" },
+    r2: { "c3/1.avro": "x" },
+  });
+  return b.roots as [FileSystem, FileSystem, FileSystem];
+}
+
+/**
+ * Two roots that both hold `dup` and `tie`: `dup`'s second, newest file (`newest`, modified at minute 9) is
+ * only in r1, so r1's copy wins; `tie`'s copies are alike, so the lower index wins. `r0Extra` adds files to r0.
+ */
+const dupAndTie = (newest: string, r0Extra: Tree[string] = {}): Tree => {
+  const oldDup = { data: "old", mtimeMs: at(1) };
+  const tie = { data: "t", mtimeMs: at(5) };
+  return {
+    r0: { "dup/000001.avro": oldDup, "tie/1.avro": tie, ...r0Extra },
+    r1: { "dup/000001.avro": oldDup, "dup/000002.avro": { data: newest, mtimeMs: at(9) }, "tie/1.avro": tie },
+  };
+};
+
 /** The live copy must follow the rule: newest data, then the lower root index. */
 function expectRuleFollowed(report: DiscoveryReport<DiscoveryDetail>): void {
   for (const c of report.conflicts) {
@@ -167,17 +190,7 @@ export function describeDiscovery(backend: StorageBackend, options: { bigCollect
   });
 
   it("reports a collection found in two roots and keeps the copy with the newest data, then the lower index", async () => {
-    const b = await build(backend, {
-      r0: {
-        "dup/000001.avro": { data: "old", mtimeMs: at(1) },
-        "tie/1.avro": { data: "t", mtimeMs: at(5) },
-      },
-      r1: {
-        "dup/000001.avro": { data: "old", mtimeMs: at(1) },
-        "dup/000002.avro": { data: "new", mtimeMs: at(9) },
-        "tie/1.avro": { data: "t", mtimeMs: at(5) },
-      },
-    });
+    const b = await build(backend, dupAndTie("new"));
     const report = await discover({ component: "wal", roots: b.roots });
     expect(report.conflicts.map((c) => c.collection)).toEqual(["dup", "tie"]);
     const dup = report.conflicts[0];
@@ -195,18 +208,7 @@ export function describeDiscovery(backend: StorageBackend, options: { bigCollect
   });
 
   it("at the names level keeps the copy with the newest data, then the lower index, and reports every copy's sizes", async () => {
-    const b = await build(backend, {
-      r0: {
-        "dup/000001.avro": { data: "old", mtimeMs: at(1) },
-        "tie/1.avro": { data: "t", mtimeMs: at(5) },
-        "solo/1.avro": { data: "s", mtimeMs: at(2) },
-      },
-      r1: {
-        "dup/000001.avro": { data: "old", mtimeMs: at(1) },
-        "dup/000002.avro": { data: "newer", mtimeMs: at(9) },
-        "tie/1.avro": { data: "t", mtimeMs: at(5) },
-      },
-    });
+    const b = await build(backend, dupAndTie("newer", { "solo/1.avro": { data: "s", mtimeMs: at(2) } }));
     const names = await discover({ component: "wal", roots: b.roots, detail: "names" });
     const sizes = await discover({ component: "wal", roots: b.roots });
     expect(names.detail).toBe("names");
@@ -307,12 +309,7 @@ export function describeDiscovery(backend: StorageBackend, options: { bigCollect
   });
 
   it("reports a root whose marker UUID changed as foreign, and one whose marker vanished as missing", async () => {
-    const b = await build(backend, {
-      r0: { "c1/1.avro": "x" },
-      r1: { "c2/1.avro": "x" },
-      r2: { "c3/1.avro": "x" },
-    });
-    const [r0, r1, r2] = b.roots as [FileSystem, FileSystem, FileSystem];
+    const [r0, r1, r2] = await threeRoots(backend);
     const m0 = await ensureRootMarker(r0, "wal");
     const m1 = await ensureRootMarker(r1, "wal");
     // r1 is re-created: a new identity at the same URL. r2 never got its marker back.
@@ -334,12 +331,7 @@ export function describeDiscovery(backend: StorageBackend, options: { bigCollect
   });
 
   it("reports a marker-less root that a sibling's marker lists as missing, and a marker of another deployment as foreign", async () => {
-    const b = await build(backend, {
-      r0: { "c1/1.avro": "x" },
-      r1: { "c2/1.avro": "x" },
-      r2: { "c3/1.avro": "x" },
-    });
-    const [r0, r1, r2] = b.roots as [FileSystem, FileSystem, FileSystem];
+    const [r0, r1, r2] = await threeRoots(backend);
     await ensureRootMarker(r0, "wal", { deployment: "prod", siblings: [r1.root.url] });
     await ensureRootMarker(r2, "wal", { deployment: "staging-cluster" });
     const report = await discover({ component: "wal", roots: [r0, r1, r2], deployment: "prod" });

@@ -72,23 +72,23 @@ export function tsChild(
       { label },
     );
   const conditions = (options.conditions ?? ["@proximadb/source"]).map((c) => `--conditions=${c}`);
-  return nodeCommand(
-    [...conditions, "--import", loader, ...(options.nodeArgs ?? []), script, ...args],
-    label,
-    options,
-  );
+  return nodeCommand(script, [...conditions, "--import", loader], args, options);
 }
 
-/** A command of this Node binary with `args`, and the `cwd` and `env` of `options` when given. */
+/**
+ * A command of this Node binary: `node ...loaderFlags ...nodeArgs <script> ...args`, labelled by `options.label`
+ * (default: the script's file name), with the `cwd` and `env` of `options` when given.
+ */
 function nodeCommand(
-  args: string[],
-  label: string,
-  options: { readonly cwd?: string; readonly env?: ChildCommand["env"] },
+  script: string,
+  loaderFlags: readonly string[],
+  args: readonly string[],
+  options: NodeChildOptions,
 ): ChildCommand {
   return {
     command: process.execPath,
-    args,
-    label,
+    args: [...loaderFlags, ...(options.nodeArgs ?? []), script, ...args],
+    label: options.label ?? basename(script),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: options.env }),
   };
@@ -106,8 +106,7 @@ export function nodeChild(
   args: readonly string[] = [],
   options: NodeChildOptions = {},
 ): ChildCommand {
-  const path = toPath(script);
-  return nodeCommand([...(options.nodeArgs ?? []), path, ...args], options.label ?? basename(path), options);
+  return nodeCommand(toPath(script), [], args, options);
 }
 
 /** The environment a child gets: the parent's without `NODE_OPTIONS`, then `env`. */
