@@ -177,7 +177,7 @@ export function addMoveCommands(
     .command("move")
     .description("move a collection's component to another root of that component, online (running node)")
     .argument("<collection>", "collection id")
-    .requiredOption("--component <component>", "wal or the collection's engine (viper, lsm)")
+    .requiredOption("--component <component>", "wal, the collection's engine (viper, lsm), metadata or index")
     .requiredOption("--to <url>", "destination root (one of the component's configured roots)")
     .option("--node <url>", "the running node (default: the configuration's server address)")
     .option("--max-bytes-per-second <n>", "bandwidth cap of this move (default unlimited)", parseRate)
