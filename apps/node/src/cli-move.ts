@@ -4,7 +4,7 @@ import { EXIT, type GlobalOptions, loadConfig } from "./cli-common.js";
 import type { DrainView } from "./moves/drain.js";
 import type { MoveView } from "./moves/manager.js";
 
-// `proximadb move` and `proximadb drain`: clients of a running node's move API (`--node`, default the
+// `proximadb move`, `drain` and `uncordon`: clients of a running node's move API (`--node`, default the
 // configuration's server address). They start the work, then follow it to the end with a progress bar
 // on a terminal; the node does the moving (and finishes or rolls back a move after a crash).
 
@@ -141,13 +141,24 @@ async function drainCommand(url: string, opts: ClientOptions): Promise<number> {
   return left === 0 ? EXIT.ok : EXIT.failure;
 }
 
+async function uncordonCommand(url: string, opts: ClientOptions): Promise<number> {
+  const base = await nodeUrl(opts);
+  const { root } = await call(base, "POST", "/roots/uncordon", { url });
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify({ root })}\n`
+      : `${root.url}: ${root.state}${root.state === "cordoned" ? " (the configuration cordons it)" : ""}\n`,
+  );
+  return EXIT.ok;
+}
+
 function parseRate(value: string): number {
   const n = Number(value);
   if (!(Number.isFinite(n) && n >= 0)) throw new CommanderArgumentError("must be a non-negative number");
   return n;
 }
 
-/** Adds `move` and `drain` to the program. */
+/** Adds `move`, `drain` and `uncordon` to the program. */
 export function addMoveCommands(
   program: Command,
   run: (code: number) => void,
@@ -166,7 +177,7 @@ export function addMoveCommands(
     .command("move")
     .description("move a collection's component to another root of that component, online (running node)")
     .argument("<collection>", "collection id")
-    .requiredOption("--component <component>", "wal or the collection's engine (viper, lsm)")
+    .requiredOption("--component <component>", "wal, the collection's engine (viper, lsm), metadata or index")
     .requiredOption("--to <url>", "destination root (one of the component's configured roots)")
     .option("--node <url>", "the running node (default: the configuration's server address)")
     .option("--max-bytes-per-second <n>", "bandwidth cap of this move (default unlimited)", parseRate)
@@ -185,5 +196,14 @@ export function addMoveCommands(
     .option("--json", "print exactly one JSON object")
     .action(async (url: string, _o, cmd: Command) =>
       wrap(() => drainCommand(url, globals(cmd) as ClientOptions)),
+    );
+  program
+    .command("uncordon")
+    .description("let a drained (cordoned) root take new collections again (running node)")
+    .argument("<url>", "the root")
+    .option("--node <url>", "the running node (default: the configuration's server address)")
+    .option("--json", "print exactly one JSON object")
+    .action(async (url: string, _o, cmd: Command) =>
+      wrap(() => uncordonCommand(url, globals(cmd) as ClientOptions)),
     );
 }

@@ -31,14 +31,23 @@ export async function computePlan(
   opts: GlobalOptions & Partial<Pick<PlanOptions, "threshold" | "by" | "maxMisplaced">>,
 ): Promise<{ plan: RebalancePlan; unseen: readonly UnseenRoot[] }> {
   const config = await loadConfig(opts);
-  const [{ withInspection }, { rebalanceInputFrom }, { planRebalance }] = await Promise.all([
-    import("./cli-roots.js"),
-    import("./rebalance-input.js"),
-    import("@proximadb/core"),
-  ]);
-  const { components, unseen } = await withInspection(config, async ({ reports }) =>
-    rebalanceInputFrom(config, reports),
-  );
+  const [{ withInspection }, { rebalanceInputFrom }, { planRebalance }, { isCordonedOnDisk }] =
+    await Promise.all([
+      import("./cli-roots.js"),
+      import("./rebalance-input.js"),
+      import("@proximadb/core"),
+      import("./moves/cordon.js"),
+    ]);
+  const { components, unseen } = await withInspection(config, async ({ reports, roots }) => {
+    // Drained roots (their cordon record) take nothing, as on the node.
+    const cordoned = new Set<string>();
+    await Promise.all(
+      [...roots.byUrl].map(async ([url, fs]) => {
+        if (await isCordonedOnDisk(fs).catch(() => false)) cordoned.add(url);
+      }),
+    );
+    return rebalanceInputFrom(config, reports, cordoned);
+  });
   const plan = planRebalance({
     components,
     threshold: opts.threshold ?? 0.1,

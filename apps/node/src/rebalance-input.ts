@@ -18,13 +18,14 @@ export interface UnseenRoot {
 
 /**
  * The planner's input from discovery reports (what `discover` / `stats` read) and the configuration:
- * each root's weight and state (`cordoned` from the config; `offline` unless discovery listed it or it is
+ * each root's weight and state (`cordoned` from the config or, for a drained root, `cordoned`; `offline` unless discovery listed it or it is
  * a new empty root about to join; `full` when its space, measured like the serving node does, is at or
  * over its `full_ratio`), and every collection's live copy with its bytes.
  */
 export async function rebalanceInputFrom(
   config: NodeConfig,
   reports: Partial<Record<ComponentType, DiscoveryReport>>,
+  cordoned: ReadonlySet<string> = new Set(),
 ): Promise<{ components: RebalanceComponentInput[]; unseen: UnseenRoot[] }> {
   const components: RebalanceComponentInput[] = [];
   const unseen: UnseenRoot[] = [];
@@ -65,7 +66,8 @@ export async function rebalanceInputFrom(
       roots.push({
         url: root.url,
         weight: options?.weight ?? 1,
-        state: options?.state === "cordoned" ? "cordoned" : full ? "full" : "active",
+        state:
+          options?.state === "cordoned" || cordoned.has(root.url) ? "cordoned" : full ? "full" : "active",
         ...(capacityBytes === undefined ? {} : { capacityBytes }),
         ...(usedBytes === undefined ? {} : { usedBytes }),
       });

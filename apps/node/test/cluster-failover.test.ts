@@ -48,6 +48,42 @@ describe("three nodes: routing to the owner and GET /cluster", () => {
     expect(res.headers.get("location")).toBe(`${cluster.node(o.owner).url}/collections/${id}/records/x?a=1`);
   });
 
+  it("a move goes to the owner too: 307 from another node; the owner moves it, readable through any node", async () => {
+    const owners = await cluster.owners();
+    const id = "c-0"; // viper
+    const o = owners.get(id) as { owner: string };
+    const owner = cluster.node(o.owner).url;
+    const other = [...cluster.nodes.entries()].find(([name]) => name !== o.owner)?.[1]?.url as string;
+    expect(
+      (
+        await call(owner, "POST", `/collections/${id}/records`, {
+          records: [{ id: "m", vector: [1, 2, 3, 4] }],
+        })
+      ).status,
+    ).toBe(200);
+    const from = (await call(owner, "GET", `/collections/${id}`)).json.placements.viper.url as string;
+    const to = from.replace(/disk(\d)/, (_m, d) => `disk${d === "1" ? 2 : 1}`);
+    const path = `/collections/${id}/moves`;
+    const redirected = await fetch(`${other}${path}`, {
+      method: "POST",
+      redirect: "manual",
+      body: JSON.stringify({ component: "viper", to }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(redirected.status).toBe(307);
+    expect(redirected.headers.get("location")).toBe(`${owner}${path}`);
+    const started = await call(owner, "POST", path, { component: "viper", to });
+    expect(started.status).toBe(202);
+    let state = "";
+    for (let t = 0; t < 300 && !["done", "failed"].includes(state); t++) {
+      await sleep(100);
+      state = (await call(owner, "GET", `/moves/${started.json.move.id}`)).json.move.state;
+    }
+    expect(state).toBe("done");
+    for (const n of cluster.live())
+      expect((await call(n.url, "GET", `/collections/${id}/records/m`)).json.vector).toEqual([1, 2, 3, 4]);
+  });
+
   it("a write through a non-owner is followed there, body included, and read back through any node", async () => {
     const owners = await cluster.owners();
     const [id, o] = [...owners.entries()][1] as [string, { owner: string }];

@@ -1,10 +1,9 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { listAll, parseStorageUrl } from "@proximadb/core";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { fileSystemOpener } from "../src/storage.js";
-import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { runCli, tempDir } from "./helpers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
+import { builtNodeSuite } from "./moves-support.js";
 
 const DIM = 2;
 const vec = (n: number) => [n, n + 0.5];
@@ -19,6 +18,18 @@ async function collectionsIn(n: InProcessNode, url: string): Promise<string[]> {
     return prefixes.map((p) => p.slice(0, -1)).filter((p) => !p.startsWith("_") && !p.startsWith("."));
   } finally {
     await fs.close();
+  }
+}
+
+/** Waits until every move is done (throws on a failed one). */
+async function movesDone(node: InProcessNode, moves: readonly { id: string }[]): Promise<void> {
+  for (const m of moves) {
+    for (;;) {
+      const v = (await node.call("GET", `/moves/${m.id}`)).json.move;
+      if (v.state === "done") break;
+      if (v.state === "failed") throw new Error(`move ${m.id} failed: ${v.error}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
 
@@ -55,14 +66,7 @@ describe("drain under write load (in process, local disk)", () => {
       const drained = await node.call("POST", "/roots/drain", { url: root });
       expect(drained.status).toBe(202);
       expect(drained.json.drain.skipped).toEqual([]);
-      for (const m of drained.json.drain.moves) {
-        for (;;) {
-          const v = (await node.call("GET", `/moves/${m.id}`)).json.move;
-          if (v.state === "done") break;
-          if (v.state === "failed") throw new Error(`move ${m.id} failed: ${v.error}`);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      }
+      await movesDone(node, drained.json.drain.moves);
       stop = true;
       await Promise.all(writers);
       expect(onRoot()).toBe(0);
@@ -80,16 +84,67 @@ describe("drain under write load (in process, local disk)", () => {
   }
 });
 
-describe("proximadb move and drain (built binary, against a running node)", () => {
-  let node: RunningNode | undefined;
-  afterAll(async () => {
-    await node?.stop();
+describe("a drain's cordon lasts (in process, local disk)", () => {
+  let n: InProcessNode | undefined;
+  afterEach(async () => {
+    await n?.close();
+    n = undefined;
+  });
+  const stateOf = (node: InProcessNode, url: string) =>
+    node.node.service
+      .stats()
+      .find((s) => s.component === "viper")
+      ?.roots.find((r) => r.url === url)?.state;
+
+  it("a drained root is still cordoned after a restart, until it is un-cordoned", async () => {
+    n = await openInProcess(tune);
+    const { dir } = n;
+    for (const id of ["a", "b", "c"])
+      await n.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
+    const root = n.node.service.roots("viper")[0]?.url as string;
+    const drained = await n.call("POST", "/roots/drain", { url: root });
+    expect(drained.status).toBe(202);
+    await movesDone(n, drained.json.drain.moves);
+    await n.close();
+
+    n = await openInProcess(tune, { dir });
+    expect(stateOf(n, root)).toBe("cordoned");
+    for (const id of ["d", "e", "f", "g"]) {
+      await n.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
+      expect(n.node.service.get(id, "viper")?.url).not.toBe(root);
+    }
+    const un = await n.call("POST", "/roots/uncordon", { url: root });
+    expect(un.status).toBe(200);
+    expect(un.json.root).toMatchObject({ url: root, state: "active" });
+    expect(stateOf(n, root)).toBe("active");
+    await n.close();
+
+    n = await openInProcess(tune, { dir });
+    expect(stateOf(n, root)).toBe("active");
   });
 
+  it("un-cordons nothing the configuration cordons, and refuses a URL that is no root", async () => {
+    n = await openInProcess((t) =>
+      tune(t).replace(
+        /data_urls = \["(file:\/\/data\/disk1\/viper)"/,
+        'data_urls = [{ url = "$1", state = "cordoned" }',
+      ),
+    );
+    const root = n.node.service.roots("viper")[0]?.url as string;
+    expect(stateOf(n, root)).toBe("cordoned");
+    const un = await n.call("POST", "/roots/uncordon", { url: root });
+    expect(un.status).toBe(200);
+    expect(un.json.root.state).toBe("cordoned");
+    expect(stateOf(n, root)).toBe("cordoned");
+    expect((await n.call("POST", "/roots/uncordon", { url: "file:///nowhere" })).status).toBe(400);
+  });
+});
+
+describe("proximadb move and drain (built binary, against a running node)", () => {
+  const suite = builtNodeSuite();
+
   it("moves a collection with `move` and empties a root with `drain`, exit 0", async () => {
-    const cwd = tempDir();
-    writeFileSync(join(cwd, "proximadb.toml"), tune(readDefault()));
-    node = await startNode(cwd, ["--config", "proximadb.toml", "--log-format", "json"]);
+    const { node, cwd } = await suite.start(tune(readDefault()));
     for (const id of ["a", "b", "c"])
       expect((await node.request("POST", "/collections", { id, engine: "lsm", dimension: DIM })).status).toBe(
         201,
@@ -125,12 +180,9 @@ describe("proximadb move and drain (built binary, against a running node)", () =
 
   it("answers a refusal of the node with exit 1 and one line", async () => {
     const cwd = tempDir();
-    const r = await runCli(
-      ["move", "nope", "--component", "lsm", "--to", "file:///x", "--node", node?.url as string],
-      {
-        cwd,
-      },
-    );
+    const r = await runCli(["move", "nope", "--component", "lsm", "--to", "file:///x", "--node", suite.url], {
+      cwd,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^proximadb: POST \/collections\/nope\/moves: 404 /);
   });

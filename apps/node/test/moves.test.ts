@@ -1,4 +1,4 @@
-import { listAll, parseStorageUrl } from "@proximadb/core";
+import { type ComponentType, listAll, parseStorageUrl } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { fileSystemOpener } from "../src/storage.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
@@ -49,6 +49,12 @@ async function keys(n: InProcessNode, url: string, prefix: string): Promise<stri
   }
 }
 
+/** The root of a component of the collection (`GET /collections/:id`: placements, else its storage). */
+// biome-ignore lint/suspicious/noExplicitAny: the node's JSON answer
+function where(r: { json: any }, component: ComponentType): string | undefined {
+  return r.json.placements[component]?.url ?? r.json.storage?.[component]?.url;
+}
+
 async function readAll(n: InProcessNode, collection: string, acked: Set<number>): Promise<number[]> {
   const missing: number[] = [];
   for (const i of acked) {
@@ -67,7 +73,10 @@ for (const memory of [true, false]) {
     });
 
     for (const engine of ["viper", "lsm"] as const) {
-      for (const component of [engine, "wal"] as const) {
+      // Metadata (definition, checkpoint) and the index move too; once, with VIPER.
+      const components: ComponentType[] =
+        engine === "viper" ? [engine, "wal", "metadata", "index"] : [engine, "wal"];
+      for (const component of components) {
         it(`moves the ${component} of a ${engine} collection under writes; every acked record reads back, also after a restart`, async () => {
           n = await openInProcess(tune, { memory });
           expect((await n.call("POST", "/collections", { id: "c1", engine, dimension: DIM })).status).toBe(
@@ -76,7 +85,7 @@ for (const memory of [true, false]) {
           const acked = new Set<number>();
           const stopWriting = writers(n, "c1", acked);
           await new Promise((r) => setTimeout(r, 100));
-          const from = (await n.call("GET", "/collections/c1")).json.placements[component].url as string;
+          const from = where(await n.call("GET", "/collections/c1"), component) as string;
           const roots = n.node.service.roots(component).map((r) => r.url);
           const to = roots.find((u) => u !== from) as string;
           const started = await n.call("POST", "/collections/c1/moves", { component, to });
@@ -87,7 +96,7 @@ for (const memory of [true, false]) {
           await stopWriting();
           expect(done.state, done.error).toBe("done");
           expect(done.bytesDone).toBeGreaterThan(0);
-          expect((await n.call("GET", "/collections/c1")).json.placements[component].url).toBe(to);
+          expect(where(await n.call("GET", "/collections/c1"), component)).toBe(to);
           expect(await readAll(n, "c1", acked)).toEqual([]);
           const usage = (await n.call("GET", "/collections/c1")).json.storage[component];
           expect(usage.url).toBe(to);
@@ -96,8 +105,14 @@ for (const memory of [true, false]) {
           const dir = n.dir;
           await n.close();
           n = await openInProcess(tune, { memory, dir });
-          expect((await n.call("GET", "/collections/c1")).json.placements[component].url).toBe(to);
+          expect(where(await n.call("GET", "/collections/c1"), component)).toBe(to);
           expect(await readAll(n, "c1", acked)).toEqual([]);
+          const [first] = acked;
+          const found = await n.call("POST", "/collections/c1/search", {
+            vector: vec(first as number),
+            k: 1,
+          });
+          expect(found.json.results[0]?.id).toBe(`r${first}`);
         });
       }
     }

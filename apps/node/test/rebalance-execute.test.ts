@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { runCli, tempDir } from "./helpers.js";
+import { builtNodeSuite } from "./moves-support.js";
 
 const CONFIG = `[storage.wal_config]
 wal_urls = ["file://data/disk1/wal", "file://data/disk2/wal"]
@@ -15,22 +16,17 @@ metadata_urls = ["file://data/disk1/metadata"]
 `;
 
 describe("proximadb rebalance execute (built binary, against a running node)", () => {
-  let node: RunningNode | undefined;
-  afterAll(async () => {
-    await node?.stop();
-  });
+  const suite = builtNodeSuite();
 
   it("runs a plan batch by batch, resumes a partly done plan, and a second run finds everything in place", async () => {
-    const cwd = tempDir();
-    writeFileSync(join(cwd, "proximadb.toml"), CONFIG);
-    node = await startNode(cwd, ["--config", "proximadb.toml", "--log-format", "json"]);
+    const { node, cwd } = await suite.start(CONFIG);
     const ids = ["k0", "k1", "k2", "k3"];
     for (const id of ids) {
       await node.request("POST", "/collections", { id, engine: "lsm", dimension: 2 });
       await node.request("POST", `/collections/${id}/records`, { records: [{ id: "x", vector: [1, 2] }] });
     }
     const lsm = async (id: string) =>
-      (await (node as RunningNode).request("GET", `/collections/${id}`)).json.placements.lsm.url as string;
+      (await node.request("GET", `/collections/${id}`)).json.placements.lsm.url as string;
     const disk3 = (await lsm("k0")).replace(/disk\d/, "disk3");
     const moves = [];
     for (const [i, id] of ids.entries()) {

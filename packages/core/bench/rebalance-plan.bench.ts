@@ -3,14 +3,7 @@
 // - RoundRobin (greedy by bytes): 100,000 collections of uneven sizes piled unevenly on 16 roots.
 // No published anchor plans this many collections; the goal is an interactive answer (well under 1 s).
 import os from "node:os";
-import {
-  type CollectionId,
-  HashStrategy,
-  type RebalanceInput,
-  type RootView,
-  planRebalance,
-  xxh64,
-} from "../src/index.js";
+import { type RebalanceInput, planRebalance, rendezvousHome, xxh64 } from "../src/index.js";
 import { median, printTable, timeRuns, writeResult } from "../../../bench/lib.js";
 
 const N = 100_000;
@@ -20,16 +13,8 @@ const ids = Array.from({ length: N }, (_, i) => `collection-${String(i).padStart
 // Deterministic sizes: 1 KiB … ~1 GiB, log-uniform (from the id's hash).
 const sizeOf = (id: string) => Math.round(1024 * 2 ** (((xxh64(id).lo >>> 0) / 2 ** 32) * 20));
 
-const views: RootView[] = Array.from({ length: ROOTS - 1 }, (_, index) => ({
-  url: url(index),
-  index,
-  state: "active",
-  weight: 1,
-  collections: 0,
-  bytes: undefined,
-  hash: xxh64(url(index)),
-}));
-const hash = new HashStrategy();
+// Where rendezvous placed each collection before the 16th root was added.
+const first15 = Array.from({ length: ROOTS - 1 }, (_, i) => ({ url: url(i) }));
 const roots = Array.from({ length: ROOTS }, (_, i) => ({ url: url(i), state: "active" as const }));
 
 const hashed: RebalanceInput = {
@@ -40,7 +25,7 @@ const hashed: RebalanceInput = {
       roots,
       collections: ids.map((id) => ({
         collection: id,
-        url: url(hash.choose(id as CollectionId, { component: "viper", roots: views, cursor: 0 })),
+        url: url(rendezvousHome(id, first15)),
         bytes: sizeOf(id),
       })),
     },

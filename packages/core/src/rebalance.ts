@@ -248,30 +248,27 @@ function fits(r: Root, bytes: number, fullRatio: number): boolean {
   return r.capacityBytes === undefined || r.usedBytes + bytes <= fullRatio * r.capacityBytes;
 }
 
-function take(r: Root, item: Item): void {
-  // items are sorted: binary search for the item, then remove it.
+/** Where `item` is, or would go, in a root's sorted items (binary search). */
+function slot(items: readonly Item[], item: Item): number {
   let lo = 0;
-  let hi = r.items.length;
+  let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (byBytesThenId(r.items[mid] as Item, item) < 0) lo = mid + 1;
+    if (byBytesThenId(items[mid] as Item, item) < 0) lo = mid + 1;
     else hi = mid;
   }
-  r.items.splice(lo, 1);
+  return lo;
+}
+
+function take(r: Root, item: Item): void {
+  r.items.splice(slot(r.items, item), 1);
   r.collections--;
   r.bytes -= item.bytes;
   r.usedBytes -= item.bytes;
 }
 
 function put(r: Root, item: Item): void {
-  let lo = 0;
-  let hi = r.items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (byBytesThenId(r.items[mid] as Item, item) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  r.items.splice(lo, 0, item);
+  r.items.splice(slot(r.items, item), 0, item);
   r.collections++;
   r.bytes += item.bytes;
   r.usedBytes += item.bytes;
@@ -279,16 +276,12 @@ function put(r: Root, item: Item): void {
 
 type Move = Omit<PlannedMove, "batch">;
 
-/**
- * Index of the collection's weighted rendezvous home among `views` (-1 when empty): the same ranking
- * as {@link rankRoots}' first entry, without sorting.
- */
-function homeOf(collection: string, views: readonly RootView[]): number {
-  const key: Hash64 = xxh64(collection);
-  const weighted = views.some((v) => v.weight !== 1);
+/** Index of the best of `roots` for `key` by weighted rendezvous score (ties: lower index); -1 when empty. */
+function bestByScore(key: Hash64, roots: readonly { index: number; weight: number; hash: Hash64 }[]): number {
+  const weighted = roots.some((v) => v.weight !== 1);
   let best = -1;
   let bestScore = Number.NEGATIVE_INFINITY;
-  for (const v of views) {
+  for (const v of roots) {
     const u = unitScore(key, v.hash);
     const s = weighted ? -v.weight / Math.log(u) : u;
     if (s > bestScore || (s === bestScore && v.index < best)) {
@@ -300,17 +293,40 @@ function homeOf(collection: string, views: readonly RootView[]): number {
 }
 
 /**
- * Affinity: only collections whose weighted rendezvous home (among the usable roots) is elsewhere may
- * move, and only to that home; the most over-target root gives first, until every root is within the
- * threshold or no such move lowers the spread.
+ * Index of the collection's weighted rendezvous home among `views` (-1 when empty): the same ranking
+ * as {@link rankRoots}' first entry, without sorting.
  */
-function planHashed(
-  component: ComponentType,
-  roots: Root[],
-  by: "bytes" | "count",
-  threshold: number,
-  fullRatio: number,
-): Move[] {
+function homeOf(collection: string, views: readonly RootView[]): number {
+  return bestByScore(xxh64(collection), views);
+}
+
+/**
+ * The position in `roots` of a collection's weighted rendezvous home: where {@link HashStrategy} places
+ * it when every listed root is active (roots are identified by URL, so their order changes nothing but
+ * the index returned). -1 for no roots.
+ *
+ * @example
+ * const at = rendezvousHome("docs", [{ url: "file:///a" }, { url: "file:///b", weight: 2 }]);
+ */
+export function rendezvousHome(
+  collection: string,
+  roots: readonly { readonly url: string; readonly weight?: number }[],
+): number {
+  return bestByScore(
+    xxh64(collection),
+    roots.map((r, index) => ({ index, weight: r.weight ?? 1, hash: xxh64(r.url) })),
+  );
+}
+
+/**
+ * Affinity: every collection whose weighted rendezvous home (among the usable roots) is another root
+ * moves to that home — not just enough of them to reach the threshold — so that after the plan is
+ * executed every collection is where `Hash` now points, and a later plan finds nothing to do. A home
+ * that is offline, full or without room for the collection means "stay" (the next plan, once it is
+ * back or has room, picks the collection up). The in-motion cap does not limit which collections are
+ * planned; it only splits them into batches (see {@link planRebalance}). Order: by giving root, then id.
+ */
+function planHashed(component: ComponentType, roots: Root[], fullRatio: number): Move[] {
   // Ranked over every root that is not cordoned or evacuating: an offline or full home means "stay".
   const views: RootView[] = roots
     .filter((r) => r.state !== "cordoned" && !r.evacuating)
@@ -324,47 +340,18 @@ function planHashed(
       hash: xxh64(r.url),
     }));
   const placeable = views.filter((v) => roots[v.index]?.state === "active");
-  const t = targets(roots, by);
-  const balance = roots.filter((r) => t.has(r));
-  // Per giving root: its misplaced collections (sorted by id) and their homes.
-  const candidates = new Map<Root, { item: Item; home: Root }[]>();
-  for (const root of balance) {
-    const list: { item: Item; home: Root }[] = [];
-    for (const item of root.items) {
-      // A collection leaving its root goes to its home among the roots that may take it.
-      const home = roots[homeOf(item.collection, root.evacuating ? placeable : views)];
-      if (home && home !== root && home.state === "active") list.push({ item, home });
-    }
-    list.sort((a, b) => (a.item.collection < b.item.collection ? -1 : 1));
-    candidates.set(root, list);
-  }
-  const size = (i: Item) => (by === "bytes" ? i.bytes : 1);
-  const over = (r: Root) => load(r, by) - (t.get(r) as number);
-  const outside = (r: Root) => {
-    const target = t.get(r) as number;
-    return target === 0 ? load(r, by) > 0 : Math.abs(over(r)) / target > threshold + 1e-12;
-  };
   const moves: Move[] = [];
-  for (;;) {
-    if (!balance.some(outside)) break;
-    const givers = [...candidates.keys()].sort((a, b) => over(b) - over(a) || a.index - b.index);
-    let done = false;
-    for (const src of givers) {
-      const list = candidates.get(src) as { item: Item; home: Root }[];
-      const at = list.findIndex(
-        ({ item, home }) =>
-          size(item) > 0 && size(item) < over(src) - over(home) && fits(home, item.bytes, fullRatio),
-      );
-      if (at < 0) continue;
-      const { item, home } = list[at] as { item: Item; home: Root };
-      list.splice(at, 1);
+  for (const src of roots) {
+    if (!inBalance(src)) continue;
+    const items = [...src.items].sort((a, b) => (a.collection < b.collection ? -1 : 1));
+    for (const item of items) {
+      // A collection leaving an evacuating root goes to its home among the roots that may take it.
+      const home = roots[homeOf(item.collection, src.evacuating ? placeable : views)];
+      if (!home || home === src || home.state !== "active" || !fits(home, item.bytes, fullRatio)) continue;
       take(src, item);
       put(home, item);
       moves.push({ collection: item.collection, component, from: src.url, to: home.url, bytes: item.bytes });
-      done = true;
-      break;
     }
-    if (!done) break;
   }
   return moves;
 }
@@ -502,15 +489,18 @@ function pick(items: readonly Item[], gap: number, ok: (i: Item) => boolean): It
  * Plans a minimal set of moves that brings every active root within `threshold` of its weighted
  * target, per component. Pure and deterministic (the same input gives the same plan).
  *
- * - `Hash` components keep affinity: a collection moves only to its weighted rendezvous home among
- *   the usable roots, so adding one root to N moves about 1/(N+1) of them, all onto the new root.
+ * - `Hash` components keep affinity: when a component is outside the threshold, every collection whose
+ *   weighted rendezvous home among the usable roots is another root moves there (and only there), so
+ *   adding one root to N moves about 1/(N+1) of them, all onto the new root, and once executed the
+ *   next plan is empty. A component within the threshold is left as it is.
  * - Other strategies: greedy moves from the most over-target root to the most under-target one,
  *   each lowering the spread; the largest collection that fits the gap first.
  * - Never to or from an offline root, never to a cordoned or full root, never past `fullRatio` of a
  *   root's `capacityBytes`; cordoned roots keep their collections unless `evacuateCordoned`; roots
  *   listed in `evacuate` are emptied (a drain).
  * - Moves are grouped into batches of at most `maxMisplacedRatio` of all bytes (Ceph keeps 5 %
- *   misplaced); a move larger than that is a batch of its own.
+ *   misplaced); a move larger than that is a batch of its own. The cap bounds what is in motion at
+ *   once, never what is planned: `rebalance execute` runs batch after batch until every move is done.
  *
  * @example
  * const plan = planRebalance({ components: [{ component: "viper", strategy: "Hash", roots, collections }] });
@@ -544,7 +534,7 @@ export function planRebalance(input: RebalanceInput): RebalancePlan {
     moves.push(...planEvacuation(c.component, roots, by, fullRatio, hashed, moved));
     moves.push(
       ...(hashed
-        ? planHashed(c.component, roots, by, threshold, fullRatio)
+        ? planHashed(c.component, roots, fullRatio)
         : planGreedy(c.component, roots, by, threshold, fullRatio, moved)),
     );
   }

@@ -8,6 +8,7 @@ import {
   type RebalanceRootInput,
   type RootView,
   planRebalance,
+  rendezvousHome,
   xxh64,
 } from "../src/index.js";
 
@@ -15,26 +16,25 @@ const url = (i: number) => `file:///mnt/disk${i + 1}/viper`;
 const roots = (n: number, extra: Partial<RebalanceRootInput>[] = []): RebalanceRootInput[] =>
   Array.from({ length: n }, (_, i) => ({ url: url(i), state: "active" as const, ...extra[i] }));
 
-/** Where pure rendezvous places each id over the first `n` roots. */
-function hashed(ids: string[], n: number): { collection: string; url: string; bytes: number }[] {
-  const views: RootView[] = Array.from({ length: n }, (_, i) => ({
-    url: url(i),
-    index: i,
-    state: "active",
-    weight: 1,
-    collections: 0,
-    bytes: undefined,
-    hash: xxh64(url(i)),
-  }));
-  const hash = new HashStrategy();
-  return ids.map((id) => ({
+/** Where pure rendezvous places each id over the first `n` roots (sizes from `bytes`, default 1000). */
+function hashed(
+  ids: string[],
+  n: number,
+  bytes: (i: number) => number = () => 1000,
+): { collection: string; url: string; bytes: number }[] {
+  const over = roots(n);
+  return ids.map((id, i) => ({
     collection: id,
-    url: url(hash.choose(id as CollectionId, { component: "viper", roots: views, cursor: 0 })),
-    bytes: 1000,
+    url: over[rendezvousHome(id, over)]?.url as string,
+    bytes: bytes(i),
   }));
 }
 
-const ids = (n: number) => Array.from({ length: n }, (_, i) => `collection-${String(i).padStart(4, "0")}`);
+// The node scenario's names (apps/node/test/rebalance-fourth-root.test.ts). How many of 400 collections a
+// 4th root takes is binomial (400, 1/4) over the names: σ ≈ 8.7, so about 77 % of namings land in 90..110
+// (`collection-0000`… gives 111); these give 101. The spread over many namings is tested below.
+const ids = (n: number, prefix = "r") =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, "0")}`);
 
 describe("planRebalance: affinity (Hash)", () => {
   const collections = hashed(ids(400), 3);
@@ -56,6 +56,123 @@ describe("planRebalance: affinity (Hash)", () => {
   it("moves each collection to where rendezvous over the 4 roots now points", () => {
     const now = new Map(hashed(ids(400), 4).map((c) => [c.collection, c.url]));
     for (const m of plan.moves) expect(now.get(m.collection)).toBe(m.to);
+  });
+
+  it("over 200 namings of the 400, moves 100 on average, each plan exactly the changed homes", () => {
+    let sum = 0;
+    let inRange = 0;
+    for (let k = 0; k < 200; k++) {
+      const names = ids(400, `n${k}-`);
+      const p = planRebalance({
+        components: [
+          { component: "viper", strategy: "Hash", roots: roots(4), collections: hashed(names, 3) },
+        ],
+      });
+      const now = hashed(names, 4);
+      const changed = hashed(names, 3).filter((c, i) => now[i]?.url !== c.url).length;
+      expect(p.moves.length).toBe(changed);
+      for (const m of p.moves) expect(m.to).toBe(url(3));
+      sum += p.moves.length;
+      if (p.moves.length >= 90 && p.moves.length <= 110) inRange++;
+    }
+    // The mean of 200 draws has σ ≈ 0.6: 100 ± 3 is 5σ. In range: 77 % expected, 60 % is far below.
+    expect(Math.abs(sum / 200 - 100)).toBeLessThanOrEqual(3);
+    expect(inRange).toBeGreaterThanOrEqual(120);
+  });
+
+  it("rendezvousHome is where HashStrategy places a collection", () => {
+    const views: RootView[] = roots(5, [{}, { weight: 2 }]).map((r, index) => ({
+      url: r.url,
+      index,
+      state: "active",
+      weight: r.weight ?? 1,
+      collections: 0,
+      bytes: undefined,
+      hash: xxh64(r.url),
+    }));
+    const hash = new HashStrategy();
+    for (const id of ids(200))
+      expect(rendezvousHome(id, views)).toBe(
+        hash.choose(id as CollectionId, { component: "viper", roots: views, cursor: 0 }),
+      );
+  });
+
+  it("by bytes with uneven sizes and the 5 % cap, still plans every collection whose home changed", () => {
+    // Sizes 1..~1000 KiB: a planner that stopped at the threshold moved too few (85 of 100 in a node run).
+    const sizes = (i: number) => 1024 * (1 + ((i * 7919) % 997));
+    const p = planRebalance({
+      components: [
+        { component: "viper", strategy: "Hash", roots: roots(4), collections: hashed(ids(400), 3, sizes) },
+      ],
+    });
+    const now = new Map(hashed(ids(400), 4).map((c) => [c.collection, c.url]));
+    const changed = hashed(ids(400), 3).filter((c) => now.get(c.collection) !== c.url);
+    expect(p.moves.map((m) => m.collection).sort()).toEqual(changed.map((c) => c.collection).sort());
+    expect(p.moves.length).toBeGreaterThanOrEqual(90);
+    expect(p.moves.length).toBeLessThanOrEqual(110);
+    expect(p.batches).toBeGreaterThan(1);
+  });
+
+  it("N → N+1 roots: exactly the collections whose home changed move, all onto the new root", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom("bytes" as const, "count" as const),
+        fc.integer({ min: 1, max: 3 }),
+        (n, by, weight) => {
+          const all = roots(
+            n + 1,
+            Array.from({ length: n + 1 }, (_, i) => (i === n ? { weight } : {})),
+          );
+          const before = all.slice(0, n);
+          const collections = ids(600).map((id, i) => ({
+            collection: id,
+            url: before[rendezvousHome(id, before)]?.url as string,
+            bytes: 1 + ((i * 7919) % 5000),
+          }));
+          const p = planRebalance({
+            components: [{ component: "viper", strategy: "Hash", roots: all, collections }],
+            by,
+          });
+          const changed = collections.filter((c) => all[rendezvousHome(c.collection, all)]?.url !== c.url);
+          expect(p.moves.map((m) => m.collection).sort()).toEqual(changed.map((c) => c.collection).sort());
+          for (const m of p.moves) expect(m.to).toBe(url(n));
+          // About weight / (n + weight) of them (binomial; 5 standard deviations of slack).
+          const share = weight / (n + weight);
+          const sd = Math.sqrt(600 * share * (1 - share));
+          expect(Math.abs(p.moves.length - 600 * share)).toBeLessThanOrEqual(5 * sd);
+          // Executed, the next plan is empty.
+          const after = collections.map((c) => ({
+            ...c,
+            url: all[rendezvousHome(c.collection, all)]?.url as string,
+          }));
+          expect(
+            planRebalance({
+              components: [{ component: "viper", strategy: "Hash", roots: all, collections: after }],
+              by,
+            }).moves,
+          ).toEqual([]);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("a home without room keeps the collection where it is", () => {
+    const p = planRebalance({
+      components: [
+        {
+          component: "viper",
+          strategy: "Hash",
+          roots: roots(4, [{}, {}, {}, { capacityBytes: 10_000, usedBytes: 0 }]),
+          collections,
+        },
+      ],
+      by: "count",
+    });
+    // 0.95 × 10,000 bytes holds 9 collections of 1000 bytes.
+    expect(p.moves.length).toBe(9);
+    for (const m of p.moves) expect(m.to).toBe(url(3));
   });
 
   it("plans nothing when the roots are within the threshold", () => {
@@ -187,24 +304,9 @@ describe("planRebalance: evacuate (drain)", () => {
 
   it("Hash: each drained collection goes to its rendezvous home among the other roots", () => {
     const p = planRebalance(input("Hash"));
-    const views: RootView[] = [0, 2].map((i) => ({
-      url: url(i),
-      index: i,
-      state: "active",
-      weight: 1,
-      collections: 0,
-      bytes: undefined,
-      hash: xxh64(url(i)),
-    }));
-    const hash = new HashStrategy();
-    for (const m of p.moves.filter((x) => x.from === url(1))) {
-      const home = views.find(
-        (v) =>
-          v.index ===
-          hash.choose(m.collection as CollectionId, { component: "viper", roots: views, cursor: 0 }),
-      );
-      expect(m.to).toBe(home?.url);
-    }
+    const others = [roots(3)[0], roots(3)[2]] as RebalanceRootInput[];
+    for (const m of p.moves.filter((x) => x.from === url(1)))
+      expect(m.to).toBe(others[rendezvousHome(m.collection, others)]?.url);
   });
 
   it("leaves an offline root alone even when asked to evacuate it", () => {

@@ -182,6 +182,17 @@ export class NodeSearch {
   }
 
   /** Waits for every collection's index work (rebuilds stop early: the next start redoes them). */
+  /** Resolves when the collection's queued index work (builds, catch-ups, compactions) has finished. */
+  async idle(id: string): Promise<void> {
+    // A job may queue another (a failed create queues a build): wait until the chain stops growing.
+    for (;;) {
+      const chain = this.#tracked.get(id as CollectionId)?.chain;
+      if (chain === undefined) return;
+      await chain;
+      if (this.#tracked.get(id as CollectionId)?.chain === chain) return;
+    }
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#tracked.values()].map((t) => t.chain));

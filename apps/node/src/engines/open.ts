@@ -22,6 +22,7 @@ import {
   reportRoots,
 } from "../startup.js";
 import { CollectionCatalog } from "../catalog.js";
+import { applyCordonsAtStart } from "../moves/cordon.js";
 import { finishMovesAtStart } from "../moves/startup.js";
 import type { ComponentStore } from "./component-store.js";
 import { NodeSearch, openIndexEngine } from "./index-component.js";
@@ -167,6 +168,7 @@ export async function openStorage(
     });
     const engines = await openEngines({ config, service, roots, discovered, logger, rootAccess: health });
     lap("engines");
+    await applyCordonsAtStart(roots, service, logger);
     reportRoots(engines.registry.reports(), logger, o.metrics);
     o.metrics?.watchAssignments(service);
     return {

@@ -1,6 +1,8 @@
 import { type ComponentType, parseStorageUrl } from "@proximadb/core";
 import { NodeError } from "../errors.js";
 import type { StorageNode } from "../node.js";
+import { fileSystemOpener } from "../storage.js";
+import { writeCordon } from "./cordon.js";
 import type { MoveView, NodeMoves } from "./manager.js";
 
 /** What `POST /roots/drain` started. */
@@ -15,13 +17,14 @@ export interface DrainView {
 }
 
 /**
- * Drains a root: cordons it in every component that has it (no new collection is placed there; kept until
- * the node restarts: make it lasting with `state = "cordoned"` in the config) and starts a move of every
+ * Drains a root: cordons it in every component that has it (no new collection is placed there) — durably:
+ * its `_cordon.json` (see `./cordon.ts`) keeps it cordoned across restarts until it is un-cordoned — and
+ * starts a move of every
  * collection component on it to the root the component's strategy now chooses (round-robin positions
  * advance from one collection to the next). The moves run through {@link NodeMoves} (its concurrency cap).
  * @throws NodeError `InvalidArgument` for a URL that is no configured root
  */
-export function startDrain(node: StorageNode, moves: NodeMoves, rawUrl: string): DrainView {
+export async function startDrain(node: StorageNode, moves: NodeMoves, rawUrl: string): Promise<DrainView> {
   let url: string;
   try {
     url = parseStorageUrl(rawUrl).url;
@@ -31,6 +34,13 @@ export function startDrain(node: StorageNode, moves: NodeMoves, rawUrl: string):
   const service = node.service;
   const components = service.components.filter((c) => service.roots(c).some((r) => r.url === url));
   if (components.length === 0) throw new NodeError("InvalidArgument", `${url} is not a configured root`);
+  // The record first: once the drain is acknowledged, a restart finds the root cordoned.
+  const fs = (await fileSystemOpener(node.config))(parseStorageUrl(url));
+  try {
+    await writeCordon(fs, "drain");
+  } finally {
+    await fs.close();
+  }
   for (const c of components) service.setRootState(c, url, "cordoned");
   const started: MoveView[] = [];
   const skipped: DrainView["skipped"] = [];

@@ -56,8 +56,8 @@ const RETIRE_GRACE_MS = 2000;
 const HISTORY = 200;
 
 /**
- * The node's online moves of one collection's component to another root of that component (WAL or the
- * collection's engine), through `@proximadb/mover`: copied and verified while reads and writes go on,
+ * The node's online moves of one collection's component to another root of that component (WAL, the
+ * collection's engine, its metadata — definition, checkpoint — or its index), through `@proximadb/mover`: copied and verified while reads and writes go on,
  * then, with the collection's writes fenced, the delta copied, committed, switched over (assignment,
  * engines re-opened) and unfenced; the source retired. At most `[moves] max_concurrent` run at once and
  * all of them share `[moves] max_bytes_per_second`.
@@ -153,10 +153,11 @@ export class NodeMoves {
     if (!isComponentType(component))
       throw new NodeError("InvalidArgument", `unknown component ${JSON.stringify(component)}`);
     const def = this.#node.definition(collection);
-    if (component !== "wal" && component !== def.engine)
+    const movable = ["wal", def.engine, "metadata", ...(this.#node.engines.has("index") ? ["index"] : [])];
+    if (!movable.includes(component))
       throw new NodeError(
         "InvalidArgument",
-        `the ${component} component of ${def.id} cannot be moved (movable: wal, ${def.engine})`,
+        `the ${component} component of ${def.id} cannot be moved (movable: ${movable.join(", ")})`,
       );
     this.#node.collectionState(def.id); // served now (not unavailable)
     for (const m of this.#moves.values()) {
@@ -227,6 +228,9 @@ export class NodeMoves {
           beforeFinalPass: async () => {
             // Dropped meanwhile: committing would bring its files back as an orphan.
             if (state.dropped) throw new NodeError("NotFound", `collection ${spec.collection} was dropped`);
+            // The index builder works outside the write fence: let its queued jobs finish writing first
+            // (none is queued meanwhile: they follow flushes and compactions, which the fence holds).
+            if (spec.component === "index") await this.#node.search.idle(spec.collection);
             await store.release?.(spec.collection);
           },
           afterCommit: async () => {

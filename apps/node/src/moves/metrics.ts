@@ -9,24 +9,16 @@ export class MoveMetrics {
 
   constructor(registry: Registry, running: () => number) {
     const registers = [registry];
-    this.started = new Counter({
-      name: "proximadb_moves_started_total",
-      help: "Moves of a collection's component to another root, started",
-      labelNames: ["component"],
-      registers,
-    });
-    this.finished = new Counter({
-      name: "proximadb_moves_finished_total",
-      help: "Moves finished, by outcome (done, failed)",
-      labelNames: ["component", "state"],
-      registers,
-    });
-    this.bytes = new Counter({
-      name: "proximadb_moves_bytes_total",
-      help: "Bytes copied by moves (every pass, verified)",
-      labelNames: ["component"],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name: `proximadb_moves_${name}`, help, labelNames, registers });
+    this.started = counter("started_total", "Moves of a collection's component to another root, started", [
+      "component",
+    ]);
+    this.finished = counter("finished_total", "Moves finished, by outcome (done, failed)", [
+      "component",
+      "state",
+    ]);
+    this.bytes = counter("bytes_total", "Bytes copied by moves (every pass, verified)", ["component"]);
     this.seconds = new Histogram({
       name: "proximadb_moves_duration_seconds",
       help: "Duration of moves from their start to done or failed",

@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifySchema } from "fastify";
 import type { CollectionParams } from "../http-schemas.js";
 import type { StorageNode } from "../node.js";
+import { parseStorageUrl } from "@proximadb/core";
+import { NodeError } from "../errors.js";
+import { fileSystemOpener } from "../storage.js";
+import { uncordon } from "./cordon.js";
 import { startDrain } from "./drain.js";
 import type { NodeMoves } from "./manager.js";
 
@@ -47,7 +51,8 @@ export interface StartMoveBody {
 /**
  * The move routes: `POST /collections/:id/moves {"component","to"[,"maxBytesPerSecond"]}` → 202
  * `{"move":{…}}`; `GET /moves` → `{"moves":[…]}`; `GET /moves/:id` → `{"move":{…}}` (state, bytes done,
- * total); `POST /roots/drain {"url"}` → 202 `{"drain":{"url","components","moves","skipped"}}`.
+ * total); `POST /roots/drain {"url"}` → 202 `{"drain":{"url","components","moves","skipped"}}` (the cordon
+ * lasts across restarts); `POST /roots/uncordon {"url"}` → 200 `{"root":{"url","components","state"}}`.
  */
 export function registerMoveRoutes(app: FastifyInstance, node: StorageNode, moves: NodeMoves): void {
   app.post<{ Params: CollectionParams; Body: StartMoveBody }>(
@@ -69,8 +74,28 @@ export function registerMoveRoutes(app: FastifyInstance, node: StorageNode, move
     move: moves.get(request.params.id),
   }));
   app.post<{ Body: { url: string } }>("/roots/drain", { schema: DRAIN_SCHEMA }, async (request, reply) =>
-    reply.code(202).send({ drain: startDrain(node, moves, request.body.url) }),
+    reply.code(202).send({ drain: await startDrain(node, moves, request.body.url) }),
   );
+  app.post<{ Body: { url: string } }>("/roots/uncordon", { schema: DRAIN_SCHEMA }, async (request) => {
+    let url: string;
+    try {
+      url = parseStorageUrl(request.body.url).url;
+    } catch (err) {
+      throw new NodeError("InvalidArgument", `url: ${(err as Error).message}`);
+    }
+    const open = await fileSystemOpener(node.config);
+    const fs = open(parseStorageUrl(url));
+    try {
+      const configured = (c: keyof typeof node.config.components, u: string) => {
+        const cc = node.config.components[c];
+        const i = cc?.roots.findIndex((r) => r.url === u) ?? -1;
+        return cc?.rootOptions[i]?.state ?? "active";
+      };
+      return { root: await uncordon(node.service, () => fs, url, configured) };
+    } finally {
+      await fs.close();
+    }
+  });
   app.addHook("onClose", async () => {
     await moves.close();
   });
