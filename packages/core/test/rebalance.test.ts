@@ -30,7 +30,7 @@ function hashed(
   }));
 }
 
-// The node scenario's names (apps/node/test/rebalance-fourth-root.test.ts). How many of 400 collections a
+// The node scenario's names (apps/node/test/rebalance-fourth-root.long.test.ts). How many of 400 collections a
 // 4th root takes is binomial (400, 1/4) over the names: σ ≈ 8.7, so about 77 % of namings land in 90..110
 // (`collection-0000`… gives 111); these give 101. The spread over many namings is tested below.
 const ids = (n: number, prefix = "r") =>
