@@ -450,6 +450,20 @@ export class IndexEngine implements StorageEngine {
   }
 
   /**
+   * This node lost the collection (see `StorageEngine.relinquish`): after the work in flight, drops the
+   * index held in memory with its unsaved changes (a lost owner's), forgets its fence and removes this
+   * node's staging of it.
+   */
+  async relinquish(id: string): Promise<void> {
+    const collection = parseCollectionId(id);
+    await this.#exclusive(collection, "relinquish", async () => {
+      await this.#loads.get(collection)?.catch(() => undefined);
+      this.#states.delete(collection);
+      await this.#base.relinquish(collection);
+    });
+  }
+
+  /**
    * Saves every collection with unsaved changes (unless `flush: false`), then closes the roots' file
    * systems and removes the temporary folder. Later calls throw `ClosedError`. The first failed save is
    * rethrown after everything is closed.
