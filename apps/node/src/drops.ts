@@ -12,6 +12,12 @@ export interface DropsOptions {
   readonly logger: Logger;
   /** First retry delay of a failed drop (doubled per failure, at most a minute). */
   readonly retryMs: number;
+  /**
+   * Several nodes: called once a drop deleted everything, to give the collection's ownership up for good
+   * (`Ownership.retire`: owner key deleted, epoch counter kept as the floor of a re-create). A failure is
+   * logged; the owner key then ends with this node's lease.
+   */
+  readonly retire?: (id: CollectionId) => Promise<unknown> | undefined;
 }
 
 /** How a drop asked through the API starts (see {@link CollectionDrops.drop}). */
@@ -149,5 +155,8 @@ export class CollectionDrops {
     await engines.store("wal").drop(id);
     if (engines.has("index")) await engines.store("index").drop(id);
     await this.#o.catalog.finishDrop(id);
+    await this.#o.retire?.(id)?.catch((err: unknown) => {
+      this.#o.logger.warn({ collection: id, err: describe(err) }, "dropped; its owner key is left to expire");
+    });
   }
 }

@@ -120,9 +120,9 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     expect(stale).toBeInstanceOf(EngineError);
     expect((stale as EngineError).kind).toBe("StaleEpoch");
     expect(await listed("c/_staging/")).toEqual([]);
-    expect((await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002"))).toBe(
-      false,
-    );
+    expect(
+      (await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002")),
+    ).toBe(false);
     await expectNewOwnerExact(b);
   });
 

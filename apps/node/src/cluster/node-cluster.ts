@@ -5,7 +5,7 @@ import type { CollectionDefinition, EngineKind } from "../collection.js";
 import { NodeError, describe } from "../errors.js";
 import type { StorageNode } from "../node.js";
 import { OwnedElsewhereError, notServedNow } from "./errors.js";
-import { fenceCollection } from "./fencing.js";
+import { fenceCollection, relinquishCollection } from "./fencing.js";
 
 /** Where a request for a collection goes. */
 export type Route =
@@ -226,7 +226,13 @@ export class NodeCluster {
     // The gate closes at once: from here on nothing more is acknowledged for it.
     if (this.#serving.get(id) === epoch) this.#serving.delete(id);
     this.#log.info({ collection: id, epoch, reason }, "collection lost");
-    this.#chain(id, () => this.#node.relinquish(id));
+    this.#chain(id, async () => {
+      await this.#node.relinquish(id);
+      // Index upkeep stops, the engines forget it and drop this node's staging of it (the new owner
+      // replays the WAL; metadata is kept: its writes are not replayed).
+      const records = this.#node.engines.records().map((r) => r.store);
+      await relinquishCollection([this.#node.search, ...records], id as CollectionId);
+    });
   }
 
   #chain(id: string, work: () => Promise<void>): void {

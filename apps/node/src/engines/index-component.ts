@@ -182,6 +182,20 @@ export class NodeSearch {
   }
 
   /** Waits for every collection's index work (rebuilds stop early: the next start redoes them). */
+  /**
+   * This node lost the collection (another node owns it): its index upkeep stops (queued work is skipped,
+   * the running job settles, nothing more is logged for it) and the index engine lets go of it.
+   */
+  async relinquish(id: CollectionId): Promise<void> {
+    const t = this.#tracked.get(id);
+    if (t) {
+      t.dropped = true;
+      this.#tracked.delete(id);
+      await t.chain;
+    }
+    await this.#index?.relinquish(id);
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#tracked.values()].map((t) => t.chain));
