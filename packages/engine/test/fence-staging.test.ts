@@ -18,19 +18,16 @@ describeOnBackends("EngineBase staging at a fence", ["memory", "local"], (backen
     for (const e of opened.splice(0)) await e.close();
   });
 
-  async function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
+  /** A cluster-mode engine base of node `nodeId` on the tier (each with its own placement map). */
+  const open = (nodeId: string, extra: Partial<EngineBaseOptions> = {}) =>
+    EngineBase.open({
+      ...{ component: "viper", nodeId, requireFence: true, ...extra },
+      service: new AssignmentService({ components: { viper: { roots: tier.urls } } }),
       openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId,
-      requireFence: true,
-      ...extra,
+    }).then((engine) => {
+      opened.push(engine);
+      return engine;
     });
-    opened.push(engine);
-    return engine;
-  }
 
   const others = {
     "orders/_staging/node-b/0000000001-flush-3": "b", // the layout

@@ -249,9 +249,7 @@ export class Ownership {
     await this.#ready("release");
     const epoch = this.#held.get(id) ?? this.#suspended.get(id) ?? this.#releasing.get(id);
     if (epoch === undefined) return false;
-    this.#releasing.set(id, epoch);
-    this.#suspended.delete(id);
-    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
+    this.#letGo(id, epoch);
     try {
       const deleted = await deleteOwnerIf(this.#client, this.#keys, id, { node: this.#self, epoch });
       this.#releasing.delete(id);
@@ -275,9 +273,7 @@ export class Ownership {
     await this.#ready("retire");
     const epoch = this.#held.get(id) ?? this.#suspended.get(id);
     if (epoch === undefined) return false;
-    this.#releasing.set(id, epoch);
-    this.#suspended.delete(id);
-    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
+    this.#letGo(id, epoch);
     try {
       const res = await retireOwnerIf(this.#client, this.#keys, id, { node: this.#self, epoch });
       if (res.succeeded) {
@@ -291,6 +287,13 @@ export class Ownership {
     } finally {
       this.#releasing.delete(id);
     }
+  }
+
+  /** Stops holding `id` before its owner key is given up (emits `lost` with `Released` if it was held). */
+  #letGo(id: CollectionId, epoch: number): void {
+    this.#releasing.set(id, epoch);
+    this.#suspended.delete(id);
+    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
   }
 
   /**

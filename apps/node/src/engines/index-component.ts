@@ -187,12 +187,7 @@ export class NodeSearch {
    * the running job settles, nothing more is logged for it) and the index engine lets go of it.
    */
   async relinquish(id: CollectionId): Promise<void> {
-    const t = this.#tracked.get(id);
-    if (t) {
-      t.dropped = true;
-      this.#tracked.delete(id);
-      await t.chain;
-    }
+    await this.#untrack(id);
     await this.#index?.relinquish(id);
   }
 
@@ -277,13 +272,17 @@ export class NodeSearch {
   }
 
   async #drop(id: CollectionId): Promise<void> {
-    const t = this.#tracked.get(id);
-    if (t) {
-      t.dropped = true;
-      this.#tracked.delete(id);
-      await t.chain;
-    }
+    await this.#untrack(id);
     await this.#index?.drop(id);
+  }
+
+  /** Stops the collection's upkeep: queued jobs are skipped, the running one settles, failures unlogged. */
+  async #untrack(id: CollectionId): Promise<void> {
+    const t = this.#tracked.get(id);
+    if (!t) return;
+    t.dropped = true;
+    this.#tracked.delete(id);
+    await t.chain;
   }
 
   /** Adds the flushed pending versions (WAL sequences up to `upTo`) to the index and saves it. */
