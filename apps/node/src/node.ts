@@ -146,7 +146,7 @@ export class StorageNode {
       await replayWal(available, recovery);
       node.search.start(available.map((s) => s.definition));
       lap("recovery");
-      node.#drops.resume(dropping);
+      node.#drops.resume(config.assignmentStore.type === "etcd" ? [] : dropping); // cluster: at takeover
       return node;
     } catch (err) {
       await opened.close().catch(() => undefined);
