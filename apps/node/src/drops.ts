@@ -12,6 +12,12 @@ export interface DropsOptions {
   readonly logger: Logger;
   /** First retry delay of a failed drop (doubled per failure, at most a minute). */
   readonly retryMs: number;
+  /**
+   * Several nodes: called once a drop deleted everything, to give the collection's ownership up for good
+   * (`Ownership.retire`: owner key deleted, epoch counter kept as the floor of a re-create). A failure is
+   * logged; the owner key then ends with this node's lease.
+   */
+  readonly retire?: (id: CollectionId) => Promise<unknown> | undefined;
 }
 
 /** How a drop asked through the API starts (see {@link CollectionDrops.drop}). */
@@ -141,13 +147,26 @@ export class CollectionDrops {
     this.#o.logger.info({ collection: id, trigger }, "collection dropped");
   }
 
-  /** Every component but metadata, then the catalogue (documents, tombstone, placement). Idempotent. */
   async #deleteEverything(id: CollectionId): Promise<void> {
-    const { engines } = this.#o;
-    // Every record engine: any may hold leftovers of an earlier collection of this id.
-    for (const engine of engines.records()) await engine.drop(id);
-    await engines.store("wal").drop(id);
-    if (engines.has("index")) await engines.store("index").drop(id);
-    await this.#o.catalog.finishDrop(id);
+    await deleteCollection(this.#o.engines, this.#o.catalog, id);
+    await this.#o.retire?.(id)?.catch((err: unknown) => {
+      this.#o.logger.warn({ collection: id, err: describe(err) }, "dropped; its owner key is left to expire");
+    });
   }
+}
+
+/**
+ * The deleting steps of a drop (its tombstone written): every component but metadata, then the catalogue
+ * (documents, tombstone, placement). Idempotent: a drop interrupted anywhere is completed by running it again.
+ */
+export async function deleteCollection(
+  engines: EngineRegistry,
+  catalog: CollectionCatalog,
+  id: CollectionId,
+): Promise<void> {
+  // Every record engine: any may hold leftovers of an earlier collection of this id.
+  for (const engine of engines.records()) await engine.drop(id);
+  await engines.store("wal").drop(id);
+  if (engines.has("index")) await engines.store("index").drop(id);
+  await catalog.finishDrop(id);
 }

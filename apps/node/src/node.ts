@@ -65,7 +65,6 @@ export class StorageNode {
   readonly health: RootHealth;
   /** Several nodes (`[assignment_store] type = "etcd"`): ownership, set once the node listens. */
   cluster: NodeCluster | undefined;
-
   readonly #store: AssignmentStore;
   readonly #opened: OpenedStorage;
   readonly #log: Logger;
@@ -113,6 +112,7 @@ export class StorageNode {
       engines: this.engines,
       logger: o.logger,
       retryMs: o.config.engine.backgroundIntervalMs,
+      retire: (id) => this.cluster?.ownership.retire(id),
     });
     this.#maintenance.watchEngines(this.engines.records(), (id) => this.#states.get(id));
     o.metrics?.watchCollections(() => countStates(this.#states.values(), this.#drops.list().length));
@@ -146,7 +146,7 @@ export class StorageNode {
       await replayWal(available, recovery);
       node.search.start(available.map((s) => s.definition));
       lap("recovery");
-      node.#drops.resume(dropping);
+      node.#drops.resume(config.assignmentStore.type === "etcd" ? [] : dropping); // cluster: at takeover
       return node;
     } catch (err) {
       await opened.close().catch(() => undefined);

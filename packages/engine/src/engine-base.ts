@@ -30,6 +30,7 @@ import {
   WriterHeartbeat,
   assertStagedName,
   cleanStaging,
+  removeStaging,
   stagingKey,
 } from "./staging.js";
 import type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";
@@ -108,6 +109,8 @@ export class EngineBase implements StorageEngine {
   readonly #fenced = new Map<CollectionId, number>();
   /** The highest epoch the engine found on storage, per collection. */
   readonly #found = new Map<CollectionId, number>();
+  /** Fenced collections whose other writers' staging is not removed yet (a removal failed). */
+  readonly #unswept = new Set<CollectionId>();
   #closed = false;
 
   private constructor(init: {
@@ -316,7 +319,23 @@ export class EngineBase implements StorageEngine {
     }
     const finalKey = this.#finalKey(collection, location.dir, finalName);
     this.assertWritable(location);
-    await location.fs.move(staged.key, finalKey, { overwrite: options.overwrite ?? true });
+    try {
+      await location.fs.move(staged.key, finalKey, { overwrite: options.overwrite ?? true });
+    } catch (err) {
+      // A running writer's staged file is removed only by a new owner's fence (or by this writer's own
+      // `relinquish`): it is fenced out, and says so (nothing was committed).
+      if (isFsError(err, "NotFound") && (this.requireFence || this.#fenced.has(collection))) {
+        if (!(await location.fs.exists(staged.key).catch(() => true))) {
+          this.#issued.delete(staged);
+          throw new EngineError(
+            "StaleEpoch",
+            `staged file ${staged.key} of ${collection} was removed: another owner fenced the collection, or this node lost it (fenced out, nothing committed)`,
+            { collection },
+          );
+        }
+      }
+      throw err;
+    }
     this.#issued.delete(staged);
     return finalKey;
   }
@@ -337,9 +356,15 @@ export class EngineBase implements StorageEngine {
 
   /**
    * Records a fence: from now on the collection is written at `epoch` (the engines write the files and
-   * markers; the base keeps the number). The same epoch again does nothing.
+   * markers; the base keeps the number). Every other writer's staging of the collection
+   * (`<id>/_staging/<other>/…`, and files outside an owner folder) is then removed, durably: this node
+   * holds the owner key now, so that writer no longer does and whatever it commits later is fenced out by
+   * epoch anyway; its late commit fails with `StaleEpoch` (see {@link commit}). This node's own staging
+   * stays (its flushes at the old epoch may be in flight). The same epoch again does nothing.
    * @throws InvalidArgumentError for an epoch that is not a positive safe integer; EngineError `StaleEpoch`
-   *   when `epoch` is below the epoch fenced here or found on storage (see {@link observeEpoch})
+   *   when `epoch` is below the epoch fenced here or found on storage (see {@link observeEpoch});
+   *   RootOfflineError or FsError when the staging cannot be removed (the fence is recorded; the next
+   *   fence at a higher epoch, or the same call again, removes it)
    */
   async fence(id: string, epoch: number): Promise<void> {
     this.#assertOpen();
@@ -353,7 +378,36 @@ export class EngineBase implements StorageEngine {
         { collection },
       );
     }
+    const again = this.#fenced.get(collection) === epoch && !this.#unswept.has(collection);
     this.#fenced.set(collection, epoch);
+    if (again) return;
+    this.#unswept.add(collection);
+    await this.#removeStaging(collection, (owner) => owner !== this.nodeId);
+    this.#unswept.delete(collection);
+  }
+
+  /**
+   * This node learned it lost the collection (another node owns it now): forgets the fence here (with
+   * `requireFence` nothing of it is modified until it is fenced again; the epoch stays the floor of any
+   * later fence) and removes this node's own staging of it, durably (an in-flight commit then fails with
+   * `StaleEpoch`). Nothing happens for a collection without a root here.
+   * @throws RootOfflineError or FsError when the staging cannot be removed (the fence is forgotten)
+   */
+  async relinquish(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const fenced = this.#fenced.get(collection);
+    if (fenced !== undefined) this.observeEpoch(collection, fenced);
+    this.#fenced.delete(collection);
+    this.#unswept.delete(collection);
+    await this.#removeStaging(collection, (owner) => owner === this.nodeId);
+  }
+
+  async #removeStaging(collection: CollectionId, doomed: (owner: string | undefined) => boolean) {
+    const location = this.locate(collection);
+    if (!location) return [];
+    this.assertWritable(location);
+    return removeStaging(location.fs, location.dir, doomed);
   }
 
   /** The epoch fenced in this process for `id`, else the highest found on storage, else 0. */

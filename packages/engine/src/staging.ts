@@ -188,6 +188,29 @@ export async function cleanStaging(o: StagingCleanupOptions): Promise<StagingCle
   return { removed, kept, failed };
 }
 
+/**
+ * Removes, durably, the staged files under the collection directory `dir`'s `_staging/` whose writer
+ * `doomed` picks (the owner folder's node id; undefined for a file outside an owner folder, an older
+ * layout). Returns the keys removed; an absent folder is nothing to remove.
+ * @throws FsError from the listing or the delete
+ */
+export async function removeStaging(
+  fs: FileSystem,
+  dir: string,
+  doomed: (owner: string | undefined) => boolean,
+): Promise<string[]> {
+  let files: FileEntry[];
+  try {
+    files = (await listAll(fs, `${dir}${STAGING_DIR}/`)).files;
+  } catch (err) {
+    if (isFsError(err, "NotFound")) return [];
+    throw err;
+  }
+  const keys = files.filter((f) => doomed(parseStagingKey(f.key)?.owner)).map((f) => f.key);
+  if (keys.length > 0) await fs.deleteMany(keys, { durable: true });
+  return keys;
+}
+
 /** The heartbeat mtime of every writer that left one in the root; undefined when it cannot be listed. */
 async function heartbeats(fs: FileSystem): Promise<ReadonlyMap<string, number> | undefined> {
   const out = new Map<string, number>();

@@ -66,6 +66,13 @@ export interface StorageEngine {
    * writes fenced, before and after a move's commit.
    */
   release?(id: string): Promise<void>;
+  /**
+   * Optional: this node lost ownership of `id` (another node owns it now). Forgets what the engine holds
+   * of it (unsaved or unflushed changes are dropped: they were a lost owner's, the new owner replays the
+   * WAL) and its fence, and removes this node's staging of it (see `EngineBase.relinquish`). With
+   * `requireFence`, nothing of it is modified again until it is fenced again.
+   */
+  relinquish?(id: string): Promise<void>;
   /** Finishes in-flight work and closes the roots' file systems. A second call does nothing. */
   close(): Promise<void>;
 }

@@ -441,11 +441,26 @@ export class IndexEngine implements StorageEngine {
    */
   async drop(id: string): Promise<void> {
     const collection = parseCollectionId(id);
-    await this.#exclusive(collection, "drop", async () => {
-      // A load in flight (a search's) must not bring the dropped index back into memory afterwards.
+    await this.#forget(collection, "drop", () => this.#base.drop(collection));
+  }
+
+  /**
+   * This node lost the collection (see `StorageEngine.relinquish`): after the work in flight, drops the
+   * index held in memory with its unsaved changes (a lost owner's), forgets its fence and removes this
+   * node's staging of it.
+   */
+  async relinquish(id: string): Promise<void> {
+    const collection = parseCollectionId(id);
+    await this.#forget(collection, "relinquish", () => this.#base.relinquish(collection));
+  }
+
+  /** After the work in flight, forgets the index held in memory, then runs `then` (drop, relinquish). */
+  #forget(collection: CollectionId, operation: string, then: () => Promise<void>): Promise<void> {
+    return this.#exclusive(collection, operation, async () => {
+      // A load in flight (a search's) must not bring the forgotten index back into memory afterwards.
       await this.#loads.get(collection)?.catch(() => undefined);
       this.#states.delete(collection);
-      await this.#base.drop(collection);
+      await then();
     });
   }
 

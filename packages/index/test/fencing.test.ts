@@ -1,4 +1,4 @@
-import type { FileSystem } from "@proximadb/core";
+import { type FileSystem, listAll, parseStorageUrl } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
 import { gatedMoves } from "@proximadb/testing";
 import { afterEach, describe, expect, it } from "vitest";
@@ -71,8 +71,12 @@ for (const kind of ["memfs", "local disk"] as const) {
       const b = await node("b");
       await b.fence("c", 2);
       release();
-      // Its generation landed (and is ignored); the one it replaced is not deleted: b still reads it.
+      // b's fence removed its staged generation: the commit fails (StaleEpoch), nothing of it lands, and
+      // the generation it would have replaced is not deleted: b still reads it.
       await expect(stale).rejects.toMatchObject({ kind: "StaleEpoch" });
+      const fs = fixture.openFileSystem(parseStorageUrl(fixture.urls[0] as string));
+      expect((await listAll(fs, "c/_staging/")).files).toEqual([]);
+      await fs.close();
       expect(await b.has("c", "x")).toBe(true);
       expect(await b.has("c", "ghost")).toBe(false);
       await b.add("c", [{ id: "y", vector: v(2) }]);

@@ -264,6 +264,23 @@ export class LsmEngine implements StorageEngine {
   }
 
   /**
+   * This node lost the collection (see `StorageEngine.relinquish`): closes its tree without a flush (its
+   * memtable was a lost owner's; the new owner replays the WAL), forgets its fence and removes this node's
+   * staging of it.
+   */
+  async relinquish(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    const tree = this.#trees.get(collection);
+    if (tree) {
+      this.#trees.delete(collection);
+      this.#ready.delete(collection);
+    }
+    await (await tree?.catch(() => undefined))?.close(false);
+    await this.#base.relinquish(collection);
+  }
+
+  /**
    * Closes the engine. With `flush` (the default) every memtable is flushed first; without it unflushed
    * writes are dropped, as after a crash (the WAL replays them). A second call does nothing.
    */

@@ -1,6 +1,6 @@
 import type { FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
-import { gatedMoves } from "@proximadb/testing";
+import { gatedMoves, gatedWrites } from "@proximadb/testing";
 import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { LsmEngine, LsmEngineOptions } from "../src/index.js";
@@ -58,9 +58,18 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     expect(text(await restarted.get("c", "k"))).toBe("two");
   });
 
-  it("a stale table committed after the takeover (it raced the fence) is never read and only the owner deletes it", async () => {
+  /**
+   * a owns `c` at epoch 1 and flushes k=one, then starts a stale flush (k=stale, ghost) that `wrap` pauses
+   * before it commits or before it stages; b fences `c` at epoch 2 meanwhile, and the stale flush resumes.
+   * With `markerPaused`, b's fence waits before it writes its marker (it removed the staging it found)
+   * until the stale flush is done: a stale flush staged after that removal then passes its own fence check.
+   */
+  async function raceTakeover(
+    wrap: (fs: FileSystem, gate: { shut?: Promise<void> }) => FileSystem,
+    markerPaused = false,
+  ): Promise<{ b: LsmEngine; stale: unknown }> {
     const gate: { shut?: Promise<void> } = {};
-    const a = await node("a", (fs) => gatedMoves(fs, gate));
+    const a = await node("a", (fs) => wrap(fs, gate));
     await a.fence("c", 1);
     await a.put("c", "k", "one");
     await a.flush("c");
@@ -70,15 +79,32 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     });
     await a.put("c", "k", "stale");
     await a.put("c", "ghost", "boo");
-    const stale = a.flush("c"); // checks the fence, then waits to commit
+    const stale = a.flush("c").then(
+      () => "committed",
+      (e: unknown) => e,
+    );
     await new Promise((r) => setTimeout(r, 50));
-    const b = await node("b", undefined, { staleStagingMs: 3_600_000 }); // a's staging is in flight
-    await b.fence("c", 2);
+    const bGate: { shut?: Promise<void> } = {};
+    let releaseB: () => void = () => undefined;
+    if (markerPaused)
+      bGate.shut = new Promise((r) => {
+        releaseB = r;
+      });
+    const b = await node("b", (fs) => gatedWrites(fs, bGate, (k) => k.includes("level-fence-")), {
+      staleStagingMs: 3_600_000, // a's staging is in flight
+    });
+    const fencing = b.fence("c", 2);
+    if (markerPaused) await new Promise((r) => setTimeout(r, 50));
+    else await fencing;
     release();
-    await stale;
-    expect(
-      (await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002")),
-    ).toBe(true);
+    const outcome = await stale;
+    releaseB();
+    await fencing;
+    return { b, stale: outcome };
+  }
+
+  /** b and a restarted node read b's data exactly and nothing of the stale flush. */
+  async function expectNewOwnerExact(b: LsmEngine): Promise<void> {
     await b.put("c", "k", "two");
     await b.flush("c");
     expect(text(await b.get("c", "k"))).toBe("two");
@@ -87,6 +113,26 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     const restarted = await node("r");
     expect(text(await restarted.get("c", "k"))).toBe("two");
     expect(await restarted.get("c", "ghost")).toBeUndefined();
+  }
+
+  it("a stale flush staged before the takeover fails with StaleEpoch at its commit: the new owner removed its staging", async () => {
+    const { b, stale } = await raceTakeover(gatedMoves);
+    expect(stale).toBeInstanceOf(EngineError);
+    expect((stale as EngineError).kind).toBe("StaleEpoch");
+    expect(await listed("c/_staging/")).toEqual([]);
+    expect(
+      (await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002")),
+    ).toBe(false);
+    await expectNewOwnerExact(b);
+  });
+
+  it("a stale table staged after the new owner removed the staging (committed before its marker) is never read and only the owner deletes it", async () => {
+    const { b, stale } = await raceTakeover(gatedWrites, true);
+    expect(stale).toBe("committed");
+    expect(
+      (await listed("c/level-0/")).some((k) => k.endsWith("-e0000000001.sst") && k.includes("00000002")),
+    ).toBe(true);
+    await expectNewOwnerExact(b);
     // The restart (not fenced out) deleted the stale table at load.
     expect(await listed("c/level-0/")).not.toContain("c/level-0/00000002-e0000000001.sst");
   });

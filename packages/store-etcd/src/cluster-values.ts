@@ -108,9 +108,17 @@ export function decodeOwner(raw: string): OwnerRecord | undefined {
   return { node: o.node, epoch: o.epoch };
 }
 
-/** `{"v":1,"epoch":…}`. */
-export function encodeEpoch(epoch: number): string {
-  return JSON.stringify({ v: VALUE_VERSION, epoch });
+/**
+ * `{"v":1,"epoch":…}`; `{"v":1,"epoch":…,"dropped":true}` once the collection is dropped (the counter
+ * stays as the floor of a re-create's epoch; no node takes a dropped collection over).
+ */
+export function encodeEpoch(epoch: number, dropped = false): string {
+  return JSON.stringify(dropped ? { v: VALUE_VERSION, epoch, dropped: true } : { v: VALUE_VERSION, epoch });
+}
+
+/** True when an epoch value marks its collection dropped (see {@link encodeEpoch}). */
+export function isDroppedEpoch(raw: string): boolean {
+  return parseJson(raw)?.dropped === true;
 }
 
 /** Parses an epoch value; `undefined` when this version cannot read it. */

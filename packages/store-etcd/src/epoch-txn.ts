@@ -76,6 +76,25 @@ export async function deleteOwnerIf(
   return res.succeeded;
 }
 
+/**
+ * After a drop: if the owner key still holds exactly `record` (this node, this epoch), marks the epoch
+ * key dropped at that epoch and deletes the owner key, in one transaction (the epoch first, so a watcher
+ * never sees the collection without an owner and not dropped). Returns whether it did; the revision.
+ */
+export async function retireOwnerIf(
+  client: Etcd3,
+  keys: KeyLayout,
+  collection: CollectionId,
+  record: OwnerRecord,
+): Promise<{ succeeded: boolean; revision: number }> {
+  const key = keys.owner(collection);
+  const res = await client
+    .if(key, "Value", "==", encodeOwner(record))
+    .then(client.put(keys.epoch(collection)).value(encodeEpoch(record.epoch, true)), client.delete().key(key))
+    .commit();
+  return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+}
+
 /** Creates the epoch key at 0 (a known collection that never had an owner) unless it exists. */
 export async function createEpochIfAbsent(
   client: Etcd3,

@@ -8,8 +8,14 @@ import {
   parseCollectionId,
 } from "@proximadb/core";
 import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue } from "etcd3";
-import { type OwnerRecord, clusterError, decodeEpoch, decodeOwner } from "./cluster-values.js";
-import { createEpochIfAbsent, deleteOwnerIf, raiseEpoch } from "./epoch-txn.js";
+import {
+  type OwnerRecord,
+  clusterError,
+  decodeEpoch,
+  decodeOwner,
+  isDroppedEpoch,
+} from "./cluster-values.js";
+import { createEpochIfAbsent, deleteOwnerIf, raiseEpoch, retireOwnerIf } from "./epoch-txn.js";
 import { EtcdStoreError } from "./errors.js";
 import type { KeyLayout } from "./keys.js";
 import { Listeners } from "./listeners.js";
@@ -34,6 +40,8 @@ interface OwnerEntry {
 interface EpochEntry {
   readonly epoch: number | undefined;
   readonly modRevision: number;
+  /** The collection was dropped: not an orphan (see {@link Ownership.retire}). */
+  readonly dropped?: boolean;
 }
 
 type State = "Idle" | "Running" | "Draining" | "Closed";
@@ -241,9 +249,7 @@ export class Ownership {
     await this.#ready("release");
     const epoch = this.#held.get(id) ?? this.#suspended.get(id) ?? this.#releasing.get(id);
     if (epoch === undefined) return false;
-    this.#releasing.set(id, epoch);
-    this.#suspended.delete(id);
-    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
+    this.#letGo(id, epoch);
     try {
       const deleted = await deleteOwnerIf(this.#client, this.#keys, id, { node: this.#self, epoch });
       this.#releasing.delete(id);
@@ -251,6 +257,43 @@ export class Ownership {
     } catch (err) {
       throw clusterError(err, `release ${id}`);
     }
+  }
+
+  /**
+   * After this node dropped a collection it owns: stops holding it (emits `lost` with `Released`), then,
+   * while the owner key is still this node's at its epoch, marks the epoch key dropped and deletes the
+   * owner key in one transaction. The epoch counter stays: a re-create claims at a higher epoch than any
+   * writer of the dropped collection held (a stale writer's late files are fenced out), and no node takes
+   * a dropped collection over. Returns `false` when the key was not ours (nothing written).
+   * @throws StoreUnavailableError when etcd is unreachable (the owner key then ends with the lease and
+   *   a peer may take the collection over: it finds no definition and serves nothing)
+   */
+  async retire(collection: string): Promise<boolean> {
+    const id = parseCollectionId(collection);
+    await this.#ready("retire");
+    const epoch = this.#held.get(id) ?? this.#suspended.get(id);
+    if (epoch === undefined) return false;
+    this.#letGo(id, epoch);
+    try {
+      const res = await retireOwnerIf(this.#client, this.#keys, id, { node: this.#self, epoch });
+      if (res.succeeded) {
+        this.#epochs.set(id, { epoch, modRevision: res.revision, dropped: true });
+        this.#owners.delete(id);
+        this.#orphans.delete(id);
+      }
+      return res.succeeded;
+    } catch (err) {
+      throw clusterError(err, `retire ${id}`);
+    } finally {
+      this.#releasing.delete(id);
+    }
+  }
+
+  /** Stops holding `id` before its owner key is given up (emits `lost` with `Released` if it was held). */
+  #letGo(id: CollectionId, epoch: number): void {
+    this.#releasing.set(id, epoch);
+    this.#suspended.delete(id);
+    if (this.#held.delete(id)) this.#emitLost(id, epoch, "Released");
   }
 
   /**
@@ -380,7 +423,7 @@ export class Ownership {
     this.#owners.delete(c);
     this.#takeovers.forget(c);
     if (old.record) this.#previous.set(c, old.record.node);
-    if (this.#epochs.has(c)) this.#orphans.add(c);
+    if (this.#epochs.has(c) && !this.#epochs.get(c)?.dropped) this.#orphans.add(c);
     const held = this.#held.get(c);
     if (held !== undefined) {
       this.#held.delete(c);
@@ -395,8 +438,11 @@ export class Ownership {
     const modRevision = Number(kv.mod_revision);
     const old = this.#epochs.get(c);
     if (old && old.modRevision >= modRevision) return;
-    this.#epochs.set(c, { epoch: decodeEpoch(kv.value.toString()), modRevision });
-    if (!this.#owners.has(c)) this.#orphans.add(c);
+    const value = kv.value.toString();
+    const dropped = isDroppedEpoch(value);
+    this.#epochs.set(c, { epoch: decodeEpoch(value), modRevision, dropped });
+    if (dropped) this.#orphans.delete(c);
+    else if (!this.#owners.has(c)) this.#orphans.add(c);
   }
 
   #deleteEpoch(kv: IKeyValue): void {

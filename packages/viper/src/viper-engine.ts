@@ -460,6 +460,19 @@ export class ViperEngine implements StorageEngine {
     await this.#exclusive(collection, () => this.#replaceLive(collection, undefined));
   }
 
+  /**
+   * This node lost the collection (see `StorageEngine.relinquish`): after the writes in flight, forgets
+   * its live files and its fence and removes this node's staging of it.
+   */
+  async relinquish(id: string): Promise<void> {
+    this.#assertOpen();
+    const collection = parseCollectionId(id);
+    await this.#exclusive(collection, async () => {
+      await this.#replaceLive(collection, undefined);
+      await this.#base.relinquish(collection);
+    });
+  }
+
   /** Waits for in-flight writes, closes the readers kept on data files and the roots' file systems. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -1,6 +1,6 @@
 import { AssignmentService, type FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
-import { gatedMoves } from "@proximadb/testing";
+import { gatedMoves, gatedWrites } from "@proximadb/testing";
 import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ViperEngine, compactedFileName, fenceMarkerFileName, flushFileName, liveSet } from "../src/index.js";
@@ -43,25 +43,40 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
     expect((await b.get("c", "x"))?.vector).toEqual(vec(2));
   });
 
-  it("a stale flush that raced the takeover (committed after the fence) never shadows the new owner's data, also after a restart", async () => {
+  /**
+   * a owns `c` at epoch 1 and flushes x=1, then starts a stale flush (x=9, ghost) that `wrap` pauses;
+   * b opens, fences `c` at epoch 2 meanwhile, and the stale flush resumes. Returns b and the stale flush's outcome.
+   */
+  async function raceTakeover(
+    wrap: (fs: FileSystem, gate: { shut?: Promise<void> }) => FileSystem,
+  ): Promise<{ b: ViperEngine; stale: unknown }> {
     const gate: { shut?: Promise<void> } = {};
-    const a = await node("a", (fs) => gatedMoves(fs, gate));
+    const a = await node("a", (fs) => wrap(fs, gate));
     await a.fence("c", 1);
     await a.flush("c", [{ id: "x", vector: vec(1) }]);
     let open: () => void = () => undefined;
     gate.shut = new Promise((r) => {
       open = r;
     });
-    // a listed (no higher epoch yet) and waits to commit; b takes over meanwhile.
-    const stale = a.flush("c", [
-      { id: "x", vector: vec(9) },
-      { id: "ghost", vector: vec(9) },
-    ]);
+    // a listed (no higher epoch yet) and waits; b takes over meanwhile.
+    const stale = a
+      .flush("c", [
+        { id: "x", vector: vec(9) },
+        { id: "ghost", vector: vec(9) },
+      ])
+      .then(
+        () => "committed",
+        (e: unknown) => e,
+      );
     await new Promise((r) => setTimeout(r, 50));
     const b = await node("b");
     await b.fence("c", 2);
     open();
-    await stale;
+    return { b, stale: await stale };
+  }
+
+  /** What b and a restarted node read after the race: b's data, exactly; nothing of the stale flush. */
+  async function expectNewOwnerExact(b: ViperEngine): Promise<void> {
     await b.flush("c", [{ id: "y", vector: vec(2) }]);
     expect((await b.get("c", "x"))?.vector).toEqual(vec(1));
     expect(await b.get("c", "ghost")).toBeUndefined();
@@ -69,6 +84,24 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
     const restarted = await node("c");
     expect((await restarted.get("c", "x"))?.vector).toEqual(vec(1));
     expect(await restarted.has("c", "ghost")).toBe(false);
+    expect(await restarted.count("c")).toBe(2);
+  }
+
+  it("a stale flush staged before the takeover fails with StaleEpoch at its commit: the new owner removed its staging", async () => {
+    const { b, stale } = await raceTakeover(gatedMoves);
+    expect(stale).toBeInstanceOf(EngineError);
+    expect((stale as EngineError).kind).toBe("StaleEpoch");
+    const fs = roots.openFileSystem(roots.urls[0] as string);
+    expect(await keysOf(fs, "c/_staging/")).toEqual([]);
+    await fs.close();
+    await expectNewOwnerExact(b);
+    expect((await b.files("c"))?.garbage).toEqual([]);
+  });
+
+  it("a stale flush staged after the takeover (committed after the fence) never shadows the new owner's data, also after a restart", async () => {
+    const { b, stale } = await raceTakeover(gatedWrites);
+    expect(stale).toBe("committed");
+    await expectNewOwnerExact(b);
     // Only the current owner deletes the stale file: a compaction of b removes it as garbage.
     const staleKey = `c/vectors/${flushFileName(2, 1)}`;
     expect((await b.files("c"))?.garbage.map((f) => f.key)).toEqual([staleKey]);

@@ -17,6 +17,33 @@ function canFence(engine: unknown): engine is Fenceable {
   );
 }
 
+/** An engine that lets go of a collection this node lost (see `StorageEngine.relinquish`). */
+interface Relinquishable {
+  relinquish(id: CollectionId): Promise<unknown>;
+}
+
+function canRelinquish(engine: unknown): engine is Relinquishable {
+  return (
+    typeof engine === "object" &&
+    engine !== null &&
+    typeof (engine as Partial<Relinquishable>).relinquish === "function"
+  );
+}
+
+/**
+ * Lets go of one collection this node lost in every engine given that supports it: each forgets what it
+ * holds of it and its fence, and removes this node's staging of it (another node owns it now). Every
+ * engine is tried; the first failure is thrown after all ran. Returns how many did.
+ */
+export async function relinquishCollection(engines: readonly unknown[], id: CollectionId): Promise<number> {
+  const results = await Promise.allSettled(
+    [...new Set(engines)].filter(canRelinquish).map((engine) => engine.relinquish(id)),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.length;
+}
+
 /**
  * Fences one collection at `epoch` in every engine given (the WAL, its record engine, metadata, index)
  * that supports fencing; returns how many did. Called when this node acquires the collection, before

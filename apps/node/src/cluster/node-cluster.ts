@@ -5,7 +5,8 @@ import type { CollectionDefinition, EngineKind } from "../collection.js";
 import { NodeError, describe } from "../errors.js";
 import type { StorageNode } from "../node.js";
 import { OwnedElsewhereError, notServedNow } from "./errors.js";
-import { fenceCollection } from "./fencing.js";
+import { deleteCollection } from "../drops.js";
+import { fenceCollection, relinquishCollection } from "./fencing.js";
 
 /** Where a request for a collection goes. */
 export type Route =
@@ -145,12 +146,7 @@ export class NodeCluster {
     this.#creating.set(id, epoch);
     try {
       // Its WAL, its engine, metadata and index (fencing places: only the components it will use).
-      const { engines } = this.#node;
-      const others = (["metadata", "index"] as const).flatMap((c) =>
-        engines.has(c) ? [engines.store(c)] : [],
-      );
-      const stores = [this.#node.wal, engines.record(engine).store, ...others];
-      await fenceCollection(stores, id as CollectionId, epoch);
+      await fenceCollection(this.#stores([this.#node.engines.record(engine)]), id as CollectionId, epoch);
       const out = await create();
       if (this.ownership.isOwner(id, epoch)) this.#serving.set(id, epoch);
       return out;
@@ -195,6 +191,30 @@ export class NodeCluster {
     this.#closeClient();
   }
 
+  /** The WAL, the given record engines' stores, metadata and (when configured) the index. */
+  #stores(records: readonly { readonly store: unknown }[]): unknown[] {
+    const { engines } = this.#node;
+    const others = (["metadata", "index"] as const).flatMap((c) =>
+      engines.has(c) ? [engines.store(c)] : [],
+    );
+    return [this.#node.wal, ...records.map((r) => r.store), ...others];
+  }
+
+  /**
+   * A drop interrupted on the previous owner (its tombstone is still there): the new owner completes it
+   * at takeover instead of serving the collection (fenced first: only the owner deletes), then retires
+   * the owner key. Returns whether there was one.
+   */
+  async #completeDrop(id: CollectionId, epoch: number): Promise<boolean> {
+    const { catalog, engines } = this.#node;
+    if (!(await catalog.tombstone(id))) return false;
+    await fenceCollection(this.#stores(engines.records()), id, epoch);
+    await deleteCollection(engines, catalog, id);
+    await this.ownership.retire(id);
+    this.#log.info({ collection: id, epoch }, "interrupted drop completed at takeover");
+    return true;
+  }
+
   #onAcquired(e: OwnershipEvents["acquired"]): void {
     const { collection: id, epoch, how } = e;
     if (this.#creating.has(id)) return; // `create` fences and serves it
@@ -204,6 +224,7 @@ export class NodeCluster {
         fenceCollection([this.#node.wal, ...this.#node.engines.storesOf(def)], def.id, epoch).then(() => {});
       const t0 = performance.now();
       try {
+        if (await this.#completeDrop(id as CollectionId, epoch)) return;
         await this.#node.adopt(id, prepare);
       } catch (err) {
         if (err instanceof NodeError && err.kind === "NotFound") {
@@ -226,7 +247,13 @@ export class NodeCluster {
     // The gate closes at once: from here on nothing more is acknowledged for it.
     if (this.#serving.get(id) === epoch) this.#serving.delete(id);
     this.#log.info({ collection: id, epoch, reason }, "collection lost");
-    this.#chain(id, () => this.#node.relinquish(id));
+    this.#chain(id, async () => {
+      await this.#node.relinquish(id);
+      // Index upkeep stops, the engines forget it and drop this node's staging of it (the new owner
+      // replays the WAL; metadata is kept: its writes are not replayed).
+      const records = this.#node.engines.records().map((r) => r.store);
+      await relinquishCollection([this.#node.search, ...records], id as CollectionId);
+    });
   }
 
   #chain(id: string, work: () => Promise<void>): void {

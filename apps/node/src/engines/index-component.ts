@@ -181,7 +181,6 @@ export class NodeSearch {
     );
   }
 
-  /** Waits for every collection's index work (rebuilds stop early: the next start redoes them). */
   /** Resolves when the collection's queued index work (builds, catch-ups, compactions) has finished. */
   async idle(id: string): Promise<void> {
     // A job may queue another (a failed create queues a build): wait until the chain stops growing.
@@ -193,6 +192,16 @@ export class NodeSearch {
     }
   }
 
+  /**
+   * This node lost the collection (another node owns it): its index upkeep stops (queued work is skipped,
+   * the running job settles, nothing more is logged for it) and the index engine lets go of it.
+   */
+  async relinquish(id: CollectionId): Promise<void> {
+    await this.#untrack(id);
+    await this.#index?.relinquish(id);
+  }
+
+  /** Waits for every collection's index work (rebuilds stop early: the next start redoes them). */
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#tracked.values()].map((t) => t.chain));
@@ -274,13 +283,17 @@ export class NodeSearch {
   }
 
   async #drop(id: CollectionId): Promise<void> {
-    const t = this.#tracked.get(id);
-    if (t) {
-      t.dropped = true;
-      this.#tracked.delete(id);
-      await t.chain;
-    }
+    await this.#untrack(id);
     await this.#index?.drop(id);
+  }
+
+  /** Stops the collection's upkeep: queued jobs are skipped, the running one settles, failures unlogged. */
+  async #untrack(id: CollectionId): Promise<void> {
+    const t = this.#tracked.get(id);
+    if (!t) return;
+    t.dropped = true;
+    this.#tracked.delete(id);
+    await t.chain;
   }
 
   /** Adds the flushed pending versions (WAL sequences up to `upTo`) to the index and saves it. */
