@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfigText } from "../src/config.js";
+import { parseConfigText } from "../src/config.js";
 import { embeddedDefaultConfig, embeddedDefaultToml } from "../src/default-config.js";
+import { configError } from "./config-support.js";
 
 const base = { baseDir: "/etc/proximadb", source: "test.toml" };
 const good = embeddedDefaultToml();
-
-function configError(text: string): ConfigError {
-  try {
-    parseConfigText(text, base);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("node configuration", () => {
   it("embedded default: three local roots per component under ./data", () => {
@@ -97,7 +88,7 @@ describe("node configuration", () => {
       "inside",
     ],
   ])("rejects %s, naming the key", (_, text, path, fragment) => {
-    const err = configError(text);
+    const err = configError(text, base);
     expect(err.path).toBe(path);
     expect(err.message).toContain(path);
     expect(err.message).toContain(fragment);
@@ -106,6 +97,6 @@ describe("node configuration", () => {
   });
 
   it("reports TOML syntax errors with line and column", () => {
-    expect(configError("[storage\nx=1").message).toMatch(/test\.toml:\d+:\d+/);
+    expect(configError("[storage\nx=1", base).message).toMatch(/test\.toml:\d+:\d+/);
   });
 });

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, tempDir } from "./helpers.js";
+import type { RunResult, RunningNode } from "./helpers.js";
 import {
   COMPONENTS,
   DIM,
@@ -21,10 +21,9 @@ import {
 } from "./roots-support.js";
 
 describe("all roots of one disk vanish at once (found at a restart)", () => {
-  const cwd = tempDir("proximadb-vanish-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-vanish-");
+  const { cwd, ledger } = s;
   const disk2 = join(cwd, "data", "disk2");
-  const { ledger } = s;
   const seen = {} as {
     discover: RunResult;
     recreated: boolean;
@@ -112,10 +111,9 @@ describe("all roots of one disk vanish at once (found at a restart)", () => {
 });
 
 describe("a disk goes away while the node serves, and comes back (the periodic re-probe)", () => {
-  const cwd = tempDir("proximadb-reprobe-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-reprobe-");
+  const { cwd, ledger } = s;
   const walRoot = join(cwd, "data", "disk2", "wal");
-  const { ledger } = s;
   const stateOf = async (node: RunningNode, id: string) =>
     (await node.request("GET", `/collections/${id}`)).json.state as string;
   const seen = {} as {

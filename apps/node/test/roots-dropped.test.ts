@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, tempDir } from "./helpers.js";
+import type { RunResult } from "./helpers.js";
 import {
   COMPONENTS,
   type ReadBack,
@@ -22,12 +22,10 @@ import {
 } from "./roots-support.js";
 
 describe("a disk dropped from the configuration is not forgotten", () => {
-  const cwd = tempDir("proximadb-dropped-");
-  const s = new Scenario(cwd);
-  const { args } = s;
+  const s = Scenario.inTempDir("proximadb-dropped-");
+  const { cwd, args, ledger } = s;
   const disk3 = (c: string) => `file://${join(cwd, "data", "disk3", c)}`;
   const marker = () => readFileSync(join(cwd, "data", "disk1", "wal", "_proximadb_root.json"), "utf8");
-  const { ledger } = s;
   let created: Record<string, Response> = {};
   const seen = {} as {
     discover: RunResult;

@@ -21,11 +21,10 @@ import {
 } from "./roots-support.js";
 
 describe("a disk of another deployment mounted in place of ours is foreign", () => {
-  const ours = tempDir("proximadb-ours-");
-  const s = new Scenario(ours);
+  const s = Scenario.inTempDir("proximadb-ours-");
+  const { cwd: ours, ledger } = s;
   const theirs = tempDir("proximadb-theirs-");
   const disk3 = join(ours, "data", "disk3");
-  const { ledger } = s;
   const theirLedger = new Ledger();
   const theirIds = ["b-0", "b-1", "b-2", "b-3", "b-4", "b-5"];
   const seen = {} as {
@@ -111,11 +110,10 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
 });
 
 describe("a mount swap: each collection follows its disk, the markers learn the new places", () => {
-  const cwd = tempDir("proximadb-swap-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-swap-");
+  const { cwd, ledger } = s;
   const wal = (d: number) => join(cwd, "data", `disk${d}`, "wal");
   const url = (d: number) => `file://${wal(d)}`;
-  const { ledger } = s;
   const seen = {} as {
     uuids: string[];
     discover: RunResult;

@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { ChildProcessError, nodeChild, startChild } from "@proximadb/testing/kill-harness";
 import { afterAll, expect } from "vitest";
 import { embeddedDefaultToml } from "../src/default-config.js";
-import { CLI, type RunResult, type RunningNode, runCli, startNode } from "./helpers.js";
+import { CLI, type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
 export const DIM = 4;
 /** The five components, each with a root on each of the three disks. */
@@ -232,6 +232,11 @@ export class Scenario {
     });
   }
 
+  /** A scenario in a fresh temporary folder whose name starts with `prefix`. */
+  static inTempDir(prefix: string, args?: string[]): Scenario {
+    return new Scenario(tempDir(prefix), args);
+  }
+
   /** A node to kill after the suite. */
   track<T extends RunningNode>(node: T): T {
     this.running.push(node);
@@ -254,10 +259,16 @@ export class Scenario {
 
   /** Starts a node, reads back every acknowledged record (of `collections`), stops it. */
   async readBack(collections?: readonly string[]): Promise<ReadBack> {
+    return (await this.readBackAndList(collections)).back;
+  }
+
+  /** {@link readBack}, and what the node lists (`GET /collections`) after reading back. */
+  async readBackAndList(collections?: readonly string[]): Promise<{ back: ReadBack; listed: Response }> {
     const n = await this.start();
     const back = await this.ledger.verify(n, collections);
+    const listed = await n.request("GET", "/collections");
     await n.stop();
-    return back;
+    return { back, listed };
   }
 
   /** Runs the CLI on the scenario's config. */
