@@ -1,4 +1,5 @@
 import { ConfigError, parseConfigText } from "../src/config.js";
+import { embeddedDefaultToml } from "../src/default-config.js";
 
 /** Where a test's configuration text "lives": relative roots resolve against `baseDir`. */
 export type ConfigBase = Parameters<typeof parseConfigText>[1];
@@ -53,4 +54,12 @@ export function twoDiskToml(nodeId: string, more: ConfigTables = {}): string {
   };
   for (const [table, keys] of Object.entries(more)) tables[table] = { ...tables[table], ...keys };
   return configToml(tables);
+}
+
+/**
+ * The embedded default configuration with the root of `component` on disk `disk` (1 to 3,
+ * `file://data/disk<disk>/<component>`) replaced by `url`.
+ */
+export function withRoot(component: string, disk: number, url: string): string {
+  return embeddedDefaultToml().replace(`"file://data/disk${disk}/${component}"`, JSON.stringify(url));
 }

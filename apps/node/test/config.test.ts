@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "../src/config.js";
 import { embeddedDefaultConfig, embeddedDefaultToml } from "../src/default-config.js";
-import { configError } from "./config-support.js";
+import { configError, withRoot } from "./config-support.js";
 
 const base = { baseDir: "/etc/proximadb", source: "test.toml" };
 const good = embeddedDefaultToml();
@@ -25,21 +25,16 @@ describe("node configuration", () => {
   });
 
   it.each([
-    [
-      "unknown scheme",
-      good.replace('"file://data/disk1/wal"', '"ftp://x/wal"'),
-      "storage.wal_config.wal_urls[0]",
-      "ftp://x/wal",
-    ],
+    ["unknown scheme", withRoot("wal", 1, "ftp://x/wal"), "storage.wal_config.wal_urls[0]", "ftp://x/wal"],
     [
       "nested roots",
-      good.replace('"file://data/disk2/wal"', '"file://data/disk1/wal/sub"'),
+      withRoot("wal", 2, "file://data/disk1/wal/sub"),
       "storage.wal_config.wal_urls",
       "lies inside",
     ],
     [
       "duplicate roots",
-      good.replace('"file://data/disk2/lsm"', '"file://data/disk1/lsm"'),
+      withRoot("lsm", 2, "file://data/disk1/lsm"),
       "storage.lsm_config.data_urls",
       "more than once",
     ],
@@ -77,16 +72,11 @@ describe("node configuration", () => {
     ],
     [
       "credentials in URL",
-      good.replace('"file://data/disk1/index"', '"s3://AKIA:hunter2@bucket/index"'),
+      withRoot("index", 1, "s3://AKIA:hunter2@bucket/index"),
       "storage.index_config.index_urls",
       "credentials",
     ],
-    [
-      "overlap across components",
-      good.replace('"file://data/disk1/index"', '"file://data/disk1/wal/index"'),
-      "storage",
-      "inside",
-    ],
+    ["overlap across components", withRoot("index", 1, "file://data/disk1/wal/index"), "storage", "inside"],
   ])("rejects %s, naming the key", (_, text, path, fragment) => {
     const err = configError(text, base);
     expect(err.path).toBe(path);
