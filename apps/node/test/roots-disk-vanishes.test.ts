@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { itAnswers } from "./answers.js";
 import type { RunResult, RunningNode } from "./helpers.js";
 import {
   COMPONENTS,
@@ -15,7 +16,7 @@ import {
   type Response,
   Scenario,
   eventually,
-  expectReadBack,
+  itReadsBack,
   populate,
   writeConfig,
 } from "./roots-support.js";
@@ -106,8 +107,7 @@ describe("all roots of one disk vanish at once (found at a restart)", () => {
     expect(seen.healthy).toEqual({ checked: 145, wrong: [] });
   });
 
-  it("when the disk comes back, every acknowledged record is readable (385)", () =>
-    expectReadBack(seen.back, 385));
+  itReadsBack("when the disk comes back, every acknowledged record is readable", seen, 385);
 });
 
 describe("a disk goes away while the node serves, and comes back (the periodic re-probe)", () => {
@@ -156,18 +156,11 @@ describe("a disk goes away while the node serves, and comes back (the periodic r
     expect(seen.wentOffline).toBe(true);
   });
 
-  it("refuses their writes and reads with 503 while it is gone", () => {
-    expect(seen.write.status).toBe(503);
-    expect(seen.read.status).toBe(503);
-  });
-
-  it("places no new collection meanwhile (503)", () => {
-    expect(seen.create.status).toBe(503);
-  });
-
-  it("keeps serving the other collections", () => {
-    expect(seen.healthyWrite.status).toBe(200);
-  });
+  itAnswers(seen, [
+    ["refuses their writes and reads with 503 while it is gone", { write: 503, read: 503 }],
+    ["places no new collection meanwhile (503)", { create: 503 }],
+    ["keeps serving the other collections", { healthyWrite: 200 }],
+  ]);
 
   it("writes nothing into the bare mount point", () => {
     expect(seen.mountPoint).toEqual([]);

@@ -14,7 +14,7 @@ import {
   type Response,
   Scenario,
   type ServeOutcome,
-  expectReadBack,
+  itReadsBack,
   populate,
   tryServe,
   withoutDisk,
@@ -108,8 +108,7 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     expect(seen.markerAfterRefusal).toBe(seen.markerBefore);
   });
 
-  it("configured again, the disk serves every acknowledged record (360)", () =>
-    expectReadBack(seen.back, 360));
+  itReadsBack("configured again, the disk serves every acknowledged record", seen, 360);
 
   it("roots retire --force retires each root that still holds collections (exit 0)", () => {
     for (const r of seen.retired) expect(r.code, r.stderr).toBe(0);

@@ -12,7 +12,7 @@ import {
   type ReadBack,
   type Response,
   Scenario,
-  expectReadBack,
+  itReadsBack,
   spawnServe,
   writeConfig,
 } from "./roots-support.js";
@@ -161,8 +161,7 @@ describe("first-start markers vouch for every root, and a single-root component'
     expect(seen.viperRead).toEqual({ checked: 80, wrong: [] });
   });
 
-  it("when the disk is found again, every acknowledged record is readable (240)", () =>
-    expectReadBack(seen.back, 240));
+  itReadsBack("when the disk is found again, every acknowledged record is readable", seen, 240);
 });
 
 describe("a first start killed (kill -9) half-way through initialising roots completes at the next start", () => {

@@ -9,14 +9,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "./helpers.js";
-import {
-  DIM,
-  type ReadBack,
-  type Response,
-  Scenario,
-  expectReadBack,
-  snapshotTree,
-} from "./roots-support.js";
+import { DIM, type ReadBack, type Response, Scenario, itReadsBack, snapshotTree } from "./roots-support.js";
 
 const ROOTS = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
   [1, 2, 3].map((d) => join("data", `disk${d}`, c)),
@@ -124,8 +117,7 @@ describe("a definition on a lost metadata root: its collection is never created 
     expect(seen.afterRemove).toEqual(seen.before);
   });
 
-  it("when the metadata root is back, every acknowledged record is readable (360)", () =>
-    expectReadBack(seen.back, 360));
+  itReadsBack("when the metadata root is back, every acknowledged record is readable", seen, 360);
 
   it("when the metadata root is back, every collection is listed and available", () => {
     const listed = seen.listedBack.json.collections;

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ChildProcessError, nodeChild, startChild } from "@proximadb/testing/kill-harness";
-import { afterAll, expect } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { embeddedDefaultToml } from "../src/default-config.js";
 import { CLI, type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
@@ -213,6 +213,14 @@ export type ReadBack = { checked: number; wrong: string[] };
 export function expectReadBack(back: ReadBack, checked: number): void {
   expect(back.wrong).toEqual([]);
   expect(back.checked).toBe(checked);
+}
+
+/**
+ * The `it` that ends a scenario: `seen.back` (read when the `it` runs, after `beforeAll`) holds every
+ * acknowledged record read back exactly, `checked` of them. Its title is `<title> (<checked>)`.
+ */
+export function itReadsBack(title: string, seen: { readonly back: ReadBack }, checked: number): void {
+  it(`${title} (${checked})`, () => expectReadBack(seen.back, checked));
 }
 
 /**
