@@ -15,11 +15,15 @@ export async function loadConfig(opts: GlobalOptions): Promise<NodeConfig> {
   return opts.config ? loadConfigFile(opts.config) : embeddedDefaultConfig(process.cwd());
 }
 
-/** Progress of discovery: a bar on a terminal, plain lines on stderr otherwise. */
+/**
+ * Progress of discovering every root of `config`: a bar on a terminal, otherwise one call of `lines` a
+ * root (by default a plain line on stderr).
+ */
 export async function discoveryProgress(
-  totalRoots: number,
-  lines: (e: Extract<DiscoveryEvent, { type: "root-finished" }>) => void,
+  config: NodeConfig,
+  lines: (e: Extract<DiscoveryEvent, { type: "root-finished" }>) => void = plainLine,
 ) {
+  const totalRoots = countRoots(config);
   if (process.stderr.isTTY) {
     const { default: cliProgress } = await import("cli-progress");
     const bar = new cliProgress.SingleBar(
@@ -46,10 +50,12 @@ export async function discoveryProgress(
   };
 }
 
+/** How many roots `config` names, over every component. */
 export function countRoots(config: NodeConfig): number {
   return Object.values(config.components).reduce((n, c) => n + (c?.roots.length ?? 0), 0);
 }
 
+/** One plain stderr line about a root discovery finished. */
 export function plainLine(e: Extract<DiscoveryEvent, { type: "root-finished" }>): void {
   process.stderr.write(
     `discovered ${e.component} ${e.url}: ${e.status}, ${e.collections} collections, ${e.files} files\n`,

@@ -1,14 +1,7 @@
 import type { ComponentType } from "@proximadb/core";
 import type { DeploymentAssessment, DeploymentRootEntry, DiscoveryReport } from "@proximadb/discovery";
 import type { Command } from "commander";
-import {
-  EXIT,
-  type GlobalOptions,
-  countRoots,
-  discoveryProgress,
-  loadConfig,
-  plainLine,
-} from "./cli-common.js";
+import { EXIT, type GlobalOptions, discoveryProgress, loadConfig } from "./cli-common.js";
 import type { NodeConfig } from "./config.js";
 import type { OpenRoots } from "./startup.js";
 
@@ -32,7 +25,7 @@ export async function withInspection<T>(config: NodeConfig, fn: (i: Inspection) 
   const roots = await openRoots(config);
   try {
     const { assessment } = await prepareNodeDeployment(roots, config, { readOnly: true });
-    const progress = await discoveryProgress(countRoots(config), plainLine);
+    const progress = await discoveryProgress(config);
     const events = assessedEvents(assessment, progress.onEvent);
     const discovered = await discoverComponents(roots, events).finally(() => progress.stop());
     return await fn({ assessment, reports: applyToReports(discovered, assessment), roots });

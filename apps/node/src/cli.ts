@@ -5,14 +5,7 @@ import { fileURLToPath } from "node:url";
 import { type ComponentType, InvalidComponentError, ProximaError, parseComponentType } from "@proximadb/core";
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from "commander";
 export { EXIT } from "./cli-common.js";
-import {
-  EXIT,
-  type GlobalOptions,
-  countRoots,
-  discoveryProgress,
-  loadConfig,
-  plainLine,
-} from "./cli-common.js";
+import { EXIT, type GlobalOptions, discoveryProgress, loadConfig } from "./cli-common.js";
 import { addMoveCommands } from "./cli-move.js";
 import { addJsonCommand } from "./cli-json.js";
 import { addOrphanCommands } from "./cli-orphans.js";
@@ -113,7 +106,7 @@ async function assignCommand(
   try {
     await service.load();
     const { assessment } = await prepareNodeDeployment(roots, config, { readOnly: true });
-    const progress = await discoveryProgress(countRoots(config), plainLine);
+    const progress = await discoveryProgress(config);
     const discovered = await discoverComponents(roots, progress.onEvent).finally(() => progress.stop());
     const reports = applyToReports(discovered, assessment);
     // `serve` would initialise (or join) these roots at its next start: place as it would.

@@ -69,9 +69,9 @@ export class CollectionState {
   /** Records written since the last flush. */
   bufferedRecords = 0;
   /** The flush in progress. */
-  flushing: Promise<void> | undefined;
+  flushing: Promise<unknown> | undefined;
   /** The compaction in progress. */
-  compacting: Promise<void> | undefined;
+  compacting: Promise<unknown> | undefined;
   /** Closed while a flush takes its snapshot. */
   gate: Promise<void> | undefined;
   /** Closed while a move switches the collection's component to another root (see `moves/fence.ts`). */

@@ -54,9 +54,7 @@ export class Maintenance {
 
   /** Writes what memory holds into the engine, then checkpoints the WAL. Waits for a flush in progress. */
   async flush(state: CollectionState, trigger: string): Promise<FlushResult> {
-    while (state.flushing) await state.flushing.catch(() => undefined);
-    let result: FlushResult = { records: 0, checkpoint: 0 };
-    const run = (async () => {
+    return this.#exclusive(state, "flushing", "flush", async () => {
       const { upTo, records, bytes, frozen } = await snapshot(state);
       try {
         await frozen.write();
@@ -73,40 +71,45 @@ export class Maintenance {
         await this.#o.checkpointWal(id, upTo);
       }
       this.#o.metrics?.flushes.inc({ engine: state.definition.engine, trigger });
-      result = { records, checkpoint: upTo };
-    })();
-    state.flushing = run;
-    try {
-      await run;
-      this.#recovered(state, "flush");
-    } catch (err) {
-      this.failed(state, "flush", err);
-      throw err;
-    } finally {
-      if (state.flushing === run) state.flushing = undefined;
-    }
-    return result;
+      return { records, checkpoint: upTo };
+    });
   }
 
   /** Compacts the collection's engine files; resolves to the number of live files after it. */
   async compact(state: CollectionState, trigger: string): Promise<{ files: number }> {
-    while (state.compacting) await state.compacting.catch(() => undefined);
-    const { definition: def, engine } = state;
-    const run = (async () => {
-      await engine.compact(def.id);
-      this.#o.metrics?.compactions.inc({ engine: def.engine, trigger });
-    })();
-    state.compacting = run;
+    const { definition: def, engine } = await this.#exclusive(state, "compacting", "compaction", async () => {
+      const { definition, engine } = state;
+      await engine.compact(definition.id);
+      this.#o.metrics?.compactions.inc({ engine: definition.engine, trigger });
+      return { definition, engine };
+    });
+    return { files: await engine.files(def.id) };
+  }
+
+  /**
+   * Runs `work` as the collection's one operation in `slot` (waiting for the one in progress first), so
+   * that others, and a move's fence, can wait on it; a failure marks the collection degraded (and is
+   * rethrown), a success clears what an earlier failure of `operation` marked.
+   */
+  async #exclusive<T>(
+    state: CollectionState,
+    slot: "flushing" | "compacting",
+    operation: MaintenanceOperation,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    for (let busy = state[slot]; busy; busy = state[slot]) await busy.catch(() => undefined);
+    const run = work();
+    state[slot] = run;
     try {
-      await run;
-      this.#recovered(state, "compaction");
+      const result = await run;
+      this.#recovered(state, operation);
+      return result;
     } catch (err) {
-      this.failed(state, "compaction", err);
+      this.failed(state, operation, err);
       throw err;
     } finally {
-      if (state.compacting === run) state.compacting = undefined;
+      if (state[slot] === run) state[slot] = undefined;
     }
-    return { files: await engine.files(def.id) };
   }
 
   /**

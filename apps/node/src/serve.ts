@@ -1,4 +1,4 @@
-import { EXIT, type GlobalOptions, countRoots, discoveryProgress, loadConfig } from "./cli-common.js";
+import { EXIT, type GlobalOptions, discoveryProgress, loadConfig } from "./cli-common.js";
 import { type LogFormat, createLogger, resolveLogFormat } from "./logging.js";
 
 /** Options of `serve`. */
@@ -43,7 +43,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
   const metrics = new NodeMetrics();
   logger.info({ config: config.source, store: config.assignmentStore.type }, "starting");
-  const progress = await discoveryProgress(countRoots(config), (e) =>
+  const progress = await discoveryProgress(config, (e) =>
     logger.info(
       { component: e.component, root: e.url, status: e.status, collections: e.collections, files: e.files },
       "root discovered",

@@ -1,4 +1,4 @@
-import type { FileSystem, StorageRoot, StorageScheme } from "@proximadb/core";
+import type { FileSystem, FileSystemProvider, StorageRoot, StorageScheme } from "@proximadb/core";
 import { ConfigError, type NodeConfig } from "./config.js";
 
 /** Opens the file system of one root (never touches storage: adapters connect lazily). */
@@ -25,72 +25,61 @@ export async function fileSystemOpener(
 ): Promise<OpenFileSystem> {
   const schemes = new Set<StorageScheme>();
   for (const c of Object.values(config.components)) for (const r of c?.roots ?? []) schemes.add(r.scheme);
-  const openers = new Map<StorageScheme, OpenFileSystem>();
-  if (schemes.has("file")) {
-    const { localFileSystemProvider } = await import("@proximadb/fs-local");
-    openers.set("file", (r) => localFileSystemProvider.open(r));
-  }
-  if (schemes.has("mem")) {
+  const providers = new Map<StorageScheme, FileSystemProvider>();
+  for (const scheme of schemes) providers.set(scheme, await PROVIDERS[scheme](config, env));
+  return (root) => {
+    const provider = providers.get(root.scheme);
+    if (!provider) throw new ConfigError("storage", `no adapter for scheme ${root.scheme}:`);
+    return provider.open(root);
+  };
+}
+
+/** Loads a scheme's adapter module and builds its provider from the configuration and environment. */
+type ProviderLoader = (config: NodeConfig, env: NodeJS.ProcessEnv) => Promise<FileSystemProvider>;
+
+/** The adapter of every scheme, each module imported only when a root of its scheme is configured. */
+const PROVIDERS: Record<StorageScheme, ProviderLoader> = {
+  file: async () => (await import("@proximadb/fs-local")).localFileSystemProvider,
+  mem: async () => {
     const { memoryFileSystemProvider, sharedMemoryVolume } = await import("@proximadb/fs-memory");
-    const provider = memoryFileSystemProvider(sharedMemoryVolume());
-    openers.set("mem", (r) => provider.open(r));
-  }
-  if (schemes.has("s3")) {
-    const { s3FileSystemProvider } = await import("@proximadb/fs-s3");
-    const s3 = config.backends.s3;
-    const provider = s3FileSystemProvider({
+    return memoryFileSystemProvider(sharedMemoryVolume());
+  },
+  s3: async ({ backends: { s3 } }) =>
+    (await import("@proximadb/fs-s3")).s3FileSystemProvider({
       ...(s3?.endpoint ? { endpoint: s3.endpoint } : {}),
       ...(s3?.region ? { region: s3.region } : {}),
       forcePathStyle: s3?.force_path_style ?? false,
       maxAttempts: s3?.max_attempts ?? 5,
-    });
-    openers.set("s3", (r) => provider.open(r));
-  }
-  if (schemes.has("adls")) {
-    const { azureFileSystemProvider } = await import("@proximadb/fs-azure");
-    const az = config.backends.azure;
-    const retryOptions = { maxTries: az?.max_tries ?? 5 };
-    const endpoint = az?.endpoint ? { endpoint: az.endpoint } : {};
-    let provider: ReturnType<typeof azureFileSystemProvider>;
-    if (env.AZURE_STORAGE_CONNECTION_STRING) {
-      if (az?.endpoint)
-        throw new ConfigError(
-          "backends.azure.endpoint",
-          "cannot be combined with AZURE_STORAGE_CONNECTION_STRING, which names its own endpoint",
-        );
-      provider = azureFileSystemProvider({
-        connectionString: env.AZURE_STORAGE_CONNECTION_STRING,
-        retryOptions,
-      });
-    } else if (env.AZURE_STORAGE_KEY) {
-      provider = azureFileSystemProvider({ accountKey: env.AZURE_STORAGE_KEY, retryOptions, ...endpoint });
-    } else if (env.AZURE_STORAGE_SAS_TOKEN) {
-      provider = azureFileSystemProvider({
-        sasToken: env.AZURE_STORAGE_SAS_TOKEN,
-        retryOptions,
-        ...endpoint,
-      });
-    } else {
+    }),
+  adls: azureProvider,
+  gcs: async ({ backends: { gcs } }) =>
+    (await import("@proximadb/fs-gcs")).gcsFileSystemProvider({
+      ...(gcs?.project_id ? { projectId: gcs.project_id } : {}),
+      ...(gcs?.endpoint ? { apiEndpoint: gcs.endpoint } : {}),
+      retryOptions: { maxRetries: gcs?.max_retries ?? 5 },
+    }),
+};
+
+/** Azure: credentials from the first of {@link SECRET_ENV}.azure that is set. */
+async function azureProvider(config: NodeConfig, env: NodeJS.ProcessEnv): Promise<FileSystemProvider> {
+  const { azureFileSystemProvider } = await import("@proximadb/fs-azure");
+  const az = config.backends.azure;
+  const retryOptions = { maxTries: az?.max_tries ?? 5 };
+  const endpoint = az?.endpoint ? { endpoint: az.endpoint } : {};
+  if (env.AZURE_STORAGE_CONNECTION_STRING) {
+    if (az?.endpoint)
       throw new ConfigError(
-        "backends.azure",
-        `adls:// roots need credentials in the environment: set one of ${SECRET_ENV.azure.join(", ")}`,
+        "backends.azure.endpoint",
+        "cannot be combined with AZURE_STORAGE_CONNECTION_STRING, which names its own endpoint",
       );
-    }
-    openers.set("adls", (r) => provider.open(r));
+    return azureFileSystemProvider({ connectionString: env.AZURE_STORAGE_CONNECTION_STRING, retryOptions });
   }
-  if (schemes.has("gcs")) {
-    const { gcsFileSystemProvider } = await import("@proximadb/fs-gcs");
-    const g = config.backends.gcs;
-    const provider = gcsFileSystemProvider({
-      ...(g?.project_id ? { projectId: g.project_id } : {}),
-      ...(g?.endpoint ? { apiEndpoint: g.endpoint } : {}),
-      retryOptions: { maxRetries: g?.max_retries ?? 5 },
-    });
-    openers.set("gcs", (r) => provider.open(r));
-  }
-  return (root) => {
-    const open = openers.get(root.scheme);
-    if (!open) throw new ConfigError("storage", `no adapter for scheme ${root.scheme}:`);
-    return open(root);
-  };
+  if (env.AZURE_STORAGE_KEY)
+    return azureFileSystemProvider({ accountKey: env.AZURE_STORAGE_KEY, retryOptions, ...endpoint });
+  if (env.AZURE_STORAGE_SAS_TOKEN)
+    return azureFileSystemProvider({ sasToken: env.AZURE_STORAGE_SAS_TOKEN, retryOptions, ...endpoint });
+  throw new ConfigError(
+    "backends.azure",
+    `adls:// roots need credentials in the environment: set one of ${SECRET_ENV.azure.join(", ")}`,
+  );
 }

@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { measureLocal } from "../src/capacity.js";
-import { ConfigError, parseConfigText } from "../src/config.js";
+import { parseConfigText } from "../src/config.js";
 import { embeddedDefaultToml } from "../src/default-config.js";
+import { configError } from "./config-support.js";
 import { type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 import { DIM, writeConfig } from "./roots-support.js";
 
@@ -16,16 +17,6 @@ const lsmRoots = (entries: string) => (t: string) =>
     /\[storage\.lsm_config\]\ndata_urls = \[[^\]]*\]/,
     `[storage.lsm_config]\ndata_urls = [${entries}]`,
   );
-
-function configError(toml: string): ConfigError {
-  try {
-    parseConfigText(toml, base);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("roots as tables in the configuration", () => {
   it("accepts strings and tables side by side, with defaults from [placement]", () => {
@@ -93,7 +84,7 @@ describe("roots as tables in the configuration", () => {
       "must not exceed full_ratio",
     ],
   ])("rejects %s at %s", (entry, path, words) => {
-    const err = configError(lsmRoots(entry)(embeddedDefaultToml()));
+    const err = configError(lsmRoots(entry)(embeddedDefaultToml()), base);
     expect(err.path).toBe(path);
     expect(err.message).toContain(words);
   });
@@ -101,6 +92,7 @@ describe("roots as tables in the configuration", () => {
   it("rejects a [placement] nearfull_ratio above its full_ratio", () => {
     const err = configError(
       `${embeddedDefaultToml()}\n[placement]\nnearfull_ratio = 0.99\nfull_ratio = 0.9\n`,
+      base,
     );
     expect(err.path).toBe("placement");
     expect(err.message).toContain("must not exceed");

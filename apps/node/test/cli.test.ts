@@ -2,27 +2,16 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { embeddedDefaultToml } from "../src/default-config.js";
+import { withRoot } from "./config-support.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const good = embeddedDefaultToml();
 
 /** Ten kinds of bad configuration: [name, TOML text, key path the error must name]. */
 const BAD: [string, string, string][] = [
-  [
-    "unknown URL scheme",
-    good.replace('"file://data/disk1/wal"', '"ftp://host/wal"'),
-    "storage.wal_config.wal_urls[0]",
-  ],
-  [
-    "nested roots",
-    good.replace('"file://data/disk2/viper"', '"file://data/disk1/viper/inner"'),
-    "storage.viper_config.data_urls",
-  ],
-  [
-    "duplicate roots",
-    good.replace('"file://data/disk2/lsm"', '"file://data/disk1/lsm"'),
-    "storage.lsm_config.data_urls",
-  ],
+  ["unknown URL scheme", withRoot("wal", 1, "ftp://host/wal"), "storage.wal_config.wal_urls[0]"],
+  ["nested roots", withRoot("viper", 2, "file://data/disk1/viper/inner"), "storage.viper_config.data_urls"],
+  ["duplicate roots", withRoot("lsm", 2, "file://data/disk1/lsm"), "storage.lsm_config.data_urls"],
   [
     "empty root list",
     good.replace(/metadata_urls = \[[^\]]*\]/, "metadata_urls = []"),
@@ -51,11 +40,7 @@ const BAD: [string, string, string][] = [
     good.replace('type = "memory"', 'type = "etcd"\nendpoints = []'),
     "assignment_store.endpoints",
   ],
-  [
-    "roots overlapping across components",
-    good.replace('"file://data/disk3/index"', '"file://data/disk3/wal/index"'),
-    "storage",
-  ],
+  ["roots overlapping across components", withRoot("index", 3, "file://data/disk3/wal/index"), "storage"],
 ];
 
 describe("proximadb CLI: configuration errors", () => {
@@ -85,10 +70,7 @@ describe("proximadb CLI: configuration errors", () => {
 
   it("an adls root without credentials in the environment is a config error", async () => {
     const dir = tempDir();
-    writeFileSync(
-      join(dir, "p.toml"),
-      good.replace('"file://data/disk1/index"', '"adls://acct1/container1/index"'),
-    );
+    writeFileSync(join(dir, "p.toml"), withRoot("index", 1, "adls://acct1/container1/index"));
     const env = { AZURE_STORAGE_CONNECTION_STRING: "", AZURE_STORAGE_KEY: "", AZURE_STORAGE_SAS_TOKEN: "" };
     const r = await runCli(["--config", "p.toml", "config", "check"], { cwd: dir, env });
     expect(r.code).toBe(2);

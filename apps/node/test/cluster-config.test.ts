@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { advertisedUrl } from "../src/cluster/config.js";
-import { ConfigError, parseConfigText } from "../src/config.js";
+import { parseConfigText } from "../src/config.js";
 import { embeddedDefaultToml } from "../src/default-config.js";
+import { configError } from "./config-support.js";
 
 const base = { baseDir: "/etc/proximadb", source: "test.toml" };
 const good = embeddedDefaultToml();
-
-function configError(text: string): ConfigError {
-  try {
-    parseConfigText(text, base);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("[cluster] configuration", () => {
   it("defaults: a 10 s lease and the listening address advertised", () => {
@@ -39,7 +30,7 @@ describe("[cluster] configuration", () => {
     ["an advertise_url with a query", 'advertise_url = "http://h:1/?x=1"', "cluster.advertise_url"],
     ["an unknown key", "leader = true", "cluster.leader"],
   ])("refuses %s with a ConfigError naming the key", (_what, line, path) => {
-    const err = configError(`${good}\n[cluster]\n${line}\n`);
+    const err = configError(`${good}\n[cluster]\n${line}\n`, base);
     expect(err.path).toBe(path);
     expect(err.code).toBe("INVALID_ARGUMENT");
   });

@@ -7,6 +7,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sharedRoots } from "./cluster-support.js";
+import { configToml } from "./config-support.js";
 import { nodeChild, startChild } from "@proximadb/testing/kill-harness";
 import {
   CLI,
@@ -17,17 +18,6 @@ import {
   startNode,
   tempDir,
 } from "./helpers.js";
-
-function toml(tables: Record<string, Record<string, unknown>>): string {
-  return Object.entries(tables)
-    .map(
-      ([t, keys]) =>
-        `[${t}]\n${Object.entries(keys)
-          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-          .join("\n")}\n`,
-    )
-    .join("\n");
-}
 
 describe("two single nodes (memory store) on the same roots", () => {
   const dir = tempDir("proximadb-single-");
@@ -43,7 +33,7 @@ describe("two single nodes (memory store) on the same roots", () => {
 
   beforeAll(async () => {
     for (const name of ["a", "b"])
-      writeFileSync(configOf(name), toml({ ...sharedRoots(), server: { node_id: name } }));
+      writeFileSync(configOf(name), configToml({ ...sharedRoots(), server: { node_id: name } }));
     const first = await startNode(dir, ["--config", configOf("a"), "--log-format", "json"]);
     seen.clusterView = (await first.request("GET", "/cluster")).json;
     seen.second = await runCli(["serve", "--port", "0", "--config", configOf("b")], { cwd: dir });
@@ -96,7 +86,7 @@ describe("two single nodes (memory store) started at the same instant on the sam
 
   beforeAll(async () => {
     for (const name of ["a", "b"])
-      writeFileSync(configOf(name), toml({ ...sharedRoots(), server: { node_id: name } }));
+      writeFileSync(configOf(name), configToml({ ...sharedRoots(), server: { node_id: name } }));
     // The deployment exists first (two starts on fresh roots would race on its markers instead).
     const init = await startNode(dir, ["--config", configOf("a"), "--log-format", "json"]);
     expect(await init.stop("SIGTERM")).toBe(0);

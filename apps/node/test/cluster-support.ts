@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EtcdServer, startEtcd } from "@proximadb/testing/emulators/etcd";
+import { configToml } from "./config-support.js";
 import { type RunningNode, startNode, tempDir } from "./helpers.js";
 
 export const DIM = 4;
@@ -16,17 +17,6 @@ export function vectorOf(n: number): number[] {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function toml(tables: Record<string, Record<string, unknown>>): string {
-  return Object.entries(tables)
-    .map(
-      ([t, keys]) =>
-        `[${t}]\n${Object.entries(keys)
-          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-          .join("\n")}\n`,
-    )
-    .join("\n");
-}
 
 /** The roots every node of a test cluster shares (two disks). */
 export function sharedRoots(): Record<string, Record<string, unknown>> {
@@ -74,7 +64,7 @@ export class TestCluster {
   #write(name: string): void {
     writeFileSync(
       join(this.dir, `${name}.toml`),
-      toml({
+      configToml({
         ...this.#roots,
         assignment_store: { type: "etcd", endpoints: [this.etcd.endpoint], cluster: "test" },
         server: { node_id: name },

@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfigText } from "../src/config.js";
+import { parseConfigText } from "../src/config.js";
 import { embeddedDefaultConfig, embeddedDefaultToml } from "../src/default-config.js";
+import { configError, withRoot } from "./config-support.js";
 
 const base = { baseDir: "/etc/proximadb", source: "test.toml" };
 const good = embeddedDefaultToml();
-
-function configError(text: string): ConfigError {
-  try {
-    parseConfigText(text, base);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("node configuration", () => {
   it("embedded default: three local roots per component under ./data", () => {
@@ -34,21 +25,16 @@ describe("node configuration", () => {
   });
 
   it.each([
-    [
-      "unknown scheme",
-      good.replace('"file://data/disk1/wal"', '"ftp://x/wal"'),
-      "storage.wal_config.wal_urls[0]",
-      "ftp://x/wal",
-    ],
+    ["unknown scheme", withRoot("wal", 1, "ftp://x/wal"), "storage.wal_config.wal_urls[0]", "ftp://x/wal"],
     [
       "nested roots",
-      good.replace('"file://data/disk2/wal"', '"file://data/disk1/wal/sub"'),
+      withRoot("wal", 2, "file://data/disk1/wal/sub"),
       "storage.wal_config.wal_urls",
       "lies inside",
     ],
     [
       "duplicate roots",
-      good.replace('"file://data/disk2/lsm"', '"file://data/disk1/lsm"'),
+      withRoot("lsm", 2, "file://data/disk1/lsm"),
       "storage.lsm_config.data_urls",
       "more than once",
     ],
@@ -86,18 +72,13 @@ describe("node configuration", () => {
     ],
     [
       "credentials in URL",
-      good.replace('"file://data/disk1/index"', '"s3://AKIA:hunter2@bucket/index"'),
+      withRoot("index", 1, "s3://AKIA:hunter2@bucket/index"),
       "storage.index_config.index_urls",
       "credentials",
     ],
-    [
-      "overlap across components",
-      good.replace('"file://data/disk1/index"', '"file://data/disk1/wal/index"'),
-      "storage",
-      "inside",
-    ],
+    ["overlap across components", withRoot("index", 1, "file://data/disk1/wal/index"), "storage", "inside"],
   ])("rejects %s, naming the key", (_, text, path, fragment) => {
-    const err = configError(text);
+    const err = configError(text, base);
     expect(err.path).toBe(path);
     expect(err.message).toContain(path);
     expect(err.message).toContain(fragment);
@@ -106,6 +87,6 @@ describe("node configuration", () => {
   });
 
   it("reports TOML syntax errors with line and column", () => {
-    expect(configError("[storage\nx=1").message).toMatch(/test\.toml:\d+:\d+/);
+    expect(configError("[storage\nx=1", base).message).toMatch(/test\.toml:\d+:\d+/);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeLsmValue, encodeLsmValue } from "../src/engines/lsm.js";
+import { itAnswers } from "./answers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
 
 type Answer = Awaited<ReturnType<InProcessNode["call"]>>;
@@ -54,13 +55,10 @@ describe("HTTP API (in process, local roots): records", () => {
   });
   afterAll(() => n?.close());
 
-  it("answers 404 for records of an absent collection", () => {
-    expect(seen.absentCollection.status).toBe(404);
-  });
-
-  it("answers 404 for a record never written", () => {
-    expect(seen.neverWritten.status).toBe(404);
-  });
+  itAnswers(seen, [
+    ["answers 404 for records of an absent collection", { absentCollection: 404 }],
+    ["answers 404 for a record never written", { neverWritten: 404 }],
+  ]);
 
   it("acknowledges a put with 200 and accepted: 1", () => {
     expect(seen.put).toEqual({ status: 200, json: { accepted: 1 } });
@@ -70,14 +68,10 @@ describe("HTTP API (in process, local roots): records", () => {
     expect(seen.read.json).toEqual({ id: "a", vector: [1, 2], metadata: { k: "v" } });
   });
 
-  it("deletes a record with 200; it is 404 after", () => {
-    expect(seen.deleted.status).toBe(200);
-    expect(seen.afterDelete.status).toBe(404);
-  });
-
-  it("answers 413 for a body over max_body_bytes", () => {
-    expect(seen.tooBig.status).toBe(413);
-  });
+  itAnswers(seen, [
+    ["deletes a record with 200; it is 404 after", { deleted: 200, afterDelete: 404 }],
+    ["answers 413 for a body over max_body_bytes", { tooBig: 413 }],
+  ]);
 });
 
 describe("HTTP API (in process, local roots): flush and compaction", () => {

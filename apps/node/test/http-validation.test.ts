@@ -1,59 +1,62 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InProcessNode, openInProcess } from "./in-process.js";
 
-/** [what, method, url, body, a fragment the message must contain] */
-const BAD: [string, string, string, unknown, string][] = [
-  [
-    "a collection id that escapes",
-    "POST",
-    "/collections",
-    { id: "../etc", engine: "viper", dimension: 3 },
-    "invalid collection id",
-  ],
-  [
-    "a reserved collection id",
-    "POST",
-    "/collections",
-    { id: "_hidden", engine: "viper", dimension: 3 },
-    "must not start with '_'",
-  ],
+/** Bodies of `POST /collections`: [what, body, a fragment the message must contain]. */
+const BAD_COLLECTIONS: [string, unknown, string][] = [
+  ["a collection id that escapes", { id: "../etc", engine: "viper", dimension: 3 }, "invalid collection id"],
+  ["a reserved collection id", { id: "_hidden", engine: "viper", dimension: 3 }, "must not start with '_'"],
   [
     "an unknown engine",
-    "POST",
-    "/collections",
     { id: "ok", engine: "faiss", dimension: 3 },
     'engine must be one of "viper", "lsm" (got "faiss")',
   ],
   [
     "dimension 0",
-    "POST",
-    "/collections",
     { id: "ok", engine: "lsm", dimension: 0 },
     "dimension must be an integer in 1..65536 (got 0)",
   ],
   [
     "a fractional dimension",
-    "POST",
-    "/collections",
     { id: "ok", engine: "lsm", dimension: 2.5 },
     "dimension must be an integer (got 2.5)",
   ],
+  ["a dimension in a string", { id: "ok", engine: "lsm", dimension: "3" }, "dimension must be an integer"],
+  ["an unknown field", { id: "ok", engine: "lsm", dimension: 3, extra: 1 }, 'unknown field "extra"'],
+  ["a missing field", { engine: "lsm", dimension: 3 }, "id is required"],
+  ["a body that is not an object", [1, 2], "the request body must be a JSON object"],
+];
+
+/** The `records` of `POST /collections/kv/records` (dimension 2): [what, records, a message fragment]. */
+const BAD_RECORDS: [string, unknown, string][] = [
   [
-    "a dimension in a string",
-    "POST",
-    "/collections",
-    { id: "ok", engine: "lsm", dimension: "3" },
-    "dimension must be an integer",
+    "a vector of the wrong dimension",
+    [{ id: "n", vector: [1, 2, 3] }],
+    "records[0]: vector has 3 values; the collection's dimension is 2",
   ],
+  ["a vector with a string", [{ id: "n", vector: [1, "x"] }], "records[0].vector[1] must be a number"],
+  ["an empty record id", [{ id: "", vector: [1, 2] }], "records[0].id must not be empty"],
   [
-    "an unknown field",
-    "POST",
-    "/collections",
-    { id: "ok", engine: "lsm", dimension: 3, extra: 1 },
-    'unknown field "extra"',
+    "metadata that is an array",
+    [{ id: "n", vector: [1, 2], metadata: [1] }],
+    "records[0].metadata must be a JSON object or null",
   ],
-  ["a missing field", "POST", "/collections", { engine: "lsm", dimension: 3 }, "id is required"],
-  ["a body that is not an object", "POST", "/collections", [1, 2], "the request body must be a JSON object"],
+  ["an unknown record field", [{ id: "n", vector: [1, 2], x: 1 }], 'records[0]: unknown field "x"'],
+  ["a record that is not an object", [5], "records[0] must be a JSON object"],
+  ["records that are not an array", "x", "records must be an array"],
+  [
+    "a later bad record in a batch",
+    [{ id: "n", vector: [1, 2] }, { id: "m" }],
+    "records[1].vector is required",
+  ],
+];
+
+/** A bad request: what it is, its method, URL and body, and a fragment the message must contain. */
+type BadRequest = [what: string, method: string, url: string, body: unknown, fragment: string];
+
+const BAD: BadRequest[] = [
+  ...BAD_COLLECTIONS.map(
+    ([what, body, fragment]): BadRequest => [what, "POST", "/collections", body, fragment],
+  ),
   [
     "an unknown query parameter",
     "POST",
@@ -61,62 +64,15 @@ const BAD: [string, string, string, unknown, string][] = [
     { id: "ok", engine: "lsm", dimension: 3 },
     'unknown query parameter "x"',
   ],
-  [
-    "a vector of the wrong dimension",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "n", vector: [1, 2, 3] }] },
-    "records[0]: vector has 3 values; the collection's dimension is 2",
-  ],
-  [
-    "a vector with a string",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "n", vector: [1, "x"] }] },
-    "records[0].vector[1] must be a number",
-  ],
-  [
-    "an empty record id",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "", vector: [1, 2] }] },
-    "records[0].id must not be empty",
-  ],
-  [
-    "metadata that is an array",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "n", vector: [1, 2], metadata: [1] }] },
-    "records[0].metadata must be a JSON object or null",
-  ],
-  [
-    "an unknown record field",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "n", vector: [1, 2], x: 1 }] },
-    'records[0]: unknown field "x"',
-  ],
-  [
-    "a record that is not an object",
-    "POST",
-    "/collections/kv/records",
-    { records: [5] },
-    "records[0] must be a JSON object",
-  ],
-  [
-    "records that are not an array",
-    "POST",
-    "/collections/kv/records",
-    { records: "x" },
-    "records must be an array",
-  ],
-  [
-    "a later bad record in a batch",
-    "POST",
-    "/collections/kv/records",
-    { records: [{ id: "n", vector: [1, 2] }, { id: "m" }] },
-    "records[1].vector is required",
-  ],
+  ...BAD_RECORDS.map(
+    ([what, records, fragment]): BadRequest => [
+      what,
+      "POST",
+      "/collections/kv/records",
+      { records },
+      fragment,
+    ],
+  ),
   [
     "a record id with NUL to delete",
     "DELETE",

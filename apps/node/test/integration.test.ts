@@ -15,6 +15,7 @@ import { type S3rverInstance, startS3rver } from "@proximadb/testing/emulators/s
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfigFile } from "../src/config.js";
 import { openRoots } from "../src/startup.js";
+import { configToml } from "./config-support.js";
 import { type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
 const DIM = 4;
@@ -26,17 +27,6 @@ type Placements = Record<string, { url: string; index: number }>;
 /** Deterministic vector of a record (exact in float32). */
 function vectorOf(collection: number, record: number): number[] {
   return Array.from({ length: DIM }, (_, i) => Math.fround(collection * 1000 + record + i / 4));
-}
-
-function toml(lines: Record<string, Record<string, unknown>>): string {
-  return Object.entries(lines)
-    .map(
-      ([table, keys]) =>
-        `[${table}]\n${Object.entries(keys)
-          .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-          .join("\n")}\n`,
-    )
-    .join("\n");
 }
 
 /** Every key and size under every configured root, read through the node's own adapters. */
@@ -80,7 +70,7 @@ describe("a node on s3rver (WAL), the GCS server (VIPER), Azurite (LSM) and loca
     vi.stubEnv("GOOGLE_APPLICATION_CREDENTIALS", "");
     writeFileSync(
       config,
-      toml({
+      configToml({
         "storage.wal_config": {
           // Mixed schemes in one component: two S3 prefixes and a local folder.
           wal_urls: ["s3://proximadb-data/node/wal-a", "s3://proximadb-data/node/wal-b", "file://disk/wal"],
@@ -331,7 +321,7 @@ describe("two nodes sharing one etcd and the same local roots", () => {
     for (const name of ["node-a", "node-b"]) {
       writeFileSync(
         configOf(name),
-        toml({
+        configToml({
           "storage.wal_config": { wal_urls: ["file://disk1/wal", "file://disk2/wal", "file://disk3/wal"] },
           "storage.viper_config": {
             data_urls: ["file://disk1/viper", "file://disk2/viper", "file://disk3/viper"],

@@ -9,6 +9,7 @@ import {
 } from "@proximadb/testing/kill-harness";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
+import { twoDiskToml } from "./config-support.js";
 import { CLI, listeningAddress, sendJson, startNode, tempDir } from "./helpers.js";
 
 /**
@@ -30,23 +31,7 @@ const COLLECTIONS = [
   { id: "kv", engine: "lsm" },
 ] as const;
 
-const CONFIG = `[storage.wal_config]
-wal_urls = ["file://data/disk1/wal", "file://data/disk2/wal"]
-sync = "batch"
-segment_bytes = 8192
-[storage.viper_config]
-data_urls = ["file://data/disk1/viper", "file://data/disk2/viper"]
-[storage.lsm_config]
-data_urls = ["file://data/disk1/lsm", "file://data/disk2/lsm"]
-[storage.metadata_config]
-metadata_urls = ["file://data/disk1/metadata"]
-[server]
-node_id = "soak"
-[engine]
-flush_threshold_bytes = 4096
-compact_file_count = 3
-background_interval_ms = 20
-`;
+const CONFIG = twoDiskToml("soak", { "storage.wal_config": { sync: "batch", segment_bytes: 8192 } });
 
 /** The vector of record `n` of writer `w` (exact in float32). */
 const vectorOf = (w: number, n: number) => Array.from({ length: DIM }, (_, i) => w * 10_000 + n + i / 4);

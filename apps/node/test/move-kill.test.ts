@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { killLiveChildren, nodeChild, runAndKill, runTrials } from "@proximadb/testing/kill-harness";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
+import { twoDiskToml } from "./config-support.js";
 import { CLI, listeningAddress, startNode, tempDir } from "./helpers.js";
 
 /**
@@ -21,23 +22,10 @@ const KINDS = [
 const DIM = 3;
 const vec = (n: number) => [n, n + 0.5, n + 0.25];
 
-const CONFIG = `[storage.wal_config]
-wal_urls = ["file://data/disk1/wal", "file://data/disk2/wal"]
-segment_bytes = 4096
-[storage.viper_config]
-data_urls = ["file://data/disk1/viper", "file://data/disk2/viper"]
-distribution_strategy = "RoundRobin"
-[storage.lsm_config]
-data_urls = ["file://data/disk1/lsm", "file://data/disk2/lsm"]
-[storage.metadata_config]
-metadata_urls = ["file://data/disk1/metadata"]
-[server]
-node_id = "mover"
-[engine]
-flush_threshold_bytes = 4096
-compact_file_count = 3
-background_interval_ms = 20
-`;
+const CONFIG = twoDiskToml("mover", {
+  "storage.wal_config": { segment_bytes: 4096 },
+  "storage.viper_config": { distribution_strategy: "RoundRobin" },
+});
 
 /** Files under a folder, recursively (relative paths); none when it does not exist. */
 function files(dir: string, prefix = ""): string[] {

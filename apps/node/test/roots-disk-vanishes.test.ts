@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, type RunningNode, tempDir } from "./helpers.js";
+import { itAnswers } from "./answers.js";
+import type { RunResult, RunningNode } from "./helpers.js";
 import {
   COMPONENTS,
   DIM,
@@ -15,16 +16,15 @@ import {
   type Response,
   Scenario,
   eventually,
-  expectReadBack,
+  itReadsBack,
   populate,
   writeConfig,
 } from "./roots-support.js";
 
 describe("all roots of one disk vanish at once (found at a restart)", () => {
-  const cwd = tempDir("proximadb-vanish-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-vanish-");
+  const { cwd, ledger } = s;
   const disk2 = join(cwd, "data", "disk2");
-  const { ledger } = s;
   const seen = {} as {
     discover: RunResult;
     recreated: boolean;
@@ -107,15 +107,13 @@ describe("all roots of one disk vanish at once (found at a restart)", () => {
     expect(seen.healthy).toEqual({ checked: 145, wrong: [] });
   });
 
-  it("when the disk comes back, every acknowledged record is readable (385)", () =>
-    expectReadBack(seen.back, 385));
+  itReadsBack("when the disk comes back, every acknowledged record is readable", seen, 385);
 });
 
 describe("a disk goes away while the node serves, and comes back (the periodic re-probe)", () => {
-  const cwd = tempDir("proximadb-reprobe-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-reprobe-");
+  const { cwd, ledger } = s;
   const walRoot = join(cwd, "data", "disk2", "wal");
-  const { ledger } = s;
   const stateOf = async (node: RunningNode, id: string) =>
     (await node.request("GET", `/collections/${id}`)).json.state as string;
   const seen = {} as {
@@ -158,18 +156,11 @@ describe("a disk goes away while the node serves, and comes back (the periodic r
     expect(seen.wentOffline).toBe(true);
   });
 
-  it("refuses their writes and reads with 503 while it is gone", () => {
-    expect(seen.write.status).toBe(503);
-    expect(seen.read.status).toBe(503);
-  });
-
-  it("places no new collection meanwhile (503)", () => {
-    expect(seen.create.status).toBe(503);
-  });
-
-  it("keeps serving the other collections", () => {
-    expect(seen.healthyWrite.status).toBe(200);
-  });
+  itAnswers(seen, [
+    ["refuses their writes and reads with 503 while it is gone", { write: 503, read: 503 }],
+    ["places no new collection meanwhile (503)", { create: 503 }],
+    ["keeps serving the other collections", { healthyWrite: 200 }],
+  ]);
 
   it("writes nothing into the bare mount point", () => {
     expect(seen.mountPoint).toEqual([]);

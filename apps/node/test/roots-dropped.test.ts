@@ -7,14 +7,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, tempDir } from "./helpers.js";
+import type { RunResult } from "./helpers.js";
 import {
   COMPONENTS,
   type ReadBack,
   type Response,
   Scenario,
   type ServeOutcome,
-  expectReadBack,
+  itReadsBack,
   populate,
   tryServe,
   withoutDisk,
@@ -22,12 +22,10 @@ import {
 } from "./roots-support.js";
 
 describe("a disk dropped from the configuration is not forgotten", () => {
-  const cwd = tempDir("proximadb-dropped-");
-  const s = new Scenario(cwd);
-  const { args } = s;
+  const s = Scenario.inTempDir("proximadb-dropped-");
+  const { cwd, args, ledger } = s;
   const disk3 = (c: string) => `file://${join(cwd, "data", "disk3", c)}`;
   const marker = () => readFileSync(join(cwd, "data", "disk1", "wal", "_proximadb_root.json"), "utf8");
-  const { ledger } = s;
   let created: Record<string, Response> = {};
   const seen = {} as {
     discover: RunResult;
@@ -110,8 +108,7 @@ describe("a disk dropped from the configuration is not forgotten", () => {
     expect(seen.markerAfterRefusal).toBe(seen.markerBefore);
   });
 
-  it("configured again, the disk serves every acknowledged record (360)", () =>
-    expectReadBack(seen.back, 360));
+  itReadsBack("configured again, the disk serves every acknowledged record", seen, 360);
 
   it("roots retire --force retires each root that still holds collections (exit 0)", () => {
     for (const r of seen.retired) expect(r.code, r.stderr).toBe(0);

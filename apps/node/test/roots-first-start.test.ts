@@ -6,13 +6,13 @@
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, tempDir } from "./helpers.js";
+import type { RunResult } from "./helpers.js";
 import {
   DIM,
   type ReadBack,
   type Response,
   Scenario,
-  expectReadBack,
+  itReadsBack,
   spawnServe,
   writeConfig,
 } from "./roots-support.js";
@@ -50,10 +50,9 @@ const readMarker = (dir: string, p: string): Marker =>
   JSON.parse(readFileSync(join(dir, p, "_proximadb_root.json"), "utf8"));
 
 describe("first-start markers vouch for every root, and a single-root component's lost disk is never re-created", () => {
-  const cwd = tempDir("proximadb-first-start-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-first-start-");
+  const { cwd, ledger } = s;
   const url = (p: string) => `file://${join(cwd, p)}`;
-  const { ledger } = s;
   const seen = {} as {
     markers: Marker[];
     discover: RunResult;
@@ -162,14 +161,12 @@ describe("first-start markers vouch for every root, and a single-root component'
     expect(seen.viperRead).toEqual({ checked: 80, wrong: [] });
   });
 
-  it("when the disk is found again, every acknowledged record is readable (240)", () =>
-    expectReadBack(seen.back, 240));
+  itReadsBack("when the disk is found again, every acknowledged record is readable", seen, 240);
 });
 
 describe("a first start killed (kill -9) half-way through initialising roots completes at the next start", () => {
-  const cwd = tempDir("proximadb-interrupted-");
-  const s = new Scenario(cwd);
-  const { args } = s;
+  const s = Scenario.inTempDir("proximadb-interrupted-");
+  const { cwd, args } = s;
   const roots = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
     [1, 2, 3].map((d) => join("data", `disk${d}`, c)),
   );
@@ -258,8 +255,8 @@ describe("a first start killed (kill -9) half-way through initialising roots com
 });
 
 describe("a root added to the configuration joins at start; it waits while a known root is offline", () => {
-  const cwd = tempDir("proximadb-join-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-join-");
+  const { cwd } = s;
   const disk4 = join(cwd, "data", "disk4", "wal");
   const withDisk4 = (t: string) =>
     t.replace('"file://data/disk3/wal"]', '"file://data/disk3/wal", "file://data/disk4/wal"]');

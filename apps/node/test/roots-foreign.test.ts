@@ -7,6 +7,7 @@
 import { cpSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { itAnswers } from "./answers.js";
 import { type RunResult, tempDir } from "./helpers.js";
 import {
   COMPONENTS,
@@ -15,17 +16,17 @@ import {
   type Response,
   Scenario,
   expectReadBack,
+  itReadsBack,
   populate,
   snapshotTree,
   writeConfig,
 } from "./roots-support.js";
 
 describe("a disk of another deployment mounted in place of ours is foreign", () => {
-  const ours = tempDir("proximadb-ours-");
-  const s = new Scenario(ours);
+  const s = Scenario.inTempDir("proximadb-ours-");
+  const { cwd: ours, ledger } = s;
   const theirs = tempDir("proximadb-theirs-");
   const disk3 = join(ours, "data", "disk3");
-  const { ledger } = s;
   const theirLedger = new Ledger();
   const theirIds = ["b-0", "b-1", "b-2", "b-3", "b-4", "b-5"];
   const seen = {} as {
@@ -93,29 +94,23 @@ describe("a disk of another deployment mounted in place of ours is foreign", () 
     expect(seen.ours.json.error.roots[0]).toMatchObject({ url: `file://${disk3}/viper`, status: "foreign" });
   });
 
-  it("refuses writes and flushes of that collection with 503", () => {
-    expect(seen.oursWrite.status).toBe(503);
-    expect(seen.oursFlush.status).toBe(503);
-  });
-
-  it("keeps serving our collections on our disks", () => {
-    expect(seen.healthyWrite.status).toBe(200);
-  });
+  itAnswers(seen, [
+    ["refuses writes and flushes of that collection with 503", { oursWrite: 503, oursFlush: 503 }],
+    ["keeps serving our collections on our disks", { healthyWrite: 200 }],
+  ]);
 
   it("writes nothing on the foreign disk", () => {
     expect(seen.snapshotAfter).toEqual(seen.snapshotBefore);
   });
 
-  it("when our disk is back, every acknowledged record is readable (380)", () =>
-    expectReadBack(seen.back, 380));
+  itReadsBack("when our disk is back, every acknowledged record is readable", seen, 380);
 });
 
 describe("a mount swap: each collection follows its disk, the markers learn the new places", () => {
-  const cwd = tempDir("proximadb-swap-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-swap-");
+  const { cwd, ledger } = s;
   const wal = (d: number) => join(cwd, "data", `disk${d}`, "wal");
   const url = (d: number) => `file://${wal(d)}`;
-  const { ledger } = s;
   const seen = {} as {
     uuids: string[];
     discover: RunResult;

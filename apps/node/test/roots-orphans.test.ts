@@ -8,30 +8,22 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, tempDir } from "./helpers.js";
-import {
-  DIM,
-  type ReadBack,
-  type Response,
-  Scenario,
-  expectReadBack,
-  snapshotTree,
-} from "./roots-support.js";
+import type { RunResult } from "./helpers.js";
+import { DIM, type ReadBack, type Response, Scenario, itReadsBack, snapshotTree } from "./roots-support.js";
 
 const ROOTS = ["wal", "viper", "lsm", "index", "metadata"].flatMap((c) =>
   [1, 2, 3].map((d) => join("data", `disk${d}`, c)),
 );
 
 describe("a definition on a lost metadata root: its collection is never created over, its data survives", () => {
-  const cwd = tempDir("proximadb-orphan-lost-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-orphan-lost-");
+  const { cwd } = s;
   const meta1 = join(cwd, "data", "disk1", "metadata");
   const url = (p: string) => `file://${join(cwd, p)}`;
   const dataOf = () => ({
     wal: snapshotTree(join(cwd, "data", "disk1", "wal", "col-0")),
     viper: snapshotTree(join(cwd, "data", "disk1", "viper", "col-0")),
   });
-  const { ledger } = s;
   const seen = {} as {
     before: ReturnType<typeof dataOf>;
     listed: Response;
@@ -66,10 +58,7 @@ describe("a definition on a lost metadata root: its collection is never created 
 
     if (existsSync(meta1)) renameSync(meta1, `${meta1}.recreated`);
     renameSync(`${meta1}.lost`, meta1);
-    const c = await s.start();
-    seen.back = await ledger.verify(c);
-    seen.listedBack = await c.request("GET", "/collections");
-    await c.stop();
+    ({ back: seen.back, listed: seen.listedBack } = await s.readBackAndList());
   }, 180_000);
 
   it("has WAL and VIPER data of col-0 on disk1 to lose", () => {
@@ -128,8 +117,7 @@ describe("a definition on a lost metadata root: its collection is never created 
     expect(seen.afterRemove).toEqual(seen.before);
   });
 
-  it("when the metadata root is back, every acknowledged record is readable (360)", () =>
-    expectReadBack(seen.back, 360));
+  itReadsBack("when the metadata root is back, every acknowledged record is readable", seen, 360);
 
   it("when the metadata root is back, every collection is listed and available", () => {
     const listed = seen.listedBack.json.collections;
@@ -146,10 +134,9 @@ describe("a definition on a lost metadata root: its collection is never created 
 });
 
 describe("a true orphan (data, no definition, every root online) is removed only when asked by name", () => {
-  const cwd = tempDir("proximadb-orphan-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-orphan-");
+  const { cwd, ledger } = s;
   const url = (p: string) => `file://${join(cwd, p)}`;
-  const { ledger } = s;
   const dirsOf = (id: string) => ROOTS.filter((r) => existsSync(join(cwd, r, id)));
   const seen = {} as {
     recreate: Response;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfigFile } from "../src/config.js";
 import { fileSystemOpener } from "../src/storage.js";
 import { type RunResult, tempDir } from "./helpers.js";
-import { DIM, type ReadBack, type Response, Scenario, expectReadBack } from "./roots-support.js";
+import { DIM, type ReadBack, type Response, Scenario, itReadsBack } from "./roots-support.js";
 
 const BUCKET = "proximadb-roots";
 const WAL_A = `s3://${BUCKET}/node/wal-a`;
@@ -136,6 +136,5 @@ describe("a WAL prefix on S3 (s3rver) emptied and restored", () => {
     expect(seen.emptied).toEqual([]);
   });
 
-  it("when the objects are back, every acknowledged record is readable (250)", () =>
-    expectReadBack(seen.back, 250));
+  itReadsBack("when the objects are back, every acknowledged record is readable", seen, 250);
 });

@@ -7,9 +7,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ChildProcessError, nodeChild, startChild } from "@proximadb/testing/kill-harness";
-import { afterAll, expect } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { embeddedDefaultToml } from "../src/default-config.js";
-import { CLI, type RunResult, type RunningNode, runCli, startNode } from "./helpers.js";
+import { CLI, type RunResult, type RunningNode, runCli, startNode, tempDir } from "./helpers.js";
 
 export const DIM = 4;
 /** The five components, each with a root on each of the three disks. */
@@ -216,6 +216,14 @@ export function expectReadBack(back: ReadBack, checked: number): void {
 }
 
 /**
+ * The `it` that ends a scenario: `seen.back` (read when the `it` runs, after `beforeAll`) holds every
+ * acknowledged record read back exactly, `checked` of them. Its title is `<title> (<checked>)`.
+ */
+export function itReadsBack(title: string, seen: { readonly back: ReadBack }, checked: number): void {
+  it(`${title} (${checked})`, () => expectReadBack(seen.back, checked));
+}
+
+/**
  * One scenario's deployment in `cwd` (config `args`): the nodes it starts, SIGKILLed after the suite if
  * still running, its ledger and its CLI runs. Construct it inside the `describe`.
  */
@@ -230,6 +238,11 @@ export class Scenario {
     afterAll(() => {
       for (const n of this.running) if (n.child.exitCode === null) n.child.kill("SIGKILL");
     });
+  }
+
+  /** A scenario in a fresh temporary folder whose name starts with `prefix`. */
+  static inTempDir(prefix: string, args?: string[]): Scenario {
+    return new Scenario(tempDir(prefix), args);
   }
 
   /** A node to kill after the suite. */
@@ -254,10 +267,16 @@ export class Scenario {
 
   /** Starts a node, reads back every acknowledged record (of `collections`), stops it. */
   async readBack(collections?: readonly string[]): Promise<ReadBack> {
+    return (await this.readBackAndList(collections)).back;
+  }
+
+  /** {@link readBack}, and what the node lists (`GET /collections`) after reading back. */
+  async readBackAndList(collections?: readonly string[]): Promise<{ back: ReadBack; listed: Response }> {
     const n = await this.start();
     const back = await this.ledger.verify(n, collections);
+    const listed = await n.request("GET", "/collections");
     await n.stop();
-    return back;
+    return { back, listed };
   }
 
   /** Runs the CLI on the scenario's config. */

@@ -7,15 +7,14 @@
 import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type RunResult, tempDir } from "./helpers.js";
+import type { RunResult } from "./helpers.js";
 import { DIM, type ReadBack, type Response, Scenario, populate, writeConfig } from "./roots-support.js";
 
 describe("an unmounted disk (its WAL root is an empty folder): never written, its collections unavailable", () => {
-  const cwd = tempDir("proximadb-unmounted-");
-  const s = new Scenario(cwd);
+  const s = Scenario.inTempDir("proximadb-unmounted-");
+  const { cwd, ledger } = s;
   const walRoot = join(cwd, "data", "disk2", "wal");
   const walUrl = `file://${walRoot}`;
-  const { ledger } = s;
   let away: string[] = [];
   let healthy: string[] = [];
   const seen = {} as {
@@ -67,10 +66,7 @@ describe("an unmounted disk (its WAL root is an empty folder): never written, it
     // The disk is mounted again (whatever was written into the bare mount point is hidden by it).
     renameSync(walRoot, `${walRoot}.hidden`);
     renameSync(`${walRoot}.unmounted`, walRoot);
-    const c = await s.start();
-    seen.back = await ledger.verify(c);
-    seen.listedBack = await c.request("GET", "/collections");
-    await c.stop();
+    ({ back: seen.back, listed: seen.listedBack } = await s.readBackAndList());
   }, 180_000);
 
   it("places two of the six collections' WALs on the disk that goes away", () => {
