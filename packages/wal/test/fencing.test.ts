@@ -1,7 +1,7 @@
 import { AssignmentService, type FileSystem, InvalidArgumentError, listAll } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { type StorageBackend, describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import { type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -9,27 +9,20 @@ import { collect, entries } from "./records.js";
  * "Nodes" on fresh roots of `backend` for each test: WAL instances that share the roots, closed after the test;
  * `.tier()` is the current test's roots.
  */
-function walNodes(backend: { roots(name: string, count: number): Promise<RootSet> }) {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 1);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close().catch(() => undefined);
-  });
+function walNodes(backend: StorageBackend) {
+  const env = rootsPerTest<WriteAheadLog>(backend, "wal", 1, { ignoreCloseErrors: true });
   async function node(nodeId: string, options: Partial<WalOptions> = {}): Promise<WriteAheadLog> {
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
+    const service = new AssignmentService({ components: { wal: { roots: env.tier.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => tier.openFileSystem(r),
+      openFileSystem: (r) => env.tier.openFileSystem(r),
       nodeId,
       ...options,
     });
-    open.push(wal);
+    env.opened.push(wal);
     return wal;
   }
-  return Object.assign(node, { tier: () => tier });
+  return Object.assign(node, { tier: () => env.tier });
 }
 
 /**
