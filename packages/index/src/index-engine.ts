@@ -9,14 +9,8 @@ import {
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
-import {
-  type CollectionLocation,
-  CollectionLocks,
-  EngineBase,
-  PlacedEngine,
-  type StorageEngine,
-  assertEpoch,
-} from "@proximadb/engine";
+import type { CollectionLocation, StorageEngine } from "@proximadb/engine";
+import { CollectionLocks, EngineBase, PlacedEngine, assertEpoch } from "@proximadb/engine";
 import {
   type CollectionIndex,
   type GraphDefaults,

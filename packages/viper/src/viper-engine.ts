@@ -7,15 +7,8 @@ import {
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
-import {
-  type CollectionLocation,
-  CollectionLocks,
-  EngineBase,
-  PlacedEngine,
-  type StagedFile,
-  type StorageEngine,
-  assertEpoch,
-} from "@proximadb/engine";
+import type { CollectionLocation, StagedFile, StorageEngine } from "@proximadb/engine";
+import { CollectionLocks, EngineBase, PlacedEngine, assertEpoch } from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
 import type { CompactOptions, CompactResult, FlushResult, ViperEngineOptions } from "./engine-types.js";
