@@ -12,8 +12,11 @@ import type { CollectionLocation, StorageEngine } from "./storage-engine.js";
  *
  * @example
  * class NoteEngine extends PlacedEngine implements StorageEngine {
+ *   #closed = false;
  *   private constructor(base: EngineBase) { super(base); }
- *   protected assertOpen(): void { if (this.#closed) throw new ClosedError("note engine"); }
+ *   protected override assertOpen(operation: string): void {
+ *     if (this.#closed) throw new ClosedError("note engine", operation);
+ *   }
  * }
  */
 export abstract class PlacedEngine

@@ -1,8 +1,8 @@
-import { AssignmentService, InvalidArgumentError } from "@proximadb/core";
+import { InvalidArgumentError } from "@proximadb/core";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import {
-  EngineBase,
+  type EngineBase,
   type EngineBaseOptions,
   EngineError,
   epochCutoffs,
@@ -11,7 +11,7 @@ import {
   heartbeatKey,
   parseFenceMarker,
 } from "../src/index.js";
-import { HOUR } from "./helpers.js";
+import { HOUR, openViperBase } from "./helpers.js";
 
 describe("epoch helpers", () => {
   it("gives each epoch the lowest start of any higher epoch as its cut-off", () => {
@@ -41,17 +41,8 @@ describe("epoch helpers", () => {
 describeOnBackends("EngineBase fencing", ["memory", "local"], (backend) => {
   const env = rootsPerTest<EngineBase>(backend, "disk", 1);
 
-  async function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: env.tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => env.tier.openFileSystem(r),
-      nodeId,
-      ...extra,
-    });
-    env.opened.push(engine);
-    return engine;
+  function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
+    return openViperBase(env, { nodeId, ...extra });
   }
 
   it("records the fenced epoch, accepts the same or a higher one, refuses a lower one with StaleEpoch", async () => {
