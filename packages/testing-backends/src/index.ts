@@ -3,6 +3,7 @@ export { type BackendSuiteOptions, describeOnBackends, useBackend } from "./desc
 export { TEST_BUCKET } from "./drivers/object-stores.js";
 export { type KillRoots, useKillRoots } from "./kill-roots.js";
 export { type PerTestRoots, rootsPerTest } from "./per-test.js";
+export { type PlaceAndDropCase, type PlacingEngine, expectPlaceAndDrop } from "./placement-contract.js";
 export {
   type ReleasableEngine,
   type ReleaseScenario,
