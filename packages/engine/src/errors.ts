@@ -26,21 +26,29 @@ export type EngineErrorKind =
   | "NotFenced";
 
 /**
- * A typed refusal of the engine base. Callers branch on {@link EngineError.kind}, never on the message.
- * Its {@link ProximaError.code} is `INVALID_ARGUMENT`: nothing was touched on storage.
+ * A typed refusal about one collection, the shape every engine's refusal takes: a PascalCase
+ * {@link CollectionRefusal.kind} callers branch on (never the message) and the collection concerned.
+ * Its {@link ProximaError.code} is `INVALID_ARGUMENT`: nothing was touched on storage. Each engine
+ * extends it with its own kinds (`EngineError`, the index engine's `IndexError`).
  */
-export class EngineError extends ProximaError {
+export class CollectionRefusal<K extends string> extends ProximaError {
   /** What was refused. */
-  readonly kind: EngineErrorKind;
+  readonly kind: K;
   /** The collection the operation was about. */
   readonly collection: string | undefined;
 
-  constructor(kind: EngineErrorKind, message: string, details: { collection?: string } = {}) {
+  constructor(kind: K, message: string, details: { collection?: string } = {}) {
     super("INVALID_ARGUMENT", message);
     this.kind = kind;
     this.collection = details.collection;
   }
 }
+
+/**
+ * A typed refusal of the engine base. Callers branch on {@link EngineError.kind}, never on the message.
+ * Its {@link ProximaError.code} is `INVALID_ARGUMENT`: nothing was touched on storage.
+ */
+export class EngineError extends CollectionRefusal<EngineErrorKind> {}
 
 /** True when `err` is an {@link EngineError} (of the given kind). */
 export function isEngineError(err: unknown, kind?: EngineErrorKind): err is EngineError {

@@ -13,9 +13,7 @@ import { discover } from "@proximadb/discovery";
 import { describeOnBackends, rootsPerTest, useBackend } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import { EngineBase, type EngineBaseOptions, heartbeatKey, isEngineError } from "../src/index.js";
-import { openViperBase, writeData } from "./helpers.js";
-
-const HOUR = 60 * 60 * 1000;
+import { HOUR, openViperBase, writeData } from "./helpers.js";
 
 describeOnBackends("EngineBase", ["memory", "local"], (backend) => {
   const env = rootsPerTest<EngineBase>(backend, "disk", 2);

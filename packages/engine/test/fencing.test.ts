@@ -1,8 +1,8 @@
-import { AssignmentService, InvalidArgumentError } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "@proximadb/core";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import {
-  EngineBase,
+  type EngineBase,
   type EngineBaseOptions,
   EngineError,
   epochCutoffs,
@@ -11,8 +11,7 @@ import {
   heartbeatKey,
   parseFenceMarker,
 } from "../src/index.js";
-
-const HOUR = 60 * 60 * 1000;
+import { HOUR, openViperBase } from "./helpers.js";
 
 describe("epoch helpers", () => {
   it("gives each epoch the lowest start of any higher epoch as its cut-off", () => {
@@ -40,26 +39,10 @@ describe("epoch helpers", () => {
 });
 
 describeOnBackends("EngineBase fencing", ["memory", "local"], (backend) => {
-  let tier: RootSet;
-  const opened: EngineBase[] = [];
-  beforeEach(async () => {
-    tier = await backend.roots("disk", 1);
-  });
-  afterEach(async () => {
-    for (const e of opened.splice(0)) await e.close();
-  });
+  const env = rootsPerTest<EngineBase>(backend, "disk", 1);
 
-  async function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
-    const service = new AssignmentService({ components: { viper: { roots: tier.urls } } });
-    const engine = await EngineBase.open({
-      component: "viper",
-      service,
-      openFileSystem: (r) => tier.openFileSystem(r),
-      nodeId,
-      ...extra,
-    });
-    opened.push(engine);
-    return engine;
+  function open(nodeId: string, extra: Partial<EngineBaseOptions> = {}): Promise<EngineBase> {
+    return openViperBase(env, { nodeId, ...extra });
   }
 
   it("records the fenced epoch, accepts the same or a higher one, refuses a lower one with StaleEpoch", async () => {
@@ -107,9 +90,9 @@ describeOnBackends("EngineBase fencing", ["memory", "local"], (backend) => {
     const other = "orders/_staging/node-b/0000000001-flush-3";
     const own = "orders/_staging/node-a/0000000001-flush-1";
     const beat = heartbeatKey("node-b");
-    await tier.write(tier.urls[0] as string, { [other]: "x", [own]: "y", [beat]: "{}" });
-    await tier.touch(tier.urls[0] as string, other, Date.now() - 2 * HOUR);
-    await tier.touch(tier.urls[0] as string, beat, Date.now() - 2 * HOUR);
+    await env.tier.write(env.tier.urls[0] as string, { [other]: "x", [own]: "y", [beat]: "{}" });
+    await env.tier.touch(env.tier.urls[0] as string, other, Date.now() - 2 * HOUR);
+    await env.tier.touch(env.tier.urls[0] as string, beat, Date.now() - 2 * HOUR);
     const a = await open("node-a", { requireFence: true });
     expect(a.cleanup.removed).toEqual([own]);
     expect(a.cleanup.kept).toEqual([other]);

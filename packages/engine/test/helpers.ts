@@ -3,6 +3,9 @@ import { AssignmentService } from "@proximadb/core";
 import type { PerTestRoots } from "@proximadb/testing-backends";
 import { EngineBase, type EngineBaseOptions } from "../src/index.js";
 
+/** One hour in milliseconds: staging older than this is stale (the default `staleStagingMs`). */
+export const HOUR = 60 * 60 * 1000;
+
 /**
  * Opens an EngineBase of the `viper` component over the current test's roots (as `node-a`, unless
  * `extra` says otherwise); it is closed after the test.

@@ -8,9 +8,7 @@ import {
   heartbeatKey,
   parseStagingKey,
 } from "../src/index.js";
-import { openViperBase } from "./helpers.js";
-
-const HOUR = 60 * 60 * 1000;
+import { HOUR, openViperBase } from "./helpers.js";
 
 describe("parseStagingKey (the one parser of staging names)", () => {
   it("reads owner, sequence and name of a staged file", () => {

@@ -3,7 +3,8 @@
 // Builds an HNSW index over 20,000 vectors of dimension 128 (uniform random, and clustered) with each
 // candidate at the same graph settings (M = 16, efConstruction = 200), then runs 1,000 single queries at
 // several ef values: build time, queries/s (one query per call, one thread) and recall@10 against exact
-// brute force. Plain JavaScript with no workspace imports, so the candidates need not be dependencies:
+// brute force. Plain JavaScript whose one workspace import is the seeded data of @proximadb/testing/random
+// (built by `pnpm build`; the index tests use the same vectors), so the candidates need not be dependencies:
 //
 //   mkdir -p /tmp/ann && cd /tmp/ann && npm init -y && npm i usearch@2.25.3 hnswlib-node@3.0.0
 //   node packages/index/bench/library-choice.mjs /tmp/ann
@@ -13,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { join, resolve } from "node:path";
+import { seededVectors } from "@proximadb/testing/random";
 
 const dir = resolve(process.argv[2] ?? process.cwd());
 const require = createRequire(join(dir, "package.json"));
@@ -24,40 +26,8 @@ const M = 16;
 const EF_CONSTRUCTION = 200;
 const EFS = [16, 32, 64, 128, 256];
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(next) {
-  const u = 1 - next();
-  const v = next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
 /** `n` rows of dimension D: uniform in [-1, 1), or around 100 Gaussian centres (sigma 0.1). */
-function dataset(kind, n, seed) {
-  const next = mulberry32(seed);
-  const out = new Float32Array(n * D);
-  if (kind === "random") {
-    for (let i = 0; i < out.length; i++) out[i] = next() * 2 - 1;
-    return out;
-  }
-  const centresRng = mulberry32(7);
-  const centres = new Float32Array(100 * D);
-  for (let i = 0; i < centres.length; i++) centres[i] = centresRng() * 2 - 1;
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(next() * 100);
-    for (let j = 0; j < D; j++) out[i * D + j] = centres[c * D + j] + 0.1 * gaussian(next);
-  }
-  return out;
-}
+const dataset = (kind, n, seed) => seededVectors(kind, n, D, seed);
 
 function truth(base, queries) {
   const out = [];

@@ -1,4 +1,4 @@
-import { ProximaError } from "@proximadb/core";
+import { CollectionRefusal } from "@proximadb/engine";
 
 /**
  * What the index engine refused. Callers branch on the kind, never on message text.
@@ -15,18 +15,7 @@ import { ProximaError } from "@proximadb/core";
 export type IndexErrorKind = "DimensionMismatch" | "InvalidRecord" | "NotFound" | "AlreadyExists";
 
 /** A typed refusal of the index engine. */
-export class IndexError extends ProximaError {
-  /** What was refused. */
-  readonly kind: IndexErrorKind;
-  /** The collection concerned. */
-  readonly collection: string | undefined;
-
-  constructor(kind: IndexErrorKind, message: string, details: { collection?: string } = {}) {
-    super("INVALID_ARGUMENT", message);
-    this.kind = kind;
-    this.collection = details.collection;
-  }
-}
+export class IndexError extends CollectionRefusal<IndexErrorKind> {}
 
 /** True when `err` is an {@link IndexError} (of the given kind). */
 export function isIndexError(err: unknown, kind?: IndexErrorKind): err is IndexError {

@@ -9,8 +9,8 @@ import {
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
-import { type CollectionLocation, EngineBase, type StorageEngine, assertEpoch } from "@proximadb/engine";
+import type { CollectionLocation, StorageEngine } from "@proximadb/engine";
+import { CollectionLocks, EngineBase, PlacedEngine, assertEpoch } from "@proximadb/engine";
 import {
   type CollectionIndex,
   type GraphDefaults,
@@ -62,7 +62,7 @@ import {
  * await index.search("docs", [0.9, 0.1, 0], { k: 1 }); // [{ id: "a", score: 0.006… }]
  * await index.flush("docs"); // docs/index-0000000000000002.hnsw + .idx
  */
-export class IndexEngine implements StorageEngine {
+export class IndexEngine extends PlacedEngine implements StorageEngine {
   /** Always `"index"`. */
   readonly component = "index" as const;
   readonly #base: EngineBase;
@@ -70,10 +70,11 @@ export class IndexEngine implements StorageEngine {
   readonly #defaults: GraphDefaults;
   readonly #states = new Map<CollectionId, CollectionIndex>();
   readonly #loads = new Map<CollectionId, Promise<CollectionIndex | undefined>>();
-  readonly #locks = new Map<CollectionId, Promise<unknown>>();
+  readonly #locks = new CollectionLocks();
   #closed = false;
 
   private constructor(base: EngineBase, tmpDir: string, defaults: GraphDefaults) {
+    super(base);
     this.#base = base;
     this.#tmpDir = tmpDir;
     this.#defaults = defaults;
@@ -100,35 +101,6 @@ export class IndexEngine implements StorageEngine {
       await base.close();
       throw err;
     }
-  }
-
-  /** The discovery report the placement map was rebuilt from. */
-  get report(): DiscoveryReport {
-    return this.#base.report;
-  }
-
-  /** Collections with an index root (found by discovery or placed since open). */
-  collections(): CollectionId[] {
-    this.#assertOpen("collections");
-    return this.#base.collections();
-  }
-
-  /**
-   * Where a collection's index lives, without placing it (undefined when it has no index root).
-   * @throws InvalidCollectionIdError
-   */
-  locate(id: string): CollectionLocation | undefined {
-    this.#assertOpen("locate");
-    return this.#base.locate(id);
-  }
-
-  /**
-   * Places the collection's index (assigning a root on first use, writing the root marker if needed).
-   * @throws InvalidCollectionIdError, NoEligibleRootError, RootOfflineError
-   */
-  async place(id: string): Promise<CollectionLocation> {
-    this.#assertOpen("place");
-    return this.#base.place(id);
   }
 
   /**
@@ -169,7 +141,7 @@ export class IndexEngine implements StorageEngine {
 
   /** The writer epoch of the collection: fenced here, else the highest its file names showed (0: none). */
   epochOf(id: string): number {
-    this.#assertOpen("epochOf");
+    this.assertOpen("epochOf");
     return this.#base.epochOf(id);
   }
 
@@ -269,7 +241,7 @@ export class IndexEngine implements StorageEngine {
    */
   async search(id: string, vector: Vector, options: SearchOptions): Promise<SearchHit[]> {
     const collection = parseCollectionId(id);
-    this.#assertOpen("search");
+    this.assertOpen("search");
     const k = options?.k;
     if (!Number.isInteger(k) || k < 1 || k > MAX_EF) {
       throw new InvalidArgumentError(`k must be an integer in 1..${MAX_EF} (got ${k})`);
@@ -421,7 +393,7 @@ export class IndexEngine implements StorageEngine {
    */
   async has(id: string, recordId: string): Promise<boolean> {
     const collection = parseCollectionId(id);
-    this.#assertOpen("has");
+    this.assertOpen("has");
     return (await this.#required(collection)).ids.has(recordId);
   }
 
@@ -431,7 +403,7 @@ export class IndexEngine implements StorageEngine {
    */
   async stats(id: string): Promise<IndexStats> {
     const collection = parseCollectionId(id);
-    this.#assertOpen("stats");
+    this.assertOpen("stats");
     return statsOf(await this.#required(collection));
   }
 
@@ -483,7 +455,7 @@ export class IndexEngine implements StorageEngine {
       }
     }
     this.#closed = true;
-    await Promise.allSettled([...this.#locks.values()]);
+    await this.#locks.idle();
     this.#states.clear();
     await this.#base.close();
     await rm(this.#tmpDir, { recursive: true, force: true });
@@ -617,19 +589,12 @@ export class IndexEngine implements StorageEngine {
     return location;
   }
 
-  #assertOpen(operation: string): void {
+  protected override assertOpen(operation: string): void {
     if (this.#closed) throw new ClosedError("index engine", operation);
   }
 
   #exclusive<T>(collection: CollectionId, operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new ClosedError("index engine", operation));
-    const prev = this.#locks.get(collection) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.#locks.set(collection, settled);
-    void settled.then(() => {
-      if (this.#locks.get(collection) === settled) this.#locks.delete(collection);
-    });
-    return next;
+    return this.#locks.run(collection, fn);
   }
 }

@@ -1,16 +1,7 @@
 export { IndexEngine } from "./index-engine.js";
-export { DEFAULT_INDEX_SETTINGS } from "./types.js";
-export type {
-  CompactResult,
-  CoverOptions,
-  CreateIndexOptions,
-  FlushResult,
-  IndexEngineOptions,
-  IndexRecord,
-  IndexStats,
-  SearchHit,
-  SearchOptions,
-} from "./types.js";
+// DEFAULT_INDEX_SETTINGS and the option and result types (CompactResult, CoverOptions, CreateIndexOptions,
+// FlushResult, IndexEngineOptions, IndexRecord, IndexStats, SearchHit, SearchOptions).
+export * from "./types.js";
 export type { IndexSettings } from "./id-map.js";
 export { IndexError, isIndexError } from "./errors.js";
 export type { IndexErrorKind } from "./errors.js";

@@ -168,13 +168,18 @@ describe("the index engine on memfs", () => {
     expect((await index.stats("c")).count).toBe(10);
   });
 
-  it("compacts: tombstones are dropped, answers stay, a new generation is live", async () => {
-    await index.create("c", { dimension: DIM, metric: "l2" });
+  /** Collection `c` of `metric` holding every record, the first `deleted` of them deleted since. */
+  async function withTombstones(metric: "l2" | "cosine", deleted: number): Promise<void> {
+    await index.create("c", { dimension: DIM, metric });
     await index.add("c", records);
     await index.delete(
       "c",
-      records.slice(0, 100).map((r) => r.id),
+      records.slice(0, deleted).map((r) => r.id),
     );
+  }
+
+  it("compacts: tombstones are dropped, answers stay, a new generation is live", async () => {
+    await withTombstones("l2", 100);
     await index.add("c", [{ id: "r300", vector: records[0]?.vector as Float32Array }]);
     await index.flush("c");
     const generation = (await index.stats("c")).generation;
@@ -194,12 +199,7 @@ describe("the index engine on memfs", () => {
   });
 
   it("compacts a cosine collection to the same answers", async () => {
-    await index.create("c", { dimension: DIM, metric: "cosine" });
-    await index.add("c", records);
-    await index.delete(
-      "c",
-      records.slice(0, 50).map((r) => r.id),
-    );
+    await withTombstones("cosine", 50);
     const before = await index.search("c", query(3), { k: 10 });
     await index.compact("c");
     const after = await index.search("c", query(3), { k: 10 });

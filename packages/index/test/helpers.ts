@@ -7,6 +7,7 @@ import { MemoryFileSystem, createMemoryRoots } from "@proximadb/fs-memory";
 import { S3FileSystem } from "@proximadb/fs-s3";
 import type { S3rverInstance } from "@proximadb/testing/emulators/s3rver";
 import { seededRandom } from "@proximadb/testing/fault-proxy";
+import { seededVectors } from "@proximadb/testing/random";
 import {
   type IndexEngineOptions,
   IndexEngine,
@@ -82,32 +83,7 @@ export async function openIndex(
 }
 
 /** `count` vectors of dimension `dim` as one flat array: uniform in [-1, 1), or around 100 Gaussian centres. */
-export function vectors(
-  kind: "random" | "clustered",
-  count: number,
-  dim: number,
-  seed: number,
-): Float32Array {
-  const next = rng(seed);
-  const out = new Float32Array(count * dim);
-  if (kind === "random") {
-    for (let i = 0; i < out.length; i++) out[i] = next() * 2 - 1;
-    return out;
-  }
-  const centresRng = rng(7);
-  const centres = new Float32Array(100 * dim);
-  for (let i = 0; i < centres.length; i++) centres[i] = centresRng() * 2 - 1;
-  for (let i = 0; i < count; i++) {
-    const c = Math.floor(next() * 100);
-    for (let j = 0; j < dim; j++) {
-      const u = 1 - next();
-      const v = next();
-      const g = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-      out[i * dim + j] = (centres[c * dim + j] as number) + 0.1 * g;
-    }
-  }
-  return out;
-}
+export const vectors = seededVectors;
 
 /** Rows of a flat array as records `<prefix><i>`. */
 export function recordsOf(flat: Float32Array, dim: number, prefix = "r"): IndexRecord[] {

@@ -10,6 +10,7 @@ import {
   type CollectionLocation,
   EngineBase,
   type EngineOpenOptions,
+  PlacedEngine,
   type StorageEngine,
   assertEpoch,
 } from "@proximadb/engine";
@@ -64,7 +65,7 @@ export interface LsmEntry {
  * for await (const { key, value } of lsm.scan("orders", { gte: "k" })) console.log(key, value);
  * await lsm.close();
  */
-export class LsmEngine implements StorageEngine {
+export class LsmEngine extends PlacedEngine implements StorageEngine {
   readonly component: ComponentType = "lsm";
   /** Placement, staging and commits. */
   readonly #base: EngineBase;
@@ -76,6 +77,7 @@ export class LsmEngine implements StorageEngine {
   #closed = false;
 
   private constructor(base: EngineBase, cache: BlockCache, tuning: LsmTreeOptions) {
+    super(base);
     this.#base = base;
     this.#cache = cache;
     this.#tuning = tuning;
@@ -106,29 +108,6 @@ export class LsmEngine implements StorageEngine {
     return new LsmEngine(base, cache, tuning);
   }
 
-  /** The discovery report the placement map was rebuilt from. */
-  get report(): StorageEngine["report"] {
-    return this.#base.report;
-  }
-
-  /** Collections placed in this component (found by discovery or written since). */
-  collections(): CollectionId[] {
-    this.#assertOpen();
-    return this.#base.collections();
-  }
-
-  /** Where a collection's tables live, without placing it. */
-  locate(id: string): CollectionLocation | undefined {
-    this.#assertOpen();
-    return this.#base.locate(id);
-  }
-
-  /** Places a collection (assigning its LSM root on first use) without writing a table. */
-  async place(id: string): Promise<CollectionLocation> {
-    this.#assertOpen();
-    return this.#base.place(id);
-  }
-
   /** Stores `value` under `key` (in the memtable; flushed when it fills). */
   put(id: string, key: Bytes, value: Bytes): Promise<void> {
     return this.batch(id, [{ type: "put", key, value }]);
@@ -146,7 +125,7 @@ export class LsmEngine implements StorageEngine {
    * `batch`, `flush` or `close` of the collection.
    */
   async batch(id: string, ops: readonly LsmBatchOp[]): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     if (this.#base.requireFence) this.#base.assertMayModify(parseCollectionId(id));
     const tree = this.#ready.get(id) ?? (await this.#tree(id, true));
     // The memtable copies keys and values (one slab per batch): the caller may reuse its buffers.
@@ -156,7 +135,7 @@ export class LsmEngine implements StorageEngine {
   /** The value of `key` (a copy the caller owns), or `undefined`. */
   get(id: string, key: Bytes): Promise<Uint8Array | undefined> {
     try {
-      this.#assertOpen();
+      this.assertOpen();
       // Loaded trees answer without a promise hop of their own; the first use of a collection loads it.
       const tree = this.#ready.get(id);
       if (tree) return tree.get(toBytes(key));
@@ -168,7 +147,7 @@ export class LsmEngine implements StorageEngine {
 
   /** Live entries in ascending key order within the range (tombstones hidden). */
   async *scan(id: string, range: LsmScanRange = {}): AsyncGenerator<LsmEntry> {
-    this.#assertOpen();
+    this.assertOpen();
     const tree = this.#ready.get(id) ?? (await this.#tree(id, false));
     if (!tree) return;
     const r: { gte?: Uint8Array; lt?: Uint8Array; limit?: number } = {};
@@ -207,7 +186,7 @@ export class LsmEngine implements StorageEngine {
    *   when the collection is at a higher epoch
    */
   async fence(id: string, epoch: number): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     assertEpoch(epoch);
     if (this.#base.isFenced(collection) && this.#base.epochOf(collection) === epoch) return;
@@ -231,13 +210,13 @@ export class LsmEngine implements StorageEngine {
 
   /** The writer epoch of the collection: fenced here, else the highest its table names showed (0: none). */
   epochOf(id: string): number {
-    this.#assertOpen();
+    this.assertOpen();
     return this.#base.epochOf(id);
   }
 
   /** Deletes every file of the collection and forgets its placement. Unflushed writes are discarded. */
   async drop(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const tree = this.#trees.get(collection);
     this.#trees.delete(collection);
@@ -251,7 +230,7 @@ export class LsmEngine implements StorageEngine {
    * next access loads the tree again where `locate` then points (after a move). See `StorageEngine.release`.
    */
   async release(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const tree = this.#trees.get(collection);
     if (!tree) return;
@@ -297,7 +276,7 @@ export class LsmEngine implements StorageEngine {
     }
   }
 
-  #assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.#closed) throw new ClosedError("lsm engine");
   }
 

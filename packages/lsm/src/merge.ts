@@ -94,10 +94,10 @@ export class MemCursor implements Cursor {
 }
 
 /**
- * Cursor over an SSTable from the first key ≥ `gte`, parsing verified raw blocks in place (the key is
- * rebuilt into a buffer of the cursor's own). Call {@link TableCursor.start} first.
+ * A cursor that rebuilds each key into a buffer of its own (`keyOff` 0, grown as keys need), starting
+ * before its first entry (`valid` false) with an empty value.
  */
-export class TableCursor implements Cursor {
+abstract class OwnKeyCursor implements Cursor {
   valid = false;
   keyBuf: Uint8Array = new Uint8Array(64);
   readonly keyOff = 0;
@@ -105,6 +105,14 @@ export class TableCursor implements Cursor {
   valBuf: Uint8Array = EMPTY;
   valOff = 0;
   valLen = -1;
+  abstract advance(): Promise<void> | undefined;
+}
+
+/**
+ * Cursor over an SSTable from the first key ≥ `gte`, parsing verified raw blocks in place (the key is
+ * rebuilt into a buffer of the cursor's own). Call {@link TableCursor.start} first.
+ */
+export class TableCursor extends OwnKeyCursor {
   readonly #table: SSTable;
   readonly #blocks: AsyncGenerator<Buffer>;
   #block: Buffer = Buffer.alloc(0);
@@ -114,6 +122,7 @@ export class TableCursor implements Cursor {
     table: SSTable,
     readonly gte?: Uint8Array,
   ) {
+    super();
     this.#table = table;
     this.#blocks = table.rawBlocksFrom(gte);
   }
@@ -221,17 +230,11 @@ export class TableCursor implements Cursor {
  * (the sources move on); the value stays a view into the source's block or memtable entry, which is
  * never overwritten. Call {@link MergeCursor.advance} once to position it on the first entry.
  */
-export class MergeCursor implements Cursor {
-  valid = false;
-  keyBuf: Uint8Array = new Uint8Array(64);
-  readonly keyOff = 0;
-  keyLen = 0;
-  valBuf: Uint8Array = EMPTY;
-  valOff = 0;
-  valLen = -1;
+export class MergeCursor extends OwnKeyCursor {
   readonly #live: Cursor[];
 
   constructor(cursors: readonly Cursor[]) {
+    super();
     this.#live = cursors.filter((c) => c.valid);
   }
 

@@ -356,20 +356,33 @@ export class LsmTree {
   #startFlushing(): Promise<void> {
     if (this.#flushing) return this.#flushing;
     if (this.#frozen.length === 0) return Promise.resolve();
-    const run = (async () => {
-      try {
+    const run = this.#background(
+      async () => {
         while (this.#frozen.length > 0) {
           await this.#flushOldest();
           this.#startCompacting();
         }
-      } catch (error) {
-        this.#failure ??= { error };
-      } finally {
+      },
+      () => {
         this.#flushing = undefined;
-      }
-    })();
+      },
+    );
     this.#flushing = run;
     return run;
+  }
+
+  /**
+   * Runs one background chain (the flush or the compaction chain): a failure is kept for the next
+   * foreground call to throw (see {@link #throwFailure}), and `done` runs when the chain ends either way.
+   */
+  async #background(chain: () => Promise<void>, done: () => void): Promise<void> {
+    try {
+      await chain();
+    } catch (error) {
+      this.#failure ??= { error };
+    } finally {
+      done();
+    }
   }
 
   /** Flushes every frozen memtable; throws a background failure. */
@@ -396,8 +409,8 @@ export class LsmTree {
   #startCompacting(): Promise<void> {
     if (this.#compacting) return this.#compacting;
     if (this.#pick() === undefined) return Promise.resolve();
-    const run = (async () => {
-      try {
+    const run = this.#background(
+      async () => {
         let more = true;
         while (more) {
           more = await this.#exclusiveCompaction(async () => {
@@ -406,12 +419,11 @@ export class LsmTree {
             return picked !== undefined;
           });
         }
-      } catch (error) {
-        this.#failure ??= { error };
-      } finally {
+      },
+      () => {
         this.#compacting = undefined;
-      }
-    })();
+      },
+    );
     this.#compacting = run;
     return run;
   }

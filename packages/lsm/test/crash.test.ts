@@ -1,6 +1,6 @@
-import { killLiveChildren, randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
-import { type RootSet, useBackend } from "@proximadb/testing-backends";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
+import { useKillRoots } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { opAt } from "./crash/ops.js";
 import { openEngine, scanText } from "./helpers.js";
 
@@ -18,17 +18,10 @@ function apply(model: Map<string, string>, round: number, count: number): Map<st
 }
 
 describe("crash safety (child process on local disk, SIGKILL at 20 random instants)", () => {
-  const local = useBackend("local");
-  let tier: RootSet;
-  beforeAll(async () => {
-    tier = await local.roots("lsm", 1);
-  });
-  afterAll(() => {
-    killLiveChildren();
-  });
+  const env = useKillRoots("lsm", 1);
 
   it("recovers, after every kill, to the last acknowledged flush or the flush in flight, with nothing else changed", async () => {
-    const url = tier.urls[0] as string;
+    const url = env.roots.urls[0] as string;
     let model = new Map<string, string>();
     // One lane: the model is carried from round to round. Kill instants are seeded (20-419 ms after READY).
     await runTrials({ trials: ROUNDS, seed: 7 }, async ({ index: round, random }) => {
@@ -42,7 +35,7 @@ describe("crash safety (child process on local disk, SIGKILL at 20 random instan
       const acked = apply(model, round, last);
       const nextFlush = Math.min((Math.floor(last / 600) + 1) * 600, (Math.floor(last / 2000) + 1) * 2000);
       const inFlight = apply(model, round, nextFlush);
-      const lsm = await openEngine(tier, { nodeId: "verifier" });
+      const lsm = await openEngine(env.roots, { nodeId: "verifier" });
       const found = new Map(await scanText(lsm, "crashy"));
       const stats = await lsm.stats("crashy");
       await lsm.close({ flush: false });
@@ -55,7 +48,7 @@ describe("crash safety (child process on local disk, SIGKILL at 20 random instan
       }
       // Dead compaction inputs and stale staging are gone: only live tables remain under the collection.
       // (A kill before the first flush leaves no file, so discovery finds no collection: no stats.)
-      const files = (await tier.keys(url)).filter((k) => k.startsWith("crashy/"));
+      const files = (await env.roots.keys(url)).filter((k) => k.startsWith("crashy/"));
       expect(files.length).toBe(stats?.levels.flat().length ?? 0);
       expect(files.every((k) => /^crashy\/level-\d+\/\d{8}\.sst$/.test(k))).toBe(true);
     });

@@ -1,19 +1,15 @@
 import type { FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
 import { gatedMoves, gatedWrites } from "@proximadb/testing";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import type { LsmEngine, LsmEngineOptions } from "../src/index.js";
 import { openEngine, text } from "./helpers.js";
 
 describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
-  let roots: RootSet;
-  const open: LsmEngine[] = [];
-  beforeEach(async () => {
-    roots = await backend.roots("lsm", 1);
-  });
-  afterEach(async () => {
-    for (const e of open.splice(0)) await e.close({ flush: false }).catch(() => undefined);
+  const env = rootsPerTest<LsmEngine>(backend, "lsm", 1, {
+    close: (e) => e.close({ flush: false }),
+    ignoreCloseErrors: true,
   });
 
   async function node(
@@ -22,15 +18,15 @@ describeOnBackends("LSM fencing", ["memory", "local"], (backend) => {
     extra: Partial<LsmEngineOptions> = {},
   ): Promise<LsmEngine> {
     const e = await openEngine(
-      wrap ? { urls: roots.urls, openFileSystem: (r) => wrap(roots.openFileSystem(r)) } : roots,
+      wrap ? { urls: env.tier.urls, openFileSystem: (r) => wrap(env.tier.openFileSystem(r)) } : env.tier,
       { nodeId, ...extra },
     );
-    open.push(e);
+    env.opened.push(e);
     return e;
   }
 
   async function listed(prefix: string): Promise<string[]> {
-    const fs = roots.openFileSystem(roots.urls[0] as string);
+    const fs = env.tier.openFileSystem(env.tier.urls[0] as string);
     try {
       const out: string[] = [];
       for await (const page of fs.list(prefix)) for (const f of page.files) out.push(f.key);

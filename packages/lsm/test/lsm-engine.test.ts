@@ -1,5 +1,5 @@
 import { ClosedError, DataCorruptionError, ROOT_MARKER_FILE } from "@proximadb/core";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
+import { type RootSet, describeOnBackends, expectPlaceAndDrop } from "@proximadb/testing-backends";
 import { beforeEach, expect, it } from "vitest";
 import { LsmCorruptionError } from "../src/index.js";
 import { openEngine, scanText, text } from "./helpers.js";
@@ -246,20 +246,16 @@ describeOnBackends("LsmEngine", ["memory", "local"], (backend) => {
 
   it("places a collection without writing a table, and drop deletes its files and placement", async () => {
     const lsm = await openEngine(tier);
-    expect(lsm.component).toBe("lsm");
-    expect(lsm.report.roots.map((r) => r.url)).toEqual(tier.urls);
-    const placed = await lsm.place("orders");
-    expect(lsm.locate("orders")).toEqual(placed);
-    expect(lsm.locate("other")).toBeUndefined();
-    expect(lsm.collections()).toEqual(["orders"]);
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
-    await lsm.put("orders", "k", "v");
-    await lsm.flush("orders");
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toHaveLength(1);
-    await lsm.drop("orders");
-    expect(lsm.locate("orders")).toBeUndefined();
-    expect(lsm.collections()).toEqual([]);
-    expect((await tier.keys(placed.url)).filter((k) => k.startsWith("orders/"))).toEqual([]);
+    await expectPlaceAndDrop(lsm, {
+      component: "lsm",
+      urls: tier.urls,
+      id: "orders",
+      keys: async (placed) => (await tier.keys(placed.url)).filter((k) => k.startsWith("orders/")),
+      write: async () => {
+        await lsm.put("orders", "k", "v");
+        await lsm.flush("orders");
+      },
+    });
     await lsm.close();
   });
 

@@ -33,11 +33,6 @@ export {
   type MembershipState,
 } from "./membership.js";
 export { Ownership } from "./ownership.js";
-export type {
-  AcquisitionKind,
-  ClaimResult,
-  LossReason,
-  OwnershipEvents,
-  OwnershipOptions,
-} from "./ownership-types.js";
+// Every type of the ownership API (AcquisitionKind, ClaimResult, LossReason, OwnershipEvents, OwnershipOptions).
+export type * from "./ownership-types.js";
 export { rankNodes, rendezvousWinner } from "./rendezvous.js";

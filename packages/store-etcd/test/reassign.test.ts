@@ -1,6 +1,7 @@
 import type { CollectionId } from "@proximadb/core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { EtcdAssignmentStore } from "../src/index.js";
+import { eventually } from "./helpers/cluster.js";
 
 const endpoint = inject("etcdEndpoint");
 const id = (s: string) => s as CollectionId;
@@ -22,15 +23,6 @@ afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
 });
 
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("EtcdAssignmentStore.reassign (the commit of a move)", () => {
   it("moves an entry from its root to another, and another node sees the new root", async () => {
     const name = cluster();
@@ -46,6 +38,7 @@ describe("EtcdAssignmentStore.reassign (the commit of a move)", () => {
     const seen = await eventually(
       () => peer.get("viper", id("c")),
       (a) => a?.url === B,
+      5000,
     );
     expect(seen?.url).toBe(B);
   });

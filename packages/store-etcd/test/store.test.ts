@@ -9,6 +9,7 @@ import { freePort, startEtcd } from "@proximadb/testing/emulators/etcd";
 import { Etcd3 } from "etcd3";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { EtcdAssignmentStore, reconcile } from "../src/index.js";
+import { eventually } from "./helpers/cluster.js";
 
 const endpoint = inject("etcdEndpoint");
 const id = (s: string) => s as CollectionId;
@@ -39,19 +40,6 @@ afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
   raw.close();
 });
-
-async function eventually<T>(
-  read: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  deadlineMs: number,
-): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("EtcdAssignmentStore (contract)", () => {
   it("creates an entry once; a second putIfAbsent gets the first one back", async () => {

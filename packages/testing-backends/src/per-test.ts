@@ -12,7 +12,8 @@ export interface PerTestRoots<T extends { close(): Promise<void> }> {
 
 /**
  * Before each test of the suite, `count` fresh roots of `component` on `backend`; after each, closes
- * every entry of `opened` (with `ignoreCloseErrors`, a failing close is passed over).
+ * every entry of `opened` (by `options.close` when given, e.g. an engine's close without a final
+ * flush; with `ignoreCloseErrors`, a failing close is passed over).
  *
  * @example
  * describeOnBackends("WriteAheadLog", ["memory", "s3"], (backend) => {
@@ -27,7 +28,7 @@ export function rootsPerTest<T extends { close(): Promise<void> }>(
   backend: StorageBackend,
   component: string,
   count: number,
-  options: { readonly ignoreCloseErrors?: boolean } = {},
+  options: { readonly ignoreCloseErrors?: boolean; readonly close?: (x: T) => Promise<void> } = {},
 ): PerTestRoots<T> {
   let tier: RootSet | undefined;
   const opened: T[] = [];
@@ -35,9 +36,10 @@ export function rootsPerTest<T extends { close(): Promise<void> }>(
     tier = await backend.roots(component, count);
   });
   afterEach(async () => {
+    const close = options.close ?? ((x: T) => x.close());
     for (const x of opened.splice(0)) {
-      if (options.ignoreCloseErrors) await x.close().catch(() => undefined);
-      else await x.close();
+      if (options.ignoreCloseErrors) await close(x).catch(() => undefined);
+      else await close(x);
     }
   });
   return {

@@ -30,3 +30,36 @@ export function deriveSeed(seed: number, index: number): number {
 export function randomInt(random: () => number, min: number, max: number): number {
   return min + Math.floor(random() * (max - min));
 }
+
+/**
+ * `count` seeded vectors of dimension `dim` as one flat array (row `i` at `[i * dim, (i + 1) * dim)`):
+ * `"random"` uniform in [-1, 1), or `"clustered"` around 100 centres (drawn with seed 7, uniform in
+ * [-1, 1)) with Gaussian noise of sigma 0.1 (Box–Muller). The same seed gives the same vectors anywhere,
+ * so the index tests and the ANN library benchmark measure the same data.
+ */
+export function seededVectors(
+  kind: "random" | "clustered",
+  count: number,
+  dim: number,
+  seed: number,
+): Float32Array {
+  const next = seededRandom(seed);
+  const out = new Float32Array(count * dim);
+  if (kind === "random") {
+    for (let i = 0; i < out.length; i++) out[i] = next() * 2 - 1;
+    return out;
+  }
+  const centresRng = seededRandom(7);
+  const centres = new Float32Array(100 * dim);
+  for (let i = 0; i < centres.length; i++) centres[i] = centresRng() * 2 - 1;
+  for (let i = 0; i < count; i++) {
+    const c = Math.floor(next() * 100);
+    for (let j = 0; j < dim; j++) {
+      const u = 1 - next();
+      const v = next();
+      const g = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+      out[i * dim + j] = (centres[c * dim + j] as number) + 0.1 * g;
+    }
+  }
+  return out;
+}

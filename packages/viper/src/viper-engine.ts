@@ -7,13 +7,8 @@ import {
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
-import {
-  type CollectionLocation,
-  EngineBase,
-  type StagedFile,
-  type StorageEngine,
-  assertEpoch,
-} from "@proximadb/engine";
+import type { CollectionLocation, StagedFile, StorageEngine } from "@proximadb/engine";
+import { CollectionLocks, EngineBase, PlacedEngine, assertEpoch } from "@proximadb/engine";
 import type { Compression } from "parquet-wasm";
 import { ViperError } from "./errors.js";
 import type { CompactOptions, CompactResult, FlushResult, ViperEngineOptions } from "./engine-types.js";
@@ -57,14 +52,14 @@ const DEFAULT_TARGET_BYTES = 128 * 1024 * 1024;
  * await viper.flush("docs", [{ id: "a", vector: new Float32Array([1, 2, 3]), metadata: { lang: "en" } }]);
  * await viper.get("docs", "a"); // { id: "a", vector: Float32Array [1, 2, 3], metadata: { lang: "en" }, sequence: 1 }
  */
-export class ViperEngine implements StorageEngine {
+export class ViperEngine extends PlacedEngine implements StorageEngine {
   readonly component: ComponentType = "viper";
   /** Placement map, staging and commits. */
   readonly #base: EngineBase;
   readonly #compression: Compression | undefined;
   readonly #rowGroupBytes: number;
   readonly #dimensions = new Map<CollectionId, number>();
-  readonly #locks = new Map<CollectionId, Promise<unknown>>();
+  readonly #locks = new CollectionLocks();
   readonly #lastSequence = new Map<CollectionId, number>();
   /** Reads in progress per collection: while any runs, no file of the collection is deleted. */
   readonly #readers = new Map<CollectionId, number>();
@@ -75,6 +70,7 @@ export class ViperEngine implements StorageEngine {
   #closed = false;
 
   private constructor(base: EngineBase, compression: Compression | undefined, rowGroupBytes: number) {
+    super(base);
     this.#base = base;
     this.#compression = compression;
     this.#rowGroupBytes = rowGroupBytes;
@@ -92,29 +88,6 @@ export class ViperEngine implements StorageEngine {
     }
     const base = await EngineBase.open({ ...rest, component: "viper" });
     return new ViperEngine(base, compression, rowGroupBytes);
-  }
-
-  /** The discovery report the placement map was rebuilt from. */
-  get report(): StorageEngine["report"] {
-    return this.#base.report;
-  }
-
-  /** Collections with a VIPER root (found by discovery or placed since). */
-  collections(): CollectionId[] {
-    this.#assertOpen();
-    return this.#base.collections();
-  }
-
-  /** Where a collection's files live, without placing it. */
-  locate(id: string): CollectionLocation | undefined {
-    this.#assertOpen();
-    return this.#base.locate(id);
-  }
-
-  /** Places a collection (assigning its VIPER root on first use) without writing a file. */
-  async place(id: string): Promise<CollectionLocation> {
-    this.#assertOpen();
-    return this.#base.place(id);
   }
 
   /**
@@ -150,7 +123,7 @@ export class ViperEngine implements StorageEngine {
 
   /** The writer epoch of the collection: fenced here, else the highest its file names showed (0: none). */
   epochOf(id: string): number {
-    this.#assertOpen();
+    this.assertOpen();
     return this.#base.epochOf(id);
   }
 
@@ -455,7 +428,7 @@ export class ViperEngine implements StorageEngine {
    * `StorageEngine.release`.
    */
   async release(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     await this.#exclusive(collection, () => this.#replaceLive(collection, undefined));
   }
@@ -476,7 +449,7 @@ export class ViperEngine implements StorageEngine {
   /** Waits for in-flight writes, closes the readers kept on data files and the roots' file systems. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#locks.values()]);
+    await this.#locks.idle();
     const all = [...this.#live.values(), ...[...this.#retired.values()].flat()];
     this.#live.clear();
     this.#retired.clear();
@@ -484,7 +457,7 @@ export class ViperEngine implements StorageEngine {
     await this.#base.close();
   }
 
-  #assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.#closed) throw new ClosedError("viper engine");
   }
 
@@ -606,14 +579,7 @@ export class ViperEngine implements StorageEngine {
 
   #exclusive<T>(collection: CollectionId, fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new ClosedError("viper engine"));
-    const prev = this.#locks.get(collection) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.#locks.set(collection, settled);
-    void settled.then(() => {
-      if (this.#locks.get(collection) === settled) this.#locks.delete(collection);
-    });
-    return next;
+    return this.#locks.run(collection, fn);
   }
 }
 

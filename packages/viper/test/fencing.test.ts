@@ -1,26 +1,19 @@
 import { AssignmentService, type FileSystem } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
 import { gatedMoves, gatedWrites } from "@proximadb/testing";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { ViperEngine, compactedFileName, fenceMarkerFileName, flushFileName, liveSet } from "../src/index.js";
 import { keysOf, openViper } from "./helpers.js";
 
 const vec = (x: number) => new Float32Array([x, x, x]);
 
 describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
-  let roots: RootSet;
-  const open: ViperEngine[] = [];
-  beforeEach(async () => {
-    roots = await backend.roots("viper", 1);
-  });
-  afterEach(async () => {
-    for (const v of open.splice(0)) await v.close().catch(() => undefined);
-  });
+  const env = rootsPerTest<ViperEngine>(backend, "viper", 1, { ignoreCloseErrors: true });
 
   async function node(id: string, wrap?: (fs: FileSystem) => FileSystem): Promise<ViperEngine> {
-    const v = await openViper(roots, id, wrap ? { wrap } : {});
-    open.push(v);
+    const v = await openViper(env.tier, id, wrap ? { wrap } : {});
+    env.opened.push(v);
     return v;
   }
 
@@ -116,7 +109,7 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
     await a.fence("c", 1);
     await a.flush("c", [{ id: "w", vector: vec(0) }]);
     const b = await takeover(a);
-    const fs = roots.openFileSystem(roots.urls[0] as string);
+    const fs = env.tier.openFileSystem(env.tier.urls[0] as string);
     const before = await keysOf(fs, "c/vectors/");
     await expect(a.compact("c")).rejects.toMatchObject({ kind: "StaleEpoch" });
     expect(await keysOf(fs, "c/vectors/")).toEqual(before);
@@ -147,12 +140,12 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
     const a = await node("a");
     await takeover(a);
     const reader = await ViperEngine.open({
-      service: new AssignmentService({ components: { viper: { roots: roots.urls } } }),
-      openFileSystem: (r) => roots.openFileSystem(r),
+      service: new AssignmentService({ components: { viper: { roots: env.tier.urls } } }),
+      openFileSystem: (r) => env.tier.openFileSystem(r),
       nodeId: "reader",
       requireFence: true,
     });
-    open.push(reader);
+    env.opened.push(reader);
     expect((await reader.get("c", "x"))?.vector).toEqual(vec(2));
     await expect(reader.flush("c", [{ id: "x", vector: vec(5) }])).rejects.toMatchObject({
       kind: "NotFenced",

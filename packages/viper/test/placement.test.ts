@@ -1,4 +1,4 @@
-import { useBackend } from "@proximadb/testing-backends";
+import { expectPlaceAndDrop, useBackend } from "@proximadb/testing-backends";
 import { describe, expect, it } from "vitest";
 import { keysOf, makeRecords, openViper, scanAll } from "./helpers.js";
 
@@ -52,19 +52,15 @@ describe("placement of VIPER collections", () => {
     const fixture = await memory.roots("viper", 2);
     const viper = await openViper(fixture);
     try {
-      expect(viper.component).toBe("viper");
-      expect(viper.report.roots.map((r) => r.url)).toEqual(fixture.urls);
-      const placed = await viper.place("docs");
-      expect(viper.locate("docs")).toEqual(placed);
-      expect(viper.locate("other")).toBeUndefined();
-      expect(viper.collections()).toEqual(["docs"]);
-      expect(await keysOf(placed.fs, "docs/")).toEqual([]);
-      await viper.flush("docs", makeRecords(2, 3));
-      expect(await keysOf(placed.fs, "docs/")).toHaveLength(1);
-      await viper.drop("docs");
-      expect(viper.locate("docs")).toBeUndefined();
-      expect(viper.collections()).toEqual([]);
-      expect(await keysOf(placed.fs, "docs/")).toEqual([]);
+      await expectPlaceAndDrop(viper, {
+        component: "viper",
+        urls: fixture.urls,
+        id: "docs",
+        keys: (placed) => keysOf(placed.fs, "docs/"),
+        write: async () => {
+          await viper.flush("docs", makeRecords(2, 3));
+        },
+      });
     } finally {
       await viper.close();
     }

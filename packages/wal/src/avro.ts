@@ -41,13 +41,16 @@ interface AvroRecordValue {
   payload: Buffer | null;
 }
 
+type PlainField = "sequence" | "timestamp" | "collection" | "op" | "id";
+
+/** The fields a record holds alike in both shapes, copied as they are. */
+function plainFields(r: EncodableRecord | AvroRecordValue): Pick<AvroRecordValue, PlainField> {
+  return { sequence: r.sequence, timestamp: r.timestamp, collection: r.collection, op: r.op, id: r.id };
+}
+
 function toAvro(r: EncodableRecord): AvroRecordValue {
   return {
-    sequence: r.sequence,
-    timestamp: r.timestamp,
-    collection: r.collection,
-    op: r.op,
-    id: r.id,
+    ...plainFields(r),
     vector: r.vector ? Array.from(r.vector) : null,
     metadata: r.metadata ?? null,
     payload: r.payload ? Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) : null,
@@ -57,11 +60,7 @@ function toAvro(r: EncodableRecord): AvroRecordValue {
 function fromAvro(v: AvroRecordValue): EncodableRecord {
   const payload = v.payload;
   return {
-    sequence: v.sequence,
-    timestamp: v.timestamp,
-    collection: v.collection,
-    op: v.op,
-    id: v.id,
+    ...plainFields(v),
     vector: v.vector ? Float32Array.from(v.vector) : undefined,
     metadata: v.metadata ?? undefined,
     // avsc already copied the bytes out of the segment: a plain view, no second copy.

@@ -14,6 +14,7 @@ import {
   EngineBase,
   EngineError,
   type EngineOpenOptions,
+  PlacedEngine,
   type StorageEngine,
   assertEpoch,
 } from "@proximadb/engine";
@@ -141,7 +142,7 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
  * for await (const r of wal.replay("orders")) apply(r);
  * await wal.checkpoint("orders", flushedUpTo);
  */
-export class WriteAheadLog implements StorageEngine {
+export class WriteAheadLog extends PlacedEngine implements StorageEngine {
   readonly component: ComponentType = "wal";
   readonly encoding: WalEncoding;
   readonly syncPolicy: SyncPolicy;
@@ -160,6 +161,7 @@ export class WriteAheadLog implements StorageEngine {
   #closed = false;
 
   private constructor(base: EngineBase, options: WalOptions) {
+    super(base);
     this.#base = base;
     this.encoding = options.encoding ?? "bincode";
     this.syncPolicy = options.sync ?? "batch";
@@ -195,29 +197,6 @@ export class WriteAheadLog implements StorageEngine {
     return new WriteAheadLog(base, options);
   }
 
-  /** The discovery report the placement map was rebuilt from. */
-  get report(): StorageEngine["report"] {
-    return this.#base.report;
-  }
-
-  /** Collections with a WAL root assigned. */
-  collections(): CollectionId[] {
-    this.#assertOpen();
-    return this.#base.collections();
-  }
-
-  /** Where a collection's log lives, without placing it. */
-  locate(id: string): CollectionLocation | undefined {
-    this.#assertOpen();
-    return this.#base.locate(id);
-  }
-
-  /** Places a collection's log (assigning its WAL root on first use) without writing a segment. */
-  async place(id: string): Promise<CollectionLocation> {
-    this.#assertOpen();
-    return this.#base.place(id);
-  }
-
   /**
    * Appends records to a collection's log (assigning its WAL root on first use). Resolves once the
    * records are durable under the sync policy, with the sequences they were given (consecutive,
@@ -225,7 +204,7 @@ export class WriteAheadLog implements StorageEngine {
    * @throws WalError `InvalidRecord`, `SequenceOverflow`; ClosedError; InvalidCollectionIdError; FsError from storage
    */
   async append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
-    this.#assertOpen();
+    this.assertOpen();
     if (!Array.isArray(entries)) throw new WalError("InvalidRecord", "append takes an array of records");
     // Only ids that passed parseCollectionId are keys of #ready.
     let log = this.#ready.get(id);
@@ -233,7 +212,7 @@ export class WriteAheadLog implements StorageEngine {
       const collection = parseCollectionId(id);
       this.#base.assertMayModify(collection);
       log = await this.#log(collection, true);
-      this.#assertOpen();
+      this.assertOpen();
     }
     const collection = log.id;
     if (!log.mayWrite) this.#base.assertMayModify(collection);
@@ -264,7 +243,7 @@ export class WriteAheadLog implements StorageEngine {
    * yielded. Meant for recovery: records appended while a replay runs may or may not be yielded.
    */
   async *replay(id: string, options: { after?: number } = {}): AsyncGenerator<WalRecord> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     if (!this.#base.locate(collection) && !this.#logs.has(collection)) return;
     const log = await this.#log(collection, false);
@@ -301,7 +280,7 @@ export class WriteAheadLog implements StorageEngine {
    *   appended since. The log's next sequence is raised above the checkpoint all the same.
    */
   async recover(id: string, options: { checkpoint: number }): Promise<WalRecovery> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const checkpoint = options.checkpoint;
     if (!Number.isSafeInteger(checkpoint) || checkpoint < 0)
@@ -330,7 +309,7 @@ export class WriteAheadLog implements StorageEngine {
    *   `StaleEpoch` when the log is at a higher epoch (fenced here or found on storage), nothing changed
    */
   async fence(id: string, epoch: number): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     assertEpoch(epoch);
     const log = await this.#log(collection, true);
@@ -421,7 +400,7 @@ export class WriteAheadLog implements StorageEngine {
    * @throws InvalidArgumentError for an epoch that is not a non-negative safe integer
    */
   async checkpointCap(id: string, epoch: number): Promise<number> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     if (!Number.isSafeInteger(epoch) || epoch < 0)
       throw new InvalidArgumentError(`epoch must be a non-negative safe integer (got ${String(epoch)})`);
@@ -433,7 +412,7 @@ export class WriteAheadLog implements StorageEngine {
 
   /** The writer epoch of the collection's log: fenced here, else the highest its segments show (0: none). */
   epochOf(id: string): number {
-    this.#assertOpen();
+    this.assertOpen();
     return this.#base.epochOf(id);
   }
 
@@ -444,7 +423,7 @@ export class WriteAheadLog implements StorageEngine {
    * Returns how many segments were deleted.
    */
   async checkpoint(id: string, sequence: number | bigint): Promise<number> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const upTo = Number(sequence);
     if (!Number.isSafeInteger(upTo) || upTo < 0)
@@ -485,7 +464,7 @@ export class WriteAheadLog implements StorageEngine {
    * assignment (through the engine base).
    */
   async drop(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const pending = this.#logs.get(collection);
     if (pending) {
@@ -503,7 +482,7 @@ export class WriteAheadLog implements StorageEngine {
    * (after a move). See `StorageEngine.release`.
    */
   async release(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const pending = this.#logs.get(collection);
     if (!pending) return;
@@ -791,7 +770,7 @@ export class WriteAheadLog implements StorageEngine {
     }
   }
 
-  #assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.#closed) throw new ClosedError("wal");
   }
 }

@@ -1,7 +1,7 @@
 import { AssignmentService } from "@proximadb/core";
-import { killLiveChildren, randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
-import { type RootSet, useBackend } from "@proximadb/testing-backends";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
+import { useKillRoots } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { type WalEncoding, WriteAheadLog } from "../src/index.js";
 import { collect } from "./records.js";
 
@@ -14,17 +14,10 @@ const ack = (line: string) => {
 };
 
 describe("WriteAheadLog fence under kill -9 (local disk, child process)", () => {
-  const local = useBackend("local");
-  let roots: RootSet;
-  beforeAll(async () => {
-    roots = await local.roots("fence", 1);
-  });
-  afterAll(() => {
-    killLiveChildren();
-  });
+  const env = useKillRoots("fence", 1);
 
   it(`loses no acknowledged record when killed while fencing, across ${KILL_POINTS} kill points`, async () => {
-    const rootUrl = roots.urls[0] as string;
+    const rootUrl = env.roots.urls[0] as string;
     const acked = new Map<string, number>();
     let lastEpoch = 0;
     await runTrials({ trials: KILL_POINTS, seed: 20261202, lanes: 1 }, async ({ index, random }) => {
@@ -42,7 +35,7 @@ describe("WriteAheadLog fence under kill -9 (local disk, child process)", () => 
       const service = new AssignmentService({ components: { wal: { roots: [rootUrl] } } });
       const wal = await WriteAheadLog.open({
         service,
-        openFileSystem: (r) => roots.openFileSystem(r),
+        openFileSystem: (r) => env.roots.openFileSystem(r),
         nodeId: "parent",
         requireFence: true,
       });

@@ -1,7 +1,7 @@
 import { AssignmentService, type FileSystem, InvalidArgumentError, listAll } from "@proximadb/core";
 import { EngineError } from "@proximadb/engine";
-import { type RootSet, describeOnBackends } from "@proximadb/testing-backends";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { type StorageBackend, describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
+import { expect, it } from "vitest";
 import { type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -9,27 +9,20 @@ import { collect, entries } from "./records.js";
  * "Nodes" on fresh roots of `backend` for each test: WAL instances that share the roots, closed after the test;
  * `.tier()` is the current test's roots.
  */
-function walNodes(backend: { roots(name: string, count: number): Promise<RootSet> }) {
-  let tier: RootSet;
-  const open: WriteAheadLog[] = [];
-  beforeEach(async () => {
-    tier = await backend.roots("wal", 1);
-  });
-  afterEach(async () => {
-    for (const w of open.splice(0)) await w.close().catch(() => undefined);
-  });
+function walNodes(backend: StorageBackend) {
+  const env = rootsPerTest<WriteAheadLog>(backend, "wal", 1, { ignoreCloseErrors: true });
   async function node(nodeId: string, options: Partial<WalOptions> = {}): Promise<WriteAheadLog> {
-    const service = new AssignmentService({ components: { wal: { roots: tier.urls } } });
+    const service = new AssignmentService({ components: { wal: { roots: env.tier.urls } } });
     const wal = await WriteAheadLog.open({
       service,
-      openFileSystem: (r) => tier.openFileSystem(r),
+      openFileSystem: (r) => env.tier.openFileSystem(r),
       nodeId,
       ...options,
     });
-    open.push(wal);
+    env.opened.push(wal);
     return wal;
   }
-  return Object.assign(node, { tier: () => tier });
+  return Object.assign(node, { tier: () => env.tier });
 }
 
 /**
@@ -229,13 +222,17 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
     return size;
   }
 
-  it("a requireFence node recovering a collection it was not fenced for keeps the owner's tail", async () => {
+  /** `owner` fenced `c` at epoch 1 and appended v0..v2 to its first segment `key` (in root file system `fs`). */
+  async function ownedSegment(): Promise<{ owner: WriteAheadLog; fs: FileSystem; key: string }> {
     const owner = await node("owner");
     await owner.fence("c", 1);
     await owner.append("c", entries(0, 3));
-    const at = owner.locate("c");
-    const fs = tier().openFileSystem(at?.url as string);
-    const key = "c/wal-00000000000000000001-e0000000001.bincode";
+    const fs = tier().openFileSystem(owner.locate("c")?.url as string);
+    return { owner, fs, key: "c/wal-00000000000000000001-e0000000001.bincode" };
+  }
+
+  it("a requireFence node recovering a collection it was not fenced for keeps the owner's tail", async () => {
+    const { fs, key } = await ownedSegment();
     const size = await tornTail(fs, key);
     const other = await node("other", { requireFence: true });
     expect(await other.recover("c", { checkpoint: 0 })).toEqual({ lastSequence: 3, nextSequence: 4 });
@@ -245,11 +242,7 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
   });
 
   it("an owner restarted at its own epoch cuts its own torn tail at the fence", async () => {
-    const owner = await node("owner");
-    await owner.fence("c", 1);
-    await owner.append("c", entries(0, 3));
-    const fs = tier().openFileSystem(owner.locate("c")?.url as string);
-    const key = "c/wal-00000000000000000001-e0000000001.bincode";
+    const { owner, fs, key } = await ownedSegment();
     const clean = (await fs.stat(key))?.size as number;
     await owner.close();
     await tornTail(fs, key);
@@ -264,11 +257,7 @@ describeOnBackends("WriteAheadLog fencing and recovery truncation", ["local"], (
   });
 
   it("a new owner's fence keeps the stale owner's torn tail and starts its own segment", async () => {
-    const owner = await node("owner");
-    await owner.fence("c", 1);
-    await owner.append("c", entries(0, 3));
-    const fs = tier().openFileSystem(owner.locate("c")?.url as string);
-    const key = "c/wal-00000000000000000001-e0000000001.bincode";
+    const { fs, key } = await ownedSegment();
     const size = await tornTail(fs, key);
     const next = await node("next", { requireFence: true });
     await next.fence("c", 2);

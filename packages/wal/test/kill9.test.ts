@@ -1,7 +1,7 @@
 import { AssignmentService } from "@proximadb/core";
-import { killLiveChildren, randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
-import { type RootSet, useBackend } from "@proximadb/testing-backends";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomInt, runAndKill, runTrials, tsChild } from "@proximadb/testing/kill-harness";
+import { useKillRoots } from "@proximadb/testing-backends";
+import { describe, expect, it } from "vitest";
 import { type WalEncoding, type WalRecord, WriteAheadLog } from "../src/index.js";
 import { childEntry } from "./fixtures/child-records.js";
 import { collect } from "./records.js";
@@ -36,14 +36,7 @@ function sameAsAppended(r: WalRecord): boolean {
 }
 
 describe("WriteAheadLog under kill -9 (local disk, child process)", () => {
-  const local = useBackend("local");
-  let roots: RootSet;
-  beforeAll(async () => {
-    roots = await local.roots("lane", ["a", "b"]); // one root per lane
-  });
-  afterAll(() => {
-    killLiveChildren();
-  });
+  const env = useKillRoots("lane", ["a", "b"]); // one root per lane
 
   it(`replays every acknowledged record, nothing else and no duplicates, across ${KILL_POINTS} random kill points`, async () => {
     // Two lanes side by side (one per core), each with its own root and its kill points in a row; the WAL
@@ -56,7 +49,7 @@ describe("WriteAheadLog under kill -9 (local disk, child process)", () => {
       async ({ index, lane, random }) => {
         const run = Math.floor(index / LANES);
         const name = lane === 0 ? "a" : "b";
-        const rootUrl = roots.urls[lane] as string;
+        const rootUrl = env.roots.urls[lane] as string;
         const laneAcked = acked[lane] as Map<string, number>;
         const encoding: WalEncoding = run % 2 === 0 ? "bincode" : "avro";
         const t0 = Date.now();
@@ -70,7 +63,7 @@ describe("WriteAheadLog under kill -9 (local disk, child process)", () => {
         const service = new AssignmentService({ components: { wal: { roots: [rootUrl] } } });
         const wal = await WriteAheadLog.open({
           service,
-          openFileSystem: (r) => roots.openFileSystem(r),
+          openFileSystem: (r) => env.roots.openFileSystem(r),
           nodeId: "parent",
           onCorruption: () => {
             cut[lane] = (cut[lane] as number) + 1;

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
-import { crashingFileSystems } from "@proximadb/testing/kill-harness";
+import { crashPointOf, crashingFileSystems } from "@proximadb/testing/kill-harness";
 import { IndexEngine } from "../../src/index.js";
 import { roundChanges } from "./ops.js";
 
@@ -16,10 +16,7 @@ const [rootUrl, collection, roundArg, mode, killAtArg, when] = process.argv.slic
 if (!rootUrl || !collection || !roundArg || !mode || !killAtArg || !when) {
   throw new Error("usage: child.ts <rootUrl> <collection> <round> <flush|compact> <killAt> <before|after>");
 }
-const crash = crashingFileSystems({
-  killAt: Number(killAtArg),
-  when: when === "before" ? "before" : "after",
-});
+const crash = crashingFileSystems(crashPointOf(killAtArg, when));
 
 const service = new AssignmentService({ components: { index: { roots: [rootUrl] } } });
 const index = await IndexEngine.open({

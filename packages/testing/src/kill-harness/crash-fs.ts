@@ -19,6 +19,17 @@ export interface CrashPoint {
   readonly when: "before" | "after";
 }
 
+/**
+ * The crash point a child reads from its command line: `killAt` a decimal count, `when` `"before"`
+ * (anything else, or nothing, means `"after"`).
+ *
+ * @example
+ * const crash = crashingFileSystems(crashPointOf(killAtArg, whenArg));
+ */
+export function crashPointOf(killAt: string, when: string | undefined): CrashPoint {
+  return { killAt: Number(killAt), when: when === "before" ? "before" : "after" };
+}
+
 /** The wrapper factory of {@link crashingFileSystems} and the counter it shares across every wrapped file system. */
 export interface CrashingFileSystems {
   /** Wraps `fs`: its mutating calls count towards the crash point while armed. */

@@ -27,6 +27,7 @@ export {
   type CrashingFileSystems,
   crashChildBundle,
   crashChildFiles,
+  crashPointOf,
   crashingFileSystems,
   MUTATING_FS_OPERATIONS,
 } from "./crash-fs.js";

@@ -5,16 +5,13 @@
  */
 import { AssignmentService } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
-import { crashingFileSystems } from "@proximadb/testing/kill-harness";
+import { crashPointOf, crashingFileSystems } from "@proximadb/testing/kill-harness";
 import { ViperEngine } from "../../src/index.js";
 
 const [rootUrl, collection, killAtArg, when, targetArg] = process.argv.slice(2);
 if (!rootUrl || !collection || !killAtArg || !targetArg)
   throw new Error("usage: child.ts <rootUrl> <collection> <killAt> <before|after> <targetBytes>");
-const crash = crashingFileSystems({
-  killAt: Number(killAtArg),
-  when: when === "before" ? "before" : "after",
-});
+const crash = crashingFileSystems(crashPointOf(killAtArg, when));
 
 const service = new AssignmentService({ components: { viper: { roots: [rootUrl] } } });
 const viper = await ViperEngine.open({
