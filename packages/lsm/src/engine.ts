@@ -248,7 +248,7 @@ export class LsmEngine extends PlacedEngine implements StorageEngine {
    * staging of it.
    */
   async relinquish(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     const tree = this.#trees.get(collection);
     if (tree) {

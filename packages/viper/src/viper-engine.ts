@@ -438,7 +438,7 @@ export class ViperEngine extends PlacedEngine implements StorageEngine {
    * its live files and its fence and removes this node's staging of it.
    */
   async relinquish(id: string): Promise<void> {
-    this.#assertOpen();
+    this.assertOpen();
     const collection = parseCollectionId(id);
     await this.#exclusive(collection, async () => {
       await this.#replaceLive(collection, undefined);

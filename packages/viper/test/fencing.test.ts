@@ -84,7 +84,7 @@ describeOnBackends("VIPER fencing", ["memory", "local"], (backend) => {
     const { b, stale } = await raceTakeover(gatedMoves);
     expect(stale).toBeInstanceOf(EngineError);
     expect((stale as EngineError).kind).toBe("StaleEpoch");
-    const fs = roots.openFileSystem(roots.urls[0] as string);
+    const fs = env.tier.openFileSystem(env.tier.urls[0] as string);
     expect(await keysOf(fs, "c/_staging/")).toEqual([]);
     await fs.close();
     await expectNewOwnerExact(b);
