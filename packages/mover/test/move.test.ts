@@ -249,7 +249,11 @@ describe("a move between backends (file:// → s3:// and back)", () => {
       from: fa.root.url,
       to: fb.root.url,
     };
-    await runMove(fa, fb, there, plainHooks());
+    const record = await runMove(fa, fb, there, plainHooks());
+    // Streamed into S3: checked against the MD5 s3rver computed of what it stored, not read back.
+    for (const f of record.files)
+      expect(f).toEqual({ path: f.path, size: f.size, ...expectedChecksum(f.path, f) });
+    expect(record.files.every((f) => f.checksum?.algorithm === "md5")).toBe(true);
     expect(await live(fb)).toEqual(FILES);
     expect(await live(fa)).toEqual({});
     await runMove(fb, fa, { ...there, id: "m2", from: fb.root.url, to: fa.root.url }, plainHooks());
@@ -260,6 +264,38 @@ describe("a move between backends (file:// → s3:// and back)", () => {
 
 describe("verification", () => {
   const memory = useBackend("memory");
+  const local = useBackend("local");
+  const s3 = useBackend("s3");
+
+  it("fails a streamed copy into S3 whose stored bytes differ from the source's (by the server's MD5)", async () => {
+    const a = await local.roots("viper", 1);
+    const b = await s3.roots("viper", 1);
+    await a.write(a.urls[0] as string, FILES);
+    const [fa] = a.fileSystems() as [FileSystem];
+    const [fb] = b.fileSystems() as [FileSystem];
+    let readBack = 0;
+    const corrupting = overriding(fb, {
+      writeStream: async (key: string, source: AsyncIterable<Uint8Array>, o: object) =>
+        fb.writeStream(key, flipFirstByte(source), o),
+      readStream: (...args: Parameters<FileSystem["readStream"]>) => {
+        readBack++;
+        return fb.readStream(...args);
+      },
+    });
+    const there = {
+      id: "m1",
+      collection: COLLECTION,
+      component: "viper" as const,
+      from: fa.root.url,
+      to: fb.root.url,
+    };
+    const err = await runMove(fa, corrupting, there, plainHooks()).catch((e) => e);
+    expect(err).toBeInstanceOf(MoveError);
+    expect(err.kind).toBe("VerifyFailed");
+    expect(readBack).toBe(0);
+    expect(await live(fa)).toEqual(FILES);
+    expect((await listAll(fb, "")).files).toEqual([]);
+  });
 
   it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
     const roots = await memory.roots("viper", 2);
