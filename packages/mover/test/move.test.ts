@@ -236,12 +236,11 @@ describe("a move between backends (file:// → s3:// and back)", () => {
   const local = useBackend("local");
   const s3 = useBackend("s3");
 
-  it("moves a collection from local disk to s3rver and back with identical bytes", async () => {
-    const a = await local.roots("viper", 1);
-    const b = await s3.roots("viper", 1);
-    await a.write(a.urls[0] as string, FILES);
-    const [fa] = a.fileSystems() as [FileSystem];
-    const [fb] = b.fileSystems() as [FileSystem];
+  /** The collection on a fresh local root (`fa`), an empty s3rver root (`fb`), and the move between them. */
+  async function localToS3() {
+    const [fa] = (await local.roots("viper", 1)).fileSystems() as [FileSystem];
+    const [fb] = (await s3.roots("viper", 1)).fileSystems() as [FileSystem];
+    for (const [key, text] of Object.entries(FILES)) await fa.write(key, text);
     const there = {
       id: "m1",
       collection: COLLECTION,
@@ -249,6 +248,11 @@ describe("a move between backends (file:// → s3:// and back)", () => {
       from: fa.root.url,
       to: fb.root.url,
     };
+    return { fa, fb, there };
+  }
+
+  it("moves a collection from local disk to s3rver and back with identical bytes", async () => {
+    const { fa, fb, there } = await localToS3();
     const record = await runMove(fa, fb, there, plainHooks());
     // Streamed into S3: checked against the MD5 s3rver computed of what it stored, not read back.
     for (const f of record.files)
@@ -260,19 +264,9 @@ describe("a move between backends (file:// → s3:// and back)", () => {
     expect(await live(fa)).toEqual(FILES);
     expect(await live(fb)).toEqual({});
   });
-});
-
-describe("verification", () => {
-  const memory = useBackend("memory");
-  const local = useBackend("local");
-  const s3 = useBackend("s3");
 
   it("fails a streamed copy into S3 whose stored bytes differ from the source's (by the server's MD5)", async () => {
-    const a = await local.roots("viper", 1);
-    const b = await s3.roots("viper", 1);
-    await a.write(a.urls[0] as string, FILES);
-    const [fa] = a.fileSystems() as [FileSystem];
-    const [fb] = b.fileSystems() as [FileSystem];
+    const { fa, fb, there } = await localToS3();
     let readBack = 0;
     const corrupting = overriding(fb, {
       writeStream: async (key: string, source: AsyncIterable<Uint8Array>, o: object) =>
@@ -282,13 +276,6 @@ describe("verification", () => {
         return fb.readStream(...args);
       },
     });
-    const there = {
-      id: "m1",
-      collection: COLLECTION,
-      component: "viper" as const,
-      from: fa.root.url,
-      to: fb.root.url,
-    };
     const err = await runMove(fa, corrupting, there, plainHooks()).catch((e) => e);
     expect(err).toBeInstanceOf(MoveError);
     expect(err.kind).toBe("VerifyFailed");
@@ -296,6 +283,10 @@ describe("verification", () => {
     expect(await live(fa)).toEqual(FILES);
     expect((await listAll(fb, "")).files).toEqual([]);
   });
+});
+
+describe("verification", () => {
+  const memory = useBackend("memory");
 
   it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
     const roots = await memory.roots("viper", 2);
