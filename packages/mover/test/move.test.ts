@@ -276,43 +276,36 @@ describe("a move between backends (file:// → s3:// and back)", () => {
         return fb.readStream(...args);
       },
     });
-    const err = await runMove(fa, corrupting, there, plainHooks()).catch((e) => e);
-    expect(err).toBeInstanceOf(MoveError);
-    expect(err.kind).toBe("VerifyFailed");
+    await expectVerifyFailed(runMove(fa, corrupting, there, plainHooks()), fa, fb);
     expect(readBack).toBe(0);
-    expect(await live(fa)).toEqual(FILES);
-    expect((await listAll(fb, "")).files).toEqual([]);
   });
 });
 
+/** Two fresh roots of `backend`, the collection's {@link FILES} on the first. */
+async function collectionOnTwoRoots(backend: ReturnType<typeof useBackend>) {
+  const roots = await backend.roots("viper", 2);
+  await roots.write(roots.urls[0] as string, FILES);
+  const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+  return { roots, src, dst };
+}
+
 describe("verification", () => {
   const memory = useBackend("memory");
+  const local = useBackend("local");
 
   it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
-    const roots = await memory.roots("viper", 2);
-    await roots.write(roots.urls[0] as string, FILES);
-    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    const { roots, src, dst } = await collectionOnTwoRoots(memory);
     // A destination that flips a byte of what it stores (a bad disk, a broken proxy).
     const corrupting = overriding(dst, {
       copyFrom: undefined, // the streamed path
       writeStream: async (key: string, source: AsyncIterable<Uint8Array>, o: object) =>
         dst.writeStream(key, flipFirstByte(source), o),
     });
-    const err = await runMove(src, corrupting, spec(roots), plainHooks()).catch((e) => e);
-    expect(err).toBeInstanceOf(MoveError);
-    expect(err.kind).toBe("VerifyFailed");
-    expect(await live(src)).toEqual(FILES);
-    expect((await listAll(dst, "")).files).toEqual([]);
+    await expectVerifyFailed(runMove(src, corrupting, spec(roots), plainHooks()), src, dst);
   });
-});
-
-describe("verification of a server-side copy", () => {
-  const local = useBackend("local");
 
   it("fails when the destination serves other bytes than the source after copyFrom", async () => {
-    const roots = await local.roots("viper", 2);
-    await roots.write(roots.urls[0] as string, FILES);
-    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    const { roots, src, dst } = await collectionOnTwoRoots(local);
     expect(dst.capabilities.serverSideCopy).toBe(true);
     let copied = 0;
     const flipping = overriding(dst, {
@@ -322,12 +315,8 @@ describe("verification of a server-side copy", () => {
       },
       readStream: (key: string) => flipFirstByte(dst.readStream(key)),
     });
-    const err = await runMove(src, flipping, spec(roots), plainHooks()).catch((e) => e);
+    await expectVerifyFailed(runMove(src, flipping, spec(roots), plainHooks()), src, dst);
     expect(copied).toBeGreaterThan(0);
-    expect(err).toBeInstanceOf(MoveError);
-    expect(err.kind).toBe("VerifyFailed");
-    expect(await live(src)).toEqual(FILES);
-    expect((await listAll(dst, "")).files).toEqual([]);
   });
 });
 
@@ -360,6 +349,15 @@ describe("Throttle", () => {
     expect(() => new Throttle(-1)).toThrow(/non-negative/);
   });
 });
+
+/** The move fails `VerifyFailed`, the source stays live and the destination holds nothing. */
+async function expectVerifyFailed(move: Promise<unknown>, src: FileSystem, dst: FileSystem): Promise<void> {
+  const err = await move.catch((e) => e);
+  expect(err).toBeInstanceOf(MoveError);
+  expect(err.kind).toBe("VerifyFailed");
+  expect(await live(src)).toEqual(FILES);
+  expect((await listAll(dst, "")).files).toEqual([]);
+}
 
 /** Each chunk of `source` with its first byte flipped (a bad disk, a broken proxy). */
 async function* flipFirstByte(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
