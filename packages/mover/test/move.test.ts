@@ -352,9 +352,12 @@ describe("Throttle", () => {
 
 /** The move fails `VerifyFailed`, the source stays live and the destination holds nothing. */
 async function expectVerifyFailed(move: Promise<unknown>, src: FileSystem, dst: FileSystem): Promise<void> {
-  const err = await move.catch((e) => e);
+  const err = await move.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(MoveError);
-  expect(err.kind).toBe("VerifyFailed");
+  expect((err as MoveError).kind).toBe("VerifyFailed");
   expect(await live(src)).toEqual(FILES);
   expect((await listAll(dst, "")).files).toEqual([]);
 }
