@@ -116,6 +116,28 @@ export interface FsCapabilities {
    * (S3 `CopyObject` across buckets of one endpoint). Absent means false.
    */
   readonly serverSideCopy?: boolean;
+  /**
+   * Optional: the whole-object checksums the server computes itself over the bytes of each object it
+   * stores, server-side copies included, and {@link FileSystem.stat} reports as {@link FileEntry.checksum}
+   * (S3: a single-part ETag is the MD5; GCS: `md5Hash`, else `crc32c`). Absent or empty: `stat` never
+   * reports one (local disks; Azure, whose `Content-MD5` is a property Copy Blob carries over rather than
+   * recomputes). Even when listed, an object may have none (an S3 multipart or SSE-KMS object, a GCS
+   * composite's MD5): then the caller reads the bytes and hashes them itself.
+   */
+  readonly checksums?: readonly ChecksumAlgorithm[];
+}
+
+/** A whole-object checksum algorithm a storage server computes itself (see {@link FsCapabilities.checksums}). */
+export type ChecksumAlgorithm = "md5" | "crc32c";
+
+/**
+ * A checksum of an object's exact bytes, computed by the storage server (never by this process), as
+ * lowercase hex (`md5`: 32 digits; `crc32c`: 8 digits, big-endian). Two objects with equal size and
+ * the same algorithm and value hold the same bytes, as far as that algorithm tells.
+ */
+export interface FileChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  readonly value: string;
 }
 
 /** One file (object) in a listing or a `stat`. */
@@ -126,6 +148,11 @@ export interface FileEntry {
   readonly size: number;
   /** Last modification time in milliseconds since the epoch. */
   readonly mtimeMs: number;
+  /**
+   * The server's own checksum of the whole object, from {@link FileSystem.stat} only (listings leave it
+   * out), when the backend offers one for this object (see {@link FsCapabilities.checksums}).
+   */
+  readonly checksum?: FileChecksum;
 }
 
 /** One page of a listing. */
@@ -230,7 +257,10 @@ export interface FileSystem {
   probe(): Promise<RootProbe>;
   /** Lists keys under `prefix` ("" for the whole root) page by page. */
   list(prefix: string, options?: ListOptions): AsyncIterable<ListPage>;
-  /** Size and mtime of one key; throws `NotFound`. */
+  /**
+   * Size and mtime of one key, and the server's checksum of it where the backend has one
+   * ({@link FsCapabilities.checksums}); throws `NotFound`.
+   */
   stat(key: string): Promise<FileEntry>;
   /** True when the key exists. */
   exists(key: string): Promise<boolean>;

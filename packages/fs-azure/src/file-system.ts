@@ -43,6 +43,7 @@ const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
  */
 export const AZURE_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   maxListPageSize: 5000,
+  serverSideCopy: true,
 });
 
 /**
@@ -52,7 +53,11 @@ export const AZURE_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CA
  * - Writes: one Put Blob for in-memory bodies; `uploadStream` (staged blocks, one commit) for streams, so
  *   memory is bounded and nothing is visible until the commit. `exclusive` sends `If-None-Match: *`.
  * - Move: server-side Copy Blob (same account, authorised by the same credential), then a delete guarded
- *   by the source's ETag. Not atomic: `capabilities.atomicMove` is false.
+ *   by the source's ETag. Not atomic: `capabilities.atomicMove` is false. `copyFrom` is the same Copy
+ *   Blob from another container or prefix of the same account.
+ * - `stat` reports no checksum (`capabilities.checksums` is absent): a blob's `Content-MD5` is a stored
+ *   property that Copy Blob carries over from the source (and a client may set), not a checksum the
+ *   service computes over the copy's own bytes, so it cannot verify a copy.
  * - deleteMany: Blob Batch (256 deletes per request).
  * - Retries are the SDK's (`retryOptions`); failures are {@link FsError}s mapped from status and code.
  *
@@ -70,6 +75,8 @@ export class AzureBlobFileSystem implements FileSystem {
   readonly #base: string;
   readonly #blockSize: number;
   readonly #concurrency: number;
+  /** Which account, endpoint and way of authenticating this instance uses: equal ones can Copy Blob. */
+  readonly #origin: string;
   #batch: BlobBatchClient | undefined;
   readonly #guard: FsGuard;
 
@@ -94,6 +101,7 @@ export class AzureBlobFileSystem implements FileSystem {
     this.hierarchicalNamespace = options.hierarchicalNamespace ?? false;
     this.#client = createContainerClient(parsed, options, this.authMode);
     this.#base = parsed.prefix ? `${parsed.prefix}/` : "";
+    this.#origin = JSON.stringify([parsed.account, new URL(this.#client.url).host, this.authMode]);
     this.#blockSize = intOption(
       "AzureBlobFileSystem",
       "streamBlockSize",
@@ -268,33 +276,58 @@ export class AzureBlobFileSystem implements FileSystem {
     } catch (err) {
       throw this.#error(err, { op: "move", key: from });
     }
-    try {
-      const poller = await dst.beginCopyFromURL(src.url, {
-        conditions: overwrite ? undefined : { ifNoneMatch: "*" },
-        sourceConditions: etag ? { ifMatch: etag } : undefined,
-        intervalInMs: 100,
-      });
-      const done = await poller.pollUntilDone();
-      if (done.copyStatus !== undefined && done.copyStatus !== "success") {
-        throw new FsError(
-          "Transient",
-          `azure blob move ${JSON.stringify(from)} in ${this.root.url}: copy ended ${done.copyStatus}`,
-          {
-            key: to,
-            root: this.root.url,
-            status: done.copyStatus,
-          },
-        );
-      }
-    } catch (err) {
-      throw this.#error(err, { op: "move", key: to, exclusive: !overwrite });
-    }
+    await this.#copyBlob(src, dst, {
+      op: "move",
+      what: `move ${JSON.stringify(from)}`,
+      key: to,
+      ...(overwrite ? {} : { ifNoneMatch: "*" }),
+      ...(etag ? { sourceIfMatch: etag } : {}),
+    });
     try {
       await src.delete({ conditions: etag ? { ifMatch: etag } : undefined });
     } catch (err) {
       // Already gone (e.g. a retried delete whose first answer was lost): the move is complete.
       if ((err as { statusCode?: number }).statusCode === 404) return;
       throw this.#error(err, { op: "move", key: from });
+    }
+  }
+
+  /**
+   * Copies `sourceKey` of another container or prefix of the same account (same endpoint and way of
+   * authenticating) to `key` with a server-side Copy Blob, polled until done. `false` (nothing copied)
+   * for a root of another backend or account.
+   */
+  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+    const dst = this.#blob("copyFrom", key);
+    if (!(source instanceof AzureBlobFileSystem) || !(#origin in source) || source.#origin !== this.#origin)
+      return false;
+    const src = source.#blob("copyFrom", sourceKey);
+    await this.#copyBlob(src, dst, { op: "copyFrom", what: `copy from ${source.root.url}`, key });
+    return true;
+  }
+
+  /** One server-side Copy Blob of `src` onto `dst`, polled until it ends; a copy that fails is `Transient`. */
+  async #copyBlob(
+    src: BlockBlobClient,
+    dst: BlockBlobClient,
+    c: { op: string; what: string; key: string; ifNoneMatch?: string; sourceIfMatch?: string },
+  ): Promise<void> {
+    try {
+      const poller = await dst.beginCopyFromURL(src.url, {
+        conditions: c.ifNoneMatch ? { ifNoneMatch: c.ifNoneMatch } : undefined,
+        sourceConditions: c.sourceIfMatch ? { ifMatch: c.sourceIfMatch } : undefined,
+        intervalInMs: 100,
+      });
+      const done = await poller.pollUntilDone();
+      if (done.copyStatus !== undefined && done.copyStatus !== "success") {
+        throw new FsError(
+          "Transient",
+          `azure blob ${c.what} in ${this.root.url}: copy ended ${done.copyStatus}`,
+          { key: c.key, root: this.root.url, status: done.copyStatus },
+        );
+      }
+    } catch (err) {
+      throw this.#error(err, { op: c.op, key: c.key, exclusive: c.ifNoneMatch !== undefined });
     }
   }
 

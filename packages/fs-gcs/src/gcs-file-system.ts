@@ -12,6 +12,7 @@ export type RetryOptions = NonNullable<StorageOptions["retryOptions"]>;
 import {
   type AppendHandle,
   appendUnsupported,
+  type FileChecksum,
   type FileEntry,
   type FileSystem,
   type FileSystemProvider,
@@ -85,6 +86,8 @@ export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
 /** What GCS does natively: the atomic `objects.move`, `ifGenerationMatch: 0` creates, 1,000-key pages. */
 export const GCS_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   atomicMove: true,
+  serverSideCopy: true,
+  checksums: ["md5", "crc32c"],
 });
 
 /** First delay between two resumable-upload attempts (each a new session). */
@@ -149,6 +152,8 @@ export class GcsFileSystem implements FileSystem {
   readonly #chunkSize: number;
   readonly #deleteConcurrency: number;
   readonly #guard: FsGuard;
+  /** Which server and credentials this instance talks to: two instances with the same one can rewrite. */
+  readonly #origin: unknown;
 
   /**
    * @param root a parsed `gcs` root or its URL (`gcs://bucket/prefix`, `gs://bucket/prefix`).
@@ -168,6 +173,7 @@ export class GcsFileSystem implements FileSystem {
     this.root = parsed;
     this.#guard = new FsGuard(parsed, this.capabilities.maxListPageSize);
     this.#storage = createGcsClient(options);
+    this.#origin = options.storage ?? originOf(options);
     this.#bucket = this.#storage.bucket(parsed.bucket as string);
     this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket as string);
     const retry = { ...DEFAULT_GCS_RETRY_OPTIONS, ...options.retryOptions };
@@ -225,7 +231,8 @@ export class GcsFileSystem implements FileSystem {
     const file = this.#file("stat", key);
     try {
       const [metadata] = await file.getMetadata();
-      return entryOf(key, metadata);
+      const checksum = checksumOf(metadata);
+      return { ...entryOf(key, metadata), ...(checksum ? { checksum } : {}) };
     } catch (err) {
       throw this.#error(err, { op: "stat", key });
     }
@@ -386,6 +393,24 @@ export class GcsFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * Copies `sourceKey` of another GCS root on the same endpoint and credentials (another bucket or
+   * prefix) to `key` on the server with `objects.rewrite` (repeated with its rewrite token until done, so
+   * any size). `false` (nothing copied) for a root of another backend, endpoint or credentials.
+   */
+  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+    const dest = this.#file("copyFrom", key);
+    if (!(source instanceof GcsFileSystem) || !(#origin in source) || source.#origin !== this.#origin)
+      return false;
+    const src = source.#file("copyFrom", sourceKey);
+    try {
+      await src.copy(dest);
+    } catch (err) {
+      throw this.#error(err, { op: "copyFrom", key });
+    }
+    return true;
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.#file("delete", key);
     try {
@@ -449,6 +474,28 @@ function entryOf(
 ): FileEntry {
   const when = metadata.updated ?? metadata.timeCreated;
   return { key, size: Number(metadata.size ?? 0), mtimeMs: when ? Date.parse(when) : 0 };
+}
+
+/**
+ * The server's checksum of an object: its MD5 (absent for composite objects), else its CRC32C, both
+ * base64 in the metadata, returned as hex.
+ */
+function checksumOf(metadata: { md5Hash?: string; crc32c?: string }): FileChecksum | undefined {
+  const hex = (b64: string) => Buffer.from(b64, "base64").toString("hex");
+  if (metadata.md5Hash) return { algorithm: "md5", value: hex(metadata.md5Hash) };
+  if (metadata.crc32c) return { algorithm: "crc32c", value: hex(metadata.crc32c) };
+  return undefined;
+}
+
+/** Identity of a connection built from options: same endpoint, project and credentials. */
+function originOf(o: GcsFileSystemOptions): string {
+  const creds = o.credentials as { client_email?: unknown } | undefined;
+  return JSON.stringify([
+    o.apiEndpoint ?? null,
+    o.projectId ?? null,
+    o.keyFilename ?? null,
+    typeof creds?.client_email === "string" ? creds.client_email : creds === undefined ? null : "object",
+  ]);
 }
 
 /** The client's download options for a (checked) range; `"empty"` for a zero-length one. */

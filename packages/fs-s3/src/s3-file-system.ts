@@ -18,6 +18,7 @@ import {
   assertRootScheme,
   checkReadRange,
   existsByStat,
+  type FileChecksum,
   type FileEntry,
   type FileSystem,
   type FsCapabilities,
@@ -92,7 +93,23 @@ export interface S3FileSystemOptions {
 export const S3_CAPABILITIES: FsCapabilities = fsCapabilities(OBJECT_STORE_CAPABILITIES, {
   maxListPageSize: S3_PAGE,
   serverSideCopy: true,
+  checksums: ["md5"],
 });
+
+/**
+ * The MD5 an S3 server computed over an object, from its ETag: only a single-part object's ETag that is
+ * not encrypted with a KMS or customer key is its MD5 (a multipart ETag is `<md5 of part md5s>-<parts>`).
+ */
+export function md5FromEtag(head: {
+  ETag?: string | undefined;
+  ServerSideEncryption?: string | undefined;
+  SSECustomerAlgorithm?: string | undefined;
+}): FileChecksum | undefined {
+  const etag = head.ETag?.replace(/^"|"$/g, "").toLowerCase();
+  if (!etag || !/^[0-9a-f]{32}$/.test(etag)) return undefined;
+  if (head.SSECustomerAlgorithm || head.ServerSideEncryption?.startsWith("aws:kms")) return undefined;
+  return { algorithm: "md5", value: etag };
+}
 
 const positiveInt = (name: string, value: number | undefined, fallback: number, min = 1) =>
   intOption("S3FileSystem", name, value, fallback, min);
@@ -258,13 +275,22 @@ export class S3FileSystem implements FileSystem {
     } while (token !== undefined);
   }
 
-  /** Size and mtime from `HeadObject`; throws `NotFound`. */
+  /**
+   * Size and mtime from `HeadObject`, and the object's MD5 when its ETag is one (see {@link md5FromEtag});
+   * throws `NotFound`.
+   */
   async stat(key: string): Promise<FileEntry> {
     this.#key("stat", key);
     const out = await this.#call({ op: "stat", root: this.root.url, key }, () =>
       this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#base + key })),
     );
-    return { key, size: out.ContentLength ?? 0, mtimeMs: out.LastModified?.getTime() ?? 0 };
+    const checksum = md5FromEtag(out);
+    return {
+      key,
+      size: out.ContentLength ?? 0,
+      mtimeMs: out.LastModified?.getTime() ?? 0,
+      ...(checksum ? { checksum } : {}),
+    };
   }
 
   async exists(key: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } f
 import { FsError, listAll } from "@proximadb/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_CAPABILITIES, S3FileSystem, s3FileSystemProvider } from "../src/index.js";
+import { md5FromEtag } from "../src/s3-file-system.js";
 import { emulatorOptions, openFresh, rawClient, s3rver } from "./support/s3.js";
 
 const MiB = 1024 * 1024;
@@ -45,8 +46,22 @@ describe("S3FileSystem on s3rver", () => {
       maxListPageSize: 1000,
       remote: true,
       serverSideCopy: true,
+      checksums: ["md5"],
     });
     expect(fs.capabilities).toBe(S3_CAPABILITIES);
+  });
+
+  it("takes an ETag as the MD5 only for a single-part object not encrypted with KMS or a customer key", () => {
+    const md5 = "9e107d9d372bb6826bd81d3542a419d6";
+    expect(md5FromEtag({ ETag: `"${md5.toUpperCase()}"` })).toEqual({ algorithm: "md5", value: md5 });
+    expect(md5FromEtag({ ETag: `"${md5}"`, ServerSideEncryption: "AES256" })).toEqual({
+      algorithm: "md5",
+      value: md5,
+    });
+    expect(md5FromEtag({ ETag: `"${md5}-3"` })).toBeUndefined();
+    expect(md5FromEtag({ ETag: `"${md5}"`, ServerSideEncryption: "aws:kms" })).toBeUndefined();
+    expect(md5FromEtag({ ETag: `"${md5}"`, SSECustomerAlgorithm: "AES256" })).toBeUndefined();
+    expect(md5FromEtag({})).toBeUndefined();
   });
 
   it("stores keys under the root prefix in the bucket", async () => {

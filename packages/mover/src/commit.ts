@@ -8,6 +8,10 @@ import {
   parseCommitRecord,
   retiredDir,
 } from "./layout.js";
+import { inLanes } from "./lanes.js";
+
+/** Files promoted or retired at once: each is one server-side move (a rename on disk). */
+const MOVE_LANES = 4;
 
 /**
  * THE commit of a move: one durable write of `_incoming/<collection>/_commit.json` on the destination,
@@ -47,30 +51,32 @@ export async function readCommit(target: FileSystem, collection: string): Promis
 
 /**
  * Puts the committed copy in place: every file still under `_incoming/<collection>/` moves (same root) to
- * `<collection>/`. Idempotent: a file already promoted is skipped. Returns the files it moved.
+ * `<collection>/`, a few at once. Idempotent: a file already promoted is skipped. Returns the files it moved.
  */
 export async function promote(target: FileSystem, record: CommitRecord): Promise<number> {
   const from = incomingDir(record.collection);
   let moved = 0;
-  for (const f of record.files) {
+  await inLanes(record.files, MOVE_LANES, async (f) => {
     const key = `${from}${f.path}`;
-    if (!(await target.exists(key))) continue;
+    if (!(await target.exists(key))) return;
     await target.move(key, `${record.collection}/${f.path}`, { overwrite: true });
     moved++;
-  }
+  });
   return moved;
 }
 
 /**
  * Retires the source copy after the commit: every file under `<collection>/` of the source moves (same
- * root) to `_retired/<moveId>/<collection>/`, out of discovery's sight, to be deleted by
+ * root, a few at once) to `_retired/<moveId>/<collection>/`, out of discovery's sight, to be deleted by
  * {@link deleteRetired}. Idempotent. Returns the files it moved.
  */
 export async function retireSource(source: FileSystem, spec: MoveSpec): Promise<number> {
   const dir = `${spec.collection}/`;
   const to = retiredDir(spec);
   const { files } = await listAll(source, dir);
-  for (const f of files) await source.move(f.key, `${to}${f.key.slice(dir.length)}`, { overwrite: true });
+  await inLanes(files, MOVE_LANES, (f) =>
+    source.move(f.key, `${to}${f.key.slice(dir.length)}`, { overwrite: true }),
+  );
   return files.length;
 }
 

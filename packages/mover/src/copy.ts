@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { type FileEntry, type FileSystem, createXxh64, isFsError, listAll } from "@proximadb/core";
+import { inLanes } from "./lanes.js";
 import { MoveError, type MoveSpec, type MovedFile, incomingDir, isMovedPath } from "./layout.js";
 import type { Throttle } from "./throttle.js";
 
@@ -38,8 +40,10 @@ interface Copied extends MovedFile {
  * copies of files the source lost (a WAL checkpoint, a compaction). Run the last pass with the
  * collection's writes fenced: it then leaves an exact, verified copy.
  *
- * Every file is verified: its bytes are hashed (xxHash64) as they are read from the source, the copy is
- * read back from the destination and hashed again, and both sizes and hashes must match.
+ * Every file is verified, by its size and a checksum computed independently on each side: either the
+ * checksum both storage servers compute themselves (an S3 single-part ETag, a GCS `md5Hash`, an Azure
+ * `Content-MD5`: no byte read back), or an xxHash64 of the bytes read from the source and read back from
+ * the destination. Sizes and checksums must match.
  */
 export class CollectionCopy {
   readonly #copied = new Map<string, Copied>();
@@ -53,7 +57,7 @@ export class CollectionCopy {
   /** The verified files of the copy, sorted by path. */
   files(): MovedFile[] {
     return [...this.#copied.values()]
-      .map(({ path, size, xxh64 }) => ({ path, size, xxh64 }))
+      .map(({ mtimeMs: _, ...file }) => file)
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
@@ -78,31 +82,15 @@ export class CollectionCopy {
       const known = this.#copied.get(path);
       if (!(known && known.size === f.size && known.mtimeMs === f.mtimeMs)) due.push({ f, path });
     }
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (next < due.length && !failed) {
-        const { f, path } = due[next++] as (typeof due)[number];
-        aborted(o.signal);
-        const done = await this.#copyFileIfThere(f, path, o);
-        if (!done) continue; // deleted since the listing (a WAL checkpoint, a compaction)
-        this.#copied.set(path, done);
-        copiedBytes += done.size;
-        copiedFiles++;
-      }
-    };
-    const lanes = Math.max(1, Math.min(o.parallelFiles ?? 4, due.length));
     // Every lane ends before a failure is thrown: none may still write into the incoming area after it.
-    const settled = await Promise.allSettled(
-      Array.from({ length: lanes }, () =>
-        worker().catch((err) => {
-          failed = true;
-          throw err;
-        }),
-      ),
-    );
-    const failure = settled.find((r) => r.status === "rejected");
-    if (failure) throw (failure as PromiseRejectedResult).reason;
+    await inLanes(due, o.parallelFiles ?? 4, async ({ f, path }) => {
+      aborted(o.signal);
+      const done = await this.#copyFileIfThere(f, path, o);
+      if (!done) return; // deleted since the listing (a WAL checkpoint, a compaction)
+      this.#copied.set(path, done);
+      copiedBytes += done.size;
+      copiedFiles++;
+    });
     const gone = [...this.#copied.keys()].filter((p) => !present.has(p));
     if (gone.length > 0) {
       const base = incomingDir(this.spec.collection);
@@ -129,43 +117,66 @@ export class CollectionCopy {
 
   async #copyFile(f: FileEntry, path: string, o: CopyOptions): Promise<Copied> {
     const to = `${incomingDir(this.spec.collection)}${path}`;
-    let expected = await this.#serverSideCopy(f, to, o);
-    let back = expected && (await hashOf(this.target, to));
-    if (expected && back && !same(expected, back)) expected = undefined; // the source changed meanwhile
-    if (!expected) {
-      expected = await this.#streamCopy(f, to, o);
-      back = await hashOf(this.target, to);
-    }
-    // Independent check on the destination: its own size and a second hash of what it now serves.
-    const stat = await this.target.stat(to);
-    if (!back || !same(expected, back) || stat.size !== expected.bytes) {
-      throw new MoveError(
-        "VerifyFailed",
-        `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${expected.bytes} bytes, xxh64 ${expected.xxh64}; copy ${stat.size} bytes, xxh64 ${back?.xxh64})`,
-        { retryable: true },
-      );
-    }
-    return { path, size: expected.bytes, xxh64: expected.xxh64, mtimeMs: f.mtimeMs };
+    const verified = (await this.#serverSideCopy(f, to, o)) ?? (await this.#streamCopy(f, to, o));
+    return { path, ...verified, mtimeMs: f.mtimeMs };
+  }
+
+  /** The checksum algorithms both servers compute themselves (see `FsCapabilities.checksums`). */
+  #sharedChecksums(): boolean {
+    const theirs = this.source.capabilities.checksums ?? [];
+    return (this.target.capabilities.checksums ?? []).some((a) => theirs.includes(a));
   }
 
   /**
-   * A server-side copy when the destination offers one for this source (S3 CopyObject across buckets):
-   * the source is then hashed by reading it where it is. Undefined when the bytes must be streamed.
+   * A server-side copy when the destination offers one for this source (S3 CopyObject across buckets,
+   * GCS rewrite, Azure Copy Blob, a kernel copy on disk), verified one of two ways:
+   * - both servers report a checksum of their own object (`stat`): the source's, taken before the copy,
+   *   and the copy's must be of one algorithm and equal, and the sizes too — no byte is read;
+   * - otherwise both sides are read and hashed (xxHash64): the source while the copy runs, the copy after.
+   * Undefined when the bytes must be streamed (no copy for this pair, or the source changed meanwhile).
    */
-  async #serverSideCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Hashed | undefined> {
+  async #serverSideCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Verified | undefined> {
     if (!this.target.capabilities.serverSideCopy || !this.target.copyFrom) return undefined;
     await o.throttle?.take(f.size);
-    if (!(await this.target.copyFrom(this.source, f.key, to))) return undefined;
+    const byChecksum = this.#sharedChecksums();
+    const before = byChecksum ? await this.source.stat(f.key) : undefined;
+    // Without server checksums the source is read anyway: read it while the copy runs.
+    const early = byChecksum ? undefined : settle(hashOf(this.source, f.key, f.size));
+    if (!(await this.target.copyFrom(this.source, f.key, to))) {
+      await early;
+      return undefined;
+    }
     o.onBytes?.(f.size);
     aborted(o.signal);
-    // The source may have grown since (an open WAL segment): hash exactly the bytes the copy holds.
-    const copied = (await this.target.stat(to)).size;
-    return hashOf(this.source, f.key, copied);
+    const copied = await this.target.stat(to);
+    if (
+      before?.checksum &&
+      copied.checksum &&
+      before.size === copied.size &&
+      before.checksum.algorithm === copied.checksum.algorithm &&
+      before.checksum.value === copied.checksum.value
+    )
+      return { size: copied.size, checksum: copied.checksum };
+    // The source may have grown since the listing (an open WAL segment): hash exactly the bytes the copy holds.
+    const hashed = await early;
+    const [source, back] = await Promise.all([
+      hashed?.ok && hashed.value.bytes === copied.size
+        ? hashed.value
+        : hashOf(this.source, f.key, copied.size),
+      hashOf(this.target, to),
+    ]);
+    if (!same(source, back) || back.bytes !== copied.size) return undefined; // the source changed meanwhile
+    return { size: back.bytes, xxh64: back.xxh64 };
   }
 
-  /** Streams the file through this process, hashing the source's bytes as they pass. */
-  async #streamCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Hashed> {
+  /**
+   * Streams the file through this process, hashing the source's bytes as they pass (xxHash64, and MD5
+   * when the destination computes one itself), then checks the copy: by the destination's own MD5 when
+   * it reports one, else by reading it back and hashing it again.
+   */
+  async #streamCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Verified> {
     const sourceHash = createXxh64();
+    const md5 = this.target.capabilities.checksums?.includes("md5") ? createHash("md5") : undefined;
     let read = 0;
     const source = this.source;
     async function* chunks(): AsyncGenerator<Uint8Array> {
@@ -173,19 +184,33 @@ export class CollectionCopy {
         aborted(o.signal);
         await o.throttle?.take(chunk.byteLength);
         sourceHash.update(chunk);
+        md5?.update(chunk);
         read += chunk.byteLength;
         o.onBytes?.(chunk.byteLength);
         yield chunk;
       }
     }
     const { bytes } = await this.target.writeStream(to, chunks(), { durable: true });
-    if (bytes !== read)
-      throw new MoveError("VerifyFailed", `copy of ${f.key} wrote ${bytes} bytes of ${read}`, {
-        retryable: true,
-      });
-    return { bytes: read, xxh64: sourceHash.digest() };
+    const expected = { bytes: read, xxh64: sourceHash.digest() };
+    const sourceMd5 = md5?.digest("hex");
+    const stat = await this.target.stat(to);
+    if (bytes === read && stat.size === read && stat.checksum?.algorithm === "md5" && sourceMd5) {
+      if (stat.checksum.value === sourceMd5) return { size: read, checksum: stat.checksum };
+    } else if (bytes === read && stat.size === read) {
+      // Independent check on the destination: a second hash of what it now serves.
+      const back = await hashOf(this.target, to);
+      if (same(expected, back)) return { size: read, xxh64: expected.xxh64 };
+    }
+    throw new MoveError(
+      "VerifyFailed",
+      `copy of ${f.key} to ${to} in ${this.target.root.url} differs from its source (${read} bytes, xxh64 ${expected.xxh64}; copy ${stat.size} bytes)`,
+      { retryable: true },
+    );
   }
 }
+
+/** What a copy was verified by (see {@link MovedFile}). */
+type Verified = Omit<MovedFile, "path">;
 
 interface Hashed {
   readonly bytes: number;
@@ -205,6 +230,14 @@ async function hashOf(fs: FileSystem, key: string, length?: number): Promise<Has
     bytes += chunk.byteLength;
   }
   return { bytes, xxh64: h.digest() };
+}
+
+/** The promise's outcome, never rejecting (so a lane may drop it without an unhandled rejection). */
+function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 function aborted(signal: AbortSignal | undefined): void {

@@ -1,5 +1,6 @@
 import {
   type CollectionId,
+  type FileChecksum,
   type ComponentType,
   DataCorruptionError,
   INCOMING_DIR,
@@ -26,11 +27,17 @@ export interface MoveSpec {
   readonly to: string;
 }
 
-/** One verified file of a move: its key relative to the collection directory, size and xxHash64. */
+/**
+ * One verified file of a move: its key relative to the collection directory, its size, and what both
+ * sides agreed on: the xxHash64 of its bytes read on each side, or (`checksum`) the checksum each
+ * storage server computed itself over its own copy (an S3 ETag MD5, a GCS `md5Hash`/`crc32c`, an Azure
+ * `Content-MD5`), when the copy was verified without reading the bytes back. At least one is present.
+ */
 export interface MovedFile {
   readonly path: string;
   readonly size: number;
-  readonly xxh64: string;
+  readonly xxh64?: string;
+  readonly checksum?: FileChecksum;
 }
 
 /** The commit record, `_incoming/<collection>/_commit.json` on the destination. */

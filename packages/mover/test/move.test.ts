@@ -1,6 +1,7 @@
-import { type CollectionId, type FileSystem, type ReadRange, listAll } from "@proximadb/core";
+import { createHash } from "node:crypto";
+import { type CollectionId, type FileSystem, type ReadRange, createXxh64, listAll } from "@proximadb/core";
 import { type RootSet, describeOnBackends, useBackend } from "@proximadb/testing-backends";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type CommitRecord,
   MoveError,
@@ -40,6 +41,25 @@ async function contents(fs: FileSystem, prefix: string): Promise<Record<string, 
 /** The collection's files as they are under `<id>/` of one root, keyed relative to the collection. */
 async function live(fs: FileSystem): Promise<Record<string, string>> {
   return contents(fs, "orders/");
+}
+
+/** `fs` with some members replaced (a faulty disk, a counting wrapper); every other member is `fs`'s own. */
+function overriding(fs: FileSystem, members: Partial<Record<keyof FileSystem, unknown>>): FileSystem {
+  return new Proxy(fs, {
+    get(target, prop) {
+      if (Object.hasOwn(members, prop)) return members[prop as keyof FileSystem];
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The checksums the move must have recorded for a file of {@link FILES}: xxh64 of the bytes, or the servers' MD5. */
+function expectedChecksum(path: string, f: { xxh64?: string; checksum?: unknown }) {
+  const bytes = Buffer.from(FILES[`orders/${path}`] as string);
+  return f.checksum
+    ? { checksum: { algorithm: "md5", value: createHash("md5").update(bytes).digest("hex") } }
+    : { xxh64: createXxh64().update(bytes).digest() };
 }
 
 const plainHooks = (afterCommit: (r: CommitRecord) => Promise<void> = async () => undefined): MoveHooks => ({
@@ -86,7 +106,11 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
       ["vectors/part-1.parquet", 10000],
       ["vectors/part-2.parquet", 600],
     ]);
-    expect(seen?.files.every((f) => /^[0-9a-f]{16}$/.test(f.xxh64))).toBe(true);
+    for (const f of seen?.files ?? [])
+      expect(f).toEqual({ path: f.path, size: f.size, ...expectedChecksum(f.path, f) });
+    // Server checksums (no byte read back) exactly where both sides compute one and can copy.
+    const byServer = backend.kind === "s3" || backend.kind === "gcs";
+    expect(seen?.files.map((f) => f.checksum !== undefined)).toEqual([byServer, byServer, byServer]);
     expect(JSON.parse(stored as string)).toEqual(seen);
   });
 
@@ -104,21 +128,16 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
 
   it("skips a file the source deletes between its listing and its copy", async () => {
     let deleted = false;
-    const vanishing = new Proxy(src, {
-      get(target, prop) {
-        if (prop === "readStream")
-          return (key: string, range?: ReadRange) => {
-            if (key === "orders/level-0/1.sst" && !deleted) {
-              deleted = true;
-              return (async function* () {
-                await target.delete(key);
-                yield* target.readStream(key, range);
-              })();
-            }
-            return target.readStream(key, range);
-          };
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
+    const vanishing = overriding(src, {
+      readStream: (key: string, range?: ReadRange) => {
+        if (key === "orders/level-0/1.sst" && !deleted) {
+          deleted = true;
+          return (async function* () {
+            await src.delete(key);
+            yield* src.readStream(key, range);
+          })();
+        }
+        return src.readStream(key, range);
       },
     });
     await runMove(vanishing, dst, spec(roots), plainHooks());
@@ -217,12 +236,11 @@ describe("a move between backends (file:// → s3:// and back)", () => {
   const local = useBackend("local");
   const s3 = useBackend("s3");
 
-  it("moves a collection from local disk to s3rver and back with identical bytes", async () => {
-    const a = await local.roots("viper", 1);
-    const b = await s3.roots("viper", 1);
-    await a.write(a.urls[0] as string, FILES);
-    const [fa] = a.fileSystems() as [FileSystem];
-    const [fb] = b.fileSystems() as [FileSystem];
+  /** The collection on a fresh local root (`fa`), an empty s3rver root (`fb`), and the move between them. */
+  async function localToS3() {
+    const [fa] = (await local.roots("viper", 1)).fileSystems() as [FileSystem];
+    const [fb] = (await s3.roots("viper", 1)).fileSystems() as [FileSystem];
+    for (const [key, text] of Object.entries(FILES)) await fa.write(key, text);
     const there = {
       id: "m1",
       collection: COLLECTION,
@@ -230,83 +248,75 @@ describe("a move between backends (file:// → s3:// and back)", () => {
       from: fa.root.url,
       to: fb.root.url,
     };
-    await runMove(fa, fb, there, plainHooks());
+    return { fa, fb, there };
+  }
+
+  it("moves a collection from local disk to s3rver and back with identical bytes", async () => {
+    const { fa, fb, there } = await localToS3();
+    const record = await runMove(fa, fb, there, plainHooks());
+    // Streamed into S3: checked against the MD5 s3rver computed of what it stored, not read back.
+    for (const f of record.files)
+      expect(f).toEqual({ path: f.path, size: f.size, ...expectedChecksum(f.path, f) });
+    expect(record.files.every((f) => f.checksum?.algorithm === "md5")).toBe(true);
     expect(await live(fb)).toEqual(FILES);
     expect(await live(fa)).toEqual({});
     await runMove(fb, fa, { ...there, id: "m2", from: fb.root.url, to: fa.root.url }, plainHooks());
     expect(await live(fa)).toEqual(FILES);
     expect(await live(fb)).toEqual({});
   });
-});
 
-describe("verification", () => {
-  const memory = useBackend("memory");
-
-  it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
-    const roots = await memory.roots("viper", 2);
-    await roots.write(roots.urls[0] as string, FILES);
-    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
-    // A destination that flips a byte of what it stores (a bad disk, a broken proxy).
-    const corrupting = new Proxy(dst, {
-      get(target, prop) {
-        if (prop === "copyFrom") return undefined; // the streamed path
-        if (prop === "writeStream")
-          return async (key: string, source: AsyncIterable<Uint8Array>, o: object) => {
-            async function* flip() {
-              for await (const c of source) {
-                const copy = Uint8Array.from(c);
-                copy[0] = (copy[0] as number) ^ 1;
-                yield copy;
-              }
-            }
-            return target.writeStream(key, flip(), o);
-          };
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
+  it("fails a streamed copy into S3 whose stored bytes differ from the source's (by the server's MD5)", async () => {
+    const { fa, fb, there } = await localToS3();
+    let readBack = 0;
+    const corrupting = overriding(fb, {
+      writeStream: async (key: string, source: AsyncIterable<Uint8Array>, o: object) =>
+        fb.writeStream(key, flipFirstByte(source), o),
+      readStream: (...args: Parameters<FileSystem["readStream"]>) => {
+        readBack++;
+        return fb.readStream(...args);
       },
     });
-    const err = await runMove(src, corrupting, spec(roots), plainHooks()).catch((e) => e);
-    expect(err).toBeInstanceOf(MoveError);
-    expect(err.kind).toBe("VerifyFailed");
-    expect(await live(src)).toEqual(FILES);
-    expect((await listAll(dst, "")).files).toEqual([]);
+    await expectVerifyFailed(runMove(fa, corrupting, there, plainHooks()), fa, fb);
+    expect(readBack).toBe(0);
   });
 });
 
-describe("verification of a server-side copy", () => {
+/** Two fresh roots of `backend`, the collection's {@link FILES} on the first. */
+async function collectionOnTwoRoots(backend: ReturnType<typeof useBackend>) {
+  const roots = await backend.roots("viper", 2);
+  await roots.write(roots.urls[0] as string, FILES);
+  const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+  return { roots, src, dst };
+}
+
+describe("verification", () => {
+  const memory = useBackend("memory");
   const local = useBackend("local");
 
+  it("fails a copy whose destination serves other bytes, leaving the source live and no copy", async () => {
+    const { roots, src, dst } = await collectionOnTwoRoots(memory);
+    // A destination that flips a byte of what it stores (a bad disk, a broken proxy).
+    const corrupting = overriding(dst, {
+      copyFrom: undefined, // the streamed path
+      writeStream: async (key: string, source: AsyncIterable<Uint8Array>, o: object) =>
+        dst.writeStream(key, flipFirstByte(source), o),
+    });
+    await expectVerifyFailed(runMove(src, corrupting, spec(roots), plainHooks()), src, dst);
+  });
+
   it("fails when the destination serves other bytes than the source after copyFrom", async () => {
-    const roots = await local.roots("viper", 2);
-    await roots.write(roots.urls[0] as string, FILES);
-    const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
+    const { roots, src, dst } = await collectionOnTwoRoots(local);
     expect(dst.capabilities.serverSideCopy).toBe(true);
     let copied = 0;
-    const flipping = new Proxy(dst, {
-      get(target, prop) {
-        if (prop === "copyFrom")
-          return async (s: FileSystem, k: string, to: string) => {
-            copied++;
-            return (target.copyFrom as NonNullable<FileSystem["copyFrom"]>).call(target, s, k, to);
-          };
-        if (prop === "readStream")
-          return async function* (key: string) {
-            for await (const c of target.readStream(key)) {
-              const copy = Uint8Array.from(c);
-              copy[0] = (copy[0] as number) ^ 1;
-              yield copy;
-            }
-          };
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
+    const flipping = overriding(dst, {
+      copyFrom: async (s: FileSystem, k: string, to: string) => {
+        copied++;
+        return (dst.copyFrom as NonNullable<FileSystem["copyFrom"]>).call(dst, s, k, to);
       },
+      readStream: (key: string) => flipFirstByte(dst.readStream(key)),
     });
-    const err = await runMove(src, flipping, spec(roots), plainHooks()).catch((e) => e);
+    await expectVerifyFailed(runMove(src, flipping, spec(roots), plainHooks()), src, dst);
     expect(copied).toBeGreaterThan(0);
-    expect(err).toBeInstanceOf(MoveError);
-    expect(err.kind).toBe("VerifyFailed");
-    expect(await live(src)).toEqual(FILES);
-    expect((await listAll(dst, "")).files).toEqual([]);
   });
 });
 
@@ -340,24 +350,52 @@ describe("Throttle", () => {
   });
 });
 
-describe("server-side copy between S3 roots", () => {
-  const s3 = useBackend("s3");
+/** The move fails `VerifyFailed`, the source stays live and the destination holds nothing. */
+async function expectVerifyFailed(move: Promise<unknown>, src: FileSystem, dst: FileSystem): Promise<void> {
+  const err = await move.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MoveError);
+  expect((err as MoveError).kind).toBe("VerifyFailed");
+  expect(await live(src)).toEqual(FILES);
+  expect((await listAll(dst, "")).files).toEqual([]);
+}
 
-  it("copies every file with CopyObject (nothing streamed through the node) and verifies it", async () => {
-    const roots = await s3.roots("viper", 2);
+/** Each chunk of `source` with its first byte flipped (a bad disk, a broken proxy). */
+async function* flipFirstByte(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const c of source) {
+    const copy = Uint8Array.from(c);
+    copy[0] = (copy[0] as number) ^ 1;
+    yield copy;
+  }
+}
+
+describeOnBackends("server-side copy between two roots", ["s3", "azure", "gcs"], (backend) => {
+  it("copies every file on the server (nothing streamed through the node) and verifies it", async () => {
+    const roots = await backend.roots("viper", 2);
     await roots.write(roots.urls[0] as string, FILES);
     const [src, dst] = roots.fileSystems() as [FileSystem, FileSystem];
     let streamed = 0;
-    const counting = new Proxy(dst, {
-      get(target, prop) {
-        if (prop === "writeStream") streamed++;
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
+    const counting = overriding(dst, {
+      writeStream: (...args: Parameters<FileSystem["writeStream"]>) => {
+        streamed++;
+        return dst.writeStream(...args);
       },
     });
+    const reads = [vi.spyOn(src, "readStream"), vi.spyOn(dst, "readStream")];
     expect(dst.capabilities.serverSideCopy).toBe(true);
-    await runMove(src, counting, spec(roots), plainHooks());
+    const record = await runMove(src, counting, spec(roots), plainHooks());
     expect(streamed).toBe(0);
+    // Where both servers compute a checksum of their own copy, verification reads no byte back;
+    // otherwise (Azure) each file is read once on each side.
+    const readBack = reads.flatMap((r) => r.mock.calls.map((c) => c[0] as string));
+    const paths = Object.keys(FILES).map((k) => k.slice("orders/".length));
+    const bothSides = [...paths.map((p) => `orders/${p}`), ...paths.map((p) => `_incoming/orders/${p}`)];
+    expect(readBack.filter((k) => !k.endsWith("_commit.json")).sort()).toEqual(
+      backend.kind === "azure" ? bothSides.sort() : [],
+    );
+    for (const f of record.files) expect(f).toMatchObject(expectedChecksum(f.path, f));
     expect(await live(dst)).toEqual(FILES);
     expect(await live(src)).toEqual({});
   });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { FS_CAPABILITY_FLAGS, type FileSystem, FsError, ProximaError } from "@proximadb/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describeCopyAndChecksums } from "./copy-checksum.js";
 import { describeErrorVocabulary } from "./errors.js";
 import {
   collect,
@@ -216,6 +217,11 @@ export function describeFileSystem(name: string, options: DescribeFileSystemOpti
     });
 
     describeErrorVocabulary(() => fs, open, options);
+    describeCopyAndChecksums(
+      () => fs,
+      async (of) => (options.openSibling ? await options.openSibling(of) : await open()),
+      release,
+    );
 
     describe("listing semantics", () => {
       it("a prefix ending in '/' never matches a sibling that shares its stem (coll-1/ vs coll-10/)", async () => {

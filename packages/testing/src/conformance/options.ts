@@ -16,6 +16,11 @@ export interface DescribeFileSystemOptions {
     /** Readers never see a missing or partial target while a move overwrites it. */
     readonly atomicMove?: string;
   };
+  /**
+   * Opens another, empty root that `fs.copyFrom` can copy from on the server (same backend, endpoint,
+   * account or volume). Default: `create()`. Only used when `capabilities.serverSideCopy`.
+   */
+  readonly openSibling?: (fs: FileSystem) => Promise<FileSystem> | FileSystem;
   /** Size of the streamed body (default 50 MiB). */
   readonly streamBytes?: number;
   /** Keys in the large-listing cases (default 1100: more than one 1,000-key page). */

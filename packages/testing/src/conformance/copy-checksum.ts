@@ -1,0 +1,92 @@
+// Conformance cases for the server's own checksums (`FsCapabilities.checksums`, `FileEntry.checksum`)
+// and for `copyFrom` between two roots of one backend (`FsCapabilities.serverSideCopy`).
+import { createHash } from "node:crypto";
+import type { FileChecksum, FileSystem } from "@proximadb/core";
+import { describe, expect, it } from "vitest";
+import { expectFsError } from "./helpers.js";
+
+/** CRC32C (Castagnoli) of `bytes` as 8 lowercase hex digits, big-endian (GCS's `crc32c`, decoded). */
+export function crc32cHex(bytes: Uint8Array): string {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return ((crc ^ 0xffffffff) >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The checksum of `bytes` in `algorithm`, computed here. */
+export function checksumOf(algorithm: FileChecksum["algorithm"], bytes: Uint8Array): string {
+  return algorithm === "md5" ? createHash("md5").update(bytes).digest("hex") : crc32cHex(bytes);
+}
+
+/** A stand-in for `fs` that is not the adapter itself (another backend, a wrapper): `copyFrom` must refuse it. */
+function wrapped(fs: FileSystem): FileSystem {
+  return new Proxy(fs, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Registers the checksum and copyFrom cases (`fs()` is the case's root, `openSibling(fs)` opens another,
+ * empty one that it can copy from).
+ */
+export function describeCopyAndChecksums(
+  fs: () => FileSystem,
+  openSibling: (fs: FileSystem) => Promise<FileSystem>,
+  release: (fs: FileSystem | undefined) => Promise<void>,
+): void {
+  const bytes = Buffer.from("checksum me ".repeat(1000));
+  const other = Buffer.from("other bytes ".repeat(999));
+
+  describe("server checksums", () => {
+    it("stat reports the server's checksum of exactly the stored bytes, or none when not declared", async () => {
+      const algorithms = fs().capabilities.checksums ?? [];
+      await fs().write("ck/a.bin", bytes);
+      const st = await fs().stat("ck/a.bin");
+      if (algorithms.length === 0) {
+        expect(st.checksum).toBeUndefined();
+        return;
+      }
+      const c = st.checksum as FileChecksum;
+      expect(algorithms).toContain(c.algorithm);
+      expect(c.value).toBe(checksumOf(c.algorithm, bytes));
+      await fs().write("ck/a.bin", other);
+      expect((await fs().stat("ck/a.bin")).checksum).toEqual({
+        algorithm: c.algorithm,
+        value: checksumOf(c.algorithm, other),
+      });
+    });
+  });
+
+  describe("copyFrom", () => {
+    it("copies a key of another root of the same backend (same bytes and checksum, source kept) — when offered", async (ctx) => {
+      const target = fs();
+      if (!target.capabilities.serverSideCopy || !target.copyFrom) {
+        expect(target.capabilities.serverSideCopy ?? false).toBe(false);
+        ctx.skip();
+        return;
+      }
+      const source = await openSibling(target);
+      try {
+        await source.write("cp/src.bin", bytes);
+        await target.write("cp/dst.bin", other);
+        expect(await target.copyFrom(source, "cp/src.bin", "cp/dst.bin")).toBe(true);
+        expect(Buffer.from(await target.read("cp/dst.bin")).equals(bytes)).toBe(true);
+        expect(Buffer.from(await source.read("cp/src.bin")).equals(bytes)).toBe(true);
+        const [s, d] = [await source.stat("cp/src.bin"), await target.stat("cp/dst.bin")];
+        expect(d.size).toBe(bytes.length);
+        expect(d.checksum).toEqual(s.checksum);
+        await expectFsError(target.copyFrom(source, "cp/missing.bin", "cp/none.bin"), "NotFound");
+        expect(await target.exists("cp/none.bin")).toBe(false);
+        expect(await target.copyFrom(wrapped(source), "cp/src.bin", "cp/w.bin")).toBe(false);
+        expect(await target.exists("cp/w.bin")).toBe(false);
+      } finally {
+        await release(source);
+      }
+    });
+  });
+}
