@@ -1,4 +1,4 @@
-import type { AssignmentService, ComponentType, FileSystem } from "@proximadb/core";
+import type { AssignmentService, ComponentType, FileSystem, RootState } from "@proximadb/core";
 import {
   type AssessedStatus,
   type ConfiguredRoot,
@@ -143,6 +143,8 @@ interface Tracked {
   openedOnline: boolean;
   /** Came back after being offline at open (told once: a restart serves its collections). */
   returned: boolean;
+  /** Its placement state when it went offline (`cordoned` by a drain or the config), restored when it is back. */
+  stateBeforeOutage: RootState | undefined;
 }
 
 const detailOf = (r: DeploymentAssessment["roots"][number]): string =>
@@ -156,7 +158,8 @@ const detailOf = (r: DeploymentAssessment["roots"][number]): string =>
  *   marker) stops being written at the next probe: its collections answer 503 `unavailable`, no new
  *   collection is placed in its component.
  * - When such a root is back (its marker fits again), it is written and served again at once: its
- *   collections were loaded at open and everything they acknowledged is on it.
+ *   collections were loaded at open and everything they acknowledged is on it. It gets back the placement
+ *   state it had: a root cordoned by a drain or by the config stays cordoned through the outage.
  * - A root that was offline at open and comes back is only reported ("restart to serve its collections"):
  *   its collections were never loaded, and a restart recovers them (WAL replayed), so it stays unwritten.
  */
@@ -195,6 +198,7 @@ export class RootHealth implements RootAccess {
         },
         openedOnline: online,
         returned: false,
+        stateBeforeOutage: undefined,
       });
     }
   }
@@ -248,13 +252,17 @@ export class RootHealth implements RootAccess {
       t.condition = { ...was, status: r.status, detail: detailOf(r), writable };
       if (!online) t.returned = false;
       if (was.writable && !writable) {
+        t.stateBeforeOutage = this.#stateOf(r.component, r.url);
         this.#service?.setRootState(r.component, r.url, "offline");
         this.#logger?.warn(
           { component: r.component, root: r.url, status: r.status, detail: t.condition.detail },
           "storage root went offline: its collections are unavailable",
         );
       } else if (!was.writable && writable) {
-        this.#service?.setRootState(r.component, r.url, "active");
+        // Back as it was: a cordoned root (a drain, the config) stays cordoned through an outage.
+        const before = t.stateBeforeOutage;
+        t.stateBeforeOutage = undefined;
+        this.#service?.setRootState(r.component, r.url, before === "cordoned" ? "cordoned" : "active");
         this.#logger?.info({ component: r.component, root: r.url }, "storage root is back online");
       } else if (online && !t.openedOnline && !t.returned) {
         t.returned = true;
@@ -264,6 +272,11 @@ export class RootHealth implements RootAccess {
         );
       }
     }
+  }
+
+  #stateOf(component: ComponentType, url: string): RootState | undefined {
+    const stats = this.#service?.stats().find((s) => s.component === component);
+    return stats?.roots.find((root) => root.url === url)?.state;
   }
 
   /** Starts the periodic re-probe (every `intervalMs`; 0 = never). */

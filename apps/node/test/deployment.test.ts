@@ -53,6 +53,20 @@ describe("RootHealth: which roots may be written", () => {
     expect(state(A)).toBe("active");
   });
 
+  it("a cordoned root that goes offline and comes back is still cordoned (a drain's cordon survives an outage)", () => {
+    const service = new AssignmentService({
+      components: { wal: { roots: [A, { url: B, state: "cordoned" }] } },
+    });
+    const state = (url: string) => service.stats()[0]?.roots.find((r) => r.url === url)?.state;
+    const h = new RootHealth(assessment({ [A]: "online", [B]: "online" }), { service });
+    h.update(assessment({ [A]: "online", [B]: "missing" }));
+    expect(state(B)).toBe("offline");
+    h.update(assessment({ [A]: "online", [B]: "online" }));
+    expect(h.refusal(B)).toBeUndefined();
+    expect(state(B)).toBe("cordoned");
+    expect(state(A)).toBe("active");
+  });
+
   it("keeps refusing a root that was offline at open and comes back: its collections need a restart", () => {
     const { h } = health({ [A]: "online", [B]: "missing" });
     h.update(assessment({ [A]: "online", [B]: "online" }));
