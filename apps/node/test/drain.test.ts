@@ -1,4 +1,5 @@
 import { listAll, parseStorageUrl } from "@proximadb/core";
+import { renameSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { fileSystemOpener } from "../src/storage.js";
 import { runCli, tempDir } from "./helpers.js";
@@ -48,7 +49,7 @@ describe("drain under write load (in process, local disk)", () => {
       for (const id of ids) await node.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
       const root = node.node.service.roots(component)[0]?.url as string;
       const onRoot = () => node.node.service.list(component).filter((a) => a.url === root).length;
-      expect(onRoot()).toBeGreaterThan(0);
+      expect(onRoot(), JSON.stringify(node.node.service.stats())).toBeGreaterThan(0);
       const acked = new Map<string, number>();
       let stop = false;
       let k = 0;
@@ -121,6 +122,36 @@ describe("a drain's cordon lasts (in process, local disk)", () => {
 
     n = await openInProcess(tune, { dir });
     expect(stateOf(n, root)).toBe("active");
+  });
+
+  it("a drained root that is unmounted and mounted again while the node runs is still cordoned", async () => {
+    n = await openInProcess((t) => `${tune(t)}\n[deployment]\nprobe_interval_ms = 50\n`);
+    const node = n;
+    node.node.startBackground(); // the periodic re-probe of the roots, as `serve` starts it
+    for (const id of ["a", "b", "c"])
+      await node.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
+    const root = node.node.service.roots("viper")[0]?.url as string;
+    const drained = await node.call("POST", "/roots/drain", { url: root });
+    expect(drained.status).toBe(202);
+    await movesDone(node, drained.json.drain.moves);
+    expect(stateOf(node, root)).toBe("cordoned");
+    const path = parseStorageUrl(root).path as string;
+    const writable = async (want: boolean) => {
+      for (let t = 0; t < 400 && node.node.health.condition(root)?.writable !== want; t++)
+        await new Promise((r) => setTimeout(r, 25));
+      return node.node.health.condition(root)?.writable;
+    };
+    renameSync(path, `${path}.unmounted`);
+    expect(await writable(false)).toBe(false);
+    expect(stateOf(node, root)).toBe("offline");
+    renameSync(`${path}.unmounted`, path);
+    // Back online (its marker fits again), still cordoned: it takes no new collection.
+    expect(await writable(true)).toBe(true);
+    expect(stateOf(node, root)).toBe("cordoned");
+    for (const id of ["d", "e", "f"]) {
+      await node.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
+      expect(node.node.service.get(id, "viper")?.url).not.toBe(root);
+    }
   });
 
   it("un-cordons nothing the configuration cordons, and refuses a URL that is no root", async () => {
