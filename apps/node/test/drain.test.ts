@@ -97,15 +97,21 @@ describe("a drain's cordon lasts (in process, local disk)", () => {
       .find((s) => s.component === "viper")
       ?.roots.find((r) => r.url === url)?.state;
 
+  /** Creates collections a, b and c (VIPER), drains the first VIPER root and waits for its moves; its URL. */
+  async function drainFirstViperRoot(node: InProcessNode): Promise<string> {
+    for (const id of ["a", "b", "c"])
+      await node.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
+    const root = node.node.service.roots("viper")[0]?.url as string;
+    const drained = await node.call("POST", "/roots/drain", { url: root });
+    expect(drained.status).toBe(202);
+    await movesDone(node, drained.json.drain.moves);
+    return root;
+  }
+
   it("a drained root is still cordoned after a restart, until it is un-cordoned", async () => {
     n = await openInProcess(tune);
     const { dir } = n;
-    for (const id of ["a", "b", "c"])
-      await n.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
-    const root = n.node.service.roots("viper")[0]?.url as string;
-    const drained = await n.call("POST", "/roots/drain", { url: root });
-    expect(drained.status).toBe(202);
-    await movesDone(n, drained.json.drain.moves);
+    const root = await drainFirstViperRoot(n);
     await n.close();
 
     n = await openInProcess(tune, { dir });
@@ -128,12 +134,7 @@ describe("a drain's cordon lasts (in process, local disk)", () => {
     n = await openInProcess((t) => `${tune(t)}\n[deployment]\nprobe_interval_ms = 50\n`);
     const node = n;
     node.node.startBackground(); // the periodic re-probe of the roots, as `serve` starts it
-    for (const id of ["a", "b", "c"])
-      await node.call("POST", "/collections", { id, engine: "viper", dimension: DIM });
-    const root = node.node.service.roots("viper")[0]?.url as string;
-    const drained = await node.call("POST", "/roots/drain", { url: root });
-    expect(drained.status).toBe(202);
-    await movesDone(node, drained.json.drain.moves);
+    const root = await drainFirstViperRoot(node);
     expect(stateOf(node, root)).toBe("cordoned");
     const path = parseStorageUrl(root).path as string;
     const writable = async (want: boolean) => {

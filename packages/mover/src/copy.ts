@@ -41,8 +41,8 @@ interface Copied extends MovedFile {
  * collection's writes fenced: it then leaves an exact, verified copy.
  *
  * Every file is verified, by its size and a checksum computed independently on each side: either the
- * checksum both storage servers compute themselves (an S3 single-part ETag, a GCS `md5Hash`, an Azure
- * `Content-MD5`: no byte read back), or an xxHash64 of the bytes read from the source and read back from
+ * checksum both storage servers compute themselves (an S3 single-part ETag, a GCS `md5Hash` or `crc32c`:
+ * no byte read back; Azure reports none), or an xxHash64 of the bytes read from the source and read back from
  * the destination. Sizes and checksums must match.
  */
 export class CollectionCopy {

@@ -1,7 +1,15 @@
-import { type AssignmentService, type ComponentType, type FileSystem, isFsError } from "@proximadb/core";
+import {
+  type AssignmentService,
+  type ComponentType,
+  type FileSystem,
+  isFsError,
+  parseStorageUrl,
+} from "@proximadb/core";
 import type { Logger } from "pino";
 import { NodeError } from "../errors.js";
+import type { StorageNode } from "../node.js";
 import type { OpenRoots } from "../startup.js";
+import { fileSystemOpener } from "../storage.js";
 
 // A drain's cordon outlives the node: `drain` writes `_cordon.json` at the top of the root (a reserved
 // name: discovery and the mover skip it), and every start cordons the roots that hold one, until the
@@ -49,6 +57,42 @@ function componentsOf(service: AssignmentService, url: string): ComponentType[] 
   return service.components.filter((c) => service.roots(c).some((r) => r.url === url));
 }
 
+/** A configured root a request names (see {@link withConfiguredRoot}). */
+export interface ConfiguredRootRef {
+  /** The root's URL, normalised. */
+  readonly url: string;
+  /** The components whose configured roots include it. */
+  readonly components: ComponentType[];
+  /** A file system on it, open while `work` runs. */
+  readonly fs: FileSystem;
+}
+
+/**
+ * Runs `work` on the configured root that `rawUrl` names (a drain, an un-cordon), with a file system
+ * opened on it for the call and closed after.
+ * @throws NodeError `InvalidArgument` for a URL that does not parse or is no configured root
+ */
+export async function withConfiguredRoot<T>(
+  node: StorageNode,
+  rawUrl: string,
+  work: (root: ConfiguredRootRef) => Promise<T>,
+): Promise<T> {
+  let url: string;
+  try {
+    url = parseStorageUrl(rawUrl).url;
+  } catch (err) {
+    throw new NodeError("InvalidArgument", `url: ${(err as Error).message}`);
+  }
+  const components = componentsOf(node.service, url);
+  if (components.length === 0) throw new NodeError("InvalidArgument", `${url} is not a configured root`);
+  const fs = (await fileSystemOpener(node.config))(parseStorageUrl(url));
+  try {
+    return await work({ url, components, fs });
+  } finally {
+    await fs.close();
+  }
+}
+
 /**
  * At start: cordons every active root holding a cordon record (an offline root stays offline; it is
  * read again at the next start). A root that cannot be read is left as it is, with a warning.
@@ -89,18 +133,13 @@ export interface UncordonView {
 /**
  * Un-cordons a root: deletes its cordon record and makes it active again in every component that has it,
  * unless the configuration cordons it.
- * @throws NodeError `InvalidArgument` for a URL that is no configured root
  */
 export async function uncordon(
   service: AssignmentService,
-  open: (url: string) => FileSystem | undefined,
-  url: string,
+  root: ConfiguredRootRef,
   configured: (component: ComponentType, url: string) => "active" | "cordoned",
 ): Promise<UncordonView> {
-  const components = componentsOf(service, url);
-  const fs = open(url);
-  if (components.length === 0 || !fs)
-    throw new NodeError("InvalidArgument", `${url} is not a configured root`);
+  const { url, components, fs } = root;
   await clearCordon(fs);
   const states = new Map<ComponentType, string>();
   for (const s of service.stats()) states.set(s.component, s.roots.find((r) => r.url === url)?.state ?? "");

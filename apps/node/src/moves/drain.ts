@@ -1,8 +1,6 @@
-import { type ComponentType, parseStorageUrl } from "@proximadb/core";
-import { NodeError } from "../errors.js";
+import type { ComponentType } from "@proximadb/core";
 import type { StorageNode } from "../node.js";
-import { fileSystemOpener } from "../storage.js";
-import { writeCordon } from "./cordon.js";
+import { withConfiguredRoot, writeCordon } from "./cordon.js";
 import type { MoveView, NodeMoves } from "./manager.js";
 
 /** What `POST /roots/drain` started. */
@@ -25,22 +23,12 @@ export interface DrainView {
  * @throws NodeError `InvalidArgument` for a URL that is no configured root
  */
 export async function startDrain(node: StorageNode, moves: NodeMoves, rawUrl: string): Promise<DrainView> {
-  let url: string;
-  try {
-    url = parseStorageUrl(rawUrl).url;
-  } catch (err) {
-    throw new NodeError("InvalidArgument", `url: ${(err as Error).message}`);
-  }
-  const service = node.service;
-  const components = service.components.filter((c) => service.roots(c).some((r) => r.url === url));
-  if (components.length === 0) throw new NodeError("InvalidArgument", `${url} is not a configured root`);
   // The record first: once the drain is acknowledged, a restart finds the root cordoned.
-  const fs = (await fileSystemOpener(node.config))(parseStorageUrl(url));
-  try {
-    await writeCordon(fs, "drain");
-  } finally {
-    await fs.close();
-  }
+  const { url, components } = await withConfiguredRoot(node, rawUrl, async (root) => {
+    await writeCordon(root.fs, "drain");
+    return root;
+  });
+  const service = node.service;
   for (const c of components) service.setRootState(c, url, "cordoned");
   const started: MoveView[] = [];
   const skipped: DrainView["skipped"] = [];

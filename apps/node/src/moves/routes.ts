@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifySchema } from "fastify";
 import type { CollectionParams } from "../http-schemas.js";
 import type { StorageNode } from "../node.js";
-import { parseStorageUrl } from "@proximadb/core";
-import { NodeError } from "../errors.js";
-import { fileSystemOpener } from "../storage.js";
-import { uncordon } from "./cordon.js";
+import { uncordon, withConfiguredRoot } from "./cordon.js";
 import { startDrain } from "./drain.js";
 import type { NodeMoves } from "./manager.js";
 
@@ -77,24 +74,16 @@ export function registerMoveRoutes(app: FastifyInstance, node: StorageNode, move
     reply.code(202).send({ drain: await startDrain(node, moves, request.body.url) }),
   );
   app.post<{ Body: { url: string } }>("/roots/uncordon", { schema: DRAIN_SCHEMA }, async (request) => {
-    let url: string;
-    try {
-      url = parseStorageUrl(request.body.url).url;
-    } catch (err) {
-      throw new NodeError("InvalidArgument", `url: ${(err as Error).message}`);
-    }
-    const open = await fileSystemOpener(node.config);
-    const fs = open(parseStorageUrl(url));
-    try {
-      const configured = (c: keyof typeof node.config.components, u: string) => {
-        const cc = node.config.components[c];
-        const i = cc?.roots.findIndex((r) => r.url === u) ?? -1;
-        return cc?.rootOptions[i]?.state ?? "active";
-      };
-      return { root: await uncordon(node.service, () => fs, url, configured) };
-    } finally {
-      await fs.close();
-    }
+    const configured = (c: keyof typeof node.config.components, u: string) => {
+      const cc = node.config.components[c];
+      const i = cc?.roots.findIndex((r) => r.url === u) ?? -1;
+      return cc?.rootOptions[i]?.state ?? "active";
+    };
+    return {
+      root: await withConfiguredRoot(node, request.body.url, (root) =>
+        uncordon(node.service, root, configured),
+      ),
+    };
   });
   app.addHook("onClose", async () => {
     await moves.close();
