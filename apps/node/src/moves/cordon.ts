@@ -68,13 +68,18 @@ export interface ConfiguredRootRef {
 }
 
 /**
- * Runs `work` on the configured root that `rawUrl` names (a drain, an un-cordon), with a file system
- * opened on it for the call and closed after.
- * @throws NodeError `InvalidArgument` for a URL that does not parse or is no configured root
+ * Runs `work` (`action`: `drain`, `un-cordon`, named in a refusal) on the configured root that `rawUrl`
+ * names, with a file system opened on it for the call and closed after. Both write the root's cordon
+ * record, and an offline root is never written: a drain would put its record on an unmounted disk's empty
+ * mount point, an un-cordon would delete nothing there yet answer "active", and the disk would come back
+ * still cordoned. Such a root is refused; the operator acts again once it is back.
+ * @throws NodeError `InvalidArgument` for a URL that does not parse or is no configured root,
+ *   `Unavailable` (with the root in `roots`) while the node may not write the root
  */
 export async function withConfiguredRoot<T>(
   node: StorageNode,
   rawUrl: string,
+  action: string,
   work: (root: ConfiguredRootRef) => Promise<T>,
 ): Promise<T> {
   let url: string;
@@ -85,6 +90,16 @@ export async function withConfiguredRoot<T>(
   }
   const components = componentsOf(node.service, url);
   if (components.length === 0) throw new NodeError("InvalidArgument", `${url} is not a configured root`);
+  const why = node.health.refusal(url);
+  if (why !== undefined) {
+    const status = node.health.condition(url)?.status ?? "unconfigured";
+    const reason = why.startsWith(`${status}: `) ? why.slice(status.length + 2) : why;
+    throw new NodeError(
+      "Unavailable",
+      `cannot ${action} ${url}: the root may not be written now (${why}); ${action} it once it is back`,
+      { roots: components.map((component) => ({ component, url, status, reason })) },
+    );
+  }
   const fs = (await fileSystemOpener(node.config))(parseStorageUrl(url));
   try {
     return await work({ url, components, fs });

@@ -20,11 +20,12 @@ export interface DrainView {
  * starts a move of every
  * collection component on it to the root the component's strategy now chooses (round-robin positions
  * advance from one collection to the next). The moves run through {@link NodeMoves} (its concurrency cap).
- * @throws NodeError `InvalidArgument` for a URL that is no configured root
+ * @throws NodeError `InvalidArgument` for a URL that is no configured root, `Unavailable` while the root
+ *   may not be written (offline: nothing is written, no move starts)
  */
 export async function startDrain(node: StorageNode, moves: NodeMoves, rawUrl: string): Promise<DrainView> {
   // The record first: once the drain is acknowledged, a restart finds the root cordoned.
-  const { url, components } = await withConfiguredRoot(node, rawUrl, async (root) => {
+  const { url, components } = await withConfiguredRoot(node, rawUrl, "drain", async (root) => {
     await writeCordon(root.fs, "drain");
     return root;
   });

@@ -80,7 +80,7 @@ export function registerMoveRoutes(app: FastifyInstance, node: StorageNode, move
       return cc?.rootOptions[i]?.state ?? "active";
     };
     return {
-      root: await withConfiguredRoot(node, request.body.url, (root) =>
+      root: await withConfiguredRoot(node, request.body.url, "un-cordon", (root) =>
         uncordon(node.service, root, configured),
       ),
     };
