@@ -17,4 +17,8 @@ export interface FsModule {
   readonly readdir?: unknown;
   /** Callback `stat(path, cb)`, used by listings when present. */
   readonly stat?: unknown;
+  /** Callback `open`, `read` and `close`, used by positional readers (`openReader`) when all three are present. */
+  readonly open?: unknown;
+  readonly read?: unknown;
+  readonly close?: unknown;
 }

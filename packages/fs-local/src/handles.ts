@@ -76,3 +76,102 @@ export class LocalAppendHandle implements AppendHandle {
     }
   }
 }
+
+type OpenCb = (
+  path: string,
+  flags: string,
+  cb: (err: NodeJS.ErrnoException | null, fd: number) => void,
+) => void;
+type ReadCb = (
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+  cb: (err: NodeJS.ErrnoException | null, bytesRead: number) => void,
+) => void;
+type CloseCb = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
+
+/** The callback `open`/`read`/`close` of a node:fs-compatible module, when it has all three. */
+export interface DescriptorIo {
+  open(path: string): Promise<number>;
+  read(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(fd: number): Promise<void>;
+}
+
+/**
+ * Callback descriptor I/O of `mod` (node:fs, memfs), or undefined when it lacks one of the three calls.
+ * A callback `read` on a raw descriptor skips the `FileHandle` wrapper and its promise plumbing: about
+ * half the main-thread cost of `FileHandle.read` per 4 KiB block on Node 20.
+ */
+export function descriptorIo(mod: Record<string, unknown>): DescriptorIo | undefined {
+  const open = mod.open as OpenCb | undefined;
+  const read = mod.read as ReadCb | undefined;
+  const close = mod.close as CloseCb | undefined;
+  if (typeof open !== "function" || typeof read !== "function" || typeof close !== "function")
+    return undefined;
+  const call = <T>(fn: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      try {
+        fn((err, v) => (err ? reject(err) : resolve(v)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  return {
+    open: (path) => call<number>((cb) => open.call(mod, path, "r", cb)),
+    read: (fd, buf, offset, length, position) =>
+      call<number>((cb) => read.call(mod, fd, buf, offset, length, position, cb)),
+    close: (fd) => call<void>((cb) => close.call(mod, fd, (err) => cb(err, undefined))),
+  };
+}
+
+/**
+ * Positional reads through one raw descriptor. A descriptor number is reused by the kernel once closed,
+ * so a read after `close` must never reach it: reads after `close` reject (`EBADF`), and `close` waits
+ * for the reads in flight before it releases the descriptor.
+ */
+export class DescriptorReader {
+  #inFlight = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(
+    private readonly io: DescriptorIo,
+    private readonly fd: number,
+  ) {}
+
+  /** Reads `length` bytes at `offset` into one buffer (fewer only at the end of the file). */
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (this.#closed) throw Object.assign(new Error("reader is closed"), { code: "EBADF" });
+    this.#inFlight++;
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const n = await this.io.read(this.fd, buf, filled, length - filled, offset + filled);
+        if (n === 0) break; // end of file (or truncated under us)
+        filled += n;
+      }
+      return filled === length ? buf : buf.subarray(0, filled);
+    } finally {
+      if (--this.#inFlight === 0) this.#drained?.();
+    }
+  }
+
+  /** Releases the descriptor once the reads in flight are done. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      const drained =
+        this.#inFlight === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              this.#drained = resolve;
+            });
+      this.#closing = drained.then(() => this.io.close(this.fd));
+    }
+    return this.#closing;
+  }
+}

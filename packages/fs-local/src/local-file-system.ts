@@ -26,7 +26,7 @@ import {
 } from "@proximadb/core";
 import { errnoOf, toFsError } from "./errors.js";
 import type { FsModule, FsPromisesModule } from "./fs-module.js";
-import { LocalAppendHandle, readAt } from "./handles.js";
+import { DescriptorReader, type DescriptorIo, LocalAppendHandle, descriptorIo, readAt } from "./handles.js";
 import { baseOf, parentOf, splitPrefix } from "./keys.js";
 import {
   FolderWalker,
@@ -106,6 +106,8 @@ export class LocalFileSystem implements FileSystem {
   /** What this backend does natively. */
   readonly capabilities: FsCapabilities;
   readonly #fs: FsPromisesModule;
+  /** Callback descriptor I/O for positional readers, when the module has it (node:fs and memfs do). */
+  readonly #fd: DescriptorIo | undefined;
   readonly #io: ListingIo;
   readonly #base: string;
   readonly #guard: FsGuard;
@@ -126,6 +128,7 @@ export class LocalFileSystem implements FileSystem {
     const mod = options.fs ?? nodeFs;
     this.#fs = mod.promises as FsPromisesModule;
     this.#io = listingIo(mod, this.#fs);
+    this.#fd = descriptorIo(mod as unknown as Record<string, unknown>);
     this.capabilities = fsCapabilities(LOCAL_CAPABILITIES, options.capabilities);
     this.#guard = new FsGuard(parsed, this.capabilities.maxListPageSize);
   }
@@ -329,8 +332,28 @@ export class LocalFileSystem implements FileSystem {
   /** Opens a file for positional reads through one descriptor (an SSTable's block reads). */
   async openReader(key: string): Promise<PositionalReader> {
     this.#file("openReader", key);
-    const handle = await this.#openRead("openReader", key);
     const readErr = (err: unknown) => this.#readErr(err, "read", key);
+    if (this.#fd) {
+      let fd: number;
+      try {
+        fd = await this.#fd.open(this.#path(key));
+      } catch (err) {
+        throw this.#readErr(err, "openReader", key);
+      }
+      const reader = new DescriptorReader(this.#fd, fd);
+      return {
+        async read(offset: number, length: number): Promise<Uint8Array> {
+          checkReadRange({ offset, length }, key);
+          try {
+            return await reader.read(offset, length);
+          } catch (err) {
+            throw readErr(err);
+          }
+        },
+        close: () => reader.close(),
+      };
+    }
+    const handle = await this.#openRead("openReader", key);
     return {
       async read(offset: number, length: number): Promise<Uint8Array> {
         checkReadRange({ offset, length }, key);

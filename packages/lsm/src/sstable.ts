@@ -413,7 +413,9 @@ export class SSTable implements SSTableMeta {
       const e = cache.lookup(slots, i);
       if (e >= 0) return this.#search(cache.ring, cache.start(e), cache.length(e), key, i);
     }
-    return this.#readBlock(i).then((b) => {
+    // One `then` on the read itself (no async function around it): a miss costs the read's promise and this one.
+    return this.#readAt(this.#index.offset[i] as number, (this.#index.size[i] as number) + 4).then((buf) => {
+      const b = this.#verifyBlock(i, buf);
       if (slots !== undefined && this.#slots === slots) cache.insert(slots, i, b, 0, b.length);
       return this.#search(b, 0, b.length, key, i);
     });
@@ -432,12 +434,17 @@ export class SSTable implements SSTableMeta {
   /**
    * Reads `length` bytes at `offset`: through the table's positional reader when the file system offers
    * one (local disk: one pread on a descriptor opened at the first read and kept), else one ranged `read`.
+   * Never throws: a file system that throws instead of rejecting gets its error as a rejection.
    */
   #readAt(offset: number, length: number): Promise<Uint8Array> {
-    const r = this.#reader;
-    if (r !== undefined) return r.read(offset, length);
-    if (this.fs.openReader === undefined || this.#closed) return this.fs.read(this.key, { offset, length });
-    return this.#openReader().then((reader) => reader.read(offset, length));
+    try {
+      const r = this.#reader;
+      if (r !== undefined) return r.read(offset, length);
+      if (this.fs.openReader === undefined || this.#closed) return this.fs.read(this.key, { offset, length });
+      return this.#openReader().then((reader) => reader.read(offset, length));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Opens the reader once (concurrent first reads share the open); a failed open is retried next time. */
@@ -476,11 +483,10 @@ export class SSTable implements SSTableMeta {
     else if (opening !== undefined) await (await opening.catch(() => undefined))?.close();
   }
 
-  /** Reads data block `i`, verifies its length and CRC and returns its bytes without the CRC. */
-  async #readBlock(i: number): Promise<Buffer> {
+  /** Verifies `buf`, the read of data block `i` with its CRC (length, then CRC); returns the block's bytes. */
+  #verifyBlock(i: number, buf: Uint8Array): Buffer {
     const off = this.#index.offset[i] as number;
     const len = this.#index.size[i] as number;
-    const buf = await this.#readAt(off, len + 4);
     if (buf.length !== len + 4)
       throw new LsmCorruptionError(
         "Format",

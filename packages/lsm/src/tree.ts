@@ -244,9 +244,11 @@ export class LsmTree {
 
   /**
    * The rest of a lookup once table `order[j]` had to read a block: waits for it, then goes on through
-   * the older tables. Counted as a reader, so no table it may still read is deleted meanwhile.
+   * the older tables. Counted as a reader, so no table it may still read is deleted meanwhile. The usual
+   * case — the read block answers, or no older table is left — is one `then` on the read (no async
+   * function and its extra promise per miss).
    */
-  async #getRead(
+  #getRead(
     pending: Promise<Uint8Array | null | undefined>,
     order: readonly SSTable[],
     j: number,
@@ -254,14 +256,36 @@ export class LsmTree {
     h: number,
   ): Promise<Uint8Array | undefined> {
     this.#readers++;
+    return pending.then(
+      (v) => {
+        if (v !== undefined || j + 1 >= order.length) {
+          this.#release();
+          return v ?? undefined;
+        }
+        return this.#getOlder(order, j + 1, key, h);
+      },
+      (err: unknown) => {
+        this.#release();
+        throw err;
+      },
+    );
+  }
+
+  /** Goes on through `order[from…]` for a lookup {@link #getRead} counted as a reader; releases it. */
+  async #getOlder(
+    order: readonly SSTable[],
+    from: number,
+    key: Uint8Array,
+    h: number,
+  ): Promise<Uint8Array | undefined> {
     try {
-      let v = await pending;
       const cache = this.storage.cache;
-      for (let t = j + 1; v === undefined && t < order.length; t++) {
+      for (let t = from; t < order.length; t++) {
         const next = (order[t] as SSTable).get(key, h, cache);
-        v = next instanceof Promise ? await next : next;
+        const v = next instanceof Promise ? await next : next;
+        if (v !== undefined) return v ?? undefined;
       }
-      return v ?? undefined;
+      return undefined;
     } finally {
       this.#release();
     }
