@@ -75,8 +75,12 @@ async function compare(
   const base: number[] = [];
   const moves: { ms: number; liveMs: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
+    // Each timed part starts with no dirty pages left by the previous one (whose write-back would
+    // otherwise be paid by whichever runs next: s3rver's copies are files on this disk too).
+    spawnSync("sync");
     base.push(await baseline(run));
     const [from, to] = run % 2 === 0 ? roots : [roots[1], roots[0]];
+    spawnSync("sync");
     moves.push(await timedMove(from, to, run));
   }
   const baseMs = median(base);
