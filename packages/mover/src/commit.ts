@@ -1,6 +1,8 @@
 import { type FileSystem, RETIRED_DIR, listAll, readIfPresent } from "@proximadb/core";
 import {
+  COMMIT_FILE,
   type CommitRecord,
+  MOVE_MARKER_FILE,
   type MoveSpec,
   type MovedFile,
   collectionDir,
@@ -73,7 +75,10 @@ export async function readCommit(target: FileSystem, collection: string): Promis
 export async function promote(target: FileSystem, record: CommitRecord): Promise<number> {
   const from = incomingDir(record.collection);
   const listed = new Set((await listAll(target, from)).files.map((f) => f.key));
-  const due = record.files.filter((f) => listed.has(`${from}${f.path}`));
+  // The record and the marker share the folder: never taken for a copied file of the same name.
+  const due = record.files.filter(
+    (f) => f.path !== COMMIT_FILE && f.path !== MOVE_MARKER_FILE && listed.has(`${from}${f.path}`),
+  );
   await inLanes(due, MOVE_LANES, (f) =>
     target.move(`${from}${f.path}`, `${collectionDir(record.collection)}${f.path}`, { overwrite: true }),
   );
