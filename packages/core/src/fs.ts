@@ -149,8 +149,11 @@ export interface FileEntry {
   /** Last modification time in milliseconds since the epoch. */
   readonly mtimeMs: number;
   /**
-   * The server's own checksum of the whole object, from {@link FileSystem.stat} only (listings leave it
-   * out), when the backend offers one for this object (see {@link FsCapabilities.checksums}).
+   * The server's own checksum of the whole object, from {@link FileSystem.stat} (and from listings of
+   * backends whose LIST reports it at no extra cost: S3's ETag), when the backend offers one for this
+   * object (see {@link FsCapabilities.checksums}). A listing may lack what `stat` knows (S3 lists no
+   * encryption headers, so an SSE-KMS object's ETag, which is not its MD5, can look like one there):
+   * two checksums that differ prove nothing, two that agree (with the sizes) do.
    */
   readonly checksum?: FileChecksum;
 }
@@ -291,10 +294,13 @@ export interface FileSystem {
   /**
    * Optional (`capabilities.serverSideCopy`): copies `sourceKey` of ANOTHER root (`source`) to `key` in this
    * root on the server, without streaming the bytes through this process, overwriting `key`; durable when
-   * it resolves `true`. Resolves `false`, copying nothing, when it cannot for this pair (another backend,
-   * endpoint or account; an object too large for one copy request): the caller then streams.
+   * it resolves `true` or an entry. Resolves `false`, copying nothing, when it cannot for this pair
+   * (another backend, endpoint or account; an object too large for one copy request): the caller then
+   * streams. An adapter whose copy request answers with the new object's server checksum (S3's
+   * `CopyObjectResult.ETag`) may resolve that entry of `key` (size, mtime, checksum) instead of `true`,
+   * sparing the caller a `stat`.
    */
-  copyFrom?(source: FileSystem, sourceKey: string, key: string): Promise<boolean>;
+  copyFrom?(source: FileSystem, sourceKey: string, key: string): Promise<boolean | FileEntry>;
   /** Deletes a key; a missing key is not an error. `durable`: see {@link DeleteOptions}. */
   delete(key: string, options?: DeleteOptions): Promise<void>;
   /** Deletes many keys (batched where the backend allows); missing keys are not errors. */

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import {
   CopyObjectCommand,
+  type CopyObjectCommandOutput,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -255,10 +256,13 @@ export class S3FileSystem implements FileSystem {
       const files: FileEntry[] = [];
       for (const o of out.Contents ?? []) {
         if (o.Key === undefined || !o.Key.startsWith(base)) continue;
+        // The ETag in MD5 form (see `FileEntry.checksum`: a listing shows no encryption headers).
+        const checksum = md5FromEtag({ ETag: o.ETag });
         files.push({
           key: o.Key.slice(base.length),
           size: o.Size ?? 0,
           mtimeMs: o.LastModified?.getTime() ?? 0,
+          ...(checksum ? { checksum } : {}),
         });
       }
       const prefixes: string[] = [];
@@ -406,10 +410,12 @@ export class S3FileSystem implements FileSystem {
 
   /**
    * Copies `sourceKey` of another S3 root on the same endpoint and account (another bucket or prefix) to
-   * `key` with one server-side `CopyObject`. `false` (nothing copied) for a root of another backend,
-   * endpoint or account, and for objects over 5 GiB.
+   * `key` with one server-side `CopyObject`, and resolves the copy's entry: the size of the source
+   * (`HeadObject` before the copy) and the copy's mtime and MD5 from `CopyObjectResult` (the ETag S3
+   * computed over the new object, see {@link md5FromEtag}), or `true` when the response has no ETag.
+   * `false` (nothing copied) for a root of another backend, endpoint or account, and for objects over 5 GiB.
    */
-  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean | FileEntry> {
     this.#key("copyFrom", key);
     if (
       !(source instanceof S3FileSystem) ||
@@ -420,16 +426,38 @@ export class S3FileSystem implements FileSystem {
     source.#key("copyFrom", sourceKey);
     const stat = await source.stat(sourceKey);
     if (stat.size > MAX_COPY_OBJECT_BYTES) return false;
-    await this.#call({ op: "copyFrom", root: this.root.url, key }, () =>
-      this.#client.send(
-        new CopyObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#base + key,
-          CopySource: encodeCopySource(source.#bucket, source.#base + sourceKey),
-        }),
-      ),
-    );
-    return true;
+    // Copy exactly the version stat saw (so its size is the copy's), where its ETag is known.
+    const ifMatch = stat.checksum ? `"${stat.checksum.value}"` : undefined;
+    let out: CopyObjectCommandOutput;
+    try {
+      out = await this.#call({ op: "copyFrom", root: this.root.url, key }, () =>
+        this.#client.send(
+          new CopyObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#base + key,
+            CopySource: encodeCopySource(source.#bucket, source.#base + sourceKey),
+            CopySourceIfMatch: ifMatch,
+          }),
+        ),
+      );
+    } catch (err) {
+      // The source changed since the stat: nothing copied; the caller streams what it holds now.
+      if (ifMatch && err instanceof FsError && err.kind === "ConditionFailed") return false;
+      throw err;
+    }
+    const result = out.CopyObjectResult;
+    if (!ifMatch || !result?.ETag) return true;
+    const checksum = md5FromEtag({
+      ETag: result.ETag,
+      ServerSideEncryption: out.ServerSideEncryption,
+      SSECustomerAlgorithm: out.SSECustomerAlgorithm,
+    });
+    return {
+      key,
+      size: stat.size,
+      mtimeMs: result.LastModified?.getTime() ?? stat.mtimeMs,
+      ...(checksum ? { checksum } : {}),
+    };
   }
 
   /** Deletes a key; a missing key is not an error (a missing bucket is `NotFound`). */

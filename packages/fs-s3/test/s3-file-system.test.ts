@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { FsError, listAll } from "@proximadb/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -274,12 +274,30 @@ describe("S3FileSystem.copyFrom (server-side copy between roots)", () => {
     const b = openFresh();
     try {
       await a.write("c/one.bin", "payload+ é");
-      expect(await b.copyFrom(a, "c/one.bin", "_incoming/c/one.bin")).toBe(true);
+      // The copy's entry, its MD5 from the CopyObject response: what a stat of the copy says.
+      const copied = await b.copyFrom(a, "c/one.bin", "_incoming/c/one.bin");
+      const md5 = createHash("md5").update("payload+ é").digest("hex");
+      expect(copied).toMatchObject({ key: "_incoming/c/one.bin", size: Buffer.byteLength("payload+ é") });
+      expect(copied).toMatchObject({ checksum: { algorithm: "md5", value: md5 } });
+      expect((await b.stat("_incoming/c/one.bin")).checksum).toEqual({ algorithm: "md5", value: md5 });
       expect(new TextDecoder().decode(await b.read("_incoming/c/one.bin"))).toBe("payload+ é");
       expect(await a.exists("c/one.bin")).toBe(true);
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("lists each single-part object with the MD5 of its ETag, as stat reports it", async () => {
+    const fs = openFresh();
+    try {
+      await fs.write("ls/a.bin", "alpha");
+      const [listed] = (await listAll(fs, "ls/")).files;
+      const md5 = createHash("md5").update("alpha").digest("hex");
+      expect(listed?.checksum).toEqual({ algorithm: "md5", value: md5 });
+      expect((await fs.stat("ls/a.bin")).checksum).toEqual(listed?.checksum);
+    } finally {
+      await fs.close();
     }
   });
 

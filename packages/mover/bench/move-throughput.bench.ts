@@ -2,10 +2,12 @@
 // commit record, promote, retire) beside the plain copy of the same files, run by run (alternating):
 // - local -> local (two roots on one file system; kernel copy, the source hashed while it copies, the
 //   copy read back and hashed) beside `cp -r` + `sync`;
-// - s3rver -> s3rver (two buckets, server-side CopyObject verified by both servers' MD5 ETags, nothing
-//   read back) beside a bare SDK CopyObject loop over the same objects.
-// A move also promotes (`_incoming/` -> `<collection>/`) and retires the source: on S3 each is another
-// CopyObject + DeleteObject per file, so "live" (the commit and switch-over) is printed beside "total".
+// - s3rver -> s3rver (two buckets, server-side CopyObject verified by both servers' MD5 ETags — the
+//   listing's and the CopyObject response's — nothing read back) beside a bare SDK CopyObject loop over
+//   the same objects.
+// The copy goes straight to `<collection>/` behind the move marker (no promote); a move also retires the
+// source (`_retired/`), on S3 another CopyObject + DeleteObject per file, so "live" (the commit and
+// switch-over) is printed beside "total".
 // Sizes: MOVE_BENCH_MIB (default 1024) local, MOVE_BENCH_S3_MIB (default 1024) on s3rver, in 8 MiB
 // files; MOVE_BENCH_RUNS (default 3) runs of each, medians reported.
 import { spawnSync } from "node:child_process";
@@ -75,8 +77,12 @@ async function compare(
   const base: number[] = [];
   const moves: { ms: number; liveMs: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
+    // Each timed part starts with no dirty pages left by the previous one (whose write-back would
+    // otherwise be paid by whichever runs next: s3rver's copies are files on this disk too).
+    spawnSync("sync");
     base.push(await baseline(run));
     const [from, to] = run % 2 === 0 ? roots : [roots[1], roots[0]];
+    spawnSync("sync");
     moves.push(await timedMove(from, to, run));
   }
   const baseMs = median(base);

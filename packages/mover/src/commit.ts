@@ -1,10 +1,14 @@
 import { type FileSystem, RETIRED_DIR, listAll, readIfPresent } from "@proximadb/core";
 import {
+  COMMIT_FILE,
   type CommitRecord,
+  MOVE_MARKER_FILE,
   type MoveSpec,
   type MovedFile,
+  collectionDir,
   commitKey,
   incomingDir,
+  moveMarkerKey,
   parseCommitRecord,
   retiredDir,
 } from "./layout.js";
@@ -12,6 +16,19 @@ import { inLanes } from "./lanes.js";
 
 /** Files promoted or retired at once: each is one server-side move (a rename on disk). */
 const MOVE_LANES = 4;
+
+/**
+ * The first durable step of a move: writes the move marker `_incoming/<collection>/_move.json` on the
+ * destination, before any byte is copied into its `<collection>/`. While the marker is there without a
+ * commit record, that `<collection>/` holds only the uncommitted copy ({@link abandonMove} deletes it).
+ * Call it only when the destination's `<collection>/` is empty.
+ */
+export async function beginMove(target: FileSystem, spec: MoveSpec): Promise<void> {
+  await target.write(moveMarkerKey(spec.collection), JSON.stringify({ version: 1, ...spec }), {
+    durable: true,
+    contentType: "application/json",
+  });
+}
 
 /**
  * THE commit of a move: one durable write of `_incoming/<collection>/_commit.json` on the destination,
@@ -50,19 +67,22 @@ export async function readCommit(target: FileSystem, collection: string): Promis
 }
 
 /**
- * Puts the committed copy in place: every file still under `_incoming/<collection>/` moves (same root) to
- * `<collection>/`, a few at once. Idempotent: a file already promoted is skipped. Returns the files it moved.
+ * Puts the committed copy in place where a move copied into `_incoming/<collection>/` (the layout before
+ * the copy went straight to `<collection>/`): every file of the record still there moves (same root) to
+ * `<collection>/`, a few at once. Idempotent; one listing, nothing to do for a copy made in place.
+ * Returns the files it moved.
  */
 export async function promote(target: FileSystem, record: CommitRecord): Promise<number> {
   const from = incomingDir(record.collection);
-  let moved = 0;
-  await inLanes(record.files, MOVE_LANES, async (f) => {
-    const key = `${from}${f.path}`;
-    if (!(await target.exists(key))) return;
-    await target.move(key, `${record.collection}/${f.path}`, { overwrite: true });
-    moved++;
-  });
-  return moved;
+  const listed = new Set((await listAll(target, from)).files.map((f) => f.key));
+  // The record and the marker share the folder: never taken for a copied file of the same name.
+  const due = record.files.filter(
+    (f) => f.path !== COMMIT_FILE && f.path !== MOVE_MARKER_FILE && listed.has(`${from}${f.path}`),
+  );
+  await inLanes(due, MOVE_LANES, (f) =>
+    target.move(`${from}${f.path}`, `${collectionDir(record.collection)}${f.path}`, { overwrite: true }),
+  );
+  return due.length;
 }
 
 /**
@@ -81,16 +101,26 @@ export async function retireSource(source: FileSystem, spec: MoveSpec): Promise<
 }
 
 /**
- * The end of a committed move: deletes the commit record, then whatever is left of the incoming area.
- * After it the destination's `<collection>/` is an ordinary collection directory.
+ * The end of a committed move: deletes the move marker, then the commit record (in that order: a marker
+ * without a record means "not committed", and would roll the live copy back), then whatever is left of
+ * the incoming area. After it the destination's `<collection>/` is an ordinary collection directory.
  */
 export async function finishMove(target: FileSystem, spec: Pick<MoveSpec, "collection">): Promise<void> {
+  await target.delete(moveMarkerKey(spec.collection), { durable: true });
   await target.delete(commitKey(spec.collection), { durable: true });
   await target.deletePrefix(incomingDir(spec.collection), { durable: true });
 }
 
-/** Rolls back a move that did not commit: deletes `_incoming/<collection>/` (the source stayed live). */
+/**
+ * Rolls back a move that did not commit (the source stayed live): deletes a commit record whose write
+ * was not acknowledged, then — where the move marker says the copy went there — the destination's
+ * `<collection>/`, and last the incoming area with the marker (so a crash part-way leaves the marker and
+ * recovery deletes the rest).
+ */
 export async function abandonMove(target: FileSystem, collection: string): Promise<void> {
+  await target.delete(commitKey(collection), { durable: true });
+  if (await target.exists(moveMarkerKey(collection)))
+    await target.deletePrefix(collectionDir(collection), { durable: true });
   await target.deletePrefix(incomingDir(collection), { durable: true });
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type FileEntry, type FileSystem, createXxh64, isFsError, listAll } from "@proximadb/core";
 import { inLanes } from "./lanes.js";
-import { MoveError, type MoveSpec, type MovedFile, incomingDir, isMovedPath } from "./layout.js";
+import { MoveError, type MoveSpec, type MovedFile, collectionDir, isMovedPath } from "./layout.js";
 import type { Throttle } from "./throttle.js";
 
 /** Options of {@link CollectionCopy.pass}. */
@@ -24,7 +24,7 @@ export interface CopyPass {
   readonly copiedBytes: number;
   /** Files copied by this pass. */
   readonly copiedFiles: number;
-  /** Files removed from the incoming copy because the source no longer has them. */
+  /** Files removed from the destination's copy because the source no longer has them. */
   readonly removedFiles: number;
 }
 
@@ -34,8 +34,8 @@ interface Copied extends MovedFile {
 }
 
 /**
- * The copy of one collection directory (`<collection>/` of the source root) into the destination's
- * incoming area (`_incoming/<collection>/`), pass by pass: the first pass copies everything; each later
+ * The copy of one collection directory (`<collection>/` of the source root) into the same keys of the
+ * destination (`<collection>/`, guarded by the move marker, see {@link beginMove}), pass by pass: the first pass copies everything; each later
  * pass copies only files that are new or whose size or mtime changed since they were copied, and removes
  * copies of files the source lost (a WAL checkpoint, a compaction). Run the last pass with the
  * collection's writes fenced: it then leaves an exact, verified copy.
@@ -82,7 +82,7 @@ export class CollectionCopy {
       const known = this.#copied.get(path);
       if (!(known && known.size === f.size && known.mtimeMs === f.mtimeMs)) due.push({ f, path });
     }
-    // Every lane ends before a failure is thrown: none may still write into the incoming area after it.
+    // Every lane ends before a failure is thrown: none may still write into the copy after it.
     await inLanes(due, o.parallelFiles ?? 4, async ({ f, path }) => {
       aborted(o.signal);
       const done = await this.#copyFileIfThere(f, path, o);
@@ -93,7 +93,7 @@ export class CollectionCopy {
     });
     const gone = [...this.#copied.keys()].filter((p) => !present.has(p));
     if (gone.length > 0) {
-      const base = incomingDir(this.spec.collection);
+      const base = collectionDir(this.spec.collection);
       await this.target.deleteMany(
         gone.map((p) => `${base}${p}`),
         { durable: true },
@@ -110,13 +110,13 @@ export class CollectionCopy {
     } catch (err) {
       if (!isFsError(err, "NotFound") || (await this.source.exists(f.key))) throw err;
       this.#copied.delete(path);
-      await this.target.delete(`${incomingDir(this.spec.collection)}${path}`, { durable: true });
+      await this.target.delete(`${collectionDir(this.spec.collection)}${path}`, { durable: true });
       return undefined;
     }
   }
 
   async #copyFile(f: FileEntry, path: string, o: CopyOptions): Promise<Copied> {
-    const to = `${incomingDir(this.spec.collection)}${path}`;
+    const to = `${collectionDir(this.spec.collection)}${path}`;
     const verified = (await this.#serverSideCopy(f, to, o)) ?? (await this.#streamCopy(f, to, o));
     return { path, ...verified, mtimeMs: f.mtimeMs };
   }
@@ -130,8 +130,9 @@ export class CollectionCopy {
   /**
    * A server-side copy when the destination offers one for this source (S3 CopyObject across buckets,
    * GCS rewrite, Azure Copy Blob, a kernel copy on disk), verified one of two ways:
-   * - both servers report a checksum of their own object (`stat`): the source's, taken before the copy,
-   *   and the copy's must be of one algorithm and equal, and the sizes too — no byte is read;
+   * - both servers report a checksum of their own object: the source's, taken before the copy (from its
+   *   listing, or `stat`), and the copy's (from the copy's response, or `stat`) must be of one algorithm
+   *   and equal, and the sizes too — no byte is read;
    * - otherwise both sides are read and hashed (xxHash64): the source while the copy runs, the copy after.
    * Undefined when the bytes must be streamed (no copy for this pair, or the source changed meanwhile).
    */
@@ -139,16 +140,19 @@ export class CollectionCopy {
     if (!this.target.capabilities.serverSideCopy || !this.target.copyFrom) return undefined;
     await o.throttle?.take(f.size);
     const byChecksum = this.#sharedChecksums();
-    const before = byChecksum ? await this.source.stat(f.key) : undefined;
+    // The source's checksum from its listing where the listing has one (S3), else from a stat.
+    const before = byChecksum ? (f.checksum ? f : await this.source.stat(f.key)) : undefined;
     // Without server checksums the source is read anyway: read it while the copy runs.
     const early = byChecksum ? undefined : settle(hashOf(this.source, f.key, f.size));
-    if (!(await this.target.copyFrom(this.source, f.key, to))) {
+    const done = await this.target.copyFrom(this.source, f.key, to);
+    if (!done) {
       await early;
       return undefined;
     }
     o.onBytes?.(f.size);
     aborted(o.signal);
-    const copied = await this.target.stat(to);
+    // The copy's own entry where the copy request reported it (S3's CopyObjectResult), else a stat.
+    const copied = typeof done === "object" && done.checksum ? done : await this.target.stat(to);
     if (
       before?.checksum &&
       copied.checksum &&

@@ -14,6 +14,12 @@ import {
 export { INCOMING_DIR, RETIRED_DIR } from "@proximadb/core";
 /** Name of the commit record inside `_incoming/<collection>/`: its durable write is the commit point. */
 export const COMMIT_FILE = "_commit.json";
+/**
+ * Name of the move marker inside `_incoming/<collection>/`, written durably before the first byte is
+ * copied: while it is there without a commit record, the destination's `<collection>/` holds only the
+ * copy in progress (deleted on roll-back).
+ */
+export const MOVE_MARKER_FILE = "_move.json";
 
 /** What a move is about: one collection's component from one root to another of the same component. */
 export interface MoveSpec {
@@ -82,6 +88,16 @@ export function incomingDir(collection: string): string {
 /** `_incoming/<collection>/_commit.json` on the destination. */
 export function commitKey(collection: string): string {
   return `${incomingDir(collection)}${COMMIT_FILE}`;
+}
+
+/** `_incoming/<collection>/_move.json` on the destination (see {@link MOVE_MARKER_FILE}). */
+export function moveMarkerKey(collection: string): string {
+  return `${incomingDir(collection)}${MOVE_MARKER_FILE}`;
+}
+
+/** `<collection>/` of a root: where the copy goes on the destination, the live copy on the source. */
+export function collectionDir(collection: string): string {
+  return `${collection}/`;
 }
 
 /** `_retired/<moveId>/<collection>/` on the source. */

@@ -1,5 +1,5 @@
 import { type FileSystem, listAll } from "@proximadb/core";
-import { abandonMove, commitMove, finishMove, promote, readCommit, retireSource } from "./commit.js";
+import { abandonMove, beginMove, commitMove, finishMove, readCommit, retireSource } from "./commit.js";
 import { CollectionCopy } from "./copy.js";
 import { type CommitRecord, MoveError, type MoveSpec } from "./layout.js";
 import type { Throttle } from "./throttle.js";
@@ -47,14 +47,14 @@ export interface RunMoveOptions {
 
 /**
  * Moves one collection's component directory from `source` to `target` online:
- * 1. copy `<collection>/` into `_incoming/<collection>/` on the target, verifying every file, in passes
- *    while writes go on;
+ * 1. write the move marker `_incoming/<collection>/_move.json` on the target, then copy `<collection>/`
+ *    into the target's `<collection>/`, verifying every file, in passes while writes go on;
  * 2. fence the collection's writes, let the engines write and close what they hold, copy the delta;
  * 3. **commit**: write `_incoming/<collection>/_commit.json` durably (the one step that makes the target
  *    copy the live one);
- * 4. promote the incoming files into `<collection>/` on the target, reassign and re-open (hooks), unfence;
- * 5. retire the source under `_retired/<moveId>/`, delete the commit record.
- * A failure before step 3 removes the incoming copy and leaves the source live; a crash anywhere is
+ * 4. reassign and re-open (hooks), unfence (the copy is already in place: nothing to promote);
+ * 5. retire the source under `_retired/<moveId>/`, delete the marker, then the commit record.
+ * A failure before step 3 removes the copy and the marker and leaves the source live; a crash anywhere is
  * finished or rolled back by {@link recoverMoves}.
  * @throws MoveError `Conflict` when the target already holds the collection, `VerifyFailed`, `Aborted`;
  *   FsError from either root; whatever the hooks throw
@@ -91,6 +91,7 @@ export async function runMove(
   };
   let committed: CommitRecord | undefined;
   try {
+    await beginMove(target, spec);
     const maxPasses = o.maxPasses ?? 3;
     const settle = o.settleBytes ?? 1 << 20;
     for (let i = 0; i < maxPasses; i++) {
@@ -110,7 +111,7 @@ export async function runMove(
       committed = await commitMove(target, spec, copy.files());
       report("committed");
       await step("committed");
-      await promote(target, committed);
+      // The copy went straight to `<collection>/`: nothing to promote (the step stays, for crash tests).
       await step("promoted");
       await hooks.afterCommit(committed);
       await step("switched");

@@ -28,10 +28,11 @@ export interface MoveRecovery {
 /**
  * The recovery rule of moves, from the listings alone; run at start-up before discovery. For every
  * root:
- * - `_incoming/<c>/` without `_commit.json`: the move did not commit; the incoming copy is deleted and
- *   the source copy stays live.
- * - `_incoming/<c>/` with `_commit.json`: the move committed; it is finished (idempotently): incoming
- *   files promoted into `<c>/`, the source's `<c>/` retired, the store reassigned, the record deleted.
+ * - `_incoming/<c>/` without `_commit.json`: the move did not commit; its copy is deleted (the root's
+ *   `<c>/` where the move marker `_move.json` is there, then the marker) and the source copy stays live.
+ * - `_incoming/<c>/` with `_commit.json`: the move committed; it is finished (idempotently): files a
+ *   move of the earlier layout left in `_incoming/<c>/` promoted into `<c>/`, the source's `<c>/`
+ *   retired, the store reassigned, the marker and then the record deleted.
  *   While the source root is unreachable the record stays (and the move is reported pending).
  * - `_retired/`: copies of finished moves; deleted.
  */

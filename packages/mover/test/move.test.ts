@@ -167,6 +167,50 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
     expect((await listAll(dst, "")).files).toEqual([]);
   });
 
+  it("copies each file once, straight into place: the destination moves nothing after the commit", async () => {
+    const moves = vi.spyOn(dst, "move");
+    let during: string[] | undefined;
+    await runMove(
+      src,
+      dst,
+      spec(roots),
+      plainHooks(async () => {
+        during = Object.keys(await live(dst)).sort();
+      }),
+    );
+    expect(moves).not.toHaveBeenCalled();
+    // Live at the switch-over with every file in `orders/` already.
+    expect(during).toEqual(Object.keys(FILES).sort());
+    expect(await live(dst)).toEqual(FILES);
+  });
+
+  it("stays committed when it dies between deleting the move marker and the commit record", async () => {
+    const marker = "_incoming/orders/_move.json";
+    let markerGone = false;
+    const dying = overriding(dst, {
+      delete: async (key: string, o?: object) => {
+        if (key === commitKey(COLLECTION) && (await dst.exists(key))) {
+          markerGone = !(await dst.exists(marker));
+          return new Promise<void>(() => undefined); // the process dies here
+        }
+        return dst.delete(key, o);
+      },
+    });
+    void runMove(src, dying, spec(roots), plainHooks());
+    await until(
+      async () => (await listAll(src, "orders/")).files.length === 0 && !(await dst.exists(marker)),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(markerGone).toBe(true);
+    const restarted = new Map(roots.urls.map((u) => [u, backend.openFileSystem(u)] as const));
+    const recovery = await recoverMoves({ roots: restarted });
+    const [s, d] = roots.urls.map((u) => restarted.get(u) as FileSystem) as [FileSystem, FileSystem];
+    expect(recovery.rolledBack).toEqual([]);
+    expect(await live(d)).toEqual(FILES);
+    expect(await live(s)).toEqual({});
+    expect((await listAll(d, "_incoming/")).files).toEqual([]);
+  });
+
   for (const [i, crashAt] of STEPS.entries()) {
     it(`leaves exactly one live copy after a crash at step ${i + 1} (${crashAt}) and recovery`, async () => {
       const committed = STEPS.indexOf(crashAt) >= STEPS.indexOf("committed");
@@ -200,23 +244,24 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
 /** True once the move has got to `step` (as far as the storage shows). */
 async function reached(step: string, src: FileSystem, dst: FileSystem): Promise<boolean> {
   const incoming = (await listAll(dst, "_incoming/orders/")).files.map((f) => f.key);
-  const promoted = (await listAll(dst, "orders/")).files.length;
+  const copied = (await listAll(dst, "orders/")).files.filter((f) => !f.key.includes("/.")).length;
   const left = (await listAll(src, "orders/")).files.length;
   const hasCommit = incoming.includes("_incoming/orders/_commit.json");
+  const hasMarker = incoming.includes("_incoming/orders/_move.json");
   switch (step) {
     case "pass-1":
     case "fenced":
     case "final-pass":
-      return incoming.length === 3 && !hasCommit;
+      return hasMarker && copied === 3 && !hasCommit;
     case "committed":
       return hasCommit;
     case "promoted":
     case "switched":
-      return hasCommit && promoted === 3;
+      return hasCommit && copied === 3;
     case "retired":
-      return hasCommit && promoted === 3 && left === 0;
+      return hasCommit && copied === 3 && left === 0;
     default:
-      return !hasCommit && promoted === 3 && left === 0;
+      return !hasCommit && !hasMarker && copied === 3 && left === 0;
   }
 }
 
@@ -371,6 +416,32 @@ async function* flipFirstByte(source: AsyncIterable<Uint8Array>): AsyncGenerator
   }
 }
 
+describe("a server-side move on S3", () => {
+  const s3 = useBackend("s3");
+
+  it("verifies each copy by the listing's ETag and the CopyObject response: no HEAD of a copy, one of each source", async () => {
+    const { roots, src, dst } = await collectionOnTwoRoots(s3);
+    const stats = [vi.spyOn(src, "stat"), vi.spyOn(dst, "stat")];
+    let upToCommit: string[][] = [];
+    const record = await runMove(
+      src,
+      dst,
+      spec(roots),
+      plainHooks(async () => {
+        upToCommit = stats.map((st) =>
+          st.mock.calls.map((c) => c[0] as string).filter((k) => k.startsWith("orders/")),
+        );
+      }),
+    );
+    const [ofSource, ofCopy] = upToCommit;
+    // The one HEAD per source is CopyObject's own (size limit, and the version it copies).
+    expect(ofSource?.sort()).toEqual(Object.keys(FILES).sort());
+    expect(ofCopy).toEqual([]);
+    expect(record.files.every((f) => f.checksum?.algorithm === "md5")).toBe(true);
+    expect(await live(dst)).toEqual(FILES);
+  });
+});
+
 describeOnBackends("server-side copy between two roots", ["s3", "azure", "gcs"], (backend) => {
   it("copies every file on the server (nothing streamed through the node) and verifies it", async () => {
     const roots = await backend.roots("viper", 2);
@@ -391,7 +462,7 @@ describeOnBackends("server-side copy between two roots", ["s3", "azure", "gcs"],
     // otherwise (Azure) each file is read once on each side.
     const readBack = reads.flatMap((r) => r.mock.calls.map((c) => c[0] as string));
     const paths = Object.keys(FILES).map((k) => k.slice("orders/".length));
-    const bothSides = [...paths.map((p) => `orders/${p}`), ...paths.map((p) => `_incoming/orders/${p}`)];
+    const bothSides = [...paths, ...paths].map((p) => `orders/${p}`);
     expect(readBack.filter((k) => !k.endsWith("_commit.json")).sort()).toEqual(
       backend.kind === "azure" ? bothSides.sort() : [],
     );
