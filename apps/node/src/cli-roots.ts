@@ -71,7 +71,8 @@ async function countCollections(config: NodeConfig, roots: OpenRoots, entry: Dep
     if (!(await fs.probe()).exists) return undefined;
     const marker = await readNewestMarker(fs);
     if (!marker || markerRootUuid(marker) !== entry.uuid) return undefined;
-    const report = await discover({ component: entry.component, roots: [fs] });
+    // Counting needs names only: no stat per file.
+    const report = await discover({ component: entry.component, roots: [fs], detail: "names" });
     return report.roots[0]?.status === "online" ? Object.keys(report.collections).length : undefined;
   } catch {
     return undefined;

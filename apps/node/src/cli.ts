@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ComponentType, InvalidComponentError, ProximaError, parseComponentType } from "@proximadb/core";
+import type { DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from "commander";
 export { EXIT } from "./cli-common.js";
 import { EXIT, type GlobalOptions, discoveryProgress, loadConfig } from "./cli-common.js";
@@ -107,7 +108,12 @@ async function assignCommand(
     await service.load();
     const { assessment } = await prepareNodeDeployment(roots, config, { readOnly: true });
     const progress = await discoveryProgress(config);
-    const discovered = await discoverComponents(roots, progress.onEvent).finally(() => progress.stop());
+    // As `serve` discovers: names only, unless a component's strategy may compare bytes.
+    const { discoveryDetailFor } = await import("@proximadb/engine");
+    const detail = (c: ComponentType) => discoveryDetailFor(service, c);
+    const discovered = await discoverComponents(roots, progress.onEvent, detail).finally(() =>
+      progress.stop(),
+    );
     const reports = applyToReports(discovered, assessment);
     // `serve` would initialise (or join) these roots at its next start: place as it would.
     const joining = new Set(assessment.next.init ? assessment.roots.map((r) => r.url) : assessment.next.join);
@@ -158,7 +164,7 @@ async function assignCommand(
 /** The placement a collection.json records for a component, when the collection has a definition. */
 async function definedPlacement(
   roots: OpenRoots,
-  reports: Inspection["reports"],
+  reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>,
   collection: string,
   component: ComponentType,
 ): Promise<string | undefined> {

@@ -4,6 +4,7 @@ import {
   type ConfiguredRoot,
   type DeploymentAssessment,
   type DiscoveryEvent,
+  type DiscoveryDetail,
   type DiscoveryReport,
   applyAssessment,
   assertServable,
@@ -95,11 +96,11 @@ export async function prepareNodeDeployment(
 }
 
 /** Each component's discovery report with the deployment's statuses folded in (offline roots hold nothing). */
-export function applyToReports(
-  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+export function applyToReports<D extends DiscoveryDetail = "sizes">(
+  reports: Partial<Record<ComponentType, DiscoveryReport<D>>>,
   assessment: DeploymentAssessment,
-): Partial<Record<ComponentType, DiscoveryReport>> {
-  const out: Partial<Record<ComponentType, DiscoveryReport>> = {};
+): Partial<Record<ComponentType, DiscoveryReport<D>>> {
+  const out: Partial<Record<ComponentType, DiscoveryReport<D>>> = {};
   for (const [component, r] of Object.entries(reports))
     out[component as ComponentType] = applyAssessment(r, assessment);
   return out;

@@ -5,7 +5,7 @@ import {
   type ComponentType,
   collectionIdProblem,
 } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
+import type { DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 import type { WalEntry, WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
 import { appendEntries } from "./append.js";
@@ -57,7 +57,7 @@ export class StorageNode {
   /** Definitions and WAL checkpoints. */
   readonly catalog: CollectionCatalog;
   /** Discovery reports made at open (one per component; roots created at this open online). */
-  readonly reports: Partial<Record<ComponentType, DiscoveryReport>>;
+  readonly reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>;
   readonly orphans: OrphanCollection[] = []; // collections with data but no readable definition
   readonly initializedRoots: string[]; // roots created (marker written) at this open
   readonly openTimings: Record<string, number>; // ms the open took, by phase

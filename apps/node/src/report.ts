@@ -1,5 +1,5 @@
 import type { AssignmentService, ComponentType } from "@proximadb/core";
-import type { DeploymentAssessment, DiscoveryReport } from "@proximadb/discovery";
+import type { DeploymentAssessment, DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 
 /** What `discover --json` and `stats` say of every root. */
 export interface RootFigures {
@@ -170,10 +170,10 @@ export function renderStats(stats: readonly StatsComponent[], width = 30): strin
 }
 
 /** Per component of the running node: strategy, skew and per-root figures (collections from the service,
- * files and bytes from the discovery at open). */
+ * files and bytes from the discovery at open; `bytesAtStart` only where that discovery read sizes). */
 export function placementStats(
   service: AssignmentService,
-  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+  reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>,
 ): Record<string, unknown> {
   const components: Record<string, unknown> = {};
   for (const c of service.stats()) {
@@ -191,7 +191,8 @@ export function placementStats(
           status: found?.status,
           collections: r.collections,
           filesAtStart: found?.files ?? 0,
-          bytesAtStart: found?.bytes ?? 0,
+          // A names-level start-up (the default) read no sizes: absent rather than a made-up 0.
+          ...(found === undefined || found.bytes !== undefined ? { bytesAtStart: found?.bytes ?? 0 } : {}),
           weight: r.weight,
           ...(r.capacity ? { capacity: r.capacity } : {}),
         };
@@ -220,7 +221,7 @@ export function nodeStats(
     readonly orphans: unknown;
     readonly health: { readonly deployment: string | undefined; list(): unknown };
     readonly service: AssignmentService;
-    readonly reports: Partial<Record<ComponentType, DiscoveryReport>>;
+    readonly reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>;
   },
   states: readonly { readonly bufferedBytes: number }[],
   dropping: unknown,

@@ -6,7 +6,12 @@ import {
   type FileSystem,
   InMemoryAssignmentStore,
 } from "@proximadb/core";
-import { type DiscoveryEvent, type DiscoveryReport, discoverAll } from "@proximadb/discovery";
+import {
+  type DiscoveryDetail,
+  type DiscoveryEvent,
+  type DiscoveryReport,
+  discoverAll,
+} from "@proximadb/discovery";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -90,20 +95,29 @@ export async function openRoots(
   };
 }
 
-/** Discovery of every configured component, once, sharing one bound on roots listed at once. Read-only. */
-export function discoverComponents(
+/**
+ * Discovery of every configured component, once, sharing one bound on roots listed at once. Read-only.
+ * `detail` (default `sizes`) is the level, or the level per component: `names` where sizes and times
+ * decide nothing (see `discoveryDetailFor` of `@proximadb/engine`), `sizes` where bytes are shown.
+ */
+export function discoverComponents<D extends DiscoveryDetail = "sizes">(
   roots: OpenRoots,
   onEvent?: (e: DiscoveryEvent) => void,
-): Promise<Partial<Record<ComponentType, DiscoveryReport>>> {
+  detail?: D | ((component: ComponentType) => D),
+): Promise<Partial<Record<ComponentType, DiscoveryReport<D>>>> {
   return discoverAll(
-    [...roots.byComponent].map(([component, list]) => ({ component, roots: list })),
+    [...roots.byComponent].map(([component, list]) => ({
+      component,
+      roots: list,
+      ...(detail === undefined ? {} : { detail: typeof detail === "function" ? detail(component) : detail }),
+    })),
     { concurrency: 8, ...(onEvent ? { onEvent } : {}) },
   );
 }
 
 /** Logs what the engines' reports say after open (offline roots, conflicts) and records discovery durations. */
 export function reportRoots(
-  reports: Partial<Record<ComponentType, DiscoveryReport>>,
+  reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>,
   logger: Logger,
   metrics: NodeMetrics | undefined,
 ): void {

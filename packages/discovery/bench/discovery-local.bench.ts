@@ -1,6 +1,7 @@
 // discovery-local: C collections × 10 files over 4 local roots (C = 10,000 and 100,000), discovery at both
 // levels beside `find | wc -l` (names) and `find -printf size,mtime` (sizes), and the floor of Node.js
-// itself over the same tree: bare loops of readdir (and stat) calls — async, sync, and in worker threads.
+// itself over the same tree: bare loops of readdir (and stat) calls — async, sync, and in worker threads —
+// and fs-local's names listing alone (what the names level stands on).
 // Rounds are interleaved (every method once per round, after a warm-up round) so a busy machine slows
 // every method alike; 5 rounds for 10,000 collections, 3 for larger trees.
 // Shapes: DISCOVERY_BENCH_COLLECTIONS=10000,100000 (default both); the trees are generated once under tmpdir.
@@ -142,6 +143,13 @@ async function workerFloor(roots: readonly string[]): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** Keys of one root by fs-local's names listing (`sizes: false`), counted and dropped. */
+async function listNames(fs: LocalFileSystem): Promise<number> {
+  let n = 0;
+  for await (const page of fs.list("", { sizes: false })) n += page.files.length;
+  return n;
+}
+
 const count = (cmd: string) => Number(execFileSync("sh", ["-c", cmd]).toString().trim());
 
 interface Method {
@@ -177,6 +185,8 @@ for (const collections of shapes) {
       run: () => discover({ component: "lsm", roots: fileSystems, detail: "names" }),
     },
     { name: "discover sizes", run: () => discover({ component: "lsm", roots: fileSystems }) },
+    // What discovery's names level stands on: fs-local's names listing of the 4 roots at once, no classifying.
+    { name: "fs-local list, names only", run: () => Promise.all(fileSystems.map(listNames)) },
     { name: "find | wc -l", run: () => count(`find ${dirs} -type f | wc -l`) },
     { name: "find -printf size,mtime", run: () => count(`find ${dirs} -type f -printf '%s %T@\\n' | wc -l`) },
     { name: "bare loop: readdir", run: () => asyncFloor(roots, false) },

@@ -12,7 +12,14 @@ import {
 import pLimit, { type LimitFunction } from "p-limit";
 import { assertMarkerFits, ForeignRootError, markerRootUuid, readRootMarker, vouchedUrls } from "./marker.js";
 import { measureCopy } from "./measure.js";
-import { type CollectionStats, type RootScan, scanDelimiter, scanFlat, zeroCounts } from "./scan.js";
+import {
+  type CollectionStats,
+  FOLDER_LISTINGS,
+  type RootScan,
+  scanDelimiter,
+  scanFlat,
+  zeroCounts,
+} from "./scan.js";
 import type {
   ConflictReport,
   DiscoveredCollection,
@@ -245,12 +252,15 @@ async function discoverWith(
     }
   }
   const failed = new Map<RootOutcome, unknown>();
+  // Copies are measured several at once (on object stores one LIST round trip each), apart from the bound
+  // on roots: the roots are listed by now.
+  const measure = pLimit(FOLDER_LISTINGS);
   await Promise.all(
     [...found]
       .filter(([, l]) => l.length > 1)
       .flatMap(([collection, l]) => l.filter((c) => !c.s.sized).map((c) => ({ collection, ...c })))
       .map(({ collection, o, s }) =>
-        limit(async () => {
+        measure(async () => {
           if (failed.has(o)) return;
           try {
             const pageSize = Math.min(

@@ -240,8 +240,44 @@ export async function scanDelimiter(ctx: ScanContext): Promise<RootScan> {
       else candidates.push(folder);
     }
   }
-  for (const folder of candidates) {
-    for await (const page of acc.pages(`${folder}/`, false)) for (const f of page.files) acc.file(f);
+  // The candidates are listed at once (bounded): one LIST round trip after another would make a start-up
+  // over thousands of collections wait for each. Their pages are counted in the order they come in, and
+  // their files handed to the accumulator in candidate order, so the report does not depend on timing.
+  const listed = candidates.map(() => {
+    let resolve!: (files: readonly FileEntry[][]) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<readonly FileEntry[][]>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined); // awaited below, in order; a failure there fails the listing
+    return { promise, resolve, reject };
+  });
+  let next = 0;
+  let stop = false;
+  const worker = async () => {
+    while (!stop && next < candidates.length) {
+      const i = next++;
+      const slot = listed[i] as (typeof listed)[number];
+      const pages: FileEntry[][] = [];
+      try {
+        for await (const page of acc.pages(`${candidates[i]}/`, false)) pages.push([...page.files]);
+        slot.resolve(pages);
+      } catch (err) {
+        stop = true;
+        slot.reject(err);
+      }
+    }
+  };
+  const workers = Promise.all(Array.from({ length: Math.min(FOLDER_LISTINGS, candidates.length) }, worker));
+  try {
+    for (const slot of listed) for (const files of await slot.promise) for (const f of files) acc.file(f);
+  } finally {
+    stop = true;
+    await workers;
   }
   return acc.result({ delimiter: acc.requests, original: 1 + folders });
 }
+
+/** Collection folders listed at once by the delimiter plan, per root. */
+export const FOLDER_LISTINGS = 16;

@@ -15,6 +15,7 @@ import {
   parseComponentType,
 } from "@proximadb/core";
 import {
+  type DiscoveryDetail,
   type DiscoveryReport,
   discover,
   ensureRootMarker,
@@ -81,8 +82,8 @@ const DEFAULT_STALE_MS = 60 * 60 * 1000;
 export class EngineBase implements StorageEngine {
   /** The component this engine stores. */
   readonly component: ComponentType;
-  /** The discovery report the placement map was rebuilt from. */
-  readonly report: DiscoveryReport;
+  /** The discovery report the placement map was rebuilt from (`names` level unless sizes decide something). */
+  readonly report: DiscoveryReport<DiscoveryDetail>;
   /** This node's id (in staging names). */
   readonly nodeId: string;
   /** What open did with stale staging. */
@@ -115,7 +116,7 @@ export class EngineBase implements StorageEngine {
 
   private constructor(init: {
     component: ComponentType;
-    report: DiscoveryReport;
+    report: DiscoveryReport<DiscoveryDetail>;
     nodeId: string;
     cleanup: StagingCleanup;
     offlineRoots: readonly string[];
@@ -171,6 +172,7 @@ export class EngineBase implements StorageEngine {
         options.report ??
         (await discover({
           component,
+          detail: options.discoveryDetail ?? discoveryDetailFor(options.service, component),
           roots: [...fileSystems.values()],
           ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
           ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
@@ -529,8 +531,24 @@ export class EngineBase implements StorageEngine {
   }
 }
 
+/** Strategies known to place without reading a root's bytes: their start-up discovery needs names only. */
+const NAMES_ONLY_STRATEGIES: ReadonlySet<string> = new Set(["RoundRobin", "Hash"]);
+
+/**
+ * The discovery level a component's placement needs: `names` when its strategy never compares bytes
+ * (`RoundRobin`, `Hash`), else `sizes` (`LeastUsed` by bytes, or a custom strategy that may). Conflicts
+ * get their copies' sizes and times at either level.
+ *
+ * @example
+ * discoveryDetailFor(service, "wal"); // "names" for a RoundRobin wal, "sizes" for a LeastUsed one
+ */
+export function discoveryDetailFor(service: AssignmentService, component: ComponentType): DiscoveryDetail {
+  const strategy = service.stats().find((s) => s.component === component)?.strategy;
+  return strategy !== undefined && NAMES_ONLY_STRATEGIES.has(strategy) ? "names" : "sizes";
+}
+
 /** Without `rootAccess`: the roots the discovery report does not show online are never written. */
-function reportAccess(report: DiscoveryReport): RootAccess {
+function reportAccess(report: DiscoveryReport<DiscoveryDetail>): RootAccess {
   const refused = new Map(
     report.roots
       .filter((r) => r.status !== "online")
@@ -544,11 +562,11 @@ function reportAccess(report: DiscoveryReport): RootAccess {
  * A root whose creation fails (a missing bucket, no permission) stays as discovery reported it.
  */
 async function createAbsentRoots(
-  report: DiscoveryReport,
+  report: DiscoveryReport<DiscoveryDetail>,
   fileSystems: ReadonlyMap<string, FileSystem>,
   component: ComponentType,
   deployment: string | undefined,
-): Promise<DiscoveryReport> {
+): Promise<DiscoveryReport<DiscoveryDetail>> {
   const marked = report.roots.filter((r) => r.marker !== undefined).map((r) => r.url);
   const roots = [];
   for (const r of report.roots) {

@@ -1,4 +1,4 @@
-export { EngineBase } from "./engine-base.js";
+export { EngineBase, discoveryDetailFor } from "./engine-base.js";
 export { CollectionLocks, PlacedEngine } from "./placed-engine.js";
 export type { EngineBaseOptions, StagedFile, StagingCleanup } from "./engine-base.js";
 export type { CollectionLocation, EngineOpenOptions, RootAccess, StorageEngine } from "./storage-engine.js";

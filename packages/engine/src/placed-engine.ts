@@ -1,5 +1,5 @@
 import type { CollectionId } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
+import type { DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 import type { EngineBase } from "./engine-base.js";
 import type { CollectionLocation, StorageEngine } from "./storage-engine.js";
 
@@ -35,7 +35,7 @@ export abstract class PlacedEngine
   protected abstract assertOpen(operation: string): void;
 
   /** The discovery report the placement map was rebuilt from. */
-  get report(): DiscoveryReport {
+  get report(): DiscoveryReport<DiscoveryDetail> {
     return this.#placement.report;
   }
 

@@ -8,7 +8,7 @@ import {
   isFsError,
   listAll,
 } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
+import type { DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 
 /**
  * The staging layout: `<id>/_staging/<owner>/<sequence>-<name>`.
@@ -113,7 +113,7 @@ export interface StagingCleanup {
 
 /** Inputs of {@link cleanStaging}. */
 export interface StagingCleanupOptions {
-  readonly report: DiscoveryReport;
+  readonly report: DiscoveryReport<DiscoveryDetail>;
   readonly fileSystems: ReadonlyMap<string, FileSystem>;
   readonly nodeId: string;
   readonly staleMs: number;
@@ -130,9 +130,6 @@ export interface StagingCleanupOptions {
  * alone. Each collection's `_staging/` is listed once (for the mtimes); the heartbeats once per root.
  */
 export async function cleanStaging(o: StagingCleanupOptions): Promise<StagingCleanup> {
-  const removed: string[] = [];
-  const kept: string[] = [];
-  const failed: string[] = [];
   const folders = new Map<FileSystem, Set<string>>();
   for (const entry of o.report.ignored) {
     if (entry.reason !== "staging") continue;
@@ -146,46 +143,93 @@ export async function cleanStaging(o: StagingCleanupOptions): Promise<StagingCle
     }
     set.add(entry.key.slice(0, at + STAGING_DIR.length + 2));
   }
-  for (const [fs, prefixes] of folders) {
-    let live: ReadonlyMap<string, number> | "unknown" | undefined;
-    const doomed: string[] = [];
-    for (const prefix of prefixes) {
-      let files: FileEntry[];
-      try {
-        files = (await listAll(fs, prefix)).files;
-      } catch {
-        failed.push(prefix);
+  // Every collection's `_staging/` is listed at once (bounded), not one after another: on an object
+  // store each is a LIST round trip, and a start-up after a crash may find thousands.
+  const jobs = [...folders].flatMap(([fs, prefixes]) => [...prefixes].map((prefix) => ({ fs, prefix })));
+  const listings = await mapBounded(jobs, STAGING_LISTINGS, async ({ fs, prefix }) => {
+    try {
+      return (await listAll(fs, prefix)).files;
+    } catch {
+      return undefined;
+    }
+  });
+  const beats = new Map<FileSystem, Promise<ReadonlyMap<string, number> | "unknown">>();
+  const liveOf = (fs: FileSystem) => {
+    let p = beats.get(fs);
+    if (!p) {
+      p = heartbeats(fs).then((m) => m ?? "unknown");
+      beats.set(fs, p);
+    }
+    return p;
+  };
+  const kept: string[] = [];
+  const failed: string[] = [];
+  const doomedOf = new Map<FileSystem, string[]>();
+  for (const [i, { fs, prefix }] of jobs.entries()) {
+    const files: FileEntry[] | undefined = listings[i];
+    if (!files) {
+      failed.push(prefix);
+      continue;
+    }
+    let doomed = doomedOf.get(fs);
+    if (!doomed) {
+      doomed = [];
+      doomedOf.set(fs, doomed);
+    }
+    for (const f of files) {
+      const info = parseStagingKey(f.key);
+      if (info?.owner === o.nodeId) {
+        if (info.sequence !== undefined) o.observeOwn(info.sequence);
+        doomed.push(f.key);
         continue;
       }
-      for (const f of files) {
-        const info = parseStagingKey(f.key);
-        if (info?.owner === o.nodeId) {
-          if (info.sequence !== undefined) o.observeOwn(info.sequence);
-          doomed.push(f.key);
+      if (info?.owner !== undefined) {
+        const live = await liveOf(fs);
+        // Liveness unknown (the heartbeats cannot be listed): nothing of another writer is removed.
+        const beat = live === "unknown" ? Number.POSITIVE_INFINITY : live.get(info.owner);
+        if (beat !== undefined && o.nowMs - beat < o.staleMs) {
+          kept.push(f.key);
           continue;
         }
-        if (info?.owner !== undefined) {
-          live ??= (await heartbeats(fs)) ?? "unknown";
-          // Liveness unknown (the heartbeats cannot be listed): nothing of another writer is removed.
-          const beat = live === "unknown" ? Number.POSITIVE_INFINITY : live.get(info.owner);
-          if (beat !== undefined && o.nowMs - beat < o.staleMs) {
-            kept.push(f.key);
-            continue;
-          }
-        }
-        if (o.nowMs - f.mtimeMs >= o.staleMs) doomed.push(f.key);
-        else kept.push(f.key);
       }
-    }
-    if (doomed.length === 0) continue;
-    try {
-      await fs.deleteMany(doomed, { durable: true });
-      removed.push(...doomed);
-    } catch {
-      failed.push(...doomed);
+      if (o.nowMs - f.mtimeMs >= o.staleMs) doomed.push(f.key);
+      else kept.push(f.key);
     }
   }
+  // One durable delete per root, every root at once.
+  const roots = [...doomedOf].filter(([, doomed]) => doomed.length > 0);
+  const deleted = await Promise.all(
+    roots.map(([fs, doomed]) =>
+      fs.deleteMany(doomed, { durable: true }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  const removed: string[] = [];
+  for (const [i, [, doomed]] of roots.entries()) (deleted[i] ? removed : failed).push(...doomed);
   return { removed, kept, failed };
+}
+
+/** `_staging/` listings in flight at once during {@link cleanStaging}. */
+const STAGING_LISTINGS = 16;
+
+/** `fn` over `items`, at most `limit` at once; results in `items`' order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**

@@ -5,7 +5,7 @@ import type {
   FileSystem,
   StorageRoot,
 } from "@proximadb/core";
-import type { DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
+import type { DiscoveryDetail, DiscoveryEvent, DiscoveryReport } from "@proximadb/discovery";
 
 /** Where one collection's component lives. */
 export interface CollectionLocation {
@@ -28,8 +28,12 @@ export interface CollectionLocation {
 export interface StorageEngine {
   /** The component this engine stores. */
   readonly component: ComponentType;
-  /** The discovery report this engine's placement map was rebuilt from. */
-  readonly report: DiscoveryReport;
+  /**
+   * The discovery report this engine's placement map was rebuilt from. At the `names` level (the default
+   * of an engine that runs discovery itself, see {@link EngineOpenOptions.discoveryDetail}) collections
+   * outside a conflict carry no `bytes`/`oldestMs`/`newestMs`.
+   */
+  readonly report: DiscoveryReport<DiscoveryDetail>;
   /** Collections this engine holds (discovered or placed since open). */
   collections(): CollectionId[];
   /**
@@ -114,8 +118,18 @@ export interface EngineOpenOptions {
    * staging from previous runs is always removed.
    */
   staleStagingMs?: number;
-  /** A discovery report made earlier (the node runs discovery once for every engine): no second listing. */
-  report?: DiscoveryReport;
+  /**
+   * A discovery report made earlier (the node runs discovery once for every engine): no second listing.
+   * Either level; a `names` report gives the service no root usage (`LeastUsed` then counts collections).
+   */
+  report?: DiscoveryReport<DiscoveryDetail>;
+  /**
+   * What the engine's own discovery reads per data file when no `report` is given. Default: `names` (no
+   * `stat` per file on local disk; conflicts still get their copies' sizes and times) unless the
+   * component's placement strategy is not `RoundRobin` or `Hash` — `LeastUsed` (and any custom strategy)
+   * may compare roots by bytes, so it gets `sizes`.
+   */
+  discoveryDetail?: DiscoveryDetail;
   /** Discovery progress events (only when the engine runs discovery itself). */
   onEvent?: (e: DiscoveryEvent) => void;
   /**

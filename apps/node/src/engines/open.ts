@@ -1,6 +1,11 @@
 import type { AssignmentService, AssignmentStore, ComponentType, FileSystem } from "@proximadb/core";
-import { type DiscoveryEvent, type DiscoveryReport, assessRoots } from "@proximadb/discovery";
-import { EngineBase, type EngineOpenOptions, type RootAccess } from "@proximadb/engine";
+import {
+  type DiscoveryDetail,
+  type DiscoveryEvent,
+  type DiscoveryReport,
+  assessRoots,
+} from "@proximadb/discovery";
+import { EngineBase, type EngineOpenOptions, type RootAccess, discoveryDetailFor } from "@proximadb/engine";
 import { WriteAheadLog } from "@proximadb/wal";
 import type { Logger } from "pino";
 import type { NodeConfig } from "../config.js";
@@ -48,7 +53,7 @@ export async function openEngines(o: {
   config: NodeConfig;
   service: AssignmentService;
   roots: OpenRoots;
-  discovered: Partial<Record<ComponentType, DiscoveryReport>>;
+  discovered: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>;
   logger: Logger;
   rootAccess: RootAccess;
 }): Promise<NodeEngines> {
@@ -58,7 +63,7 @@ export async function openEngines(o: {
     openFileSystem: (root: { url: string }) => roots.byUrl.get(root.url) as FileSystem,
     nodeId: config.server.nodeId,
     staleStagingMs: config.engine.staleStagingMs,
-    report: discovered[component] as DiscoveryReport,
+    report: discovered[component] as DiscoveryReport<DiscoveryDetail>,
     rootAccess,
     // Several nodes: an engine modifies only the collections this node fenced (owns); see cluster/.
     requireFence: config.assignmentStore.type === "etcd",
@@ -115,7 +120,7 @@ export interface StorageNodeOptions {
   /** Discovery progress (progress bar or lines). */
   readonly onDiscoveryEvent?: (e: DiscoveryEvent) => void;
   /** Discovery finished (after the deployment was prepared, before the engines open). */
-  readonly onDiscovered?: (reports: Partial<Record<ComponentType, DiscoveryReport>>) => void;
+  readonly onDiscovered?: (reports: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>>) => void;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -135,7 +140,8 @@ export interface OpenedStorage extends NodeEngines {
  * The start-up sequence up to recovery: the assignment store and service, every root's file system, the
  * deployment (markers read and assessed; a first start initialises, new empty roots join; `serve` refuses
  * with a `DeploymentError` when a known root is not configured), discovery of every component once with
- * the deployment's statuses folded in (offline roots hold nothing), then the engines. `lap` is told when
+ * the deployment's statuses folded in (offline roots hold nothing; names only, unless a component's
+ * strategy may compare bytes), then the engines. `lap` is told when
  * discovery and the engines are done.
  */
 export async function openStorage(
@@ -157,7 +163,9 @@ export async function openStorage(
     });
     const { assessment } = deployment;
     const events = assessedEvents(assessment, o.onDiscoveryEvent);
-    const discovered = applyToReports(await discoverComponents(open, events), assessment);
+    // Names only where sizes and times decide nothing (conflicts are sized at every level).
+    const detail = (c: ComponentType) => discoveryDetailFor(service, c);
+    const discovered = applyToReports(await discoverComponents(open, events, detail), assessment);
     o.onDiscovered?.(discovered);
     lap("discovery");
     const expected = assessment.deployment === undefined ? {} : { expectedDeployment: assessment.deployment };

@@ -1,5 +1,5 @@
 import { COMPONENT_TYPES, type ComponentType } from "@proximadb/core";
-import type { DiscoveryReport } from "@proximadb/discovery";
+import type { DiscoveryDetail, DiscoveryReport } from "@proximadb/discovery";
 import { type CollectionDefinition, ENGINE_KINDS, type EngineKind } from "../collection.js";
 import type { ComponentStore } from "./component-store.js";
 import { openLsmRecords } from "./lsm.js";
@@ -81,8 +81,8 @@ export class EngineRegistry {
   }
 
   /** Every component's discovery report, as its engine holds it. */
-  reports(): Partial<Record<ComponentType, DiscoveryReport>> {
-    const out: Partial<Record<ComponentType, DiscoveryReport>> = {};
+  reports(): Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>> {
+    const out: Partial<Record<ComponentType, DiscoveryReport<DiscoveryDetail>>> = {};
     for (const component of COMPONENT_TYPES) {
       const store = this.#stores.get(component);
       if (store) out[component] = store.report;

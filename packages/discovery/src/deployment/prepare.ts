@@ -1,4 +1,10 @@
-import type { ConflictReport, DiscoveredCollection, DiscoveryReport, RootReport } from "../types.js";
+import type {
+  ConflictReport,
+  DiscoveredCollection,
+  DiscoveryDetail,
+  DiscoveryReport,
+  RootReport,
+} from "../types.js";
 import { DeploymentError, type DeploymentErrorKind } from "./errors.js";
 import {
   assessRoots,
@@ -109,11 +115,15 @@ function liveCopyOrder(a: DiscoveredCollection, b: DiscoveredCollection): number
  * conflict copy or ignored entry (so no staging is cleaned there); an online root whose marker recorded
  * another URL gets `moved`; the component's unconfigured roots are listed in `unconfigured`. A root the
  * assessment finds online keeps what discovery found (a root that failed mid-listing stays `unreachable`).
+ * Either level: a `names` report stays one (the copies of a conflict carry their sizes at every level).
  */
-export function applyAssessment(report: DiscoveryReport, a: DeploymentAssessment): DiscoveryReport {
+export function applyAssessment<D extends DiscoveryDetail = "sizes">(
+  report: DiscoveryReport<D>,
+  a: DeploymentAssessment,
+): DiscoveryReport<D> {
   const byUrl = new Map(a.roots.filter((r) => r.component === report.component).map((r) => [r.url, r]));
   const offline = new Set<string>();
-  const roots = report.roots.map((r): RootReport => {
+  const roots = report.roots.map((r): RootReport<D> => {
     const assessed = byUrl.get(r.url);
     if (!assessed || assessed.status === "online") {
       if (r.status !== "online") offline.add(r.url);
@@ -131,14 +141,20 @@ export function applyAssessment(report: DiscoveryReport, a: DeploymentAssessment
   });
   const copies = new Map<string, DiscoveredCollection[]>();
   for (const c of report.conflicts) copies.set(c.collection, c.copies);
-  const collections: Record<string, DiscoveredCollection> = {};
+  const collections: Record<string, DiscoveredCollection<D>> = {};
   const conflicts: ConflictReport[] = [];
   for (const [id, live] of Object.entries(report.collections)) {
-    const all = (copies.get(id) ?? [live]).filter((c) => !offline.has(c.url));
-    const best = [...all].sort(liveCopyOrder)[0];
+    const conflict = copies.get(id)?.filter((c) => !offline.has(c.url));
+    if (!conflict) {
+      if (!offline.has(live.url)) collections[id] = live;
+      continue;
+    }
+    // A conflict's copies are sized at every level: the newest of those still online is live.
+    const best = [...conflict].sort(liveCopyOrder)[0];
     if (!best) continue;
-    collections[id] = best;
-    if (all.length > 1) conflicts.push({ collection: best.collection, copies: all, chosen: best.url });
+    collections[id] = best as DiscoveredCollection<D>;
+    if (conflict.length > 1)
+      conflicts.push({ collection: best.collection, copies: conflict, chosen: best.url });
   }
   const ignored = report.ignored.filter((e) => !offline.has(e.url));
   const ignoredCounts = { ...report.ignoredCounts };
