@@ -49,14 +49,16 @@ const PROVIDERS: Record<StorageScheme, ProviderLoader> = {
       ...(s3?.endpoint ? { endpoint: s3.endpoint } : {}),
       ...(s3?.region ? { region: s3.region } : {}),
       forcePathStyle: s3?.force_path_style ?? false,
-      maxAttempts: s3?.max_attempts ?? 5,
+      maxAttempts: s3?.max_attempts ?? 8,
+      ...defined({ retryBaseDelayMs: s3?.retry_base_delay_ms, maxRetryDelayMs: s3?.max_retry_delay_ms }),
     }),
   adls: azureProvider,
   gcs: async ({ backends: { gcs } }) =>
     (await import("@proximadb/fs-gcs")).gcsFileSystemProvider({
       ...(gcs?.project_id ? { projectId: gcs.project_id } : {}),
       ...(gcs?.endpoint ? { apiEndpoint: gcs.endpoint } : {}),
-      retryOptions: { maxRetries: gcs?.max_retries ?? 5 },
+      retryOptions: { maxRetries: gcs?.max_retries ?? 7 },
+      ...defined({ retryBaseDelayMs: gcs?.retry_base_delay_ms, maxRetryDelayMs: gcs?.max_retry_delay_ms }),
     }),
 };
 
@@ -64,7 +66,10 @@ const PROVIDERS: Record<StorageScheme, ProviderLoader> = {
 async function azureProvider(config: NodeConfig, env: NodeJS.ProcessEnv): Promise<FileSystemProvider> {
   const { azureFileSystemProvider } = await import("@proximadb/fs-azure");
   const az = config.backends.azure;
-  const retryOptions = { maxTries: az?.max_tries ?? 5 };
+  const retryOptions = {
+    maxTries: az?.max_tries ?? 8,
+    ...defined({ retryDelayInMs: az?.retry_base_delay_ms, maxRetryDelayInMs: az?.max_retry_delay_ms }),
+  };
   const endpoint = az?.endpoint ? { endpoint: az.endpoint } : {};
   if (env.AZURE_STORAGE_CONNECTION_STRING) {
     if (az?.endpoint)
@@ -82,4 +87,11 @@ async function azureProvider(config: NodeConfig, env: NodeJS.ProcessEnv): Promis
     "backends.azure",
     `adls:// roots need credentials in the environment: set one of ${SECRET_ENV.azure.join(", ")}`,
   );
+}
+
+/** The entries of `o` that are set (adapters keep their own defaults for the others). */
+function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: number;
+  };
 }

@@ -77,6 +77,12 @@ describe("node configuration", () => {
       "credentials",
     ],
     ["overlap across components", withRoot("index", 1, "file://data/disk1/wal/index"), "storage", "inside"],
+    [
+      "retry delay out of range",
+      `${good}\n[backends.azure]\nretry_base_delay_ms = -1`,
+      "backends.azure.retry_base_delay_ms",
+      "backends.azure.retry_base_delay_ms",
+    ],
   ])("rejects %s, naming the key", (_, text, path, fragment) => {
     const err = configError(text, base);
     expect(err.path).toBe(path);
@@ -84,6 +90,20 @@ describe("node configuration", () => {
     expect(err.message).toContain(fragment);
     expect(err.message).not.toContain("hunter2");
     expect(err.message).not.toContain("abc123");
+  });
+
+  it("reads the cloud backends' retry delays, unset by default (the adapters' own defaults apply)", () => {
+    const c = parseConfigText(
+      `${good}\n[backends.s3]\nretry_base_delay_ms = 50\nmax_retry_delay_ms = 1000\n[backends.gcs]\nmax_retries = 3`,
+      base,
+    );
+    expect(c.backends.s3).toMatchObject({
+      retry_base_delay_ms: 50,
+      max_retry_delay_ms: 1000,
+      max_attempts: 8,
+    });
+    expect(c.backends.gcs?.retry_base_delay_ms).toBeUndefined();
+    expect(c.backends.gcs?.max_retry_delay_ms).toBeUndefined();
   });
 
   it("reports TOML syntax errors with line and column", () => {

@@ -18,8 +18,9 @@ export interface AzureCommonOptions {
   readonly endpoint?: string;
   /**
    * Retry settings handed to the SDK's pipeline (`maxTries`, `retryDelayInMs`, `maxRetryDelayInMs`,
-   * `tryTimeoutInMs`, …). The SDK retries 500/503 and network errors; this adapter has no retry loop
-   * of its own. Default: the SDK's (4 tries, exponential from 4 s). Ignored with `containerClient`.
+   * `tryTimeoutInMs`, …), merged over {@link DEFAULT_AZURE_RETRY_OPTIONS}. The SDK retries 500/503 and
+   * network errors (not 429, and it ignores `Retry-After`); this adapter has no retry loop of its own.
+   * Ignored with `containerClient`.
    */
   readonly retryOptions?: StorageRetryOptions;
   /**
@@ -57,6 +58,21 @@ export type AzureFileSystemOptions = AzureCommonOptions &
     | { readonly credential: TokenCredential }
   );
 
+/**
+ * Retry settings the adapter's pipeline starts from. The SDK's own default waits `retryDelayInMs` = 4 s
+ * before the second retry (its exponential policy waits `(2^(try-1) - 1) × retryDelayInMs`: 0, 4 s, 12 s,
+ * 28 s…, up to 120 s), so every request throttled twice in a row stalled its caller for 4 s or more. From
+ * 100 ms: 0, 100, 300, 700, 1,500 ms, capped at 2 s. `tryTimeoutInMs` is the server-side timeout of one
+ * try (sent as `timeout=60`): the service ends a try it cannot finish within a minute, and the SDK retries
+ * it, instead of holding a write for the service's default (up to 10 minutes per MiB written).
+ */
+export const DEFAULT_AZURE_RETRY_OPTIONS: Readonly<StorageRetryOptions> = {
+  maxTries: 8,
+  retryDelayInMs: 100,
+  maxRetryDelayInMs: 2000,
+  tryTimeoutInMs: 60_000,
+};
+
 /** Which of the authentication options was used (safe to show). */
 export type AzureAuthMode = "containerClient" | "connectionString" | "accountKey" | "sasToken" | "credential";
 
@@ -91,7 +107,7 @@ export function createContainerClient(
   const o = options as unknown as Record<string, unknown>;
   const pipeline: StoragePipelineOptions = {
     userAgentOptions: { userAgentPrefix: "proximadb-fs-azure" },
-    ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+    retryOptions: azureRetryOptions(options.retryOptions),
   };
   if ((mode === "connectionString" || mode === "containerClient") && options.endpoint !== undefined) {
     throw new InvalidArgumentError(
@@ -127,4 +143,18 @@ export function createContainerClient(
     case "credential":
       return new ContainerClient(containerUrl, o.credential as TokenCredential, pipeline);
   }
+}
+
+/**
+ * The retry settings the adapter hands to the SDK: `overrides` (their defined values) over
+ * {@link DEFAULT_AZURE_RETRY_OPTIONS}. A partial override such as `{ maxTries: 3 }` keeps the 100 ms
+ * base delay instead of falling back to the SDK's 4 s.
+ */
+export function azureRetryOptions(overrides?: StorageRetryOptions): StorageRetryOptions {
+  return { ...DEFAULT_AZURE_RETRY_OPTIONS, ...definedOnly(overrides) };
+}
+
+/** The options whose value is not `undefined` (so `{ maxTries: undefined }` keeps the default). */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

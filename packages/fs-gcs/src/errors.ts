@@ -40,6 +40,26 @@ export function statusOf(err: unknown): number | string | undefined {
   return undefined;
 }
 
+/**
+ * The server's `Retry-After` on a failed response, in ms (seconds or an HTTP date), when the client kept
+ * the response on the error (`ApiError.response.headers`).
+ */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const headers = (err as { response?: { headers?: unknown } }).response?.headers;
+  if (typeof headers !== "object" || headers === null) return undefined;
+  const get = (headers as { get?: unknown }).get;
+  const raw =
+    typeof get === "function"
+      ? (get.call(headers, "retry-after") as unknown)
+      : (headers as Record<string, unknown>)["retry-after"];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
 function kindOf(status: number | string | undefined, ctx: ErrorContext): FsErrorKind {
   if (typeof status === "number") {
     if (status === 404) return "NotFound";

@@ -34,7 +34,8 @@ import {
   moveOntoItself,
   OBJECT_STORE_CAPABILITIES,
 } from "@proximadb/core";
-import { type ErrorContext, toFsError } from "./errors.js";
+import { backoffDelayMs, type GcsBackoff } from "./backoff.js";
+import { type ErrorContext, retryAfterMsOf, toFsError } from "./errors.js";
 import { ReplayableBody, uploadResumable } from "./resumable.js";
 
 /** Options of {@link GcsFileSystem} and {@link gcsFileSystemProvider}. */
@@ -55,10 +56,25 @@ export interface GcsFileSystemOptions {
    */
   readonly useAuthWithCustomEndpoint?: boolean;
   /**
-   * Retry settings handed to the client (merged over the defaults: `autoRetry`, 6 retries,
-   * `IdempotencyStrategy.RetryAlways` since every call this adapter makes is safe to repeat).
+   * Retry settings (merged over {@link DEFAULT_GCS_RETRY_OPTIONS}: `autoRetry`, 7 retries,
+   * `IdempotencyStrategy.RetryAlways` since every call this adapter makes is safe to repeat). `autoRetry`,
+   * `maxRetries` and `totalTimeout` bound every call; the client's own delays (`retryDelayMultiplier`,
+   * `maxRetryDelay`) apply only to the calls it still retries itself: `readStream`, `move`, `copyFrom`
+   * and `probe`. List, stat, read, write and delete are retried by this adapter (see `retryBaseDelayMs`).
    */
   readonly retryOptions?: RetryOptions;
+  /**
+   * First delay of this adapter's retries in ms (list, stat, read, multipart write, delete), doubled per
+   * retry with full jitter up to `maxRetryDelayMs`; a `Retry-After` on a 429/503 is waited for instead when
+   * longer (up to `maxRetryAfterMs`). Default 100. Why not the client's: its delays start at 1 s
+   * (`save()` through async-retry) or `2^retry` s plus up to 1 s of jitter (`retry-request`), so each
+   * throttled request stalled its caller for one to three seconds.
+   */
+  readonly retryBaseDelayMs?: number;
+  /** Cap of this adapter's backoff delays in ms (default 2,000). */
+  readonly maxRetryDelayMs?: number;
+  /** The longest `Retry-After` this adapter honours, in ms (default 30,000). */
+  readonly maxRetryAfterMs?: number;
   /** Bodies of at least this many bytes go through a resumable upload (default 8 MiB). */
   readonly resumableThresholdBytes?: number;
   /** Chunk size of resumable uploads, a multiple of 256 KiB: the most a stream keeps in memory (default 8 MiB). */
@@ -79,7 +95,7 @@ const CHUNK_UNIT = 256 * 1024;
 /** Defaults merged under the caller's {@link GcsFileSystemOptions.retryOptions}. */
 export const DEFAULT_GCS_RETRY_OPTIONS: RetryOptions = {
   autoRetry: true,
-  maxRetries: 6,
+  maxRetries: 7,
   idempotencyStrategy: IdempotencyStrategy.RetryAlways,
 };
 
@@ -143,9 +159,14 @@ export class GcsFileSystem implements FileSystem {
   // Private fields: the client holds the credentials and must never show up in util.inspect or JSON.
   readonly #storage: Storage;
   readonly #bucket: Bucket;
-  /** Same connection, `autoRetry` off: resumable sessions are retried here, never by the client (see resumable.ts). */
+  /**
+   * Same connection, `autoRetry` off: resumable sessions (see resumable.ts) and the single requests of
+   * `#retrying` are retried by this adapter, never by the client.
+   */
   readonly #uploadBucket: Bucket;
   readonly #retry: { retries: number; factor: number; maxDelayMs: number };
+  /** This adapter's retries of single requests (see {@link GcsFileSystemOptions.retryBaseDelayMs}). */
+  readonly #backoff: GcsBackoff;
   readonly #uploadTimeoutMs: number;
   readonly #prefix: string;
   readonly #threshold: number;
@@ -178,9 +199,16 @@ export class GcsFileSystem implements FileSystem {
     this.#uploadBucket = createUploadClient(this.#storage).bucket(parsed.bucket as string);
     const retry = { ...DEFAULT_GCS_RETRY_OPTIONS, ...options.retryOptions };
     this.#retry = {
-      retries: retry.autoRetry === false ? 0 : Math.max(0, retry.maxRetries ?? 6),
+      retries: retry.autoRetry === false ? 0 : Math.max(0, retry.maxRetries ?? 7),
       factor: retry.retryDelayMultiplier ?? 2,
       maxDelayMs: Math.max(MIN_RETRY_DELAY_MS, (retry.maxRetryDelay ?? 64) * 1000),
+    };
+    this.#backoff = {
+      retries: this.#retry.retries,
+      baseDelayMs: int("retryBaseDelayMs", 100, 0),
+      maxDelayMs: int("maxRetryDelayMs", 2000, 0),
+      maxRetryAfterMs: int("maxRetryAfterMs", 30_000, 0),
+      totalTimeoutMs: (retry.totalTimeout ?? 600) * 1000,
     };
     this.#prefix = parsed.prefix === "" ? "" : `${parsed.prefix}/`;
   }
@@ -202,13 +230,18 @@ export class GcsFileSystem implements FileSystem {
       options.signal?.throwIfAborted();
       let page: ListPage;
       try {
-        const [files, next, response] = await this.#bucket.getFiles({
+        const query = {
           prefix: this.#prefix + prefix,
           delimiter: options.delimiter ? "/" : undefined,
           maxResults,
           pageToken,
           autoPaginate: false,
-        });
+        };
+        const [files, next, response] = await this.#retrying(
+          { op: "list", key: prefix },
+          (bucket) => bucket.getFiles(query),
+          options.signal,
+        );
         const prefixes = ((response as { prefixes?: string[] } | undefined)?.prefixes ?? [])
           .map((p) => this.#keyOf(p))
           .filter((k) => k !== "");
@@ -220,6 +253,7 @@ export class GcsFileSystem implements FileSystem {
         page = { files: entries, prefixes };
         pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken || undefined;
       } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
         throw this.#error(err, { op: "list", key: prefix });
       }
       // GCS may answer an empty page with a token (a page of skipped names): callers see only non-empty pages.
@@ -228,9 +262,9 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async stat(key: string): Promise<FileEntry> {
-    const file = this.#file("stat", key);
+    const name = this.#name("stat", key);
     try {
-      const [metadata] = await file.getMetadata();
+      const [metadata] = await this.#retrying({ op: "stat", key }, (b) => b.file(name).getMetadata());
       const checksum = checksumOf(metadata);
       return { ...entryOf(key, metadata), ...(checksum ? { checksum } : {}) };
     } catch (err) {
@@ -243,7 +277,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async read(key: string, range?: ReadRange): Promise<Uint8Array> {
-    const file = this.#file("read", key);
+    const name = this.#name("read", key);
     checkReadRange(range, key);
     const opts = rangeOptions(range);
     if (opts === "empty") {
@@ -251,7 +285,7 @@ export class GcsFileSystem implements FileSystem {
       return new Uint8Array(0);
     }
     try {
-      const [data] = await file.download(opts);
+      const [data] = await this.#retrying({ op: "read", key }, (b) => b.file(name).download(opts));
       return data;
     } catch (err) {
       if (range && statusIs(err, 416)) return new Uint8Array(0); // offset at or past the end
@@ -276,7 +310,7 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async write(key: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
-    const file = this.#file("write", key);
+    const name = this.#name("write", key);
     options.signal?.throwIfAborted();
     const body =
       typeof data === "string"
@@ -287,13 +321,19 @@ export class GcsFileSystem implements FileSystem {
       return;
     }
     try {
-      // One multipart request, retried whole by the client (async-retry) on 5xx and resets.
-      await file.save(body, {
+      // One multipart request, retried whole here on 429/5xx and resets (on the client without retries).
+      const saveOptions = {
         resumable: false,
         contentType: options.contentType ?? "application/octet-stream",
         ...(options.exclusive ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
-      });
+      };
+      await this.#retrying(
+        { op: "write", key, exclusive: options.exclusive },
+        (b) => b.file(name).save(body, saveOptions),
+        options.signal,
+      );
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       throw this.#error(err, { op: "write", key, exclusive: options.exclusive });
     }
   }
@@ -412,9 +452,9 @@ export class GcsFileSystem implements FileSystem {
   }
 
   async delete(key: string): Promise<void> {
-    const file = this.#file("delete", key);
+    const name = this.#name("delete", key);
     try {
-      await file.delete({ ignoreNotFound: true });
+      await this.#retrying({ op: "delete", key }, (b) => b.file(name).delete({ ignoreNotFound: true }));
     } catch (err) {
       throw this.#error(err, { op: "delete", key });
     }
@@ -463,6 +503,31 @@ export class GcsFileSystem implements FileSystem {
     return name.startsWith(this.#prefix) ? name.slice(this.#prefix.length) : name;
   }
 
+  /**
+   * Runs one request on the client without retries and retries it here while it fails retryably (429,
+   * 5xx, resets), at most `retryOptions.maxRetries` times within `totalTimeout`: after a jittered
+   * exponential delay, or the server's `Retry-After` when longer. Rethrows the last failure as the client
+   * threw it (callers map it). Safe because every request it runs is idempotent or conditional.
+   */
+  async #retrying<T>(
+    ctx: Omit<ErrorContext, "root">,
+    call: (bucket: Bucket) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const b = this.#backoff;
+    const started = Date.now();
+    for (let retry = 0; ; retry++) {
+      try {
+        return await call(this.#uploadBucket);
+      } catch (err) {
+        if (retry >= b.retries || !this.#error(err, ctx).retryable) throw err;
+        const delay = backoffDelayMs(retry, retryAfterMsOf(err), b);
+        if (Date.now() - started + delay > b.totalTimeoutMs) throw err;
+        await sleep(delay, signal);
+      }
+    }
+  }
+
   #error(err: unknown, ctx: Omit<ErrorContext, "root">): FsError {
     return toFsError(err, { ...ctx, root: this.root.url });
   }
@@ -504,6 +569,22 @@ function rangeOptions(range: ReadRange | undefined): { start?: number; end?: num
   if (range.length === undefined) return range.offset === 0 ? {} : { start: range.offset };
   if (range.length === 0) return "empty";
   return { start: range.offset, end: range.offset + range.length - 1 };
+}
+
+/** Waits `ms`; rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function statusIs(err: unknown, status: number): boolean {

@@ -7,3 +7,5 @@ export {
   createGcsClient,
   gcsFileSystemProvider,
 } from "./gcs-file-system.js";
+export { backoffDelayMs, type GcsBackoff } from "./backoff.js";
+export { retryAfterMsOf } from "./errors.js";

@@ -26,6 +26,7 @@ import {
   FsError,
   FsGuard,
   fsCapabilities,
+  InvalidArgumentError,
   intOption,
   type ListOptions,
   type ListPage,
@@ -39,6 +40,7 @@ import {
 } from "@proximadb/core";
 import { encodeCopySource, MAX_COPY_OBJECT_BYTES } from "./copy-source.js";
 import { classifyS3Error, type S3ErrorContext, toFsError } from "./errors.js";
+import { DEFAULT_S3_BACKOFF, S3BackoffRetryStrategy } from "./retry.js";
 
 const MiB = 1024 * 1024;
 /** Smallest part S3 accepts (every part but the last). */
@@ -64,8 +66,21 @@ export interface S3FileSystemOptions {
    * instance metadata). Never stored on the file system object, never shown in errors or logs.
    */
   readonly credentials?: S3ClientConfig["credentials"];
-  /** Total attempts per request, handed to the SDK's standard retry strategy. Default 5. */
+  /** Total attempts per request, the first included. Default 8 (with 100 ms–2 s waits: at most about 7 s in all). */
   readonly maxAttempts?: number;
+  /**
+   * Which retry strategy the client uses. `"backoff"` (default): {@link S3BackoffRetryStrategy}, jittered
+   * exponential backoff from `retryBaseDelayMs` up to `maxRetryDelayMs`, at least the server's
+   * `Retry-After`. `"standard"` / `"adaptive"`: the SDK's own modes (a 1 s base delay for throttling
+   * errors; `adaptive` also rate-limits the client's sending after throttling).
+   */
+  readonly retryMode?: "backoff" | "standard" | "adaptive";
+  /** `"backoff"` mode: cap of the first retry's (jittered) delay in ms, doubled per retry. Default 100. */
+  readonly retryBaseDelayMs?: number;
+  /** `"backoff"` mode: cap of any backoff delay in ms. Default 2,000. */
+  readonly maxRetryDelayMs?: number;
+  /** `"backoff"` mode: the longest `Retry-After` honoured, in ms. Default 30,000. */
+  readonly maxRetryAfterMs?: number;
   /** SDK checksum setting; emulators such as s3rver need `"WHEN_REQUIRED"`. */
   readonly requestChecksumCalculation?: S3ClientConfig["requestChecksumCalculation"];
   /** SDK checksum setting; emulators such as s3rver need `"WHEN_REQUIRED"`. */
@@ -155,7 +170,7 @@ function* splitPage(files: FileEntry[], prefixes: string[], max: number): Genera
  * bodies of `multipartThresholdBytes` or more are multipart uploads (streamed, never buffered whole);
  * exclusive creates send `If-None-Match: *`; moves are server-side copy + delete; batch deletes use
  * `DeleteObjects` in pages of 1,000. Errors are {@link FsError}s classified by HTTP status and error name;
- * retries are the SDK's own (`maxAttempts`).
+ * retries are the SDK's, with {@link S3BackoffRetryStrategy} by default (see `retryMode`).
  *
  * @example
  * const fs = new S3FileSystem("s3://wal-bucket/proximadb", { region: "eu-west-1" });
@@ -200,7 +215,7 @@ export class S3FileSystem implements FileSystem {
       this.#client = options.client;
       this.#ownsClient = false;
     } else {
-      const config: S3ClientConfig = { maxAttempts: positiveInt("maxAttempts", options.maxAttempts, 5) };
+      const config: S3ClientConfig = retryConfig(options);
       if (options.endpoint !== undefined) config.endpoint = options.endpoint;
       if (options.region !== undefined) config.region = options.region;
       if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
@@ -615,6 +630,24 @@ export class S3FileSystem implements FileSystem {
       });
     }
   }
+}
+
+/** The retry part of the client's configuration (see {@link S3FileSystemOptions.retryMode}). */
+function retryConfig(o: S3FileSystemOptions): S3ClientConfig {
+  const maxAttempts = positiveInt("maxAttempts", o.maxAttempts, 8);
+  const mode = o.retryMode ?? "backoff";
+  if (mode !== "backoff") {
+    if (mode !== "standard" && mode !== "adaptive")
+      throw new InvalidArgumentError(`S3FileSystem: retryMode must be "backoff", "standard" or "adaptive"`);
+    return { maxAttempts, retryMode: mode };
+  }
+  const strategy = new S3BackoffRetryStrategy({
+    maxAttempts,
+    baseDelayMs: positiveInt("retryBaseDelayMs", o.retryBaseDelayMs, DEFAULT_S3_BACKOFF.baseDelayMs, 0),
+    maxDelayMs: positiveInt("maxRetryDelayMs", o.maxRetryDelayMs, DEFAULT_S3_BACKOFF.maxDelayMs, 0),
+    maxRetryAfterMs: positiveInt("maxRetryAfterMs", o.maxRetryAfterMs, DEFAULT_S3_BACKOFF.maxRetryAfterMs, 0),
+  });
+  return { maxAttempts, retryStrategy: strategy as unknown as S3ClientConfig["retryStrategy"] };
 }
 
 /** `bytes=a-b` for a (checked) range, `undefined` for the whole object, `null` for an empty range. */

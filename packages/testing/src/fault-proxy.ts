@@ -15,6 +15,11 @@ export interface FaultSettings {
   readonly lostReplyRate: number;
   /** Delay added before each forwarded request, in milliseconds. */
   readonly latencyMs: number;
+  /**
+   * `Retry-After` (seconds) on the proxy's 503s; `null` sends none. Default 0: retry at once, the SDK's
+   * own backoff decides. A positive value tests that a client honours the server's hint.
+   */
+  readonly retryAfterSeconds?: number | null | undefined;
   /** HTTP methods the faults apply to (e.g. `["PUT"]`); other requests are forwarded. Default: every method. */
   readonly methods?: readonly string[] | undefined;
 }
@@ -106,6 +111,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     resetRate: options.resetRate ?? 0,
     lostReplyRate: options.lostReplyRate ?? 0,
     latencyMs: options.latencyMs ?? 0,
+    retryAfterSeconds: options.retryAfterSeconds === undefined ? 0 : options.retryAfterSeconds,
     methods: options.methods,
   };
   const dice = seededRandom(options.seed ?? 1);
@@ -159,10 +165,11 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
       // Drain the request body first so the client sees the answer, not a broken pipe.
       req.resume();
       req.on("end", () => {
+        const retryAfter = faults.retryAfterSeconds;
         res.writeHead(503, {
           "content-type": "application/xml",
           "x-ms-error-code": "ServerBusy",
-          "retry-after": "0",
+          ...(retryAfter === null || retryAfter === undefined ? {} : { "retry-after": String(retryAfter) }),
           connection: "close",
         });
         res.end(THROTTLE_BODY);
@@ -188,7 +195,11 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     setFaults(p) {
       Object.assign(
         faults,
-        Object.fromEntries(Object.entries(p).filter(([k, v]) => v !== undefined || k === "methods")),
+        Object.fromEntries(
+          Object.entries(p).filter(
+            ([k, v]) => v !== undefined || k === "methods" || k === "retryAfterSeconds",
+          ),
+        ),
       );
     },
     resetStats() {

@@ -120,6 +120,25 @@ describe("fault proxy", () => {
     }
   });
 
+  it("sends Retry-After on its 503s: 0 by default, the configured seconds, none for null", async () => {
+    const proxy = await createFaultProxy({ target, errorRate: 1 });
+    try {
+      expect((await send(`${proxy.url}/bucket/key`)).headers["retry-after"]).toBe("0");
+      proxy.setFaults({ retryAfterSeconds: 3 });
+      expect((await send(`${proxy.url}/bucket/key`)).headers["retry-after"]).toBe("3");
+      proxy.setFaults({ retryAfterSeconds: null });
+      expect((await send(`${proxy.url}/bucket/key`)).headers["retry-after"]).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+    const hinted = await createFaultProxy({ target, errorRate: 1, retryAfterSeconds: 2 });
+    try {
+      expect((await send(`${hinted.url}/bucket/key`)).headers["retry-after"]).toBe("2");
+    } finally {
+      await hinted.close();
+    }
+  });
+
   it("resets the connection at resetRate 1, and forwards again after setFaults", async () => {
     const proxy = await createFaultProxy({ target, resetRate: 1 });
     try {
