@@ -150,6 +150,9 @@ export async function drainAppends(ctx: CommitContext, log: CollectionLog): Prom
       refuse(group, err);
       group = take(ctx, log);
       continue;
+    } finally {
+      // A buffer grown for one very large group is not kept (the write is done with it).
+      if ((log.scratch?.length ?? 0) > MAX_SCRATCH_BYTES) log.scratch = undefined;
     }
     let next: Group | undefined;
     if (ctx.sync !== "none") {
