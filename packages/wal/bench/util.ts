@@ -1,7 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AssignmentService } from "@proximadb/core";
+import { AssignmentService, type FileSystem } from "@proximadb/core";
 import { LocalFileSystem } from "@proximadb/fs-local";
 import { type SyncPolicy, type WalEncoding, type WalEntry, WriteAheadLog } from "../src/index.js";
 import { counting } from "../test/counting.js";
@@ -22,12 +22,13 @@ export async function freshRoot(): Promise<{ dir: string; url: string }> {
 export async function openWal(
   url: string,
   options: { sync?: SyncPolicy; encoding?: WalEncoding; segmentBytes?: number } = {},
+  wrap: (fs: FileSystem) => FileSystem = (fs) => fs,
 ) {
   const counter = { syncs: 0, writes: 0 };
   const service = new AssignmentService({ components: { wal: { roots: [url] } } });
   const wal = await WriteAheadLog.open({
     service,
-    openFileSystem: (r) => counting(new LocalFileSystem(r), counter),
+    openFileSystem: (r) => counting(wrap(new LocalFileSystem(r)), counter),
     ...options,
   });
   return { wal, counter };

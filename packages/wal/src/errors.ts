@@ -41,3 +41,26 @@ export class CheckpointAheadError extends DataCorruptionError {
     this.lastSequence = lastSequence;
   }
 }
+
+/**
+ * An append group that was not acknowledged because an earlier group of the same collection, in flight
+ * beside it, failed (object stores keep several groups in flight; acknowledgements follow sequence order,
+ * so nothing is acknowledged past a failed group). Its records may or may not be durable, like those of a
+ * failed group: a restart may replay them. Retryable (append again: the records get new sequences).
+ * Code `FS_ERROR`; `cause` is the earlier group's error.
+ */
+export class GroupAbortedError extends ProximaError {
+  /** The collection whose log refused the group. */
+  readonly collection: string;
+  /** The first sequence of the earlier group that failed. */
+  readonly failedFirst: number;
+  constructor(collection: string, failedFirst: number, cause: unknown) {
+    super(
+      "FS_ERROR",
+      `not acknowledged: an earlier append group of ${collection} (from sequence ${failedFirst}) failed; these records may or may not be durable`,
+      { cause, retryable: true },
+    );
+    this.collection = collection;
+    this.failedFirst = failedFirst;
+  }
+}

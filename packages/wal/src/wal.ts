@@ -1,5 +1,4 @@
 import {
-  type AppendHandle,
   ClosedError,
   type CollectionId,
   type ComponentType,
@@ -18,25 +17,15 @@ import {
   type StorageEngine,
   assertEpoch,
 } from "@proximadb/engine";
-import type { DecodeFailure, SegmentCodec, SegmentWriter, WalEncoding } from "./codec.js";
+import type { DecodeFailure, WalEncoding } from "./codec.js";
 import { CheckpointAheadError, WalError } from "./errors.js";
+import { type CommitContext, type SyncPolicy, drainAppends, drainObjects } from "./group-commit.js";
+import { type AppendResult, type CollectionLog, type Pending, segmentInfo } from "./log-state.js";
 import { type EncodableRecord, type WalEntry, type WalRecord, fromEncodable, toEncodable } from "./record.js";
-import {
-  CODECS,
-  type SegmentInfo,
-  compareSegments,
-  parseSegmentKey,
-  segmentCutoffs,
-  segmentKey,
-} from "./segments.js";
+import { CODECS, type SegmentInfo, compareSegments, parseSegmentKey, segmentCutoffs } from "./segments.js";
 
-/**
- * When an append is acknowledged:
- * - `always`: after its own write and fsync (one fsync per append);
- * - `batch`: group commit: appends that arrive while a write is in flight share the next write and fsync;
- * - `none`: after the write, without fsync (tests; survives a process crash, not a power cut).
- */
-export type SyncPolicy = "always" | "batch" | "none";
+export type { AppendResult } from "./log-state.js";
+export type { SyncPolicy } from "./group-commit.js";
 
 /** A torn or corrupt tail found in a segment. */
 export interface WalCorruption {
@@ -62,6 +51,12 @@ export interface WalOptions extends EngineOpenOptions {
   readonly segmentBytes?: number;
   /** Called for every torn or corrupt tail found (also kept in {@link WriteAheadLog.corruptions}). */
   readonly onCorruption?: (c: WalCorruption) => void;
+  /**
+   * Object stores (no `append`): group objects a collection keeps in flight at once, acknowledged in
+   * sequence order (see the README's "Group commits"). Default 4; 1 writes one group at a time. Roots with
+   * `append` always write one group at a time per segment.
+   */
+  readonly groupsInFlight?: number;
 }
 
 /** What {@link WriteAheadLog.recover} found in a collection's log. */
@@ -72,65 +67,8 @@ export interface WalRecovery {
   readonly nextSequence: number;
 }
 
-/** The sequences an append was given. */
-export interface AppendResult {
-  readonly first: number;
-  readonly last: number;
-}
-
-interface Pending {
-  readonly records: EncodableRecord[];
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
-interface ActiveSegment {
-  readonly info: SegmentInfo;
-  readonly handle: AppendHandle;
-  readonly writer: SegmentWriter;
-  size: number;
-  records: number;
-}
-
-interface CollectionLog {
-  readonly id: CollectionId;
-  readonly location: CollectionLocation;
-  /** In replay order: (epoch, first). */
-  segments: SegmentInfo[];
-  nextSequence: number;
-  /** The writer epoch new segments are named with (the fenced one, else the highest found). */
-  epoch: number;
-  /** False while the engine runs with `requireFence` and this log was not fenced here. */
-  mayWrite: boolean;
-  /** Object stores: the key of the empty segment a fence wrote (the first group after it replaces it). */
-  marker: string | undefined;
-  active: ActiveSegment | undefined;
-  queue: Pending[];
-  flushing: Promise<void> | undefined;
-  /** Fences waiting for the writes in flight: no new group starts meanwhile (a fence never starves). */
-  fences: number;
-  /** Write buffer reused group after group (appends only; a write completes before the next encode). */
-  scratch: Buffer | undefined;
-}
-
-/** The info of a new segment of `log` starting at `first` (named with the log's writer epoch). */
-function segmentInfo(log: CollectionLog, first: number, codec: SegmentCodec): SegmentInfo {
-  return { key: segmentKey(log.location.dir, first, codec, log.epoch), first, epoch: log.epoch, codec };
-}
-
-/** True when `key` holds exactly `bytes` (false when it cannot be read). */
-async function holds(fs: FileSystem, key: string, bytes: Uint8Array): Promise<boolean> {
-  try {
-    return Buffer.from(await fs.read(key)).equals(bytes);
-  } catch {
-    return false;
-  }
-}
-
-/** Largest write buffer a log keeps between groups. */
-const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
-
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_GROUPS_IN_FLIGHT = 4;
 
 /**
  * A per-collection write-ahead log whose segments live in the collection's assigned WAL root:
@@ -147,6 +85,8 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
   readonly encoding: WalEncoding;
   readonly syncPolicy: SyncPolicy;
   readonly segmentBytes: number;
+  /** Object stores: group objects in flight at once per collection. */
+  readonly groupsInFlight: number;
   /** Every torn or corrupt tail found since open. */
   readonly corruptions: WalCorruption[] = [];
 
@@ -158,6 +98,7 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
   readonly #reported = new Set<string>();
   readonly #onCorruption: ((c: WalCorruption) => void) | undefined;
   readonly #now: () => number;
+  readonly #commit: CommitContext;
   #closed = false;
 
   private constructor(base: EngineBase, options: WalOptions) {
@@ -168,12 +109,20 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.#onCorruption = options.onCorruption;
     this.#now = options.now ?? Date.now;
+    this.groupsInFlight = options.groupsInFlight ?? DEFAULT_GROUPS_IN_FLIGHT;
+    this.#commit = {
+      sync: this.syncPolicy,
+      codec: CODECS[this.encoding],
+      segmentBytes: this.segmentBytes,
+      groupsInFlight: this.groupsInFlight,
+      assertWritable: (log) => this.#base.assertWritable(log.location),
+    };
   }
 
   /**
    * Opens the WAL: discovery over the `wal` roots (unless `report` is given), placement map, stale
    * staging removed. Collections are recovered lazily, on their first append, replay or checkpoint.
-   * @throws InvalidArgumentError for a bad `encoding`, `sync` or `segmentBytes` (before anything is
+   * @throws InvalidArgumentError for a bad `encoding`, `sync`, `segmentBytes` or `groupsInFlight` (before anything is
    *   opened), and whatever {@link EngineBase.open} throws
    */
   static async open(options: WalOptions): Promise<WriteAheadLog> {
@@ -192,7 +141,18 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     if (!(Number.isSafeInteger(segmentBytes) && segmentBytes > 0)) {
       throw new InvalidArgumentError(`segmentBytes must be a positive integer (got ${segmentBytes})`);
     }
-    const { encoding: _e, sync: _s, segmentBytes: _b, onCorruption: _c, ...engineOptions } = options;
+    const groups = options.groupsInFlight ?? DEFAULT_GROUPS_IN_FLIGHT;
+    if (!(Number.isSafeInteger(groups) && groups > 0)) {
+      throw new InvalidArgumentError(`groupsInFlight must be a positive integer (got ${groups})`);
+    }
+    const {
+      encoding: _e,
+      sync: _s,
+      segmentBytes: _b,
+      onCorruption: _c,
+      groupsInFlight: _g,
+      ...engineOptions
+    } = options;
     const base = await EngineBase.open({ ...engineOptions, component: "wal" });
     return new WriteAheadLog(base, options);
   }
@@ -203,17 +163,28 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
    * in array order).
    * @throws WalError `InvalidRecord`, `SequenceOverflow`; ClosedError; InvalidCollectionIdError; FsError from storage
    */
-  async append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
-    this.assertOpen();
-    if (!Array.isArray(entries)) throw new WalError("InvalidRecord", "append takes an array of records");
-    // Only ids that passed parseCollectionId are keys of #ready.
-    let log = this.#ready.get(id);
-    if (!log) {
-      const collection = parseCollectionId(id);
-      this.#base.assertMayModify(collection);
-      log = await this.#log(collection, true);
+  append(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
+    // Not `async`: the recovered-log fast path queues without an extra promise or await; every throw is a rejection.
+    try {
       this.assertOpen();
+      if (!Array.isArray(entries)) throw new WalError("InvalidRecord", "append takes an array of records");
+      // Only ids that passed parseCollectionId are keys of #ready.
+      const log = this.#ready.get(id);
+      return log ? this.#enqueue(log, entries) : this.#appendPlacing(id, entries);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  async #appendPlacing(id: string, entries: readonly WalEntry[]): Promise<AppendResult> {
+    const collection = parseCollectionId(id);
+    this.#base.assertMayModify(collection);
+    const log = await this.#log(collection, true);
+    this.assertOpen();
+    return this.#enqueue(log, entries);
+  }
+
+  #enqueue(log: CollectionLog, entries: readonly WalEntry[]): Promise<AppendResult> {
     const collection = log.id;
     if (!log.mayWrite) this.#base.assertMayModify(collection);
     const first = log.nextSequence;
@@ -227,14 +198,13 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     const records: EncodableRecord[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++)
       records[i] = toEncodable(collection, first + i, entries[i] as WalEntry, now);
-    if (records.length === 0) return { first, last: first - 1 };
+    const result = { first, last: first + records.length - 1 };
+    if (records.length === 0) return Promise.resolve(result);
     log.nextSequence = first + records.length;
-    const queued = log;
-    await new Promise<void>((resolve, reject) => {
-      queued.queue.push({ records, resolve, reject });
-      this.#kick(queued);
+    return new Promise<AppendResult>((resolve, reject) => {
+      log.queue.push({ records, result, resolve, reject } satisfies Pending);
+      this.#kick(log);
     });
-    return { first, last: first + records.length - 1 };
   }
 
   /**
@@ -580,6 +550,7 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
       active: undefined,
       queue: [],
       flushing: undefined,
+      wake: undefined,
       fences: 0,
       scratch: undefined,
     };
@@ -666,99 +637,23 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
   }
 
   #kick(log: CollectionLog): void {
-    if (log.flushing || log.fences > 0) return;
+    if (log.fences > 0) return;
+    if (log.flushing) {
+      // The pipeline may be waiting on storage with room for this append (see group-commit.ts).
+      const wake = log.wake;
+      log.wake = undefined;
+      wake?.();
+      return;
+    }
     // Under `batch`, let appends issued in the same turn of the event loop join the first group.
     const start = this.syncPolicy === "batch" ? new Promise<void>((r) => setImmediate(r)) : Promise.resolve();
+    const drain = log.location.fs.capabilities.append ? drainAppends : drainObjects;
     log.flushing = start
-      .then(() => this.#drain(log))
+      .then(() => drain(this.#commit, log))
       .finally(() => {
         log.flushing = undefined;
         if (log.queue.length > 0 && log.fences === 0) this.#kick(log);
       });
-  }
-
-  async #drain(log: CollectionLog): Promise<void> {
-    while (log.queue.length > 0 && log.fences === 0) {
-      const group = this.syncPolicy === "always" ? [log.queue.shift() as Pending] : log.queue.splice(0);
-      let records = (group[0] as Pending).records;
-      if (group.length > 1) {
-        records = [];
-        for (const g of group) for (const r of g.records) records.push(r);
-      }
-      try {
-        await this.#write(log, records);
-        for (const g of group) g.resolve();
-      } catch (err) {
-        for (const g of group) g.reject(err);
-      }
-    }
-  }
-
-  async #write(log: CollectionLog, records: EncodableRecord[]): Promise<void> {
-    // The root may have gone offline since the log was placed: nothing is written into it then.
-    this.#base.assertWritable(log.location);
-    const fs = log.location.fs;
-    const codec = CODECS[this.encoding];
-    const first = (records[0] as EncodableRecord).sequence;
-    const durable = this.syncPolicy !== "none";
-    if (!fs.capabilities.append) {
-      // Object stores: one complete object per group, through the same naming.
-      const writer = codec.newSegment();
-      const info = segmentInfo(log, first, codec);
-      const bytes = writer.encode(records, writer.header);
-      try {
-        // Exclusive: two writers never overwrite one object (only this epoch's own empty fence segment).
-        await fs.write(info.key, bytes, { durable, exclusive: info.key !== log.marker });
-      } catch (err) {
-        // A lost answer whose retry found the object: it is this group's when it holds these bytes.
-        if (!isFsError(err, "AlreadyExists") || !(await holds(fs, info.key, bytes))) throw err;
-      }
-      if (info.key === log.marker) log.marker = undefined;
-      else log.segments.push(info);
-      return;
-    }
-    let active = log.active;
-    let block = active?.writer.encode(records, undefined, log.scratch);
-    if (active && block && active.records > 0 && active.size + block.length > this.segmentBytes) {
-      log.active = undefined;
-      await active.handle.close();
-      active = undefined;
-    }
-    if (!active) {
-      const info = segmentInfo(log, first, codec);
-      const handle = await fs.openAppend(info.key);
-      if (handle.size > 0) await handle.truncate(0); // leftover of a failed create: nothing in it was acknowledged
-      const writer = codec.newSegment();
-      active = { info, handle, writer, size: 0, records: 0 };
-      log.active = active;
-      // A restart that found this epoch's empty fence segment appends into it again (same key).
-      const known = log.segments.findIndex((s) => s.key === info.key);
-      if (known >= 0) log.segments[known] = info;
-      else log.segments.push(info);
-      block = writer.encode(records, writer.header, log.scratch);
-    }
-    const data = block as Uint8Array;
-    if (data.buffer !== log.scratch?.buffer && data.length <= MAX_SCRATCH_BYTES) {
-      // Grown for the next groups (this one was written to a buffer of its own).
-      log.scratch = Buffer.allocUnsafe(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(data.length))));
-    }
-    const before = active.size;
-    try {
-      await active.handle.write(data);
-      if (durable) await active.handle.sync();
-    } catch (err) {
-      // Leave no unacknowledged bytes behind for the next group to follow.
-      log.active = undefined;
-      await active.handle.truncate(before).catch(() => undefined);
-      await active.handle.close().catch(() => undefined);
-      if (before === 0) {
-        log.segments = log.segments.filter((s) => s !== active?.info);
-        await fs.delete(active.info.key).catch(() => undefined);
-      }
-      throw err;
-    }
-    active.size = before + data.length;
-    active.records += records.length;
   }
 
   #writable(location: CollectionLocation): boolean {
