@@ -13,11 +13,9 @@ import { startAzurite } from "@proximadb/testing/emulators/azurite";
 import { startGcsServer } from "@proximadb/testing/emulators/gcs-server";
 import { startS3rver } from "@proximadb/testing/emulators/s3rver";
 import { type FaultProxy, createFaultProxy } from "@proximadb/testing/fault-proxy";
-import { nodeChild, startChild } from "@proximadb/testing/kill-harness";
-import { Pool } from "undici";
 import { median, printTable, writeResult } from "../../../bench/lib.ts";
 import { configToml } from "../test/config-support.ts";
-import { CLI, listeningAddress, type RunningNode, sendJson, tempDir } from "../test/helpers.ts";
+import { type RunningNode, startNode, tempDir } from "../test/helpers.ts";
 import { must } from "../test/search-support.ts";
 
 type Store = "s3" | "azure" | "gcs";
@@ -126,43 +124,12 @@ function parseLine(line: string): { msg?: string; timings?: Record<string, numbe
 /** Starts `serve` and measures spawn → "listening" (up to 5 minutes: start-up under faults is what we measure). */
 async function start(cwd: string, env: Record<string, string>): Promise<{ node: RunningNode; ms: number }> {
   const t0 = performance.now();
-  const child = startChild(
-    nodeChild(CLI, ["serve", "--port", "0", "--config", "proximadb.toml"], {
-      cwd,
-      env: { ...process.env, ...env },
-    }),
-    { timeoutMs: 30 * 60_000, stderrTailChars: 20_000 },
-  );
-  const url = listeningAddress(
-    await child.waitForLine((line) => listeningAddress(line) !== undefined, { timeoutMs: 5 * 60_000 }),
-  ) as string;
-  const ms = performance.now() - t0;
-  const pool = new Pool(url, { connections: 16, pipelining: 1 });
-  const exited = child.exited.then((e) => e.code ?? e.signal);
-  const node: RunningNode = {
-    child: child.process,
-    url,
-    pool,
-    logs: child.lines as string[],
-    exited,
-    async request(method, path, body) {
-      const res = await sendJson(pool, method, path, body);
-      const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.statusCode, json, text };
-    },
-    async stop(signal = "SIGTERM") {
-      await pool.close().catch(() => undefined);
-      const e = await child.kill(signal);
-      return e.code ?? e.signal;
-    },
-  };
-  return { node, ms };
+  const node = await startNode(cwd, ["--config", "proximadb.toml"], {
+    env,
+    listenTimeoutMs: 5 * 60_000,
+    lifetimeMs: 30 * 60_000,
+  });
+  return { node, ms: performance.now() - t0 };
 }
 
 interface Phase {

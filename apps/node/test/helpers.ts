@@ -79,17 +79,25 @@ export function listeningAddress(line: string): string | undefined {
 }
 
 /**
- * Starts `serve --port 0` in `cwd` and waits for its "listening" log line (JSON or pretty). Rejects with the
- * harness's `ExitedEarly` (its exit and stderr tail) when serve ends first.
+ * Starts `serve --port 0` in `cwd` (with `options.env` over this process's environment) and waits for its
+ * "listening" log line (JSON or pretty; 30 s unless `listenTimeoutMs`). Rejects with the harness's
+ * `ExitedEarly` (its exit and stderr tail) when serve ends first.
  */
-export async function startNode(cwd: string, args: string[] = []): Promise<RunningNode> {
+export async function startNode(
+  cwd: string,
+  args: string[] = [],
+  options: { env?: Record<string, string>; listenTimeoutMs?: number; lifetimeMs?: number } = {},
+): Promise<RunningNode> {
   // A node may serve several tests of a file: lift the harness's 120 s default lifetime.
-  const child = startChild(nodeChild(CLI, ["serve", "--port", "0", ...args], { cwd }), {
-    timeoutMs: 15 * 60_000,
+  const env = options.env ? { env: { ...process.env, ...options.env } } : {};
+  const child = startChild(nodeChild(CLI, ["serve", "--port", "0", ...args], { cwd, ...env }), {
+    timeoutMs: options.lifetimeMs ?? 15 * 60_000,
     stderrTailChars: Number.POSITIVE_INFINITY,
   });
   const url = listeningAddress(
-    await child.waitForLine((line) => listeningAddress(line) !== undefined, { timeoutMs: 30_000 }),
+    await child.waitForLine((line) => listeningAddress(line) !== undefined, {
+      timeoutMs: options.listenTimeoutMs ?? 30_000,
+    }),
   ) as string;
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
   // The harness resolves once the child exited and every line it wrote was read.

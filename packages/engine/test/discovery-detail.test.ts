@@ -1,23 +1,10 @@
 // What the engine's start-up discovery reads: names only unless the strategy may compare bytes, and the
 // copies of a collection found in two roots still with their sizes and times (they decide the live one).
 import { AssignmentService, type FileSystem, type ListOptions, type ListPage } from "@proximadb/core";
+import { forwarding } from "@proximadb/testing";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { expect, it } from "vitest";
 import { EngineBase, discoveryDetailFor } from "../src/index.js";
-
-const FORWARDED = [
-  "probe",
-  "stat",
-  "exists",
-  "list",
-  "read",
-  "write",
-  "move",
-  "delete",
-  "deleteMany",
-  "deletePrefix",
-  "close",
-] as const;
 
 /** One `list` call: its prefix and whether it asked for sizes (fs-local's `sizes: false` asks for names). */
 interface ListCall {
@@ -27,11 +14,7 @@ interface ListCall {
 
 /** Forwards everything to `inner` and records every `list` call. */
 function recording(inner: FileSystem, calls: ListCall[]): FileSystem {
-  const wrapper = Object.create(inner) as FileSystem;
-  for (const m of FORWARDED) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
-  }
+  const wrapper = forwarding(inner);
   wrapper.list = (prefix: string, opts?: ListOptions): AsyncIterable<ListPage> => {
     calls.push({ prefix, sizes: (opts as { sizes?: boolean } | undefined)?.sizes !== false });
     return inner.list(prefix, opts);

@@ -1,31 +1,14 @@
 // Start-up after a crash may find staging in thousands of collections: their `_staging/` folders are
 // listed several at once (bounded), not one LIST round trip after another.
 import { AssignmentService, type FileSystem, type ListOptions, type ListPage } from "@proximadb/core";
+import { forwarding } from "@proximadb/testing";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { expect, it } from "vitest";
 import { EngineBase } from "../src/index.js";
 
-const FORWARDED = [
-  "probe",
-  "stat",
-  "exists",
-  "list",
-  "read",
-  "write",
-  "move",
-  "delete",
-  "deleteMany",
-  "deletePrefix",
-  "close",
-] as const;
-
 /** Forwards everything; listings of a `_staging/` folder wait `delayMs`, and the most in flight is kept. */
 function slowStaging(inner: FileSystem, seen: { inFlight: number; max: number }): FileSystem {
-  const wrapper = Object.create(inner) as FileSystem;
-  for (const m of FORWARDED) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
-  }
+  const wrapper = forwarding(inner);
   wrapper.list = async function* (prefix: string, opts?: ListOptions): AsyncIterable<ListPage> {
     if (!prefix.endsWith("/_staging/")) {
       yield* inner.list(prefix, opts);

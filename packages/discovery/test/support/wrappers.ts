@@ -1,34 +1,7 @@
 import { type FileSystem, FsError, type ListOptions, type ListPage } from "@proximadb/core";
+import { forwarding } from "@proximadb/testing";
 
-const FORWARDED = [
-  "probe",
-  "stat",
-  "exists",
-  "list",
-  "read",
-  "readStream",
-  "write",
-  "writeStream",
-  "openAppend",
-  "move",
-  "delete",
-  "deleteMany",
-  "deletePrefix",
-  "close",
-] as const;
-
-/**
- * A wrapper of `inner` that forwards every operation to it (class methods need the real `this`), for a
- * test to replace the ones it instruments; `T` is what the test adds.
- */
-export function forwarding<T extends object>(inner: FileSystem): FileSystem & T {
-  const wrapper = Object.create(inner) as FileSystem & T;
-  for (const m of FORWARDED) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-    (wrapper as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => fn?.apply(inner, a);
-  }
-  return wrapper;
-}
+export { forwarding };
 
 /**
  * Wraps a file system, forwarding everything; `list` can be made to fail at a given page, and every
