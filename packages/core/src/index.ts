@@ -3,6 +3,7 @@ export * from "./component.js";
 export * from "./collection-id.js";
 export * from "./storage-url.js";
 export * from "./hash.js";
+export * from "./backoff.js";
 export * from "./strategy.js";
 export * from "./capacity.js";
 export * from "./rebalance.js";

@@ -5,6 +5,8 @@
 // on its write path wants short first retries that grow quickly and are capped, and the server's
 // `Retry-After` when it gives one.
 
+import { type BackoffSettings, backoffDelayMs } from "@proximadb/core";
+
 /** The SDK's view of a failed attempt (structurally `RetryErrorInfo` of `@smithy/types`). */
 export interface S3RetryErrorInfo {
   readonly errorType: "THROTTLING" | "TRANSIENT" | "SERVER_ERROR" | "CLIENT_ERROR";
@@ -19,15 +21,9 @@ export interface S3RetryToken {
 }
 
 /** Settings of {@link S3BackoffRetryStrategy}. */
-export interface S3BackoffSettings {
+export interface S3BackoffSettings extends BackoffSettings {
   /** Total attempts per request (the first included). */
   readonly maxAttempts: number;
-  /** Cap of the first retry's delay, doubled per retry (full jitter: the delay is uniform in 0..cap). */
-  readonly baseDelayMs: number;
-  /** Cap of any backoff delay. */
-  readonly maxDelayMs: number;
-  /** Longest `Retry-After` honoured; a longer hint waits this long. */
-  readonly maxRetryAfterMs: number;
 }
 
 /** Default settings of {@link S3BackoffRetryStrategy} (`maxAttempts` comes from the adapter's options). */
@@ -70,11 +66,8 @@ export class S3BackoffRetryStrategy {
 
   /** Delay before retry number `retries + 1`: jittered exponential backoff, or the server's hint if longer. */
   delayMs(retries: number, retryAfter?: Date): number {
-    const cap = Math.min(this.#s.maxDelayMs, this.#s.baseDelayMs * 2 ** retries);
-    const backoff = Math.floor(this.#random() * cap);
-    if (retryAfter === undefined) return backoff;
-    const hinted = Math.min(this.#s.maxRetryAfterMs, retryAfter.getTime() - Date.now());
-    return Math.max(backoff, Math.ceil(hinted));
+    const hinted = retryAfter === undefined ? undefined : retryAfter.getTime() - Date.now();
+    return backoffDelayMs(retries, hinted, this.#s, this.#random);
   }
 
   recordSuccess(_token: S3RetryToken): void {}

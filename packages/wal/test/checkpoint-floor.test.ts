@@ -1,6 +1,7 @@
-import { AssignmentService, type AppendHandle, DataCorruptionError, type FileSystem } from "@proximadb/core";
+import { AssignmentService, DataCorruptionError, type FileSystem } from "@proximadb/core";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { expect, it } from "vitest";
+import { handleOver, wrapAppends } from "./counting.js";
 import { CheckpointAheadError, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -90,31 +91,20 @@ describeOnBackends("WriteAheadLog checkpoint floor", ["memory", "local", "s3"], 
       });
       // The second segment's first write tears: a few bytes land, then the process "dies".
       const wrap = (fs: FileSystem): FileSystem =>
-        new Proxy(fs, {
-          get(target, prop) {
-            if (prop === "openAppend")
-              return async (key: string): Promise<AppendHandle> => {
-                const h = await target.openAppend(key);
-                if (!key.endsWith("00000000000000000004.bincode")) return h;
-                return {
-                  get size() {
-                    return h.size;
-                  },
-                  write: async (d) => {
-                    await h.write(d.subarray(0, 5));
-                    started?.();
-                    await released;
-                    throw new Error("the process died");
-                  },
-                  sync: () => h.sync(),
-                  truncate: async () => undefined,
-                  close: async () => undefined,
-                };
-              };
-            const v = Reflect.get(target, prop, target);
-            return typeof v === "function" ? v.bind(target) : v;
-          },
-        });
+        wrapAppends(fs, (h, key) =>
+          key.endsWith("00000000000000000004.bincode")
+            ? handleOver(h, {
+                write: async (d) => {
+                  await h.write(d.subarray(0, 5));
+                  started?.();
+                  await released;
+                  throw new Error("the process died");
+                },
+                truncate: async () => undefined,
+                close: async () => undefined,
+              })
+            : h,
+        );
       try {
         const wal = await openWal({ segmentBytes: 64 }, wrap);
         await wal.append("orders", entries(0, 3)); // segment 1: sequences 1-3

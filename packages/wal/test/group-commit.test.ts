@@ -1,14 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type AppendHandle,
-  AssignmentService,
-  type FileSystem,
-  FsError,
-  fsCapabilities,
-} from "@proximadb/core";
+import { AssignmentService, type FileSystem, FsError, fsCapabilities } from "@proximadb/core";
 import { seededRandom } from "@proximadb/testing";
 import { describeOnBackends, rootsPerTest } from "@proximadb/testing-backends";
 import { expect, it, vi } from "vitest";
+import { handleOver, wrapAppends } from "./counting.js";
 import { type AppendResult, GroupAbortedError, type WalOptions, WriteAheadLog } from "../src/index.js";
 import { collect, entries } from "./records.js";
 
@@ -183,35 +178,21 @@ describeOnBackends("WriteAheadLog group commit on an append-capable root", ["mem
     let syncs = 0;
     const held: { release?: (ok: boolean) => void } = {};
     const wrap = (fs: FileSystem): FileSystem =>
-      new Proxy(fs, {
-        get(target, prop) {
-          if (prop === "openAppend")
-            return async (key: string): Promise<AppendHandle> => {
-              const h = await target.openAppend(key);
-              return {
-                get size() {
-                  return h.size;
-                },
-                write: (d) => h.write(d),
-                sync: async () => {
-                  syncs++;
-                  if (syncs === 2) {
-                    // The second group's fsync: held while more appends arrive, then it fails.
-                    const ok = await new Promise<boolean>((release) => {
-                      held.release = release;
-                    });
-                    if (!ok) throw new FsError("Transient", `sync ${key}: injected failure`, { key });
-                  }
-                  return h.sync();
-                },
-                truncate: (n) => h.truncate(n),
-                close: () => h.close(),
-              };
-            };
-          const v = Reflect.get(target, prop, target);
-          return typeof v === "function" ? v.bind(target) : v;
-        },
-      });
+      wrapAppends(fs, (h, key) =>
+        handleOver(h, {
+          sync: async () => {
+            syncs++;
+            if (syncs === 2) {
+              // The second group's fsync: held while more appends arrive, then it fails.
+              const ok = await new Promise<boolean>((release) => {
+                held.release = release;
+              });
+              if (!ok) throw new FsError("Transient", `sync ${key}: injected failure`, { key });
+            }
+            return h.sync();
+          },
+        }),
+      );
     for (const encoding of ["bincode", "avro"] as const) {
       syncs = 0;
       held.release = undefined;
