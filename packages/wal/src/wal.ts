@@ -221,20 +221,34 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     const fs = log.location.fs;
     // Fencing: records of an epoch at or past the start of a higher epoch are a stale owner's.
     const cutoff = segmentCutoffs(log.segments);
-    for (const seg of [...log.segments]) {
-      const next = log.segments[log.segments.indexOf(seg) + 1];
-      if (next !== undefined && next.first <= after + 1) continue; // wholly before `after`
-      const limit = cutoff(seg.epoch);
-      if (seg.first >= limit) continue; // written after a takeover
-      let bytes: Uint8Array;
-      try {
-        bytes = await fs.read(seg.key);
-      } catch (err) {
-        if (isFsError(err, "NotFound")) continue; // checkpointed meanwhile
-        throw err;
+    const segments = [...log.segments];
+    const due = segments.filter((seg, i) => {
+      const next = segments[i + 1];
+      if (next !== undefined && next.first <= after + 1) return false; // wholly before `after`
+      return seg.first < cutoff(seg.epoch); // else written after a takeover
+    });
+    // Reads run ahead of the decoding, in order: on an object store every group commit is its own object,
+    // and one GET at a time made start-up wait for each round trip in turn. Memory stays bounded by the
+    // window (one segment ahead on disk, where segments are large).
+    const ahead = fs.capabilities.append ? 1 : REPLAY_READ_AHEAD;
+    const reads: Promise<SegmentRead>[] = [];
+    const start = (i: number) => {
+      const seg = due[i];
+      if (seg)
+        reads[i] = readSegment(fs, seg, () => (log.active?.info === seg ? log.active.size : undefined));
+    };
+    for (let i = 0; i <= ahead; i++) start(i);
+    for (let i = 0; i < due.length; i++) {
+      const seg = due[i] as SegmentInfo;
+      const read = await (reads[i] as Promise<SegmentRead>);
+      delete reads[i];
+      start(i + ahead + 1);
+      if ("error" in read) {
+        if (isFsError(read.error, "NotFound")) continue; // checkpointed meanwhile
+        throw read.error;
       }
-      // The active segment may be mid-write: only bytes of completed writes count.
-      if (log.active?.info === seg) bytes = bytes.subarray(0, log.active.size);
+      const { bytes } = read;
+      const limit = cutoff(seg.epoch);
       const decoded = seg.codec.decode(bytes);
       if (decoded.failure) this.#report(collection, seg.key, decoded.failure, bytes.length, false);
       for (const r of decoded.records) if (r.sequence > after && r.sequence < limit) yield fromEncodable(r);
@@ -667,5 +681,29 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
 
   protected override assertOpen(): void {
     if (this.#closed) throw new ClosedError("wal");
+  }
+}
+
+/** Segment reads {@link WriteAheadLog.replay} keeps in flight beyond the one it decodes, on object stores. */
+const REPLAY_READ_AHEAD = 16;
+
+type SegmentRead = { readonly bytes: Uint8Array } | { readonly error: unknown };
+
+/**
+ * Reads one segment, settled (a read still in flight when a replay stops early must not reject unheard).
+ * `activeSize` is asked once the bytes are in: the active segment may be mid-write, and only bytes of
+ * completed writes count.
+ */
+async function readSegment(
+  fs: FileSystem,
+  seg: SegmentInfo,
+  activeSize: () => number | undefined,
+): Promise<SegmentRead> {
+  try {
+    const bytes = await fs.read(seg.key);
+    const size = activeSize();
+    return { bytes: size === undefined ? bytes : bytes.subarray(0, size) };
+  } catch (error) {
+    return { error };
   }
 }
