@@ -3,6 +3,7 @@ import {
   type CollectionId,
   type ComponentType,
   InvalidArgumentError,
+  isFsError,
   listAll,
   parseCollectionId,
 } from "@proximadb/core";
@@ -137,12 +138,25 @@ export class LsmEngine extends PlacedEngine implements StorageEngine {
     try {
       this.assertOpen();
       // Loaded trees answer without a promise hop of their own; the first use of a collection loads it.
+      const k = toBytes(key);
       const tree = this.#ready.get(id);
-      if (tree) return tree.get(toBytes(key));
-      return this.#tree(id, false).then((t) => t?.get(toBytes(key)));
+      if (tree) return tree.get(k).catch((err: unknown) => this.#readAgain(id, tree, k, err));
+      return this.#tree(id, false).then((t) =>
+        t?.get(k).catch((err: unknown) => this.#readAgain(id, t, k, err)),
+      );
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * A get whose table file vanished because a move released the tree while the read ran (the source copy
+   * is retired right after the switch-over; on object stores that moves its objects): read once more from
+   * the tree now current. Any other failure, or a tree still current, is the get's answer.
+   */
+  #readAgain(id: string, tree: LsmTree, key: Uint8Array, err: unknown): Promise<Uint8Array | undefined> {
+    if (!isFsError(err, "NotFound") || this.#ready.get(id) === tree) return Promise.reject(err);
+    return this.#tree(id, false).then((t) => t?.get(key));
   }
 
   /** Live entries in ascending key order within the range (tombstones hidden). */
