@@ -231,18 +231,14 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     // and one GET at a time made start-up wait for each round trip in turn. Memory stays bounded by the
     // window (one segment ahead on disk, where segments are large).
     const ahead = fs.capabilities.append ? 1 : REPLAY_READ_AHEAD;
-    const reads: Promise<SegmentRead>[] = [];
-    const start = (i: number) => {
-      const seg = due[i];
-      if (seg)
-        reads[i] = readSegment(fs, seg, () => (log.active?.info === seg ? log.active.size : undefined));
-    };
-    for (let i = 0; i <= ahead; i++) start(i);
+    const readOf = (seg: SegmentInfo) =>
+      readSegment(fs, seg, () => (log.active?.info === seg ? log.active.size : undefined));
+    const reads = due.slice(0, ahead + 1).map(readOf);
     for (let i = 0; i < due.length; i++) {
       const seg = due[i] as SegmentInfo;
-      const read = await (reads[i] as Promise<SegmentRead>);
-      delete reads[i];
-      start(i + ahead + 1);
+      const read = await (reads.shift() as Promise<SegmentRead>);
+      const later = due[i + ahead + 1];
+      if (later) reads.push(readOf(later));
       if ("error" in read) {
         if (isFsError(read.error, "NotFound")) continue; // checkpointed meanwhile
         throw read.error;
