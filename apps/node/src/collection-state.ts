@@ -1,5 +1,10 @@
 import type { WalEntry } from "@proximadb/wal";
-import type { CollectionDefinition, RecordInput } from "./collection.js";
+import {
+  type CollectionDefinition,
+  type RecordInput,
+  type RecordOutput,
+  recordIdProblem,
+} from "./collection.js";
 import { NodeError } from "./errors.js";
 import type { RecordEngine } from "./engines/registry.js";
 
@@ -86,6 +91,8 @@ export class CollectionState {
   unavailable: string | undefined;
   /** The pending retry of failed background work. */
   retry: NodeJS.Timeout | undefined;
+  /** Reads of the collection's files in flight (record gets, searches), see {@link read}. */
+  readonly #reads = new Set<Promise<unknown>>();
 
   constructor(
     readonly definition: CollectionDefinition,
@@ -121,6 +128,35 @@ export class CollectionState {
       ...(this.unavailable === undefined ? {} : { reason: this.unavailable }),
       ...(this.degraded.size === 0 ? {} : { degraded: [...this.degraded.values()] }),
     };
+  }
+
+  /**
+   * Runs a read of the collection's files (a record get, a search) and counts it while it runs, so a move
+   * retires the source copy only once the reads begun before its switch-over ended ({@link readsSettled}).
+   */
+  read<T>(work: () => Promise<T>): Promise<T> {
+    const p = work();
+    this.#reads.add(p);
+    const done = () => {
+      this.#reads.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** The record `recordId` from the engine (memory or its files), read as a {@link read}. @throws NodeError `NotFound` */
+  async record(recordId: string): Promise<RecordOutput> {
+    const id = this.definition.id;
+    const found = recordIdProblem(recordId)
+      ? undefined
+      : await this.read(() => this.engine.get(id, recordId));
+    if (!found) throw new NodeError("NotFound", `record ${JSON.stringify(recordId)} not found in ${id}`);
+    return found;
+  }
+
+  /** Resolves once every read in flight now has ended (reads begun later are not waited for). */
+  async readsSettled(): Promise<void> {
+    await Promise.allSettled([...this.#reads]);
   }
 
   /** Waits for every write, flush and compaction in flight to settle. */

@@ -28,6 +28,9 @@ export function registerSearchRoutes(app: FastifyInstance, node: StorageNode): v
   app.post<{ Params: CollectionParams; Body: SearchQuery }>(
     "/collections/:id/search",
     { schema: SEARCH_SCHEMA },
-    async (request) => node.search.search(node.definition(request.params.id), request.body),
+    async (request) =>
+      node.reading(request.params.id, () =>
+        node.search.search(node.definition(request.params.id), request.body),
+      ),
   );
 }

@@ -25,7 +25,6 @@ import {
   type RecordInput,
   type RecordOutput,
   newDefinition,
-  recordIdProblem,
 } from "./collection.js";
 import { CollectionState, type HealthView, countStates, toWalEntries } from "./collection-state.js";
 import type { NodeCluster } from "./cluster/node-cluster.js";
@@ -305,11 +304,12 @@ export class StorageNode {
 
   /** Reads a record wherever it is (memory or the engine's files). @throws NodeError `NotFound` */
   async getRecord(id: string, recordId: string): Promise<RecordOutput> {
-    const state = this.#serving(id);
-    const def = state.definition;
-    const found = recordIdProblem(recordId) ? undefined : await state.engine.get(def.id, recordId);
-    if (!found) throw new NodeError("NotFound", `record ${JSON.stringify(recordId)} not found in ${def.id}`);
-    return found;
+    return this.#serving(id).record(recordId);
+  }
+
+  /** Runs a read of `id`'s files (a search) counted by its state (`CollectionState.read`), if served here. */
+  reading<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.#states.get(id)?.read(work) ?? work();
   }
 
   async #append(state: CollectionState, entries: WalEntry[]): Promise<void> {

@@ -194,6 +194,17 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link FileSystem.copyFrom}. */
+export interface CopyFromOptions {
+  /**
+   * `true` (the default): the copy is durable when `copyFrom` resolves. `false`: it is in place, whole
+   * and readable (still atomic: a temp file renamed), but on a local disk neither its bytes nor its folder
+   * entry are fsynced yet — call {@link FileSystem.sync} before relying on it, e.g. while the copy is read
+   * back and hashed. Backends whose copies are always durable ignore it.
+   */
+  readonly durable?: boolean;
+}
+
 /**
  * Options of {@link FileSystem.delete}, {@link FileSystem.deleteMany} and {@link FileSystem.deletePrefix}.
  */
@@ -298,9 +309,22 @@ export interface FileSystem {
    * (another backend, endpoint or account; an object too large for one copy request): the caller then
    * streams. An adapter whose copy request answers with the new object's server checksum (S3's
    * `CopyObjectResult.ETag`) may resolve that entry of `key` (size, mtime, checksum) instead of `true`,
-   * sparing the caller a `stat`.
+   * sparing the caller a `stat`. With `durable: false` (see {@link CopyFromOptions}) a local copy is in place
+   * but not yet fsynced: {@link FileSystem.sync} makes it durable.
    */
-  copyFrom?(source: FileSystem, sourceKey: string, key: string): Promise<boolean | FileEntry>;
+  copyFrom?(
+    source: FileSystem,
+    sourceKey: string,
+    key: string,
+    options?: CopyFromOptions,
+  ): Promise<boolean | FileEntry>;
+  /**
+   * Optional (local disks): makes files this root wrote without durability (a `copyFrom` with
+   * `durable: false`) durable — each file's bytes, then every folder that names one (and the folders
+   * created for it). Absent where every write is durable when it resolves (object stores).
+   * Throws `NotFound` for a key that is not there, `InvalidKey` for a bad key.
+   */
+  sync?(keys: readonly string[]): Promise<void>;
   /** Deletes a key; a missing key is not an error. `durable`: see {@link DeleteOptions}. */
   delete(key: string, options?: DeleteOptions): Promise<void>;
   /** Deletes many keys (batched where the backend allows); missing keys are not errors. */

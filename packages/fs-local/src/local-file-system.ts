@@ -3,6 +3,7 @@ import * as nodeFs from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import {
   type AppendHandle,
+  type CopyFromOptions,
   type DeleteOptions,
   type FileEntry,
   type FileSystem,
@@ -593,9 +594,15 @@ export class LocalFileSystem implements FileSystem {
    * Copies `sourceKey` of another root on the same file-system module (another folder, another mount) to
    * `key` with the kernel's copy (`copyFile`: copy_file_range, or a reflink where the file system has one)
    * into a temp file, fsynced and renamed like {@link write} with `durable`. `false` (nothing copied) for a
-   * root of another module or backend.
+   * root of another module or backend. With `durable: false` the temp file is renamed into place without
+   * any fsync: {@link sync} makes it durable later (a mover hashes the copy meanwhile).
    */
-  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean> {
+  async copyFrom(
+    source: FileSystem,
+    sourceKey: string,
+    key: string,
+    options: CopyFromOptions = {},
+  ): Promise<boolean> {
     const copyFile = (this.#fs as { copyFile?: (a: string, b: string, mode?: number) => Promise<void> })
       .copyFile;
     // `#fs in source`: a real instance (a Proxy around one has no private fields).
@@ -612,21 +619,55 @@ export class LocalFileSystem implements FileSystem {
         () => copyFile.call(this.#fs, source.#path(sourceKey), tmpPath, nodeFs.constants.COPYFILE_EXCL),
         () => source.exists(sourceKey),
       );
-      const h = await this.#fs.open(tmpPath, "r+");
-      try {
-        await h.sync();
-      } finally {
-        await h.close();
-      }
+      const durable = options.durable ?? true;
+      if (durable) await this.#syncFile(tmpPath);
       await this.#fs.rename(tmpPath, this.#path(key));
-      await this.#syncDir(dir);
-      await this.#syncCreated(dir);
+      if (durable) {
+        await this.#syncDir(dir);
+        await this.#syncCreated(dir);
+      }
       return true;
     } catch (err) {
       await this.#fs.unlink(tmpPath).catch(() => {});
       if (errnoOf(err) === "ENOENT" && !(await source.exists(sourceKey)))
         throw source.#err(err, "copyFrom", sourceKey);
       throw this.#err(err, "copyFrom", key);
+    }
+  }
+
+  /**
+   * fsyncs each file (written by a {@link copyFrom} with `durable: false`), then each folder naming one and
+   * the folders created for them: durable when it resolves.
+   * @throws FsError `NotFound` (a key not there), `InvalidKey`
+   */
+  async sync(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.#file("sync", key);
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      try {
+        await this.#syncFile(this.#path(key));
+      } catch (err) {
+        throw this.#readErr(err, "sync", key);
+      }
+      dirs.add(parentOf(key));
+    }
+    try {
+      for (const dir of dirs) {
+        await this.#syncDir(dir);
+        await this.#syncCreated(dir);
+      }
+    } catch (err) {
+      throw this.#err(err, "sync", [...dirs][0]);
+    }
+  }
+
+  /** fsyncs one file's bytes (a read-only descriptor: Linux fsyncs those too). */
+  async #syncFile(path: string): Promise<void> {
+    const h = await this.#fs.open(path, "r");
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
     }
   }
 

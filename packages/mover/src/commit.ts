@@ -86,14 +86,25 @@ export async function promote(target: FileSystem, record: CommitRecord): Promise
 }
 
 /**
- * Retires the source copy after the commit: every file under `<collection>/` of the source moves (same
- * root, a few at once) to `_retired/<moveId>/<collection>/`, out of discovery's sight, to be deleted by
- * {@link deleteRetired}. Idempotent. Returns the files it moved.
+ * Retires the source copy after the commit, out of discovery's sight. Where a move is a rename
+ * (`capabilities.atomicMove`: a disk, GCS's `objects.move`) every file under `<collection>/` of the source
+ * moves (same root, a few at once) to `_retired/<moveId>/<collection>/`, to be deleted by
+ * {@link deleteRetired} after a grace period. Where a move is a server-side copy of every byte and a
+ * delete (S3, Azure), the files are deleted at once instead (batched), since a retired copy would cost a
+ * second copy of the whole collection: the commit record, deleted only after this, still tells recovery to
+ * retire the source when a crash cuts it short. Idempotent. Returns the files it moved or deleted.
  */
 export async function retireSource(source: FileSystem, spec: MoveSpec): Promise<number> {
   const dir = `${spec.collection}/`;
   const to = retiredDir(spec);
   const { files } = await listAll(source, dir);
+  if (!source.capabilities.atomicMove) {
+    await source.deleteMany(
+      files.map((f) => f.key),
+      { durable: true },
+    );
+    return files.length;
+  }
   await inLanes(files, MOVE_LANES, (f) =>
     source.move(f.key, `${to}${f.key.slice(dir.length)}`, { overwrite: true }),
   );

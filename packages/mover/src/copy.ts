@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import pLimit from "p-limit";
 import { type FileEntry, type FileSystem, createXxh64, isFsError, listAll } from "@proximadb/core";
 import { inLanes } from "./lanes.js";
 import { MoveError, type MoveSpec, type MovedFile, collectionDir, isMovedPath } from "./layout.js";
@@ -47,6 +48,8 @@ interface Copied extends MovedFile {
  */
 export class CollectionCopy {
   readonly #copied = new Map<string, Copied>();
+  /** fsyncs in flight at once: each holds one of libuv's 4 threads, which the copies and hash reads share. */
+  readonly #syncs = pLimit(SYNCS_AT_ONCE);
 
   constructor(
     readonly source: FileSystem,
@@ -133,7 +136,9 @@ export class CollectionCopy {
    * - both servers report a checksum of their own object: the source's, taken before the copy (from its
    *   listing, or `stat`), and the copy's (from the copy's response, or `stat`) must be of one algorithm
    *   and equal, and the sizes too — no byte is read;
-   * - otherwise both sides are read and hashed (xxHash64): the source while the copy runs, the copy after.
+   * - otherwise both sides are read and hashed (xxHash64): the source while the copy runs, the copy after —
+   *   on a disk that syncs later ({@link FileSystem.sync}) while the copy's fsync runs (it is durable before
+   *   the file counts as copied).
    * Undefined when the bytes must be streamed (no copy for this pair, or the source changed meanwhile).
    */
   async #serverSideCopy(f: FileEntry, to: string, o: CopyOptions): Promise<Verified | undefined> {
@@ -144,33 +149,45 @@ export class CollectionCopy {
     const before = byChecksum ? (f.checksum ? f : await this.source.stat(f.key)) : undefined;
     // Without server checksums the source is read anyway: read it while the copy runs.
     const early = byChecksum ? undefined : settle(hashOf(this.source, f.key, f.size));
-    const done = await this.target.copyFrom(this.source, f.key, to);
+    // A disk that can sync later copies without fsync, so the copy's fsync runs while it is hashed.
+    const syncLater = !byChecksum && typeof this.target.sync === "function";
+    const done = await this.target.copyFrom(this.source, f.key, to, { durable: !syncLater });
     if (!done) {
       await early;
       return undefined;
     }
-    o.onBytes?.(f.size);
-    aborted(o.signal);
-    // The copy's own entry where the copy request reported it (S3's CopyObjectResult), else a stat.
-    const copied = typeof done === "object" && done.checksum ? done : await this.target.stat(to);
-    if (
-      before?.checksum &&
-      copied.checksum &&
-      before.size === copied.size &&
-      before.checksum.algorithm === copied.checksum.algorithm &&
-      before.checksum.value === copied.checksum.value
-    )
-      return { size: copied.size, checksum: copied.checksum };
-    // The source may have grown since the listing (an open WAL segment): hash exactly the bytes the copy holds.
-    const hashed = await early;
-    const [source, back] = await Promise.all([
-      hashed?.ok && hashed.value.bytes === copied.size
-        ? hashed.value
-        : hashOf(this.source, f.key, copied.size),
-      hashOf(this.target, to),
-    ]);
-    if (!same(source, back) || back.bytes !== copied.size) return undefined; // the source changed meanwhile
-    return { size: back.bytes, xxh64: back.xxh64 };
+    // Started now, awaited below: never left unawaited (a failure is thrown once the lane is done).
+    const synced = syncLater
+      ? settle(this.#syncs(() => this.target.sync?.([to]) ?? Promise.resolve()))
+      : undefined;
+    try {
+      o.onBytes?.(f.size);
+      aborted(o.signal);
+      // The copy's own entry where the copy request reported it (S3's CopyObjectResult), else a stat.
+      const copied = typeof done === "object" && done.checksum ? done : await this.target.stat(to);
+      if (
+        before?.checksum &&
+        copied.checksum &&
+        before.size === copied.size &&
+        before.checksum.algorithm === copied.checksum.algorithm &&
+        before.checksum.value === copied.checksum.value
+      )
+        return { size: copied.size, checksum: copied.checksum };
+      // The source may have grown since the listing (an open WAL segment): hash exactly the bytes the copy holds.
+      const hashed = await early;
+      const [source, back] = await Promise.all([
+        hashed?.ok && hashed.value.bytes === copied.size
+          ? hashed.value
+          : hashOf(this.source, f.key, copied.size),
+        hashOf(this.target, to),
+      ]);
+      if (!same(source, back) || back.bytes !== copied.size) return undefined; // the source changed meanwhile
+      const durable = await synced;
+      if (durable && !durable.ok) throw durable.error;
+      return { size: back.bytes, xxh64: back.xxh64 };
+    } finally {
+      await synced; // a copy given up on (streamed again, or a failure) is not synced in the background
+    }
   }
 
   /**
@@ -212,6 +229,9 @@ export class CollectionCopy {
     );
   }
 }
+
+/** See {@link CollectionCopy}'s fsync limit. */
+const SYNCS_AT_ONCE = 2;
 
 /** What a copy was verified by (see {@link MovedFile}). */
 type Verified = Omit<MovedFile, "path">;

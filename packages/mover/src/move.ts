@@ -30,6 +30,12 @@ export interface MoveHooks {
    * the engines re-open the collection there. A failure leaves the move committed (finished at restart).
    */
   afterCommit(record: CommitRecord): Promise<void>;
+  /**
+   * After the switch-over, before the source copy is retired: wait for reads that began on the source copy
+   * (a get that took its table list before the switch) to end. On S3 and Azure the retirement deletes the
+   * source's objects, on a disk it renames them: a read still under way would find its file gone.
+   */
+  beforeRetire?(): Promise<void>;
 }
 
 /** Options of {@link runMove}. */
@@ -53,7 +59,8 @@ export interface RunMoveOptions {
  * 3. **commit**: write `_incoming/<collection>/_commit.json` durably (the one step that makes the target
  *    copy the live one);
  * 4. reassign and re-open (hooks), unfence (the copy is already in place: nothing to promote);
- * 5. retire the source under `_retired/<moveId>/`, delete the marker, then the commit record.
+ * 5. let reads begun on the source end (`beforeRetire`), retire the source (renamed under
+ *    `_retired/<moveId>/`, or deleted on S3 and Azure), delete the marker, then the commit record.
  * A failure before step 3 removes the copy and the marker and leaves the source live; a crash anywhere is
  * finished or rolled back by {@link recoverMoves}.
  * @throws MoveError `Conflict` when the target already holds the collection, `VerifyFailed`, `Aborted`;
@@ -122,6 +129,7 @@ export async function runMove(
   }
   const record = committed as CommitRecord;
   report("retiring");
+  await hooks.beforeRetire?.();
   await retireSource(source, spec);
   await step("retired");
   await finishMove(target, spec);

@@ -89,6 +89,70 @@ describeOnBackends("runMove", ["memory", "local", "s3", "azure", "gcs"], (backen
     expect((await listAll(dst, "_incoming/")).files).toEqual([]);
   });
 
+  it("retires the source by renames where a move is one, and by deleting its objects where a move copies every byte", async () => {
+    const moves = vi.spyOn(src, "move");
+    await runMove(src, dst, spec(roots), plainHooks());
+    expect(await live(dst)).toEqual(FILES);
+    expect(await live(src)).toEqual({});
+    if (src.capabilities.atomicMove) {
+      expect(moves).toHaveBeenCalledTimes(3);
+      expect(Object.keys(await contents(src, "_retired/m1/orders/"))).toHaveLength(3);
+    } else {
+      // S3, Azure: a retired copy would be a second server-side copy of the whole collection.
+      expect(moves).not.toHaveBeenCalled();
+      expect((await listAll(src, "")).files).toEqual([]);
+    }
+  });
+
+  it("has every copied file durable before the commit (a disk syncs each copy while it is hashed)", async () => {
+    const events: string[] = [];
+    const sync = dst.sync?.bind(dst);
+    const write = dst.write.bind(dst);
+    const target = overriding(dst, {
+      ...(sync
+        ? {
+            sync: async (keys: readonly string[]) => {
+              await sync(keys);
+              events.push(...keys.map((k) => `synced ${k}`));
+            },
+          }
+        : {}),
+      write: async (key: string, data: Uint8Array | string, o?: object) => {
+        if (key === commitKey(COLLECTION)) events.push("commit");
+        return write(key, data, o);
+      },
+    });
+    await runMove(src, target, spec(roots), plainHooks());
+    expect(await live(dst)).toEqual(FILES);
+    if (!sync) {
+      expect(events).toEqual(["commit"]);
+      return;
+    }
+    // Copied without fsync (copyFrom `durable: false`), each file synced before the commit record is written.
+    expect(events.slice(0, -1).sort()).toEqual(
+      Object.keys(FILES)
+        .sort()
+        .map((k) => `synced ${k}`),
+    );
+    expect(events.at(-1)).toBe("commit");
+  });
+
+  it("waits for beforeRetire after the switch-over, with the source copy still whole, before it retires it", async () => {
+    const order: string[] = [];
+    await runMove(src, dst, spec(roots), {
+      fenced: (work) => work(),
+      afterCommit: async () => {
+        order.push("switched");
+      },
+      beforeRetire: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        order.push(`reads end, source holds ${Object.keys(await live(src)).length}`);
+      },
+    });
+    expect(order).toEqual(["switched", `reads end, source holds ${Object.keys(FILES).length}`]);
+    expect(await live(src)).toEqual({});
+  });
+
   it("commits a record listing every file with its size and checksum before the switch-over", async () => {
     let seen: CommitRecord | undefined;
     let stored: string | undefined;

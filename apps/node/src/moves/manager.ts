@@ -10,6 +10,7 @@ import { type MoveProgress, type MoveSpec, Throttle, deleteRetired, runMove } fr
 import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import { NodeError, describe } from "../errors.js";
+import type { CollectionState } from "../collection-state.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { StorageNode } from "../node.js";
 import { type OpenFileSystem, fileSystemOpener } from "../storage.js";
@@ -52,6 +53,8 @@ interface Running {
 
 /** How long a retired source copy stays before it is deleted (readers that still hold it finish). */
 const RETIRE_GRACE_MS = 2000;
+/** Longest wait for reads begun before a move's switch-over before the source copy is retired. */
+const READS_DRAIN_MS = 30_000;
 /** Finished moves kept for `GET /moves`. */
 const HISTORY = 200;
 
@@ -239,6 +242,8 @@ export class NodeMoves {
             if (spec.component === "wal")
               await this.#node.wal.recover(spec.collection, { checkpoint: state.checkpointed });
           },
+          // Reads begun on the source copy before the switch-over end before it is retired (bounded).
+          beforeRetire: () => this.#readsDrained(spec, state),
         },
         {
           throttle: own ? new SharedThrottle(this.#throttle, own) : this.#throttle,
@@ -277,6 +282,20 @@ export class NodeMoves {
         return new Promise<void>(() => undefined);
       },
     };
+  }
+
+  async #readsDrained(spec: MoveSpec, state: CollectionState): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), READS_DRAIN_MS);
+    });
+    const slow = await Promise.race([state.readsSettled().then(() => false), late]);
+    clearTimeout(timer);
+    if (slow)
+      this.#log.warn(
+        { move: spec.id, collection: spec.collection, waitedMs: READS_DRAIN_MS },
+        "reads begun before the switch-over still run; retiring the source copy anyway",
+      );
   }
 
   #retireLater(spec: MoveSpec, source: FileSystem): void {

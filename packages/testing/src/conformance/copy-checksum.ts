@@ -1,7 +1,7 @@
 // Conformance cases for the server's own checksums (`FsCapabilities.checksums`, `FileEntry.checksum`)
 // and for `copyFrom` between two roots of one backend (`FsCapabilities.serverSideCopy`).
 import { createHash } from "node:crypto";
-import type { FileChecksum, FileSystem } from "@proximadb/core";
+import { type FileChecksum, type FileSystem, listAll } from "@proximadb/core";
 import { describe, expect, it } from "vitest";
 import { expectFsError } from "./helpers.js";
 
@@ -89,6 +89,36 @@ export function describeCopyAndChecksums(
         expect(await target.exists("cp/none.bin")).toBe(false);
         expect(await target.copyFrom(wrapped(source), "cp/src.bin", "cp/w.bin")).toBe(false);
         expect(await target.exists("cp/w.bin")).toBe(false);
+      } finally {
+        await release(source);
+      }
+    });
+
+    it("with durable: false leaves a whole, readable copy that sync (where offered) makes durable", async (ctx) => {
+      const target = fs();
+      if (!target.capabilities.serverSideCopy || !target.copyFrom) {
+        ctx.skip();
+        return;
+      }
+      const source = await openSibling(target);
+      try {
+        await source.write("cp/src.bin", bytes);
+        await target.write("cp/late.bin", other);
+        expect(await target.copyFrom(source, "cp/src.bin", "cp/late.bin", { durable: false })).toBeTruthy();
+        expect(Buffer.from(await target.read("cp/late.bin")).equals(bytes)).toBe(true);
+        const keys = (await listAll(target, "cp/")).files.map((f) => f.key);
+        expect(keys).toContain("cp/late.bin");
+        expect(keys.filter((k) => k.includes(".tmp-"))).toEqual([]); // in place: no temp file left
+        if (!target.sync) {
+          // Copies there are durable when they resolve: nothing to sync.
+          expect(target.capabilities.remote).toBe(true);
+          return;
+        }
+        await target.copyFrom(source, "cp/src.bin", "deep/er/copy.bin", { durable: false });
+        await target.sync(["cp/late.bin", "deep/er/copy.bin"]);
+        expect(Buffer.from(await target.read("deep/er/copy.bin")).equals(bytes)).toBe(true);
+        await expectFsError(target.sync(["cp/missing.bin"]), "NotFound");
+        await expectFsError(target.sync(["../escape.bin"]), "InvalidKey");
       } finally {
         await release(source);
       }
