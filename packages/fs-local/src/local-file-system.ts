@@ -651,13 +651,13 @@ export class LocalFileSystem implements FileSystem {
       }
       dirs.add(parentOf(key));
     }
-    try {
-      for (const dir of dirs) {
+    for (const dir of dirs) {
+      try {
         await this.#syncDir(dir);
         await this.#syncCreated(dir);
+      } catch (err) {
+        throw this.#err(err, "sync", dir);
       }
-    } catch (err) {
-      throw this.#err(err, "sync", [...dirs][0]);
     }
   }
 

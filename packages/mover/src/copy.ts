@@ -150,16 +150,14 @@ export class CollectionCopy {
     // Without server checksums the source is read anyway: read it while the copy runs.
     const early = byChecksum ? undefined : settle(hashOf(this.source, f.key, f.size));
     // A disk that can sync later copies without fsync, so the copy's fsync runs while it is hashed.
-    const syncLater = !byChecksum && typeof this.target.sync === "function";
-    const done = await this.target.copyFrom(this.source, f.key, to, { durable: !syncLater });
+    const sync = byChecksum ? undefined : this.target.sync?.bind(this.target);
+    const done = await this.target.copyFrom(this.source, f.key, to, { durable: sync === undefined });
     if (!done) {
       await early;
       return undefined;
     }
     // Started now, awaited below: never left unawaited (a failure is thrown once the lane is done).
-    const synced = syncLater
-      ? settle(this.#syncs(() => this.target.sync?.([to]) ?? Promise.resolve()))
-      : undefined;
+    const synced = sync && settle(this.#syncs(() => sync([to])));
     try {
       o.onBytes?.(f.size);
       aborted(o.signal);
@@ -183,7 +181,7 @@ export class CollectionCopy {
       ]);
       if (!same(source, back) || back.bytes !== copied.size) return undefined; // the source changed meanwhile
       const durable = await synced;
-      if (durable && !durable.ok) throw durable.error;
+      if (durable?.ok === false) throw durable.error;
       return { size: back.bytes, xxh64: back.xxh64 };
     } finally {
       await synced; // a copy given up on (streamed again, or a failure) is not synced in the background
