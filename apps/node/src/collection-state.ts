@@ -83,6 +83,12 @@ export class CollectionState {
   fence: Promise<void> | undefined;
   /** Set once a drop started: no more writes. */
   dropped = false;
+  /**
+   * Set once this node stopped serving the collection (its ownership was lost, see
+   * `StorageNode.relinquish`): the engines forget its memory, so no flush, compaction or WAL checkpoint
+   * of this state may run any more (a checkpoint would name records no engine file holds).
+   */
+  released = false;
   /** Appends started and not yet applied (for a clean drain). */
   inflight = 0;
   /** Failed background work, by operation (writes go on; reads are served; retried with backoff). */
@@ -157,6 +163,17 @@ export class CollectionState {
   /** Resolves once every read in flight now has ended (reads begun later are not waited for). */
   async readsSettled(): Promise<void> {
     await Promise.allSettled([...this.#reads]);
+  }
+
+  /**
+   * This node stops serving the collection (ownership lost): marks it {@link released} (queued flushes,
+   * compactions and retries bail out, none writes a checkpoint), then waits for what is in flight.
+   */
+  async release(): Promise<void> {
+    this.released = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    await this.settle();
   }
 
   /** Waits for every write, flush and compaction in flight to settle. */

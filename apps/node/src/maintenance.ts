@@ -4,7 +4,7 @@ import type { CollectionCatalog } from "./catalog.js";
 import type { CollectionState, MaintenanceOperation } from "./collection-state.js";
 import type { NodeConfig } from "./config.js";
 import type { RecordEngine } from "./engines/registry.js";
-import { describe } from "./errors.js";
+import { NodeError, describe } from "./errors.js";
 import type { NodeMetrics } from "./metrics.js";
 
 const MAX_RETRY_MS = 60_000;
@@ -55,6 +55,7 @@ export class Maintenance {
   /** Writes what memory holds into the engine, then checkpoints the WAL. Waits for a flush in progress. */
   async flush(state: CollectionState, trigger: string): Promise<FlushResult> {
     return this.#exclusive(state, "flushing", "flush", async () => {
+      assertServed(state);
       const { upTo, records, bytes, frozen } = await snapshot(state);
       try {
         await frozen.write();
@@ -65,6 +66,8 @@ export class Maintenance {
         throw err;
       }
       const id = state.definition.id;
+      // Released while it wrote: the engine may have written nothing (it forgot the collection's memory).
+      assertServed(state);
       if (upTo > state.checkpointed) {
         await this.#o.catalog.setCheckpoint(id, upTo, this.#o.walEpoch?.(id) ?? 0);
         state.checkpointed = upTo;
@@ -78,6 +81,7 @@ export class Maintenance {
   /** Compacts the collection's engine files; resolves to the number of live files after it. */
   async compact(state: CollectionState, trigger: string): Promise<{ files: number }> {
     const { definition: def, engine } = await this.#exclusive(state, "compacting", "compaction", async () => {
+      assertServed(state);
       const { definition, engine } = state;
       await engine.compact(definition.id);
       this.#o.metrics?.compactions.inc({ engine: definition.engine, trigger });
@@ -118,7 +122,7 @@ export class Maintenance {
    * failure in a row, at most a minute.
    */
   failed(state: CollectionState, operation: MaintenanceOperation, err: unknown): void {
-    if (state.dropped) return;
+    if (state.dropped || state.released) return;
     const prev = state.degraded.get(operation);
     const failures = (prev?.failures ?? 0) + 1;
     state.degraded.set(operation, {
@@ -175,9 +179,9 @@ export class Maintenance {
 
   /** Retries the failed operations of a degraded collection (flush first), one background job. */
   #retry(state: CollectionState): void {
-    if (this.#o.closing() || state.dropped || state.unavailable !== undefined) return;
+    if (this.#o.closing() || state.dropped || state.released || state.unavailable !== undefined) return;
     this.#background = this.#background.then(async () => {
-      if (this.#o.closing() || state.dropped) return;
+      if (this.#o.closing() || state.dropped || state.released) return;
       try {
         if (state.degraded.has("flush")) await this.flush(state, "retry");
         if (state.degraded.has("compaction")) await this.compact(state, "retry");
@@ -193,10 +197,11 @@ export class Maintenance {
    * bounded on small machines. A degraded collection waits for its retry (backoff) instead.
    */
   schedule(state: CollectionState, trigger: string): void {
-    if (this.#o.closing() || state.dropped || state.retry || state.unavailable !== undefined) return;
+    if (this.#o.closing() || state.dropped || state.released || state.retry) return;
+    if (state.unavailable !== undefined) return;
     const { engine: limits } = this.#o.config;
     this.#background = this.#background.then(async () => {
-      if (this.#o.closing() || state.dropped || state.retry) return;
+      if (this.#o.closing() || state.dropped || state.released || state.retry) return;
       if (state.bufferedBytes < limits.flushThresholdBytes) return;
       try {
         await this.flush(state, trigger);
@@ -225,6 +230,18 @@ export class Maintenance {
     for (const s of states) clearTimeout(s.retry);
     await this.#background.catch(() => undefined);
   }
+}
+
+/**
+ * Refuses a flush or compaction of a collection this node no longer serves (its ownership was lost).
+ * @throws NodeError `Unavailable`
+ */
+function assertServed(state: CollectionState): void {
+  if (!state.released) return;
+  throw new NodeError(
+    "Unavailable",
+    `collection ${state.definition.id} is no longer served by this node (its ownership was lost): nothing of it is flushed or checkpointed here; its next owner replays its WAL`,
+  );
 }
 
 /** The first half of a flush: the gate closed while the applied records are noted and frozen. */

@@ -360,7 +360,7 @@ export class StorageNode {
   /** Several nodes: stops serving a collection (another node owns it now); in-flight work settles. */
   async relinquish(id: string): Promise<void> {
     const state = this.#states.get(id);
-    if (this.#states.delete(id)) await state?.settle();
+    if (state && this.#states.delete(id)) await state.release();
   }
 
   /** The collection's state; unless `available` is false, refused while a root it needs is offline. */

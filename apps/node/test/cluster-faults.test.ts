@@ -173,6 +173,10 @@ describe("etcd killed and restarted mid-run", () => {
     seen.after = await cluster.owners();
     seen.acked = writers.count;
     seen.missing = await missingAcked(cluster, writers.acked);
+    if (seen.missing.length > 0) {
+      const lost = new Set(seen.missing.map((m) => m.split("/")[0] as string));
+      console.log(`missing ${seen.missing.length}, node logs:\n${cluster.logsAbout(lost).join("\n")}`);
+    }
     console.log(
       `etcd down ${seen.restartedAt - seen.killedAt} ms: ${seen.unavailableWhileDown} writes answered 503, ${seen.ackedWhileDown} acknowledged past the lease deadline; acknowledged records checked: ${seen.acked}; views caught up ${viewLagMs} ms after the writers stopped`,
     );

@@ -132,6 +132,19 @@ export class TestCluster {
     throw new Error(`timed out waiting for: ${what}`);
   }
 
+  /**
+   * Every node's log lines that name one of `collections` (or are warnings and errors), for a failing
+   * test to print: CI keeps no node logs.
+   */
+  logsAbout(collections: Iterable<string>): string[] {
+    const names = [...collections].map((c) => `"${c}"`);
+    const out: string[] = [];
+    for (const [name, n] of this.nodes)
+      for (const l of n.logs)
+        if (names.some((c) => l.includes(c)) || /"level":(40|50|60)/.test(l)) out.push(`${name}: ${l}`);
+    return out;
+  }
+
   async stop(): Promise<void> {
     for (const n of this.live()) n.child.kill("SIGKILL");
     await Promise.allSettled([...this.nodes.values()].map((n) => n.exited));

@@ -589,6 +589,7 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
     const last = segments[segments.length - 1];
     if (!last) return { nextSequence: 1, empty: false };
     const fs = location.fs;
+    const newestAt = segments.length - 1;
     let nextSequence = last.first;
     const bytes = await fs.read(last.key);
     const decoded = last.codec.scan(bytes);
@@ -603,7 +604,31 @@ export class WriteAheadLog extends PlacedEngine implements StorageEngine {
       if (truncated === "deleted") segments.pop();
       this.#report(id, last.key, decoded.failure, bytes.length, truncated !== "kept");
     }
+    if (decoded.records === 0)
+      nextSequence = Math.max(nextSequence, await this.#afterEarlier(fs, segments, newestAt, last.epoch));
     return { nextSequence, empty: decoded.records === 0 && decoded.failure === undefined };
+  }
+
+  /**
+   * When the newest segment holds no record: the sequence after the last record of the newest earlier
+   * segment of the same epoch that holds one (1 when none does). An empty segment sorts equal to one of
+   * the other encoding with the same first sequence (a kill between a rotation's create and its first
+   * write leaves an empty `.bincode` file; a restart with `encoding = "avro"` then starts its own segment
+   * at that sequence): taking the empty one's name for the next sequence would issue sequences again.
+   */
+  async #afterEarlier(
+    fs: FileSystem,
+    segments: readonly SegmentInfo[],
+    newestAt: number,
+    epoch: number,
+  ): Promise<number> {
+    for (let i = newestAt - 1; i >= 0; i--) {
+      const seg = segments[i] as SegmentInfo;
+      if (seg.epoch !== epoch) break;
+      const scanned = seg.codec.scan(await fs.read(seg.key));
+      if (scanned.lastSequence !== undefined) return scanned.lastSequence + 1;
+    }
+    return 1;
   }
 
   async #cutTail(

@@ -38,6 +38,8 @@ export class NodeCluster {
   readonly #serving = new Map<string, number>();
   /** Collections being created here after a won claim, at their epoch. */
   readonly #creating = new Map<string, number>();
+  /** Collections whose claim by `create` is in flight. */
+  readonly #claiming = new Set<string>();
   /** Per collection, the chain its acquire/lose work runs in (events apply in order). */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #closeClient: () => void;
@@ -132,11 +134,14 @@ export class NodeCluster {
   async create<T>(id: string, engine: EngineKind, create: () => Promise<T>): Promise<T> {
     if (this.#draining) throw notServedNow(id, "this node is shutting down");
     let claim: Awaited<ReturnType<Ownership["claim"]>>;
+    this.#claiming.add(id);
     try {
       claim = await this.ownership.claim(id);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw notServedNow(id, describe(err));
       throw err;
+    } finally {
+      this.#claiming.delete(id);
     }
     if (!claim.acquired) {
       const r = this.route(id);
@@ -217,7 +222,8 @@ export class NodeCluster {
 
   #onAcquired(e: OwnershipEvents["acquired"]): void {
     const { collection: id, epoch, how } = e;
-    if (this.#creating.has(id)) return; // `create` fences and serves it
+    // `create` fences and serves it (its claim emits `acquired` before it resolves).
+    if (this.#creating.has(id) || (how === "Claimed" && this.#claiming.has(id))) return;
     this.#chain(id, async () => {
       if (!this.ownership.isOwner(id, epoch)) return; // lost again meanwhile
       const prepare = (def: CollectionDefinition) =>
