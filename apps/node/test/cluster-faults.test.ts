@@ -200,4 +200,10 @@ describe("etcd killed and restarted mid-run", () => {
     expect(seen.acked).toBeGreaterThan(0);
     expect(seen.missing).toEqual([]);
   });
+
+  it("never tried to adopt a collection while its create claimed it (no definition-less acquisitions)", () => {
+    const lines = [...cluster.nodes.values()].flatMap((n) => n.logs);
+    expect(lines.some((l) => l.includes('"collection created"'))).toBe(true);
+    expect(lines.filter((l) => l.includes("acquired a collection without a definition"))).toEqual([]);
+  });
 });
