@@ -114,6 +114,7 @@ export class StorageNode {
       retire: (id) => this.cluster?.ownership.retire(id),
     });
     this.#maintenance.watchEngines(this.engines.records(), (id) => this.#states.get(id));
+    this.search.countReads = (id, work) => this.reading(id, work); // index builds' scans hold moves' retirement
     o.metrics?.watchCollections(() => countStates(this.#states.values(), this.#drops.list().length));
   }
 
@@ -258,7 +259,8 @@ export class StorageNode {
     const running = this.#drops.running(id);
     if (running) return running;
     const state = this.#state(id, false);
-    const offline = this.#offline(state.definition).filter((r) => r.status !== "unconfigured");
+    const all = offlineRootsOf(state.definition, this.service, this.health);
+    const offline = all.filter((r) => r.status !== "unconfigured");
     if (offline.length > 0) throw unavailable(state.definition.id, offline);
     state.dropped = true;
     clearTimeout(state.retry);
@@ -368,18 +370,15 @@ export class StorageNode {
     const s = typeof id === "string" ? this.#states.get(id) : undefined;
     if (!s) throw this.#unknown(id);
     if (available) {
-      const offline = this.#offline(s.definition);
+      const offline = offlineRootsOf(s.definition, this.service, this.health);
       if (offline.length > 0) throw unavailable(s.definition.id, offline);
     }
     return s;
   }
 
-  #offline(def: CollectionDefinition) {
-    return offlineRootsOf(def, this.service, this.health);
-  }
-
   #available(s: CollectionState): boolean {
-    return this.#offline(s.definition).length === 0 && (this.cluster?.serves(s.definition.id) ?? true);
+    const offline = offlineRootsOf(s.definition, this.service, this.health);
+    return offline.length === 0 && (this.cluster?.serves(s.definition.id) ?? true);
   }
 
   #unknown(id: string): NodeError {

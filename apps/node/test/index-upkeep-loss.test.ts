@@ -80,3 +80,72 @@ describe("index upkeep on ownership loss", () => {
     expect(await search.status("lost")).toBeUndefined(); // not tracked any more
   });
 });
+
+describe("index builds and moves", () => {
+  it("counts an index build's scan as a read of the collection (a move retires its source only after it)", async () => {
+    const { volume, roots } = createMemoryRoots({ "mem://index-reads": {} });
+    const index = await IndexEngine.open({
+      service: new AssignmentService({ components: { index: { roots: roots.map((r) => r.url) } } }),
+      openFileSystem: (r) => new MemoryFileSystem(r, { volume }),
+    });
+    const definition = {
+      format: 1,
+      id: "built",
+      engine: "viper",
+      dimension: 3,
+      metric: "l2",
+      createdAt: "",
+    } as unknown as CollectionDefinition;
+    const catalog = {
+      definition: async () => definition,
+      checkpoint: async () => 5,
+    } as unknown as CollectionCatalog;
+    const search = new NodeSearch({ index, catalog, logger: pino({ level: "silent" }) });
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered!: () => void;
+    const scanning = new Promise<void>((r) => {
+      entered = r;
+    });
+    search.wrap({
+      kind: "viper",
+      store: {} as never,
+      create: async () => {},
+      apply: async () => {},
+      get: async () => undefined,
+      scan: async function* () {
+        yield { id: "a", vector: Float32Array.of(1, 2, 3), metadata: null };
+        entered();
+        await held; // the scan is under way, reading the engine's files
+        yield { id: "b", vector: Float32Array.of(3, 2, 1), metadata: null };
+      },
+      freeze: () => ({ write: async () => {}, restore: () => {} }),
+      compact: async () => {},
+      files: async () => 0,
+      drop: async () => {},
+      close: async () => {},
+      onBackgroundFailure: undefined,
+    } satisfies RecordEngine);
+    const reading = new Set<string>();
+    search.countReads = async (id, work) => {
+      reading.add(id);
+      try {
+        return await work();
+      } finally {
+        reading.delete(id);
+      }
+    };
+    search.start([definition]); // no index yet: rebuilt from the scan
+    await scanning;
+    expect([...reading]).toEqual(["built"]);
+    release();
+    for (let t = 0; t < 200 && (await search.status("built"))?.state !== "ready"; t++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect((await search.status("built"))?.state).toBe("ready");
+    expect([...reading]).toEqual([]);
+    await search.close();
+    await index.close({ flush: false });
+  });
+});

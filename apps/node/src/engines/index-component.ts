@@ -69,6 +69,11 @@ export class NodeSearch {
   readonly #tracked = new Map<string, Tracked>();
   /** Rebuilds and start-up checks running at once (each loads or builds a whole graph). */
   readonly #heavy = pLimit(2);
+  /**
+   * Runs a read of a collection's engine files (an index build's scan) counted as the node counts record
+   * gets and searches, so that a move retires its source copy only once the scan ended (the node sets it).
+   */
+  countReads: <T>(id: string, work: () => Promise<T>) => Promise<T> = (_id, work) => work();
   #closing = false;
 
   constructor(o: { index: IndexEngine | undefined; catalog: CollectionCatalog; logger: Logger }) {
@@ -362,10 +367,12 @@ export class NodeSearch {
     }
     try {
       const t0 = performance.now();
-      const stats = await index.rebuild(def.id, source(), {
-        sequence: covered,
-        settings: { dimension: def.dimension, metric },
-      });
+      const stats = await this.countReads(def.id, () =>
+        index.rebuild(def.id, source(), {
+          sequence: covered,
+          settings: { dimension: def.dimension, metric },
+        }),
+      );
       t.indexed = covered;
       t.state = "ready";
       t.error = undefined;

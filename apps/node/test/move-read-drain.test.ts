@@ -1,0 +1,98 @@
+/**
+ * A record get that began on the source copy before a move's switch-over holds the source's retirement
+ * until it ends (`MoveHooks.beforeRetire`, the node's read count): on S3 and Azure the retirement deletes
+ * the source objects, on a disk it renames them, and a read still under way would answer 500 `NotFound`
+ * (seen on Azurite during an LSM move). Deterministic: the engine's get of one record is held open across
+ * the switch-over.
+ */
+import { listAll, parseStorageUrl } from "@proximadb/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { fileSystemOpener } from "../src/storage.js";
+import { type InProcessNode, openInProcess } from "./in-process.js";
+
+const QUIET = (t: string) =>
+  `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 2097152\n`;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function keys(n: InProcessNode, url: string, prefix: string): Promise<string[]> {
+  const fs = (await fileSystemOpener(n.node.config))(parseStorageUrl(url));
+  try {
+    return (await listAll(fs, prefix)).files.map((f) => f.key);
+  } finally {
+    await fs.close();
+  }
+}
+
+describe.each([
+  ["memfs", true],
+  ["local disk", false],
+] as const)("a read spanning a move's switch-over (%s)", (_name, memory) => {
+  let n: InProcessNode | undefined;
+  afterEach(async () => {
+    await n?.close();
+    n = undefined;
+  });
+
+  it.each(["lsm", "viper"] as const)(
+    "%s: the source copy is retired only once the read begun before the switch-over ended",
+    async (engine) => {
+      n = await openInProcess(QUIET, { memory });
+      const node = n;
+      expect((await node.call("POST", "/collections", { id: "c1", engine, dimension: 3 })).status).toBe(201);
+      const records = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, vector: [i, 1, 2] }));
+      expect((await node.call("POST", "/collections/c1/records", { records })).status).toBe(200);
+      expect((await node.call("POST", "/collections/c1/flush")).status).toBe(200); // in the engine's files
+
+      // The first get of r7 is held inside the engine (its read counted) until `release`.
+      const impl = node.node.engines.record(engine);
+      const get = impl.get.bind(impl);
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => {
+        entered = r;
+      });
+      let once = true;
+      impl.get = async (id, recordId) => {
+        if (recordId === "r7" && once) {
+          once = false;
+          entered();
+          await held;
+        }
+        return get(id, recordId);
+      };
+      const read = node.call("GET", "/collections/c1/records/r7");
+      await inside;
+
+      const from = node.node.service.get("c1", engine)?.url as string;
+      const to = node.node.service.roots(engine).find((r) => r.url !== from)?.url as string;
+      const started = await node.call("POST", "/collections/c1/moves", { component: engine, to });
+      expect(started.status).toBe(202);
+      const id = started.json.move.id as string;
+      const state = async () => (await node.call("GET", `/moves/${id}`)).json.move.state as string;
+      for (let t = 0; t < 500 && (await state()) !== "retiring"; t++) await sleep(10);
+      expect(await state()).toBe("retiring");
+      await sleep(400);
+      // Still waiting for the read: the source copy is all there.
+      expect(await state()).toBe("retiring");
+      expect((await keys(node, from, "c1/")).length).toBeGreaterThan(0);
+      // Reads begun after the switch-over go to the new copy and do not hold the move.
+      expect((await node.call("GET", "/collections/c1/records/r8")).status).toBe(200);
+
+      release();
+      const answer = await read;
+      expect(answer.status).toBe(200);
+      expect(answer.json.vector).toEqual([7, 1, 2]);
+      for (let t = 0; t < 500 && (await state()) === "retiring"; t++) await sleep(10);
+      expect(await state()).toBe("done");
+      expect(await keys(node, from, "c1/")).toEqual([]);
+      for (const r of records) {
+        const got = await node.call("GET", `/collections/c1/records/${r.id}`);
+        expect(got.status).toBe(200);
+      }
+    },
+  );
+});
