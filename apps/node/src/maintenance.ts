@@ -233,14 +233,18 @@ export class Maintenance {
 }
 
 /**
- * Refuses a flush or compaction of a collection this node no longer serves (its ownership was lost).
- * @throws NodeError `Unavailable`
+ * Refuses a flush or compaction of a collection being dropped (one that waited for the flush in
+ * progress would write a checkpoint into the metadata folder the drop deletes: a collection created again
+ * under the id would inherit it) or no longer served by this node (its ownership was lost).
+ * @throws NodeError `NotFound` (dropped), `Unavailable` (lost)
  */
 function assertServed(state: CollectionState): void {
+  const id = state.definition.id;
+  if (state.dropped) throw new NodeError("NotFound", `collection ${id} was dropped`);
   if (!state.released) return;
   throw new NodeError(
     "Unavailable",
-    `collection ${state.definition.id} is no longer served by this node (its ownership was lost): nothing of it is flushed or checkpointed here; its next owner replays its WAL`,
+    `collection ${id} is no longer served by this node (its ownership was lost): nothing of it is flushed or checkpointed here; its next owner replays its WAL`,
   );
 }
 
