@@ -68,17 +68,18 @@ describe.each([
           restore: frozen.restore,
         };
       };
-      const flushA = n.node.flush("c1");
+      const flushA = n.node.flush("c1").catch((err: unknown) => err);
       await writing;
       expect((await n.call("POST", "/collections/c1/records", records(30, 10))).status).toBe(200);
-      const flushB = n.node.flush("c1"); // waits for A
+      const flushB = n.node.flush("c1").catch((err: unknown) => err); // waits for A
       const drop = n.call("DELETE", "/collections/c1");
       await new Promise((r) => setTimeout(r, 50));
       release();
-      await flushA.catch(() => undefined);
+      await flushA;
       expect((await drop).status).toBe(200);
       dropped();
-      await flushB.catch(() => undefined);
+      // The waiting flush is refused: the collection was dropped.
+      expect(await flushB).toMatchObject({ kind: "NotFound" });
 
       // The same id again: nothing of the dropped collection's checkpoint is left for it.
       expect((await n.call("POST", "/collections", { id: "c1", engine, dimension: 3 })).status).toBe(201);
