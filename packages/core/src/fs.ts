@@ -203,6 +203,14 @@ export interface CopyFromOptions {
    * back and hashed. Backends whose copies are always durable ignore it.
    */
   readonly durable?: boolean;
+  /**
+   * The source's entry as the caller listed it (size, and the server's checksum). A backend that would
+   * `stat` the source first (S3: for its size and the ETag the copy is made conditional on) uses it
+   * instead: one round trip less per file. The copy still happens only if the source is still that
+   * version (S3: `CopySourceIfMatch`); otherwise nothing is copied and `copyFrom` answers `false`.
+   * Ignored when its key is not `sourceKey` or it carries no checksum; other backends ignore it.
+   */
+  readonly sourceEntry?: FileEntry;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import {
   type AppendHandle,
+  type CopyFromOptions,
   appendUnsupported,
   assertRootScheme,
   checkReadRange,
@@ -430,7 +431,12 @@ export class S3FileSystem implements FileSystem {
    * computed over the new object, see {@link md5FromEtag}), or `true` when the response has no ETag.
    * `false` (nothing copied) for a root of another backend, endpoint or account, and for objects over 5 GiB.
    */
-  async copyFrom(source: FileSystem, sourceKey: string, key: string): Promise<boolean | FileEntry> {
+  async copyFrom(
+    source: FileSystem,
+    sourceKey: string,
+    key: string,
+    options: CopyFromOptions = {},
+  ): Promise<boolean | FileEntry> {
     this.#key("copyFrom", key);
     if (
       !(source instanceof S3FileSystem) ||
@@ -439,7 +445,12 @@ export class S3FileSystem implements FileSystem {
     )
       return false;
     source.#key("copyFrom", sourceKey);
-    const stat = await source.stat(sourceKey);
+    // The caller's listing of the source where it has the ETag (the copy is conditional on it), else a HEAD.
+    const listed = options.sourceEntry;
+    const stat =
+      listed?.key === sourceKey && listed.checksum?.algorithm === "md5"
+        ? listed
+        : await source.stat(sourceKey);
     if (stat.size > MAX_COPY_OBJECT_BYTES) return false;
     // Copy exactly the version stat saw (so its size is the copy's), where its ETag is known.
     const ifMatch = stat.checksum ? `"${stat.checksum.value}"` : undefined;
@@ -461,7 +472,9 @@ export class S3FileSystem implements FileSystem {
       throw err;
     }
     const result = out.CopyObjectResult;
-    if (!ifMatch || !result?.ETag) return true;
+    // Another version than the one asked for (a server that ignores `CopySourceIfMatch`): copied, but
+    // its entry is not the one the stat or listing gave; the caller stats the copy.
+    if (!ifMatch || !result?.ETag || result.ETag !== ifMatch) return true;
     const checksum = md5FromEtag({
       ETag: result.ETag,
       ServerSideEncryption: out.ServerSideEncryption,

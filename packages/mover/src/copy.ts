@@ -151,7 +151,11 @@ export class CollectionCopy {
     const early = byChecksum ? undefined : settle(hashOf(this.source, f.key, f.size));
     // A disk that can sync later copies without fsync, so the copy's fsync runs while it is hashed.
     const sync = byChecksum ? undefined : this.target.sync?.bind(this.target);
-    const done = await this.target.copyFrom(this.source, f.key, to, { durable: sync === undefined });
+    // The listing's entry spares S3 a HEAD per file (its copy is still conditional on the listed ETag).
+    const done = await this.target.copyFrom(this.source, f.key, to, {
+      durable: sync === undefined,
+      sourceEntry: f,
+    });
     if (!done) {
       await early;
       return undefined;

@@ -94,6 +94,42 @@ export function describeCopyAndChecksums(
       }
     });
 
+    it("with the source's listed entry copies that version only: a source rewritten since is copied as it is now, or not at all", async (ctx) => {
+      const target = fs();
+      if (!target.capabilities.serverSideCopy || !target.copyFrom) {
+        ctx.skip();
+        return;
+      }
+      const source = await openSibling(target);
+      try {
+        await source.write("cp/listed.bin", bytes);
+        const listed = (await listAll(source, "cp/")).files.find((f) => f.key === "cp/listed.bin");
+        expect(listed).toBeDefined();
+        const entry = listed as NonNullable<typeof listed>;
+        // Unchanged: copied, the same bytes.
+        expect(
+          await target.copyFrom(source, "cp/listed.bin", "cp/a.bin", { sourceEntry: entry }),
+        ).toBeTruthy();
+        expect(Buffer.from(await target.read("cp/a.bin")).equals(bytes)).toBe(true);
+        // Rewritten after the listing: never the listed size or checksum claimed for other bytes.
+        await source.write("cp/listed.bin", other);
+        const done = await target.copyFrom(source, "cp/listed.bin", "cp/b.bin", { sourceEntry: entry });
+        if (done === false) expect(await target.exists("cp/b.bin")).toBe(false);
+        else {
+          expect(Buffer.from(await target.read("cp/b.bin")).equals(other)).toBe(true);
+          if (typeof done === "object") expect(done.size).toBe(other.length);
+        }
+        // An entry of another key is not taken for this one.
+        const wrongKey = { ...entry, key: "cp/other.bin" };
+        expect(
+          await target.copyFrom(source, "cp/listed.bin", "cp/c.bin", { sourceEntry: wrongKey }),
+        ).toBeTruthy();
+        expect(Buffer.from(await target.read("cp/c.bin")).equals(other)).toBe(true);
+      } finally {
+        await release(source);
+      }
+    });
+
     it("with durable: false leaves a whole, readable copy that sync (where offered) makes durable", async (ctx) => {
       const target = fs();
       if (!target.capabilities.serverSideCopy || !target.copyFrom) {
