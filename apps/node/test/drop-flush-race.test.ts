@@ -6,7 +6,7 @@
  * first records (at or below it) would not be replayed.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { tempDir } from "./helpers.js";
+import { deferred, tempDir } from "./helpers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
 
 const QUIET = (t: string) =>
@@ -37,21 +37,12 @@ describe.each([
       // The first flush's write is held until `release`.
       const impl = n.node.engines.record(engine);
       const freeze = impl.freeze.bind(impl);
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let started!: () => void;
-      const writing = new Promise<void>((r) => {
-        started = r;
-      });
+      const held = deferred();
+      const writing = deferred();
       // The second flush's write (if it runs at all) is held until the drop finished (or 2 s passed):
       // the slow write of a large memtable, or of an object store.
-      let dropped!: () => void;
-      const afterDrop = new Promise<void>((r) => {
-        dropped = r;
-        setTimeout(r, 2000);
-      });
+      const afterDrop = deferred();
+      setTimeout(afterDrop.resolve, 2000);
       let calls = 0;
       impl.freeze = (id) => {
         const frozen = freeze(id);
@@ -60,24 +51,24 @@ describe.each([
         return {
           write: async () => {
             if (call === 1) {
-              started();
-              await held;
-            } else await afterDrop;
+              writing.resolve();
+              await held.promise;
+            } else await afterDrop.promise;
             await frozen.write();
           },
           restore: frozen.restore,
         };
       };
       const flushA = n.node.flush("c1").catch((err: unknown) => err);
-      await writing;
+      await writing.promise;
       expect((await n.call("POST", "/collections/c1/records", records(30, 10))).status).toBe(200);
       const flushB = n.node.flush("c1").catch((err: unknown) => err); // waits for A
       const drop = n.call("DELETE", "/collections/c1");
       await new Promise((r) => setTimeout(r, 50));
-      release();
+      held.resolve();
       await flushA;
       expect((await drop).status).toBe(200);
-      dropped();
+      afterDrop.resolve();
       // The waiting flush is refused: the collection was dropped.
       expect(await flushB).toMatchObject({ kind: "NotFound" });
 

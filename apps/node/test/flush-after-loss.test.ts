@@ -13,7 +13,7 @@
 import type { CollectionId } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { relinquishCollection } from "../src/cluster/fencing.js";
-import { tempDir } from "./helpers.js";
+import { deferred, tempDir } from "./helpers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
 
 const TUNE = (t: string) =>
@@ -41,31 +41,25 @@ describe.each([
       for (const id of ["busy", "lost"])
         expect((await n.call("POST", "/collections", { id, engine, dimension: 3 })).status).toBe(201);
 
-      // The one background job slot is held by a flush of `busy` until `release` is called.
+      // The one background job slot is held by a flush of `busy` until `held` is resolved.
       const records_ = n.node.engines.record(engine);
       const freeze = records_.freeze.bind(records_);
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let busyStarted!: () => void;
-      const started = new Promise<void>((r) => {
-        busyStarted = r;
-      });
+      const held = deferred();
+      const started = deferred();
       records_.freeze = (id) => {
         const frozen = freeze(id);
         if (id !== "busy") return frozen;
         return {
           write: async () => {
-            busyStarted();
-            await held;
+            started.resolve();
+            await held.promise;
             await frozen.write();
           },
           restore: frozen.restore,
         };
       };
       expect((await n.call("POST", "/collections/busy/records", records(0, 60))).status).toBe(200);
-      await started;
+      await started.promise;
       // Past the threshold: a flush of `lost` is queued behind the held one.
       expect((await n.call("POST", "/collections/lost/records", records(100, 60))).status).toBe(200);
 
@@ -76,7 +70,7 @@ describe.each([
         [n.node.search, ...n.node.engines.records().map((r) => r.store)],
         "lost" as CollectionId,
       );
-      release();
+      held.resolve();
       await n.node.flush("busy").catch(() => undefined); // waits for the held flush
       await new Promise((r) => setTimeout(r, 100)); // the queued job of `lost` runs (or bails out)
 

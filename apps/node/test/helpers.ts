@@ -126,3 +126,12 @@ export async function startNode(
     },
   };
 }
+
+/** A promise and the function that resolves it: a test holds work at a point and lets it go. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

@@ -11,6 +11,7 @@ import type { CollectionCatalog } from "../src/catalog.js";
 import type { CollectionDefinition } from "../src/collection.js";
 import { NodeSearch } from "../src/engines/index-component.js";
 import type { RecordEngine } from "../src/engines/types.js";
+import { deferred } from "./helpers.js";
 
 describe("index upkeep on ownership loss", () => {
   const opened: IndexEngine[] = [];
@@ -101,14 +102,8 @@ describe("index builds and moves", () => {
       checkpoint: async () => 5,
     } as unknown as CollectionCatalog;
     const search = new NodeSearch({ index, catalog, logger: pino({ level: "silent" }) });
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let entered!: () => void;
-    const scanning = new Promise<void>((r) => {
-      entered = r;
-    });
+    const held = deferred();
+    const scanning = deferred();
     search.wrap({
       kind: "viper",
       store: {} as never,
@@ -117,8 +112,8 @@ describe("index builds and moves", () => {
       get: async () => undefined,
       scan: async function* () {
         yield { id: "a", vector: Float32Array.of(1, 2, 3), metadata: null };
-        entered();
-        await held; // the scan is under way, reading the engine's files
+        scanning.resolve();
+        await held.promise; // the scan is under way, reading the engine's files
         yield { id: "b", vector: Float32Array.of(3, 2, 1), metadata: null };
       },
       freeze: () => ({ write: async () => {}, restore: () => {} }),
@@ -138,9 +133,9 @@ describe("index builds and moves", () => {
       }
     };
     search.start([definition]); // no index yet: rebuilt from the scan
-    await scanning;
+    await scanning.promise;
     expect([...reading]).toEqual(["built"]);
-    release();
+    held.resolve();
     for (let t = 0; t < 200 && (await search.status("built"))?.state !== "ready"; t++)
       await new Promise((r) => setTimeout(r, 10));
     expect((await search.status("built"))?.state).toBe("ready");

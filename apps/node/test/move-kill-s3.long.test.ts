@@ -1,13 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { listAll, parseStorageUrl } from "@proximadb/core";
 import { type S3rverInstance, startS3rver } from "@proximadb/testing/emulators/s3rver";
 import { killLiveChildren, nodeChild, runAndKill, runTrials } from "@proximadb/testing/kill-harness";
-import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseConfigText } from "../src/config.js";
-import { fileSystemOpener } from "../src/storage.js";
 import { CLI, listeningAddress, startNode, tempDir } from "./helpers.js";
+import { driveMove, rootKeys } from "./moves-support.js";
 
 /**
  * kill -9 of the built binary in the middle of a move between two S3 roots (s3rver), at every step of the
@@ -20,7 +18,6 @@ const STEPS = ["pass-1", "fenced", "final-pass", "committed", "promoted", "switc
 const COMMITTED = new Set(["committed", "promoted", "switched", "retired", "finished"]);
 const ENGINES = ["viper", "lsm"] as const;
 const BUCKET = "proximadb-move-kill";
-const DIM = 3;
 const vec = (n: number) => [n, n + 0.5, n + 0.25];
 
 describe(`kill -9 during an S3 → S3 move at each of its steps (${STEPS.length * ENGINES.length} points)`, () => {
@@ -49,68 +46,10 @@ describe(`kill -9 during an S3 → S3 move at each of its steps (${STEPS.length 
       `[backends.s3]\nendpoint = "${s3.endpoint}"\nregion = "${s3.region}"\nforce_path_style = true`,
     ].join("\n\n");
 
-  /** Keys under `prefix` of the root `url`, through the node's own adapter. */
-  async function keys(cwd: string, toml: string, url: string, prefix: string): Promise<string[]> {
-    const config = parseConfigText(toml, { baseDir: cwd, source: "test" });
-    const fs = (await fileSystemOpener(config))(parseStorageUrl(url));
-    try {
-      return (await listAll(fs, prefix)).files.map((f) => f.key);
-    } finally {
-      await fs.close();
-    }
-  }
-
-  /** Creates the collection, writes, starts the move, and keeps writing until the node dies. */
-  async function drive(
-    url: string,
-    engine: string,
-    acked: Set<number>,
-    seen: { from?: string; to?: string },
-  ) {
-    const pool = new Pool(url, { connections: 4, pipelining: 1 });
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await pool.request({
-        method: method as "GET",
-        path,
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-      });
-      return { status: res.statusCode, json: await res.body.json().catch(() => undefined) };
-    };
-    let next = 0;
-    let alive = true;
-    try {
-      await call("POST", "/collections", { id: "c1", engine, dimension: DIM });
-      const writer = async () => {
-        while (alive) {
-          const batch = Array.from({ length: 4 }, () => next++);
-          const r = await call("POST", "/collections/c1/records", {
-            records: batch.map((i) => ({ id: `r${i}`, vector: vec(i) })),
-          });
-          if (r.status === 200) for (const i of batch) acked.add(i);
-        }
-      };
-      const writing = [writer(), writer()];
-      await new Promise((r) => setTimeout(r, 300));
-      await call("POST", "/collections/c1/flush");
-      // biome-ignore lint/suspicious/noExplicitAny: the node's JSON answer
-      const view: any = (await call("GET", "/collections/c1")).json;
-      const from = view.placements[engine].url as string;
-      const to = from.replace(/\/([ab])\//, (_m, r) => `/${r === "a" ? "b" : "a"}/`);
-      seen.from = from;
-      seen.to = to;
-      const started = await call("POST", "/collections/c1/moves", { component: engine, to });
-      if (started.status !== 202)
-        throw new Error(`move answered ${started.status} ${JSON.stringify(started.json)}`);
-      await Promise.all(writing);
-    } catch {
-      // The node was killed: the writers stop.
-    } finally {
-      alive = false;
-      await pool.destroy().catch(() => undefined);
-    }
-  }
+  const keys = (cwd: string, toml: string, url: string, prefix: string) =>
+    rootKeys(parseConfigText(toml, { baseDir: cwd, source: "test" }), url, prefix);
+  /** The other prefix's root (`…/a/…` ↔ `…/b/…`). */
+  const target = (from: string) => from.replace(/\/([ab])\//, (_m, r) => `/${r === "a" ? "b" : "a"}/`);
 
   for (const engine of ENGINES)
     it(`moving the ${engine} files of a collection: exactly one live copy, no acknowledged record lost after each restart`, async () => {
@@ -132,7 +71,8 @@ describe(`kill -9 during an S3 → S3 move at each of its steps (${STEPS.length 
             armOn: (line) => line.includes('"move paused"'),
             ack: (line) => {
               const url = listeningAddress(line);
-              if (url !== undefined && workload === undefined) workload = drive(url, engine, acked, seen);
+              if (url !== undefined && workload === undefined)
+                workload = driveMove(url, { engine, component: engine, target }, acked, seen, vec);
               return undefined;
             },
             delayMs: 20,

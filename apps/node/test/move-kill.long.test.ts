@@ -1,10 +1,10 @@
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLiveChildren, nodeChild, runAndKill, runTrials } from "@proximadb/testing/kill-harness";
-import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { twoDiskToml } from "./config-support.js";
 import { CLI, listeningAddress, startNode, tempDir } from "./helpers.js";
+import { driveMove, whereIs } from "./moves-support.js";
 
 /**
  * kill -9 of the built binary in the middle of a move, at every step of the mover (the node pauses there
@@ -23,9 +23,10 @@ const KINDS = [
   { engine: "lsm", component: "index" },
 ] as const;
 type Kind = (typeof KINDS)[number];
-const DIM = 3;
 const vec = (n: number) => [n, n + 0.5, n + 0.25];
 
+/** The other disk's root of the same component. */
+const target = (from: string) => from.replace(/\/disk(\d)\//, (_m, d) => `/disk${d === "1" ? "2" : "1"}/`);
 const disks = (component: string) => [1, 2].map((d) => `file://data/disk${d}/${component}`);
 /** Two disks for every component; metadata and the index on both disks only where they move. */
 const configOf = (kind: Kind) =>
@@ -51,59 +52,6 @@ function files(dir: string, prefix = ""): string[] {
   );
 }
 
-/**
- * Where `GET /collections/:id` places a component: `placements` has the WAL and the engine, `storage` every
- * component that holds files (metadata, index).
- */
-// biome-ignore lint/suspicious/noExplicitAny: the node's JSON answer
-function whereIs(view: any, component: string): string | undefined {
-  return view?.placements?.[component]?.url ?? view?.storage?.[component]?.url;
-}
-
-/** Creates the collection, writes, starts the move, and keeps writing until the node dies. */
-async function drive(url: string, kind: Kind, acked: Set<number>, seen: { from?: string }): Promise<void> {
-  const pool = new Pool(url, { connections: 4, pipelining: 1 });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await pool.request({
-      method: method as "GET",
-      path,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-    });
-    return { status: res.statusCode, json: await res.body.json().catch(() => undefined) };
-  };
-  let next = 0;
-  let alive = true;
-  try {
-    await call("POST", "/collections", { id: "c1", engine: kind.engine, dimension: DIM });
-    const writer = async () => {
-      while (alive) {
-        const batch = Array.from({ length: 4 }, () => next++);
-        const r = await call("POST", "/collections/c1/records", {
-          records: batch.map((i) => ({ id: `r${i}`, vector: vec(i) })),
-        });
-        if (r.status === 200) for (const i of batch) acked.add(i);
-      }
-    };
-    const writing = [writer(), writer()];
-    await new Promise((r) => setTimeout(r, 300));
-    await call("POST", "/collections/c1/flush");
-    const from = whereIs((await call("GET", "/collections/c1")).json, kind.component) as string;
-    seen.from = from;
-    const target = from.replace(/\/disk(\d)\//, (_m, d) => `/disk${d === "1" ? "2" : "1"}/`);
-    const started = await call("POST", "/collections/c1/moves", { component: kind.component, to: target });
-    if (started.status !== 202)
-      throw new Error(`move answered ${started.status} ${JSON.stringify(started.json)}`);
-    await Promise.all(writing);
-  } catch {
-    // The node was killed: the writers stop.
-  } finally {
-    alive = false;
-    await pool.destroy().catch(() => undefined);
-  }
-}
-
 describe(`kill -9 during a move at each of its steps (${STEPS.length * KINDS.length} points)`, () => {
   afterAll(() => {
     killLiveChildren();
@@ -127,7 +75,8 @@ describe(`kill -9 during a move at each of its steps (${STEPS.length * KINDS.len
             armOn: (line) => line.includes('"move paused"'),
             ack: (line) => {
               const url = listeningAddress(line);
-              if (url !== undefined && workload === undefined) workload = drive(url, kind, acked, seen);
+              if (url !== undefined && workload === undefined)
+                workload = driveMove(url, { ...kind, target }, acked, seen, vec);
               return undefined;
             },
             delayMs: 20,

@@ -5,24 +5,17 @@
  * (seen on Azurite during an LSM move). Deterministic: the engine's get of one record is held open across
  * the switch-over.
  */
-import { listAll, parseStorageUrl } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { fileSystemOpener } from "../src/storage.js";
+import { deferred } from "./helpers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
+import { rootKeys } from "./moves-support.js";
 
 const QUIET = (t: string) =>
   `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 2097152\n`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function keys(n: InProcessNode, url: string, prefix: string): Promise<string[]> {
-  const fs = (await fileSystemOpener(n.node.config))(parseStorageUrl(url));
-  try {
-    return (await listAll(fs, prefix)).files.map((f) => f.key);
-  } finally {
-    await fs.close();
-  }
-}
+const keys = (n: InProcessNode, url: string, prefix: string) => rootKeys(n.node.config, url, prefix);
 
 describe.each([
   ["memfs", true],
@@ -44,28 +37,22 @@ describe.each([
       expect((await node.call("POST", "/collections/c1/records", { records })).status).toBe(200);
       expect((await node.call("POST", "/collections/c1/flush")).status).toBe(200); // in the engine's files
 
-      // The first get of r7 is held inside the engine (its read counted) until `release`.
+      // The first get of r7 is held inside the engine (its read counted) until `held` is resolved.
       const impl = node.node.engines.record(engine);
       const get = impl.get.bind(impl);
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let entered!: () => void;
-      const inside = new Promise<void>((r) => {
-        entered = r;
-      });
+      const held = deferred();
+      const inside = deferred();
       let once = true;
       impl.get = async (id, recordId) => {
         if (recordId === "r7" && once) {
           once = false;
-          entered();
-          await held;
+          inside.resolve();
+          await held.promise;
         }
         return get(id, recordId);
       };
       const read = node.call("GET", "/collections/c1/records/r7");
-      await inside;
+      await inside.promise;
 
       const from = node.node.service.get("c1", engine)?.url as string;
       const to = node.node.service.roots(engine).find((r) => r.url !== from)?.url as string;
@@ -82,7 +69,7 @@ describe.each([
       // Reads begun after the switch-over go to the new copy and do not hold the move.
       expect((await node.call("GET", "/collections/c1/records/r8")).status).toBe(200);
 
-      release();
+      held.resolve();
       const answer = await read;
       expect(answer.status).toBe(200);
       expect(answer.json.vector).toEqual([7, 1, 2]);

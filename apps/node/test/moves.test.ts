@@ -1,7 +1,7 @@
-import { type ComponentType, listAll, parseStorageUrl } from "@proximadb/core";
+import type { ComponentType } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { fileSystemOpener } from "../src/storage.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
+import { rootKeys } from "./moves-support.js";
 
 const DIM = 3;
 const vec = (n: number) => [n, n + 0.5, n + 0.25];
@@ -39,15 +39,7 @@ async function settle(n: InProcessNode, id: string) {
   }
 }
 
-/** Keys under `prefix` in the root `url`, through a file system of its own. */
-async function keys(n: InProcessNode, url: string, prefix: string): Promise<string[]> {
-  const fs = (await fileSystemOpener(n.node.config))(parseStorageUrl(url));
-  try {
-    return (await listAll(fs, prefix)).files.map((f) => f.key);
-  } finally {
-    await fs.close();
-  }
-}
+const keys = (n: InProcessNode, url: string, prefix: string) => rootKeys(n.node.config, url, prefix);
 
 /** The root of a component of the collection (`GET /collections/:id`: placements, else its storage). */
 // biome-ignore lint/suspicious/noExplicitAny: the node's JSON answer
