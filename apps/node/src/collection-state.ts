@@ -1,3 +1,4 @@
+import { isFsError } from "@proximadb/core";
 import type { WalEntry } from "@proximadb/wal";
 import {
   type CollectionDefinition,
@@ -153,11 +154,23 @@ export class CollectionState {
   /** The record `recordId` from the engine (memory or its files), read as a {@link read}. @throws NodeError `NotFound` */
   async record(recordId: string): Promise<RecordOutput> {
     const id = this.definition.id;
-    const found = recordIdProblem(recordId)
-      ? undefined
-      : await this.read(() => this.engine.get(id, recordId));
+    const found = recordIdProblem(recordId) ? undefined : await this.read(() => this.#get(id, recordId));
     if (!found) throw new NodeError("NotFound", `record ${JSON.stringify(recordId)} not found in ${id}`);
     return found;
+  }
+
+  /**
+   * The engine's get, once more when a file it read vanished under it: a move's retirement deletes (S3,
+   * Azure) or renames the source copy right after the switch-over, and a get that still read the old copy
+   * then finds the collection where it is now (seen on Azurite: 500 `BlobNotFound` during an LSM move).
+   */
+  async #get(id: CollectionDefinition["id"], recordId: string): Promise<RecordOutput | undefined> {
+    try {
+      return await this.engine.get(id, recordId);
+    } catch (err) {
+      if (!isFsError(err, "NotFound")) throw err;
+      return this.engine.get(id, recordId);
+    }
   }
 
   /** Resolves once every read in flight now has ended (reads begun later are not waited for). */

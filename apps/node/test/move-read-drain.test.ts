@@ -5,6 +5,7 @@
  * (seen on Azurite during an LSM move). Deterministic: the engine's get of one record is held open across
  * the switch-over.
  */
+import { FsError } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { deferred } from "./helpers.js";
 import { type InProcessNode, openInProcess } from "./in-process.js";
@@ -82,4 +83,28 @@ describe.each([
       }
     },
   );
+
+  it("a get whose engine file vanished under it (the retired source copy) is read once more", async () => {
+    n = await openInProcess(QUIET, { memory });
+    const node = n;
+    expect((await node.call("POST", "/collections", { id: "c2", engine: "lsm", dimension: 3 })).status).toBe(
+      201,
+    );
+    const put = { records: [{ id: "a", vector: [1, 2, 3] }] };
+    expect((await node.call("POST", "/collections/c2/records", put)).status).toBe(200);
+    const impl = node.node.engines.record("lsm");
+    const get = impl.get.bind(impl);
+    let calls = 0;
+    impl.get = async (id, recordId) => {
+      if (++calls === 1)
+        throw new FsError("NotFound", 'blob read "c2/level-0/00000001.sst": NotFound', {
+          key: "c2/level-0/00000001.sst",
+        });
+      return get(id, recordId);
+    };
+    const got = await node.call("GET", "/collections/c2/records/a");
+    expect(got.status).toBe(200);
+    expect(got.json.vector).toEqual([1, 2, 3]);
+    expect(calls).toBe(2);
+  });
 });
