@@ -90,6 +90,10 @@ export class CollectionState {
    * of this state may run any more (a checkpoint would name records no engine file holds).
    */
   released = false;
+  /** Dropped or released: no background work of this state may run any more. */
+  get retired(): boolean {
+    return this.dropped || this.released;
+  }
   /** Appends started and not yet applied (for a clean drain). */
   inflight = 0;
   /** Failed background work, by operation (writes go on; reads are served; retried with backoff). */

@@ -122,7 +122,7 @@ export class Maintenance {
    * failure in a row, at most a minute.
    */
   failed(state: CollectionState, operation: MaintenanceOperation, err: unknown): void {
-    if (state.dropped || state.released) return;
+    if (state.retired) return;
     const prev = state.degraded.get(operation);
     const failures = (prev?.failures ?? 0) + 1;
     state.degraded.set(operation, {
@@ -177,11 +177,16 @@ export class Maintenance {
     );
   }
 
+  /** True when no background work of `state` may start: the node closes, or the state is retired. */
+  #stopped(state: CollectionState): boolean {
+    return this.#o.closing() || state.retired;
+  }
+
   /** Retries the failed operations of a degraded collection (flush first), one background job. */
   #retry(state: CollectionState): void {
-    if (this.#o.closing() || state.dropped || state.released || state.unavailable !== undefined) return;
+    if (this.#stopped(state) || state.unavailable !== undefined) return;
     this.#background = this.#background.then(async () => {
-      if (this.#o.closing() || state.dropped || state.released) return;
+      if (this.#stopped(state)) return;
       try {
         if (state.degraded.has("flush")) await this.flush(state, "retry");
         if (state.degraded.has("compaction")) await this.compact(state, "retry");
@@ -197,11 +202,10 @@ export class Maintenance {
    * bounded on small machines. A degraded collection waits for its retry (backoff) instead.
    */
   schedule(state: CollectionState, trigger: string): void {
-    if (this.#o.closing() || state.dropped || state.released || state.retry) return;
-    if (state.unavailable !== undefined) return;
+    if (this.#stopped(state) || state.retry || state.unavailable !== undefined) return;
     const { engine: limits } = this.#o.config;
     this.#background = this.#background.then(async () => {
-      if (this.#o.closing() || state.dropped || state.released || state.retry) return;
+      if (this.#stopped(state) || state.retry) return;
       if (state.bufferedBytes < limits.flushThresholdBytes) return;
       try {
         await this.flush(state, trigger);

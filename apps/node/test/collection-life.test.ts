@@ -4,7 +4,7 @@ import { sharedMemoryVolume } from "@proximadb/fs-memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { CATALOG_FILES } from "../src/catalog.js";
 import { tempDir } from "./helpers.js";
-import { type InProcessNode, openInProcess } from "./in-process.js";
+import { type InProcessNode, openInProcess, quietToml } from "./in-process.js";
 
 /** The few file operations the tests need, on the disk a root URL names (local disk or the memfs volume). */
 interface Disk {
@@ -29,8 +29,7 @@ const DISKS: Record<"local disk" | "memfs", Disk> = {
   },
 };
 
-const QUIET = (t: string) =>
-  `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 2097152\n`;
+const QUIET = quietToml();
 
 describe.each(Object.entries(DISKS))("a collection's life on %s", (diskName, disk) => {
   const memory = diskName === "memfs";

@@ -7,14 +7,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { deferred, tempDir } from "./helpers.js";
-import { type InProcessNode, openInProcess } from "./in-process.js";
+import { type InProcessNode, openInProcess, quietToml, recordsBody } from "./in-process.js";
 
-const QUIET = (t: string) =>
-  `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 2097152\n`;
-
-const records = (from: number, count: number) => ({
-  records: Array.from({ length: count }, (_, i) => ({ id: `r${from + i}`, vector: [from + i, 1, 2] })),
-});
+const QUIET = quietToml();
+const records = recordsBody;
 
 describe.each([
   ["memfs", true],

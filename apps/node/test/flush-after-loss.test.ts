@@ -14,14 +14,10 @@ import type { CollectionId } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { relinquishCollection } from "../src/cluster/fencing.js";
 import { deferred, tempDir } from "./helpers.js";
-import { type InProcessNode, openInProcess } from "./in-process.js";
+import { type InProcessNode, openInProcess, quietToml, recordsBody } from "./in-process.js";
 
-const TUNE = (t: string) =>
-  `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 1024\n`;
-
-const records = (from: number, count: number) => ({
-  records: Array.from({ length: count }, (_, i) => ({ id: `r${from + i}`, vector: [from + i, 1, 2] })),
-});
+const TUNE = quietToml(1024);
+const records = recordsBody;
 
 describe.each([
   ["memfs", true],

@@ -57,3 +57,19 @@ export async function openInProcess(
     },
   };
 }
+
+/**
+ * The embedded default on port 0, flushed only past `flushThresholdBytes` (default 2 MiB) and with the
+ * background timer at a minute: a test decides when flushes happen.
+ */
+export function quietToml(flushThresholdBytes = 2_097_152): (toml: string) => string {
+  return (t) =>
+    `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = ${flushThresholdBytes}\n`;
+}
+
+/** A `POST /collections/:id/records` body: records `r<from>` … `r<from + count - 1>`, vector `[i, 1, 2]`. */
+export function recordsBody(from: number, count: number) {
+  return {
+    records: Array.from({ length: count }, (_, i) => ({ id: `r${from + i}`, vector: [from + i, 1, 2] })),
+  };
+}

@@ -13,6 +13,24 @@ import { NodeSearch } from "../src/engines/index-component.js";
 import type { RecordEngine } from "../src/engines/types.js";
 import { deferred } from "./helpers.js";
 
+/** A VIPER record engine that holds nothing (what the index upkeep calls, and no more). */
+function emptyEngine(): RecordEngine {
+  return {
+    kind: "viper",
+    store: {} as never,
+    create: async () => {},
+    apply: async () => {},
+    get: async () => undefined,
+    scan: async function* () {},
+    freeze: () => ({ write: async () => {}, restore: () => {} }),
+    compact: async () => {},
+    files: async () => 0,
+    drop: async () => {},
+    close: async () => {},
+    onBackgroundFailure: undefined,
+  };
+}
+
 describe("index upkeep on ownership loss", () => {
   const opened: IndexEngine[] = [];
   afterEach(async () => {
@@ -47,20 +65,7 @@ describe("index upkeep on ownership loss", () => {
       checkpoint: async () => 0,
     } as unknown as CollectionCatalog;
     const search = new NodeSearch({ index: a, catalog, logger });
-    const engine = search.wrap({
-      kind: "viper",
-      store: {} as never,
-      create: async () => {},
-      apply: async () => {},
-      get: async () => undefined,
-      scan: async function* () {},
-      freeze: () => ({ write: async () => {}, restore: () => {} }),
-      compact: async () => {},
-      files: async () => 0,
-      drop: async () => {},
-      close: async () => {},
-      onBackgroundFailure: undefined,
-    } satisfies RecordEngine);
+    const engine = search.wrap(emptyEngine());
     const ids = ["kept", "lost"] as CollectionId[];
     for (const id of ids) {
       await a.fence(id, 1);
@@ -105,24 +110,14 @@ describe("index builds and moves", () => {
     const held = deferred();
     const scanning = deferred();
     search.wrap({
-      kind: "viper",
-      store: {} as never,
-      create: async () => {},
-      apply: async () => {},
-      get: async () => undefined,
+      ...emptyEngine(),
       scan: async function* () {
         yield { id: "a", vector: Float32Array.of(1, 2, 3), metadata: null };
         scanning.resolve();
         await held.promise; // the scan is under way, reading the engine's files
         yield { id: "b", vector: Float32Array.of(3, 2, 1), metadata: null };
       },
-      freeze: () => ({ write: async () => {}, restore: () => {} }),
-      compact: async () => {},
-      files: async () => 0,
-      drop: async () => {},
-      close: async () => {},
-      onBackgroundFailure: undefined,
-    } satisfies RecordEngine);
+    });
     const reading = new Set<string>();
     search.countReads = async (id, work) => {
       reading.add(id);

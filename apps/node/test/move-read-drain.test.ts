@@ -8,11 +8,10 @@
 import { FsError } from "@proximadb/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { deferred } from "./helpers.js";
-import { type InProcessNode, openInProcess } from "./in-process.js";
+import { type InProcessNode, openInProcess, quietToml, recordsBody } from "./in-process.js";
 import { rootKeys } from "./moves-support.js";
 
-const QUIET = (t: string) =>
-  `${t.replace("port = 7070", "port = 0")}\n[engine]\nbackground_interval_ms = 60000\nflush_threshold_bytes = 2097152\n`;
+const QUIET = quietToml();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -34,7 +33,7 @@ describe.each([
       n = await openInProcess(QUIET, { memory });
       const node = n;
       expect((await node.call("POST", "/collections", { id: "c1", engine, dimension: 3 })).status).toBe(201);
-      const records = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, vector: [i, 1, 2] }));
+      const { records } = recordsBody(0, 40);
       expect((await node.call("POST", "/collections/c1/records", { records })).status).toBe(200);
       expect((await node.call("POST", "/collections/c1/flush")).status).toBe(200); // in the engine's files
 
